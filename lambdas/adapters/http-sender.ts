@@ -1,0 +1,131 @@
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import http from 'node:http';
+import https from 'node:https';
+import type { LookupFunction } from 'node:net';
+import type { EndpointPolicy } from '../core/config';
+import type { WebhookRequest } from '../core/delivery';
+import { checkAddress, hostOf } from '../core/endpoint-guard';
+import { EndpointBlockedError } from '../core/errors';
+import type { AttemptResult } from '../core/outcome';
+
+export interface SenderOptions {
+  readonly policy: EndpointPolicy;
+  /** Whole request, connect included (ms). */
+  readonly timeoutMs: number;
+  /** TCP (and TLS) connect (ms). */
+  readonly connectTimeoutMs: number;
+  /** Resolver; injectable so tests can make names resolve to chosen addresses. */
+  readonly resolve?: (host: string) => Promise<LookupAddress[]>;
+  /** Sockets per origin kept alive between deliveries. */
+  readonly maxSocketsPerHost?: number;
+}
+
+/** How much of a response body is read (to free the socket); the rest is discarded. */
+const MAX_RESPONSE_BYTES = 64 * 1024;
+
+const defaultResolve = (host: string) =>
+  new Promise<LookupAddress[]>((resolve, reject) => dnsLookup(host, { all: true, verbatim: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))));
+
+/**
+ * POSTs webhooks over kept-alive connections. Every connection is made to an address that the
+ * endpoint guard approved: the agent's `lookup` resolves the host, refuses the request if ANY
+ * address is not allowed (DNS rebinding), and hands the checked address to the socket.
+ * Redirects are never followed.
+ */
+export class HttpSender {
+  private readonly agents: { http: http.Agent; https: https.Agent };
+  private readonly resolve: (host: string) => Promise<LookupAddress[]>;
+
+  constructor(private readonly options: SenderOptions) {
+    this.resolve = options.resolve ?? defaultResolve;
+    const lookup = this.guardedLookup();
+    const common = { keepAlive: true, maxSockets: options.maxSocketsPerHost ?? 50, lookup, timeout: options.timeoutMs } as const;
+    this.agents = { http: new http.Agent(common), https: new https.Agent(common) };
+  }
+
+  private guardedLookup(): LookupFunction {
+    return (hostname, options, callback) => {
+      this.resolve(hostname).then(
+        (addresses) => {
+          if (addresses.length === 0) throw Object.assign(new Error(`${hostname} has no addresses`), { code: 'ENOTFOUND' });
+          for (const a of addresses) checkAddress(a.address, this.options.policy);
+          if (options.all) callback(null, addresses);
+          else callback(null, addresses[0]!.address, addresses[0]!.family);
+        },
+        (error: NodeJS.ErrnoException) => callback(error, '', 0),
+      ).catch((error: NodeJS.ErrnoException) => callback(error, '', 0));
+    };
+  }
+
+  send(request: WebhookRequest): Promise<AttemptResult> {
+    const started = performance.now();
+    const elapsed = () => Math.round(performance.now() - started);
+    const isHttps = request.url.protocol === 'https:';
+    return new Promise<AttemptResult>((resolve) => {
+      let settled = false;
+      const finish = (result: AttemptResult) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(total);
+        resolve(result);
+      };
+      const req = (isHttps ? https : http).request({
+        protocol: request.url.protocol,
+        hostname: hostOf(request.url),
+        port: request.url.port || undefined,
+        path: `${request.url.pathname}${request.url.search}`,
+        method: 'POST',
+        agent: isHttps ? this.agents.https : this.agents.http,
+        headers: { ...request.headers, 'content-length': Buffer.byteLength(request.body) },
+        servername: isHttps && !/^[\d.:]+$/.test(hostOf(request.url)) ? hostOf(request.url) : undefined,
+      });
+      const total = setTimeout(() => {
+        req.destroy(Object.assign(new Error(`no response within ${this.options.timeoutMs} ms`), { code: 'STATUSHOOKS_TIMEOUT' }));
+      }, this.options.timeoutMs);
+      req.on('socket', (socket) => {
+        if ((socket as { connecting?: boolean }).connecting === false) return; // reused keep-alive socket
+        const connectTimer = setTimeout(() => {
+          req.destroy(Object.assign(new Error(`could not connect within ${this.options.connectTimeoutMs} ms`), { code: 'STATUSHOOKS_TIMEOUT' }));
+        }, this.options.connectTimeoutMs);
+        socket.once(isHttps ? 'secureConnect' : 'connect', () => clearTimeout(connectTimer));
+        socket.once('close', () => clearTimeout(connectTimer));
+      });
+      req.on('response', (res) => {
+        let read = 0;
+        res.on('data', (chunk: Buffer) => {
+          read += chunk.length;
+          if (read > MAX_RESPONSE_BYTES) res.destroy();
+        });
+        const done = () =>
+          finish({
+            kind: 'response',
+            status: res.statusCode ?? 0,
+            retryAfter: headerValue(res.headers['retry-after']),
+            durationMs: elapsed(),
+          });
+        res.on('end', done);
+        res.on('close', done);
+        res.on('error', done);
+      });
+      req.on('error', (error: NodeJS.ErrnoException) => finish(toErrorResult(error, elapsed())));
+      req.end(request.body);
+    });
+  }
+
+  close(): void {
+    this.agents.http.destroy();
+    this.agents.https.destroy();
+  }
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function toErrorResult(error: NodeJS.ErrnoException, durationMs: number): AttemptResult {
+  if (error instanceof EndpointBlockedError) return { kind: 'error', error: 'blocked', message: error.message, durationMs };
+  const code = error.code ?? '';
+  if (code === 'STATUSHOOKS_TIMEOUT' || code === 'ETIMEDOUT' || code === 'ESOCKETTIMEDOUT') return { kind: 'error', error: 'timeout', message: error.message, durationMs };
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ENODATA') return { kind: 'error', error: 'dns', message: `${code} ${error.message}`.trim(), durationMs };
+  return { kind: 'error', error: 'connection', message: `${code} ${error.message}`.trim(), durationMs };
+}

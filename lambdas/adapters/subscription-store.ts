@@ -1,0 +1,136 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { SubscriptionLookup } from '../core/fan-out';
+import { parseSubscription, type Subscription } from '../core/subscriptions';
+
+export class SubscriptionNotFoundError extends Error {
+  constructor(tenantId: string, subscriptionId: string) {
+    super(`subscription ${subscriptionId} not found for tenant ${tenantId}`);
+    this.name = 'SubscriptionNotFoundError';
+  }
+}
+
+export class SubscriptionExistsError extends Error {
+  constructor(tenantId: string, subscriptionId: string) {
+    super(`subscription ${subscriptionId} already exists for tenant ${tenantId}`);
+    this.name = 'SubscriptionExistsError';
+  }
+}
+
+/** Attribute changes for `update`: a value sets it, `null` removes it. */
+export type SubscriptionChanges = { [K in Exclude<keyof Subscription, 'tenantId' | 'subscriptionId'>]?: Subscription[K] | null };
+
+/** The subscriptions table (ARCHITECTURE.md §3): the only code that reads or writes its items. */
+export class DynamoSubscriptionStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    readonly tableName: string,
+  ) {}
+
+  async get(tenantId: string, subscriptionId: string): Promise<Subscription | undefined> {
+    const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { tenantId, subscriptionId }, ConsistentRead: true }));
+    return out.Item ? parseSubscription(out.Item) : undefined;
+  }
+
+  /** Every item of a tenant (all pages); items that break the schema are returned apart. */
+  async listByTenant(tenantId: string): Promise<SubscriptionLookup> {
+    const subscriptions: Subscription[] = [];
+    const invalid: { subscriptionId: string; reason: string }[] = [];
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'tenantId = :t',
+          ExpressionAttributeValues: { ':t': tenantId },
+          ExclusiveStartKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        try {
+          subscriptions.push(parseSubscription(item));
+        } catch (error) {
+          invalid.push({ subscriptionId: String(item.subscriptionId), reason: (error as Error).message });
+        }
+      }
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return { subscriptions, invalid };
+  }
+
+  /** Writes a new subscription; refuses to overwrite an existing one. */
+  async create(subscription: Subscription): Promise<void> {
+    try {
+      await this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: subscription,
+          ConditionExpression: 'attribute_not_exists(subscriptionId)',
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) throw new SubscriptionExistsError(subscription.tenantId, subscription.subscriptionId);
+      throw error;
+    }
+  }
+
+  /** Changes attributes of an existing subscription (never creates one); returns the new item. */
+  async update(tenantId: string, subscriptionId: string, changes: SubscriptionChanges): Promise<Subscription> {
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const sets: string[] = [];
+    const removes: string[] = [];
+    Object.entries(changes).forEach(([key, value], i) => {
+      if (value === undefined) return;
+      names[`#a${i}`] = key;
+      if (value === null) removes.push(`#a${i}`);
+      else {
+        values[`:v${i}`] = value;
+        sets.push(`#a${i} = :v${i}`);
+      }
+    });
+    const expression = [sets.length ? `SET ${sets.join(', ')}` : '', removes.length ? `REMOVE ${removes.join(', ')}` : ''].filter(Boolean).join(' ');
+    if (!expression) {
+      const current = await this.get(tenantId, subscriptionId);
+      if (!current) throw new SubscriptionNotFoundError(tenantId, subscriptionId);
+      return current;
+    }
+    try {
+      const out = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { tenantId, subscriptionId },
+          UpdateExpression: expression,
+          ConditionExpression: 'attribute_exists(subscriptionId)',
+          ExpressionAttributeNames: { ...names },
+          ExpressionAttributeValues: Object.keys(values).length ? values : undefined,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return parseSubscription(out.Attributes);
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) throw new SubscriptionNotFoundError(tenantId, subscriptionId);
+      throw error;
+    }
+  }
+
+  /** Disables a subscription with a reason; a deleted one stays deleted. */
+  async disable(tenantId: string, subscriptionId: string, reason: string, now: Date): Promise<void> {
+    try {
+      await this.update(tenantId, subscriptionId, { state: 'disabled', disabledReason: reason, updatedAt: now.toISOString() });
+    } catch (error) {
+      if (!(error instanceof SubscriptionNotFoundError)) throw error;
+    }
+  }
+
+  async delete(tenantId: string, subscriptionId: string): Promise<void> {
+    try {
+      await this.db.send(
+        new DeleteCommand({ TableName: this.tableName, Key: { tenantId, subscriptionId }, ConditionExpression: 'attribute_exists(subscriptionId)' }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) throw new SubscriptionNotFoundError(tenantId, subscriptionId);
+      throw error;
+    }
+  }
+}

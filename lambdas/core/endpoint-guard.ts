@@ -1,0 +1,74 @@
+import ipaddr from 'ipaddr.js';
+import type { EndpointPolicy } from './config';
+import { EndpointBlockedError } from './errors';
+
+/**
+ * SSRF guard (ARCHITECTURE.md §4). Pure: the HTTP adapter resolves the host and asks
+ * `checkAddress` about every address before it connects to one of them.
+ */
+
+/** ipaddr.js range names that are public, routable unicast. Everything else is refused. */
+const PUBLIC_RANGES = new Set(['unicast']);
+
+/** Validates a subscription URL before any DNS lookup; returns the parsed URL. */
+export function checkUrl(raw: string, policy: EndpointPolicy): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new EndpointBlockedError(`not a valid URL: ${redactUrl(raw)}`);
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && policy.allowHttp)) {
+    const allowed = policy.allowHttp ? 'https or http' : 'https';
+    throw new EndpointBlockedError(`scheme "${url.protocol.replace(/:$/, '')}" is not allowed (only ${allowed})`);
+  }
+  if (url.username || url.password) {
+    throw new EndpointBlockedError('credentials in the URL are not allowed; use the signature to authenticate');
+  }
+  const host = hostOf(url);
+  if (host === '') throw new EndpointBlockedError('the URL has no host');
+  if (ipaddr.isValid(host)) checkAddress(host, policy);
+  else if (!policy.allowPrivate && isLocalName(host)) {
+    throw new EndpointBlockedError(`host "${host}" is a local name`);
+  }
+  return url;
+}
+
+/** The host of a URL without IPv6 brackets. */
+export function hostOf(url: URL): string {
+  return url.hostname.replace(/^\[(.*)\]$/, '$1');
+}
+
+/** Refuses an address that is not public unicast, unless the policy allows private targets. */
+export function checkAddress(address: string, policy: EndpointPolicy): void {
+  let parsed: ipaddr.IPv4 | ipaddr.IPv6;
+  try {
+    parsed = ipaddr.parse(address.replace(/%.*$/, ''));
+  } catch {
+    throw new EndpointBlockedError(`"${address}" is not an IP address`);
+  }
+  if (policy.allowPrivate) return;
+  // ::ffff:10.0.0.1 and friends reach the IPv4 host: judge the IPv4 address.
+  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) {
+    parsed = (parsed as ipaddr.IPv6).toIPv4Address();
+  }
+  const range = parsed.range();
+  if (!PUBLIC_RANGES.has(range)) {
+    throw new EndpointBlockedError(`address ${address} is not public (${range})`);
+  }
+}
+
+function isLocalName(host: string): boolean {
+  const h = host.toLowerCase().replace(/\.$/, '');
+  return h === 'localhost' || h.endsWith('.localhost') || h.endsWith('.internal') || h.endsWith('.local') || !h.includes('.');
+}
+
+/** A URL fit for logs: scheme, host, port and path; never credentials, query or fragment. */
+export function redactUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    return `${url.protocol}//${url.host}${url.pathname}${url.search ? '?…' : ''}`;
+  } catch {
+    return '(unparseable URL)';
+  }
+}

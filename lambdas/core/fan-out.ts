@@ -1,0 +1,70 @@
+import { errorMessage, InvalidEventError } from './errors';
+import { buildPayload, parseBusEvent } from './events';
+import { buildJob, type DeliveryJob, type RejectedEventRecord } from './job';
+import { METRIC, type Log, type Metrics } from './ports';
+import { matches, type Subscription } from './subscriptions';
+
+export interface FanOutPorts {
+  /** Every subscription of a tenant, valid or not (invalid items are reported and skipped). */
+  subscriptionsOf(tenantId: string): Promise<SubscriptionLookup>;
+  /** Queues the jobs; resolves only when every job was accepted, else throws. */
+  enqueue(jobs: readonly DeliveryJob[]): Promise<void>;
+  /** Parks a rejected event where operators see it (the fan-out DLQ). */
+  park(record: RejectedEventRecord): Promise<void>;
+  now(): Date;
+  log: Log;
+  metrics: Metrics;
+}
+
+export interface SubscriptionLookup {
+  readonly subscriptions: readonly Subscription[];
+  readonly invalid: readonly { subscriptionId: string; reason: string }[];
+}
+
+export type FanOutResult =
+  | { readonly status: 'rejected'; readonly reason: string }
+  | { readonly status: 'queued'; readonly eventId: string; readonly deliveryIds: readonly string[] };
+
+/**
+ * Turns one bus event into one delivery job per matching active subscription.
+ * An invalid event is parked with its reason and acknowledged (retrying cannot fix it);
+ * a failure to read subscriptions or queue jobs throws, so Lambda retries the whole event —
+ * delivery ids are deterministic, so a repeated fan-out yields the same `webhook-id`s.
+ */
+export async function fanOut(input: unknown, ports: FanOutPorts): Promise<FanOutResult> {
+  let change;
+  try {
+    change = parseBusEvent(input);
+  } catch (error) {
+    if (!(error instanceof InvalidEventError)) throw error;
+    const eventId = typeof input === 'object' && input !== null ? (input as { id?: unknown }).id : undefined;
+    ports.log.warn('event rejected', { eventId, reason: error.message });
+    await ports.park({ kind: 'rejected-event', reason: error.message, rejectedAt: ports.now().toISOString(), event: input });
+    ports.metrics.count(METRIC.eventsRejected);
+    return { status: 'rejected', reason: error.message };
+  }
+  ports.metrics.count(METRIC.eventsReceived);
+  const context = { eventId: change.eventId, event: change.event, tenantId: change.tenantId };
+
+  const lookup = await ports.subscriptionsOf(change.tenantId);
+  for (const bad of lookup.invalid) {
+    ports.log.error('subscription item is invalid and was skipped', { ...context, subscriptionId: bad.subscriptionId, reason: bad.reason });
+    ports.metrics.count(METRIC.invalidSubscriptions);
+  }
+  const targets = lookup.subscriptions.filter((s) => matches(s, change));
+  if (targets.length === 0) {
+    ports.log.info('no matching subscriptions', context);
+    return { status: 'queued', eventId: change.eventId, deliveryIds: [] };
+  }
+  const body = buildPayload(change);
+  const jobs = targets.map((s) => buildJob(change, s.subscriptionId, body));
+  try {
+    await ports.enqueue(jobs);
+  } catch (error) {
+    ports.log.error('queueing delivery jobs failed; the event will be retried', { ...context, reason: errorMessage(error) });
+    throw error;
+  }
+  ports.metrics.count(METRIC.deliveriesQueued, jobs.length);
+  ports.log.info('delivery jobs queued', { ...context, deliveries: jobs.length });
+  return { status: 'queued', eventId: change.eventId, deliveryIds: jobs.map((j) => j.deliveryId) };
+}

@@ -1,0 +1,34 @@
+/** Small interfaces the core depends on; adapters implement them, tests pass plain objects. */
+
+export type LogFields = Record<string, unknown>;
+
+export interface Log {
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
+}
+
+export const METRIC = {
+  eventsReceived: 'EventsReceived',
+  eventsRejected: 'EventsRejected',
+  deliveriesQueued: 'DeliveriesQueued',
+  deliveriesSucceeded: 'DeliveriesSucceeded',
+  deliveriesFailed: 'DeliveriesFailed',
+  deliveriesDeadLettered: 'DeliveriesDeadLettered',
+  deliveriesDropped: 'DeliveriesDropped',
+  subscriptionsDisabled: 'SubscriptionsDisabled',
+  invalidSubscriptions: 'InvalidSubscriptions',
+  /** ms from the event's time on the bus to a successful delivery */
+  deliveryLatency: 'DeliveryLatency',
+  /** ms the endpoint took to answer one attempt */
+  endpointResponseTime: 'EndpointResponseTime',
+} as const;
+export type MetricName = (typeof METRIC)[keyof typeof METRIC];
+
+export interface Metrics {
+  count(name: MetricName, value?: number): void;
+  milliseconds(name: MetricName, value: number): void;
+}
+
+export const silentLog: Log = { info: () => {}, warn: () => {}, error: () => {} };
+export const noMetrics: Metrics = { count: () => {}, milliseconds: () => {} };

@@ -1,0 +1,39 @@
+import { SQS_MAX_VISIBILITY_SECONDS, type RetryPolicy } from './config';
+
+/** What the policy decides after a failed attempt. */
+export type RetryDecision =
+  | { readonly kind: 'retry'; readonly delaySeconds: number; readonly reason: 'schedule' | 'retry-after' }
+  | { readonly kind: 'park' };
+
+/**
+ * The delay before the next attempt after attempt `attempt` (1-based) failed.
+ * Pure: `rng` returns a number in [0, 1) and is injected so the jitter is testable.
+ * - the last allowed attempt parks the job;
+ * - a receiver's Retry-After (429/503) is honoured, clamped to [1, maxRetryAfterSeconds];
+ * - otherwise schedule[attempt-1] (the last entry repeats) with ±jitter.
+ */
+export function nextDelay(policy: RetryPolicy, attempt: number, retryAfterSeconds: number | undefined, rng: () => number): RetryDecision {
+  if (attempt >= policy.maxAttempts) return { kind: 'park' };
+  if (retryAfterSeconds !== undefined && Number.isFinite(retryAfterSeconds)) {
+    const bounded = Math.min(Math.max(Math.ceil(retryAfterSeconds), 1), policy.maxRetryAfterSeconds, SQS_MAX_VISIBILITY_SECONDS);
+    return { kind: 'retry', delaySeconds: bounded, reason: 'retry-after' };
+  }
+  const index = Math.min(Math.max(attempt, 1), policy.schedule.length) - 1;
+  const base = policy.schedule[index] ?? 0;
+  const factor = 1 + policy.jitter * (2 * rng() - 1);
+  const delaySeconds = Math.min(Math.max(Math.round(base * factor), 0), SQS_MAX_VISIBILITY_SECONDS);
+  return { kind: 'retry', delaySeconds, reason: 'schedule' };
+}
+
+/**
+ * Parses a Retry-After header: delta-seconds or an HTTP date (RFC 9110 §10.2.3).
+ * Returns seconds from `now`, or undefined when absent or unreadable.
+ */
+export function parseRetryAfter(header: string | undefined, now: Date): number | undefined {
+  if (header === undefined) return undefined;
+  const trimmed = header.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  const at = Date.parse(trimmed);
+  if (Number.isNaN(at)) return undefined;
+  return Math.max(0, Math.ceil((at - now.getTime()) / 1000));
+}

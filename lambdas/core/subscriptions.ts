@@ -1,0 +1,99 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { ALL_EVENTS, EVENT_NAMES, type EventName, closestEventName, isEventName } from './catalog';
+import type { StatusChange } from './events';
+
+export const SUBSCRIPTION_STATES = ['active', 'paused', 'disabled'] as const;
+export type SubscriptionState = (typeof SUBSCRIPTION_STATES)[number];
+
+/** A secret as Standard Webhooks expects it: `whsec_` + base64 of 24 to 64 random bytes. */
+export const secretSchema = z.string().refine(
+  (s) => {
+    if (!s.startsWith('whsec_')) return false;
+    const raw = s.slice('whsec_'.length);
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(raw)) return false;
+    const n = Buffer.from(raw, 'base64').length;
+    return n >= 24 && n <= 64;
+  },
+  { message: 'must be "whsec_" followed by base64 of 24 to 64 bytes' },
+);
+
+const eventsSchema = z
+  .array(z.string())
+  .min(1, 'must list at least one event name, or "*"')
+  .superRefine((events, ctx) => {
+    for (const e of events) {
+      if (e !== ALL_EVENTS && !isEventName(e)) {
+        ctx.addIssue({ code: 'custom', message: `unknown event "${e}" (did you mean "${closestEventName(e)}"?)` });
+      }
+    }
+  });
+
+/** The subscription item (ARCHITECTURE.md §3), as stored in DynamoDB. */
+export const subscriptionSchema = z.object({
+  tenantId: z.string().min(1),
+  subscriptionId: z.string().min(1),
+  url: z.string().min(1),
+  events: eventsSchema,
+  statusFilter: z.array(z.string().min(1, 'status filter values must be non-empty')).optional(),
+  secret: secretSchema,
+  previousSecret: secretSchema.optional(),
+  previousSecretExpiresAt: z.string().optional(),
+  state: z.enum(SUBSCRIPTION_STATES),
+  disabledReason: z.string().optional(),
+  description: z.string().optional(),
+  createdAt: z.string().optional(),
+  updatedAt: z.string().optional(),
+});
+export type Subscription = z.infer<typeof subscriptionSchema>;
+
+/** Parses a stored item; an item that breaks the schema is reported, never guessed at. */
+export function parseSubscription(item: unknown): Subscription {
+  const parsed = subscriptionSchema.safeParse(item);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new Error(`invalid subscription item: ${issues.join('; ')}`);
+  }
+  return parsed.data;
+}
+
+/** Whether this subscription wants this status change (state, event list, status filter). */
+export function matches(subscription: Subscription, change: Pick<StatusChange, 'event' | 'newStatus'>): boolean {
+  if (subscription.state !== 'active') return false;
+  const wantsEvent = subscription.events.includes(ALL_EVENTS) || subscription.events.includes(change.event);
+  if (!wantsEvent) return false;
+  const filter = subscription.statusFilter;
+  return filter === undefined || filter.length === 0 || filter.includes(change.newStatus);
+}
+
+/** The events a subscription receives, with `*` expanded. */
+export function subscribedEvents(subscription: Pick<Subscription, 'events'>): EventName[] {
+  return subscription.events.includes(ALL_EVENTS) ? [...EVENT_NAMES] : subscription.events.filter(isEventName);
+}
+
+/**
+ * The delivery id, which receivers see as `webhook-id`: derived from (event id, subscription id)
+ * so that a repeated fan-out of the same event yields the same id and receivers can dedupe.
+ */
+export function deliveryIdFor(eventId: string, subscriptionId: string): string {
+  const digest = createHash('sha256').update(`${eventId}\n${subscriptionId}`).digest('hex');
+  return `msg_${digest.slice(0, 32)}`;
+}
+
+export function newSubscriptionId(): string {
+  return `sub_${randomBytes(12).toString('hex')}`;
+}
+
+export function newSecret(bytes = 32): string {
+  return `whsec_${randomBytes(bytes).toString('base64')}`;
+}
+
+/** The secrets to sign with now: the current one, plus the previous one until it expires. */
+export function signingSecrets(subscription: Pick<Subscription, 'secret' | 'previousSecret' | 'previousSecretExpiresAt'>, now: Date): string[] {
+  const secrets = [subscription.secret];
+  if (subscription.previousSecret && subscription.previousSecretExpiresAt) {
+    const expires = Date.parse(subscription.previousSecretExpiresAt);
+    if (Number.isFinite(expires) && expires > now.getTime()) secrets.push(subscription.previousSecret);
+  }
+  return secrets;
+}

@@ -1,0 +1,34 @@
+import type { Context, EventBridgeEvent } from 'aws-lambda';
+import { sqsClient, documentClient } from '../adapters/aws-clients';
+import { cacheTtlFromEnv, requiredEnv } from '../adapters/env';
+import { SqsJobQueue, SqsParkingLot } from '../adapters/job-queue';
+import { observability } from '../adapters/observability';
+import { DynamoSubscriptionStore } from '../adapters/subscription-store';
+import { TtlCache } from '../core/cache';
+import { DEFAULTS, ENV } from '../core/config';
+import { fanOut, type FanOutResult, type SubscriptionLookup } from '../core/fan-out';
+
+// Built once per cold start and reused by every invocation of this instance.
+const env = process.env;
+const { logger, log, powertoolsMetrics, metrics } = observability('statushooks-fan-out');
+const store = new DynamoSubscriptionStore(documentClient(), requiredEnv(env, ENV.subscriptionsTable));
+const sqs = sqsClient();
+const queue = new SqsJobQueue(sqs, requiredEnv(env, ENV.deliveryQueueUrl), { retries: DEFAULTS.sendBatchRetries });
+const parking = new SqsParkingLot(sqs, requiredEnv(env, ENV.fanOutDlqUrl));
+const cache = new TtlCache<SubscriptionLookup>(cacheTtlFromEnv(env));
+
+export async function handler(event: EventBridgeEvent<string, unknown>, context?: Context): Promise<FanOutResult> {
+  if (context) logger.addContext(context);
+  try {
+    return await fanOut(event, {
+      subscriptionsOf: (tenantId) => cache.get(tenantId, () => store.listByTenant(tenantId)),
+      enqueue: (jobs) => queue.enqueue(jobs),
+      park: (record) => parking.parkEvent(record),
+      now: () => new Date(),
+      log,
+      metrics,
+    });
+  } finally {
+    powertoolsMetrics.publishStoredMetrics();
+  }
+}

@@ -1,0 +1,78 @@
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { DEFAULTS, ENV } from '../lambdas/core/config';
+import { INFRA_DEFAULTS } from './defaults';
+import { StatusHooksFunction } from './function';
+import { StatusHooksQueue } from './queue';
+
+export interface FanOutProps {
+  /** Subscriptions are read (queried per tenant) from here. */
+  readonly table: dynamodb.ITable;
+  /** Delivery jobs are sent here. */
+  readonly deliveryQueue: sqs.IQueue;
+  /**
+   * How long the function caches a tenant's subscriptions (ms).
+   * @default DEFAULTS.subscriptionCacheTtlMs
+   */
+  readonly subscriptionCacheTtlMs?: number;
+}
+
+/**
+ * The fan-out function, invoked asynchronously by the bus rule: validates the event, finds the
+ * tenant's matching active subscriptions and sends one delivery job per subscription.
+ *
+ * Its dead-letter queue collects everything that could not be fanned out: events the function
+ * parks itself (invalid events are never retried), events Lambda gave up on after its async
+ * retries, and events EventBridge could not hand to Lambda at all.
+ */
+export class FanOut extends Construct {
+  readonly function: StatusHooksFunction;
+  readonly deadLetterQueue: StatusHooksQueue;
+
+  constructor(scope: Construct, id: string, props: FanOutProps) {
+    super(scope, id);
+
+    this.deadLetterQueue = new StatusHooksQueue(this, 'DeadLetterQueue');
+    // Nothing reads this queue except operators, so a redrive target would only move the problem.
+    Validations.of(this.deadLetterQueue).acknowledge(
+      {
+        id: 'AwsSolutions-SQS3',
+        reason: 'This is the fan-out dead-letter queue itself: the terminal parking place of events that could not be fanned out (rule target DLQ, Lambda on-failure destination, invalid events). A DLQ of a DLQ adds nothing.',
+      },
+      {
+        id: 'Serverless-SQSRedrivePolicy',
+        reason: 'This is the fan-out dead-letter queue itself, the terminal parking place; it has no consumer that could fail and need a redrive policy.',
+      },
+    );
+
+    this.function = new StatusHooksFunction(this, 'Function', {
+      entry: 'lambdas/fan-out/handler.ts',
+      serviceName: 'statushooks-fan-out',
+      description: 'statushooks: status-change event → one delivery job per matching subscription',
+      timeout: Duration.seconds(DEFAULTS.fanOutFunctionTimeoutSeconds),
+    });
+    const fn = this.function;
+    fn.bindTable(ENV.subscriptionsTable, props.table, 'read');
+    fn.bindQueue(ENV.deliveryQueueUrl, props.deliveryQueue, 'send');
+    // The handler parks invalid events here itself (ARCHITECTURE.md §1: never retried, never dropped).
+    fn.bindQueue(ENV.fanOutDlqUrl, this.deadLetterQueue, 'send');
+    fn.setConfig(ENV.subscriptionCacheTtlMs, props.subscriptionCacheTtlMs ?? DEFAULTS.subscriptionCacheTtlMs);
+
+    // A thrown fan-out (e.g. DynamoDB or SQS unavailable) is worth a couple of retries; after that
+    // the event lands in the DLQ with the error context of the on-failure record.
+    fn.configureAsyncInvoke({
+      retryAttempts: INFRA_DEFAULTS.fanOutAsyncRetryAttempts,
+      maxEventAge: Duration.hours(INFRA_DEFAULTS.fanOutAsyncMaxEventAgeHours),
+      onFailure: new destinations.SqsDestination(this.deadLetterQueue),
+    });
+    Validations.of(fn).acknowledge(
+      {
+        id: 'Serverless-LambdaDLQ',
+        reason: 'Failed async invocations go to the fan-out DLQ through an on-failure destination (EventInvokeConfig), which records the error context; a legacy DeadLetterConfig on the same queue would park every failure twice.',
+      },
+    );
+  }
+}

@@ -1,0 +1,151 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { DEFAULTS, ENV } from '../lambdas/core/config';
+import { INFRA_DEFAULTS } from './defaults';
+
+/** Repository root: entries, the lockfile and package.json are resolved from here, not from cwd,
+ * so the app also synthesizes when the local runtime calls it in-process from elsewhere. */
+export const PROJECT_ROOT = path.resolve(__dirname, '..');
+
+/** Sent in the `user-agent` header as `statushooks/<version>` (ARCHITECTURE.md §2). */
+export const PACKAGE_VERSION: string = (
+  JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }
+).version;
+
+export interface StatusHooksFunctionProps {
+  /** Handler file, relative to the repository root, e.g. `lambdas/fan-out/handler.ts`. */
+  readonly entry: string;
+  /** Powertools service name (logs and the `service` metric dimension). */
+  readonly serviceName: string;
+  /** Function timeout. */
+  readonly timeout: Duration;
+  /**
+   * Memory size (MB).
+   * @default INFRA_DEFAULTS.functionMemorySizeMb (256)
+   */
+  readonly memorySize?: number;
+  /**
+   * Log retention of the function's own log group.
+   * @default INFRA_DEFAULTS.logRetention (one month)
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /** Extra environment variables (config values; resources go through the bind… methods). */
+  readonly environment?: Record<string, string>;
+  readonly description?: string;
+}
+
+/** What a function may do with a table: Powertools-style read, or an exact list of actions. */
+export type TableAccess = 'read' | readonly `dynamodb:${string}`[];
+
+/** What a function may do with a queue. */
+export type QueueAccess = 'send' | 'consume';
+
+/**
+ * A NodejsFunction with the defaults every statushooks function shares (Node.js 22 on arm64,
+ * active tracing, its own log group with retention, minified bundle with source maps, Powertools
+ * environment), and `bind…` helpers that set the environment variable and grant IAM in one call,
+ * so a handler can never get a resource name without the permission or vice versa.
+ */
+export class StatusHooksFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: StatusHooksFunctionProps) {
+    // Created before super() because the function needs them at construction time. The explicit
+    // log group gives retention (no log-retention custom resource); the explicit role keeps the
+    // AWSLambdaBasicExecutionRole managed policy (logs:* on every log group) out of the account.
+    const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
+      retention: props.logRetention ?? INFRA_DEFAULTS.logRetention,
+    });
+    const role = new iam.Role(scope, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role of the statushooks ${props.serviceName} function`,
+    });
+    // The function writes only to its own log group.
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
+    );
+
+    super(scope, id, {
+      entry: path.join(PROJECT_ROOT, props.entry),
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+      description: props.description,
+      // Node.js 22 is the project's chosen LTS (bundle target below, cdk-nag L1 suppression).
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? INFRA_DEFAULTS.functionMemorySizeMb,
+      timeout: props.timeout,
+      tracing: lambda.Tracing.ACTIVE,
+      logGroup,
+      role,
+      environment: {
+        POWERTOOLS_SERVICE_NAME: props.serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: DEFAULTS.metricsNamespace,
+        NODE_OPTIONS: '--enable-source-maps',
+        [ENV.userAgentVersion]: PACKAGE_VERSION,
+        ...props.environment,
+      },
+      bundling: {
+        // Local esbuild from node_modules: synth must work offline and without Docker, also
+        // in-process for the local runtime.
+        forceDockerBundling: false,
+        format: OutputFormat.CJS,
+        target: 'node22',
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        // Bundle the AWS SDK too: the deployed code runs the exact SDK version the tests ran
+        // (not whatever the runtime ships), and the bundle is self-contained for the local
+        // runtime wherever its outdir is.
+        externalModules: [],
+      },
+    });
+
+    // Active tracing makes CDK add xray:PutTraceSegments/PutTelemetryRecords, which X-Ray only
+    // supports on Resource '*'. Acknowledged for exactly that finding on this role.
+    Validations.of(role).acknowledge(
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) do not support resource-level permissions; Resource * is the only option. Every other statement of this role names its resource.',
+      },
+    );
+    Validations.of(this).acknowledge(
+      {
+        id: 'AwsSolutions-L1',
+        reason: "Node.js 22 (nodejs22.x) is the project's chosen LTS runtime: bundles are built with target node22 and tested against it. Moving to a newer runtime is a deliberate upgrade, not something that should happen because aws-cdk-lib learned a new runtime.",
+      },
+      {
+        id: 'Serverless-LambdaLatestVersion',
+        reason: "Same as AwsSolutions-L1: Node.js 22 is the project's chosen LTS runtime; upgrading is a deliberate change.",
+      },
+    );
+  }
+
+  /** Sets `envName` to the table name and grants `access` on the table (and nothing else). */
+  bindTable(envName: string, table: dynamodb.ITable, access: TableAccess): iam.Grant {
+    this.addEnvironment(envName, table.tableName);
+    return access === 'read' ? table.grantReadData(this) : table.grant(this, ...access);
+  }
+
+  /** Sets `envName` to the queue URL and grants `access` on the queue. */
+  bindQueue(envName: string, queue: sqs.IQueue, access: QueueAccess): iam.Grant {
+    this.addEnvironment(envName, queue.queueUrl);
+    return access === 'send' ? queue.grantSendMessages(this) : queue.grantConsumeMessages(this);
+  }
+
+  /** Sets a plain configuration value (numbers and booleans are written as the handlers parse them). */
+  setConfig(envName: string, value: string | number | boolean | readonly number[]): this {
+    this.addEnvironment(envName, Array.isArray(value) ? value.join(',') : String(value));
+    return this;
+  }
+}

@@ -1,0 +1,92 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { INFRA_DEFAULTS } from './defaults';
+
+export interface MonitoringProps {
+  readonly deliveryQueue: sqs.IQueue;
+  readonly deliveryDeadLetterQueue: sqs.IQueue;
+  readonly fanOutDeadLetterQueue: sqs.IQueue;
+  readonly fanOutFunction: lambda.IFunction;
+  readonly deliveryFunction: lambda.IFunction;
+  /**
+   * Alarm when the oldest job in the delivery queue is older than this.
+   * @default Duration.seconds(INFRA_DEFAULTS.deliveryQueueAgeAlarmSeconds) (1 h)
+   */
+  readonly deliveryQueueMaxAge?: Duration;
+  /**
+   * Topic notified when an alarm fires (and when it recovers).
+   * @default no action: the alarms are visible in the CloudWatch console only
+   */
+  readonly alarmTopic?: sns.ITopic;
+}
+
+/**
+ * The alarms an operator needs: anything in a dead-letter queue is a webhook or an event someone
+ * did not get, so one message is already an alarm; an old job in the delivery queue means
+ * delivery is falling behind; a function error means a fault rather than a failing endpoint
+ * (endpoint failures are batch item failures, not errors).
+ */
+export class Monitoring extends Construct {
+  readonly deliveryDlqAlarm: cloudwatch.Alarm;
+  readonly fanOutDlqAlarm: cloudwatch.Alarm;
+  readonly deliveryQueueAgeAlarm: cloudwatch.Alarm;
+  readonly fanOutErrorsAlarm: cloudwatch.Alarm;
+  readonly deliveryErrorsAlarm: cloudwatch.Alarm;
+
+  constructor(scope: Construct, id: string, props: MonitoringProps) {
+    super(scope, id);
+    const period = Duration.minutes(1);
+
+    this.deliveryDlqAlarm = this.notEmpty('DeliveryDlqNotEmpty', props.deliveryDeadLetterQueue, 'delivery jobs parked after their last attempt');
+    this.fanOutDlqAlarm = this.notEmpty('FanOutDlqNotEmpty', props.fanOutDeadLetterQueue, 'events that could not be fanned out (invalid or failed)');
+
+    const maxAge = props.deliveryQueueMaxAge ?? Duration.seconds(INFRA_DEFAULTS.deliveryQueueAgeAlarmSeconds);
+    this.deliveryQueueAgeAlarm = new cloudwatch.Alarm(this, 'DeliveryQueueBacklog', {
+      alarmDescription: `statushooks: the oldest delivery job is older than ${maxAge.toSeconds()} s; delivery is not keeping up`,
+      metric: props.deliveryQueue.metricApproximateAgeOfOldestMessage({ period, statistic: 'Maximum' }),
+      threshold: maxAge.toSeconds(),
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 5,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    this.fanOutErrorsAlarm = this.functionErrors('FanOutErrors', props.fanOutFunction, 'fan-out');
+    this.deliveryErrorsAlarm = this.functionErrors('DeliveryErrors', props.deliveryFunction, 'delivery');
+
+    if (props.alarmTopic) {
+      const action = new cloudwatchActions.SnsAction(props.alarmTopic);
+      for (const alarm of [this.deliveryDlqAlarm, this.fanOutDlqAlarm, this.deliveryQueueAgeAlarm, this.fanOutErrorsAlarm, this.deliveryErrorsAlarm]) {
+        alarm.addAlarmAction(action);
+        alarm.addOkAction(action);
+      }
+    }
+  }
+
+  private notEmpty(id: string, queue: sqs.IQueue, what: string): cloudwatch.Alarm {
+    return new cloudwatch.Alarm(this, id, {
+      alarmDescription: `statushooks: dead-letter queue holds ${what}; inspect and redrive`,
+      metric: queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      // An empty, idle queue may publish no datapoints at all: that is the healthy state.
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+  }
+
+  private functionErrors(id: string, fn: lambda.IFunction, name: string): cloudwatch.Alarm {
+    return new cloudwatch.Alarm(this, id, {
+      alarmDescription: `statushooks: the ${name} function threw (a fault, not a failing endpoint)`,
+      metric: fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+  }
+}
