@@ -28,10 +28,15 @@ export function entityKeyOf(event: EventName): EntityKey {
 
 /** The closest valid event name, for "did you mean" hints (Levenshtein distance). */
 export function closestEventName(input: string): EventName {
-  let best: EventName = EVENT_NAMES[0]!;
+  const wanted = input.toLowerCase();
+  const entity = wanted.split('.')[0] ?? '';
+  // "payment.status.changed" means payment_operation: a shared entity prefix beats raw distance.
+  const sameEntity = EVENT_NAMES.filter((name) => entity.length >= 3 && name.startsWith(entity));
+  const candidates = sameEntity.length > 0 ? sameEntity : EVENT_NAMES;
+  let best: EventName = candidates[0]!;
   let bestDistance = Number.POSITIVE_INFINITY;
-  for (const name of EVENT_NAMES) {
-    const d = levenshtein(input.toLowerCase(), name);
+  for (const name of candidates) {
+    const d = levenshtein(wanted, name);
     if (d < bestDistance) {
       best = name;
       bestDistance = d;
