@@ -1,8 +1,10 @@
 import * as cdk from 'aws-cdk-lib';
+import * as cxapi from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { Node } from 'constructs';
 import { DEFAULTS, parseSchedule } from '../lambdas/core/config';
-import { StatusHooksConfig, StatusHooksStack } from './statushooks-stack';
+import { StatusHooksConfigError } from './errors';
+import { resolveStatusHooksConfig, StatusHooksConfig, StatusHooksStack } from './statushooks-stack';
 
 /**
  * CDK context keys of the stage configuration (`cdk synth -c maxAttempts=3`, cdk.json
@@ -35,9 +37,16 @@ export interface StageProps extends StatusHooksConfig {
 /**
  * Reads the stage configuration from CDK context. Only the *syntax* of the values is checked
  * here (a number is a number, a boolean is true/false); ranges and combinations are validated in
- * one place, by the stack, which lists every problem at once.
+ * one place, by the stack. Throws a StatusHooksConfigError listing every unreadable value.
  */
 export function propsFromContext(node: Node): StageProps {
+  const { props, problems } = readContext(node);
+  if (problems.length > 0) throw new StatusHooksConfigError('CDK context', problems);
+  return props;
+}
+
+/** The context as props, plus the values that could not be read (left undefined in props). */
+function readContext(node: Node): { props: StageProps; problems: string[] } {
   const problems: string[] = [];
   const raw = (key: ContextKey): unknown => {
     const value: unknown = node.tryGetContext(key);
@@ -117,10 +126,17 @@ export function propsFromContext(node: Node): StageProps {
     subscriptionCacheTtlMs: num('subscriptionCacheTtlMs'),
     deliveryQueueAgeAlarmSeconds: num('deliveryQueueAgeAlarmSeconds'),
   };
-  if (problems.length > 0) {
-    throw new Error(`Invalid CDK context (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  return { props, problems };
+}
+
+function problemsOf(config: StatusHooksConfig): readonly string[] {
+  try {
+    resolveStatusHooksConfig(config);
+    return [];
+  } catch (error) {
+    if (error instanceof StatusHooksConfigError) return error.problems;
+    throw error;
   }
-  return props;
 }
 
 export interface CreateAppOptions {
@@ -138,8 +154,18 @@ export interface CreateAppOptions {
  * so a finding fails `cdk synth` before it can reach a deploy.
  */
 export function createApp(options: CreateAppOptions = {}): { app: cdk.App; stack: StatusHooksStack } {
-  const app = new cdk.App({ context: options.context, outdir: options.outdir });
-  const { stackName, ...config } = propsFromContext(app.node);
+  const app = new cdk.App({
+    // Functions carry `aws:asset:path` metadata (their bundle directory) in-process too, as they
+    // do under the CLI, so the local runtime finds each bundle from the template alone.
+    context: { [cxapi.ASSET_RESOURCE_METADATA_ENABLED_CONTEXT]: true, ...options.context },
+    outdir: options.outdir,
+  });
+  const { props, problems } = readContext(app.node);
+  const { stackName, ...config } = props;
+  if (problems.length > 0) {
+    // Also validate what could be read, so one synth lists every problem of the stage config.
+    throw new StatusHooksConfigError('statushooks configuration', [...problems, ...problemsOf(config)]);
+  }
   // No env: environment-agnostic, so synth needs no credentials and no lookups.
   const stack = new StatusHooksStack(app, stackName, { stackName, ...config });
 

@@ -1,4 +1,4 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as lambdaEventSources from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -39,7 +39,8 @@ export class Delivery extends Construct {
     super(scope, id);
     const functionTimeout = Duration.seconds(DEFAULTS.deliveryFunctionTimeoutSeconds);
 
-    this.deadLetterQueue = new StatusHooksQueue(this, 'DeadLetterQueue');
+    // Parked jobs are data an operator still has to act on: keep them if the stack is deleted.
+    this.deadLetterQueue = new StatusHooksQueue(this, 'DeadLetterQueue', { removalPolicy: RemovalPolicy.RETAIN });
     Validations.of(this.deadLetterQueue).acknowledge(
       {
         id: 'Serverless-SQSRedrivePolicy',
@@ -50,9 +51,7 @@ export class Delivery extends Construct {
     this.queue = new StatusHooksQueue(this, 'Queue', {
       // Well above the function timeout so a job is never delivered twice concurrently while an
       // invocation still runs (AWS guidance for SQS event sources: 6× the function timeout).
-      visibilityTimeout: Duration.seconds(
-        DEFAULTS.deliveryFunctionTimeoutSeconds * INFRA_DEFAULTS.visibilityTimeoutFactor,
-      ),
+      visibilityTimeout: Duration.seconds(functionTimeout.toSeconds() * INFRA_DEFAULTS.visibilityTimeoutFactor),
       retentionPeriod: Duration.days(INFRA_DEFAULTS.deliveryQueueRetentionDays),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxAttempts },
     });

@@ -1,4 +1,4 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -35,7 +35,8 @@ export class FanOut extends Construct {
   constructor(scope: Construct, id: string, props: FanOutProps) {
     super(scope, id);
 
-    this.deadLetterQueue = new StatusHooksQueue(this, 'DeadLetterQueue');
+    // Parked events are data an operator still has to act on: keep them if the stack is deleted.
+    this.deadLetterQueue = new StatusHooksQueue(this, 'DeadLetterQueue', { removalPolicy: RemovalPolicy.RETAIN });
     // Nothing reads this queue except operators, so a redrive target would only move the problem.
     Validations.of(this.deadLetterQueue).acknowledge(
       {
@@ -55,7 +56,8 @@ export class FanOut extends Construct {
       timeout: Duration.seconds(DEFAULTS.fanOutFunctionTimeoutSeconds),
     });
     const fn = this.function;
-    fn.bindTable(ENV.subscriptionsTable, props.table, 'read');
+    // Fan-out only ever queries one tenant's partition.
+    fn.bindTable(ENV.subscriptionsTable, props.table, ['dynamodb:Query']);
     fn.bindQueue(ENV.deliveryQueueUrl, props.deliveryQueue, 'send');
     // The handler parks invalid events here itself (ARCHITECTURE.md §1: never retried, never dropped).
     fn.bindQueue(ENV.fanOutDlqUrl, this.deadLetterQueue, 'send');

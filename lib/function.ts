@@ -4,7 +4,7 @@ import { Duration, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -37,13 +37,11 @@ export interface StatusHooksFunctionProps {
    * @default INFRA_DEFAULTS.logRetention (one month)
    */
   readonly logRetention?: logs.RetentionDays;
-  /** Extra environment variables (config values; resources go through the bind… methods). */
-  readonly environment?: Record<string, string>;
   readonly description?: string;
 }
 
 /** What a function may do with a table: Powertools-style read, or an exact list of actions. */
-export type TableAccess = 'read' | readonly `dynamodb:${string}`[];
+export type TableAccess = readonly `dynamodb:${string}`[];
 
 /** What a function may do with a queue. */
 export type QueueAccess = 'send' | 'consume';
@@ -58,7 +56,7 @@ export class StatusHooksFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: StatusHooksFunctionProps) {
     // Created before super() because the function needs them at construction time. The explicit
     // log group gives retention (no log-retention custom resource); the explicit role keeps the
-    // AWSLambdaBasicExecutionRole managed policy (logs:* on every log group) out of the account.
+    // AWSLambdaBasicExecutionRole managed policy (log writes to every log group, Resource '*') out.
     const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
       retention: props.logRetention ?? INFRA_DEFAULTS.logRetention,
     });
@@ -93,7 +91,6 @@ export class StatusHooksFunction extends NodejsFunction {
         POWERTOOLS_METRICS_NAMESPACE: DEFAULTS.metricsNamespace,
         NODE_OPTIONS: '--enable-source-maps',
         [ENV.userAgentVersion]: PACKAGE_VERSION,
-        ...props.environment,
       },
       bundling: {
         // Local esbuild from node_modules: synth must work offline and without Docker, also
@@ -108,6 +105,8 @@ export class StatusHooksFunction extends NodejsFunction {
         // (not whatever the runtime ships), and the bundle is self-contained for the local
         // runtime wherever its outdir is.
         externalModules: [],
+        // esbuild's size summary on every synth is noise; warnings and errors still show.
+        logLevel: LogLevel.WARNING,
       },
     });
 
@@ -122,7 +121,7 @@ export class StatusHooksFunction extends NodejsFunction {
     Validations.of(this).acknowledge(
       {
         id: 'AwsSolutions-L1',
-        reason: "Node.js 22 (nodejs22.x) is the project's chosen LTS runtime: bundles are built with target node22 and tested against it. Moving to a newer runtime is a deliberate upgrade, not something that should happen because aws-cdk-lib learned a new runtime.",
+        reason: "Node.js 22 (nodejs22.x) is the project's chosen LTS runtime and the bundles are built for it (esbuild target node22). Moving to a newer runtime is a deliberate, tested upgrade, not something that should happen because aws-cdk-lib learned a new runtime.",
       },
       {
         id: 'Serverless-LambdaLatestVersion',
@@ -134,7 +133,7 @@ export class StatusHooksFunction extends NodejsFunction {
   /** Sets `envName` to the table name and grants `access` on the table (and nothing else). */
   bindTable(envName: string, table: dynamodb.ITable, access: TableAccess): iam.Grant {
     this.addEnvironment(envName, table.tableName);
-    return access === 'read' ? table.grantReadData(this) : table.grant(this, ...access);
+    return table.grant(this, ...access);
   }
 
   /** Sets `envName` to the queue URL and grants `access` on the queue. */

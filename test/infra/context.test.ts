@@ -1,0 +1,165 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Construct } from 'constructs';
+import { EVENT_NAMES } from '../../lambdas/core/catalog';
+import { DEFAULTS, ENV } from '../../lambdas/core/config';
+import { propsFromContext } from '../../lib/app';
+import { getAtt, synth, type Synthesized } from './synth';
+
+/** Context as the CLI would set it, on a bare construct tree (an App would create a temp dir). */
+const propsOf = (context: Record<string, unknown>) => {
+  const root = new Construct(undefined as never, '');
+  for (const [key, value] of Object.entries(context)) root.node.setContext(key, value);
+  return propsFromContext(root.node);
+};
+
+describe('propsFromContext', () => {
+  it('leaves everything to the stack defaults when no context is given', () => {
+    expect(propsOf({})).toEqual({ stackName: DEFAULTS.stackName });
+  });
+
+  it('reads command-line strings and typed values to the same props', () => {
+    const typed = propsOf({
+      stackName: 'StatusHooksDev',
+      sources: ['returns.cloud', 'orders.cloud'],
+      busName: 'dev-bus',
+      maxAttempts: 3,
+      retrySchedule: [1, 2, 3],
+      httpTimeoutMs: 5000,
+      httpConnectTimeoutMs: 1000,
+      deliveryBatchSize: 5,
+      deliveryMaxConcurrency: 20,
+      allowPrivateEndpoints: true,
+      allowHttpEndpoints: false,
+      archiveRetentionDays: 7,
+      subscriptionCacheTtlMs: 0,
+      deliveryQueueAgeAlarmSeconds: 600,
+    });
+    const strings = propsOf({
+      stackName: 'StatusHooksDev',
+      sources: 'returns.cloud, orders.cloud',
+      busName: 'dev-bus',
+      maxAttempts: '3',
+      retrySchedule: '1,2,3',
+      httpTimeoutMs: '5000',
+      httpConnectTimeoutMs: '1000',
+      deliveryBatchSize: '5',
+      deliveryMaxConcurrency: '20',
+      allowPrivateEndpoints: 'true',
+      allowHttpEndpoints: 'FALSE',
+      archiveRetentionDays: '7',
+      subscriptionCacheTtlMs: '0',
+      deliveryQueueAgeAlarmSeconds: '600',
+    });
+    expect(strings).toEqual(typed);
+    expect(typed).toEqual({
+      stackName: 'StatusHooksDev',
+      sources: ['returns.cloud', 'orders.cloud'],
+      eventBusName: 'dev-bus',
+      maxAttempts: 3,
+      retrySchedule: [1, 2, 3],
+      httpTimeoutMs: 5000,
+      httpConnectTimeoutMs: 1000,
+      deliveryBatchSize: 5,
+      deliveryMaxConcurrency: 20,
+      allowPrivateEndpoints: true,
+      allowHttpEndpoints: false,
+      archiveRetentionDays: 7,
+      subscriptionCacheTtlMs: 0,
+      deliveryQueueAgeAlarmSeconds: 600,
+    });
+  });
+
+  it('rejects values that are not even the right kind, all in one error', () => {
+    let error: Error | undefined;
+    try {
+      propsOf({ maxAttempts: 'five', allowPrivateEndpoints: 'yes', retrySchedule: '60,-5', sources: 42 });
+    } catch (e) {
+      error = e as Error;
+    }
+    expect(error?.message).toMatch(/4 problems/);
+    expect(error?.message).toContain('maxAttempts must be a number, got "five"');
+    expect(error?.message).toContain('allowPrivateEndpoints must be true or false, got "yes"');
+    expect(error?.message).toContain('retrySchedule');
+    expect(error?.message).toContain('"60,-5"');
+    expect(error?.message).toContain('sources must be a comma-separated list');
+  });
+});
+
+describe('the local runtime configuration', () => {
+  // Exactly what the local runtime passes to createApp.
+  let s: Synthesized;
+  beforeAll(() => {
+    s = synth({ retrySchedule: '1,1,1,1', maxAttempts: 3, allowPrivateEndpoints: true, allowHttpEndpoints: true });
+  });
+  afterAll(() => s?.cleanup());
+
+  it('redrives a job after 3 receives', () => {
+    s.template.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: { deadLetterTargetArn: getAtt(s.idOf(s.stack.delivery.deadLetterQueue)), maxReceiveCount: 3 },
+    });
+  });
+
+  it('hands the fast schedule and the permissive endpoint policy to the delivery function', () => {
+    const fn = s.template.toJSON().Resources[s.idOf(s.stack.delivery.function)].Properties;
+    expect(fn.Environment.Variables).toMatchObject({
+      [ENV.maxAttempts]: '3',
+      [ENV.retrySchedule]: '1,1,1,1',
+      [ENV.allowPrivateEndpoints]: 'true',
+      [ENV.allowHttpEndpoints]: 'true',
+    });
+  });
+
+  it('points each function at its esbuild bundle in the cloud assembly', () => {
+    for (const fn of [s.stack.fanOut.function, s.stack.delivery.function]) {
+      const resource = s.template.toJSON().Resources[s.idOf(fn)];
+      const assetPath = resource.Metadata['aws:asset:path'] as string;
+      expect(resource.Properties.Handler).toBe('index.handler');
+      expect(fs.existsSync(path.join(s.outdir, assetPath, 'index.js'))).toBe(true);
+      expect(fs.existsSync(path.join(s.outdir, assetPath, 'index.js.map'))).toBe(true);
+    }
+  });
+});
+
+describe('a stage configured from the command line (string context)', () => {
+  let s: Synthesized;
+  beforeAll(() => {
+    s = synth({
+      stackName: 'StatusHooksStaging',
+      sources: 'returns.cloud,returns.staging',
+      busName: 'statushooks-staging',
+      maxAttempts: '7',
+      deliveryBatchSize: '4',
+      deliveryMaxConcurrency: '25',
+      archiveRetentionDays: '3',
+      httpTimeoutMs: '8000',
+    });
+  });
+  afterAll(() => s?.cleanup());
+
+  it('names the stack and the bus', () => {
+    expect(s.stack.stackName).toBe('StatusHooksStaging');
+    s.template.hasResourceProperties('AWS::Events::EventBus', { Name: 'statushooks-staging' });
+  });
+
+  it('accepts every configured source, still only the five event names', () => {
+    const rule = s.template.toJSON().Resources[s.idOf(s.stack.eventBus.rule)].Properties;
+    expect(rule.EventPattern).toEqual({ source: ['returns.cloud', 'returns.staging'], 'detail-type': [...EVENT_NAMES] });
+    s.template.hasResourceProperties('AWS::Events::Archive', { EventPattern: rule.EventPattern, RetentionDays: 3 });
+  });
+
+  it('flows maxAttempts into the redrive policy and the function', () => {
+    s.template.hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: { maxReceiveCount: 7 } });
+    const fn = s.template.toJSON().Resources[s.idOf(s.stack.delivery.function)].Properties;
+    expect(fn.Environment.Variables[ENV.maxAttempts]).toBe('7');
+    expect(fn.Environment.Variables[ENV.httpTimeoutMs]).toBe('8000');
+  });
+
+  it('flows batch size and concurrency into the event source mapping', () => {
+    s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 4,
+      ScalingConfig: { MaximumConcurrency: 25 },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+});

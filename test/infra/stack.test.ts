@@ -1,0 +1,339 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Match } from 'aws-cdk-lib/assertions';
+import { EVENT_NAMES } from '../../lambdas/core/catalog';
+import { DEFAULTS, ENV } from '../../lambdas/core/config';
+import { actionsOf, getAtt, ref, roleIdOf, statementsOf, synth, type Synthesized } from './synth';
+
+// The default stage, as `npx cdk synth` builds it with no context.
+let s: Synthesized;
+let ids: {
+  bus: string;
+  rule: string;
+  table: string;
+  deliveryQueue: string;
+  deliveryDlq: string;
+  fanOutDlq: string;
+  fanOutFn: string;
+  deliveryFn: string;
+};
+
+beforeAll(() => {
+  s = synth();
+  const { stack } = s;
+  ids = {
+    bus: s.idOf(stack.eventBus.bus),
+    rule: s.idOf(stack.eventBus.rule),
+    table: s.idOf(stack.subscriptions.table),
+    deliveryQueue: s.idOf(stack.delivery.queue),
+    deliveryDlq: s.idOf(stack.delivery.deadLetterQueue),
+    fanOutDlq: s.idOf(stack.fanOut.deadLetterQueue),
+    fanOutFn: s.idOf(stack.fanOut.function),
+    deliveryFn: s.idOf(stack.delivery.function),
+  };
+});
+afterAll(() => s?.cleanup());
+
+// Template JSON is untyped by nature; the assertions below pin what matters.
+const resourceProps = (logicalId: string) => s.template.toJSON().Resources[logicalId].Properties;
+const packageVersion = (JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+
+describe('event bus and rule (producer contract)', () => {
+  it('accepts exactly the configured source and the five catalog event names', () => {
+    const pattern = resourceProps(ids.rule).EventPattern;
+    expect(pattern).toEqual({ source: [...DEFAULTS.sources], 'detail-type': [...EVENT_NAMES] });
+    expect(new Set(pattern['detail-type'])).toEqual(
+      new Set([
+        'return_order.status.changed',
+        'return_order_parcel.status.changed',
+        'sales_order.status.changed',
+        'sales_order_parcel.status.changed',
+        'payment_operation.status.changed',
+      ]),
+    );
+    expect(resourceProps(ids.rule).EventBusName).toEqual(ref(ids.bus));
+  });
+
+  it('targets the fan-out function with bounded retries and the fan-out DLQ', () => {
+    expect(resourceProps(ids.rule).Targets).toEqual([
+      {
+        Id: expect.any(String),
+        Arn: getAtt(ids.fanOutFn),
+        RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 7200 },
+        DeadLetterConfig: { Arn: getAtt(ids.fanOutDlq) },
+      },
+    ]);
+    // EventBridge must be allowed to park events there, and only from this rule.
+    s.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [ref(ids.fanOutDlq)],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 'events.amazonaws.com' },
+            Action: 'sqs:SendMessage',
+            Condition: { ArnEquals: { 'aws:SourceArn': getAtt(ids.rule) } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('archives the same events as the rule for the default retention', () => {
+    s.template.hasResourceProperties('AWS::Events::Archive', {
+      SourceArn: getAtt(ids.bus),
+      EventPattern: resourceProps(ids.rule).EventPattern,
+      RetentionDays: DEFAULTS.archiveRetentionDays,
+    });
+  });
+});
+
+describe('queues', () => {
+  it('parks a delivery job in the delivery DLQ after maxAttempts receives', () => {
+    expect(resourceProps(ids.deliveryQueue).RedrivePolicy).toEqual({
+      deadLetterTargetArn: getAtt(ids.deliveryDlq),
+      maxReceiveCount: DEFAULTS.maxAttempts,
+    });
+  });
+
+  it('keeps a job invisible at least 6x the delivery function timeout', () => {
+    const timeout = resourceProps(ids.deliveryFn).Timeout as number;
+    expect(timeout).toBe(DEFAULTS.deliveryFunctionTimeoutSeconds);
+    expect(resourceProps(ids.deliveryQueue).VisibilityTimeout).toBeGreaterThanOrEqual(6 * timeout);
+  });
+
+  it('keeps jobs and parked messages 14 days, and keeps the DLQs when the stack is deleted', () => {
+    for (const id of [ids.deliveryQueue, ids.deliveryDlq, ids.fanOutDlq]) {
+      expect(resourceProps(id).MessageRetentionPeriod).toBe(1_209_600);
+    }
+    const resources = s.template.toJSON().Resources as Record<string, { DeletionPolicy?: string }>;
+    expect(resources[ids.deliveryDlq]!.DeletionPolicy).toBe('Retain');
+    expect(resources[ids.fanOutDlq]!.DeletionPolicy).toBe('Retain');
+  });
+
+  it('encrypts every queue and refuses non-TLS access', () => {
+    for (const id of [ids.deliveryQueue, ids.deliveryDlq, ids.fanOutDlq]) {
+      expect(resourceProps(id).SqsManagedSseEnabled).toBe(true);
+      s.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [ref(id)],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    }
+  });
+});
+
+describe('delivery event source mapping', () => {
+  it('reports partial batch failures with the configured batch size and concurrency', () => {
+    s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: getAtt(ids.deliveryQueue),
+      FunctionName: ref(ids.deliveryFn),
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BatchSize: DEFAULTS.deliveryBatchSize,
+      ScalingConfig: { MaximumConcurrency: DEFAULTS.deliveryMaxConcurrency },
+      // A webhook leaves as soon as its job is queued.
+      MaximumBatchingWindowInSeconds: Match.absent(),
+    });
+  });
+});
+
+describe('subscriptions table (operator contract)', () => {
+  it('has the documented keys, on-demand billing, PITR and encryption', () => {
+    s.template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [
+        { AttributeName: 'tenantId', KeyType: 'HASH' },
+        { AttributeName: 'subscriptionId', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: Match.arrayWith([
+        { AttributeName: 'tenantId', AttributeType: 'S' },
+        { AttributeName: 'subscriptionId', AttributeType: 'S' },
+      ]),
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+    });
+  });
+
+  it('survives stack deletion and replacement', () => {
+    const table = s.template.toJSON().Resources[ids.table];
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.UpdateReplacePolicy).toBe('Retain');
+  });
+});
+
+describe('functions', () => {
+  it.each([
+    ['fan-out', () => ids.fanOutFn, DEFAULTS.fanOutFunctionTimeoutSeconds],
+    ['delivery', () => ids.deliveryFn, DEFAULTS.deliveryFunctionTimeoutSeconds],
+  ])('%s runs Node.js 22 on arm64 with tracing, its own log group and timeout', (_name, id, timeout) => {
+    const fn = resourceProps(id());
+    expect(fn.Runtime).toBe('nodejs22.x');
+    expect(fn.Architectures).toEqual(['arm64']);
+    expect(fn.TracingConfig).toEqual({ Mode: 'Active' });
+    expect(fn.Timeout).toBe(timeout);
+    expect(fn.Handler).toBe('index.handler');
+    const logGroupId = (fn.LoggingConfig.LogGroup as { Ref: string }).Ref;
+    expect(resourceProps(logGroupId).RetentionInDays).toBe(30);
+    expect(fn.Environment.Variables).toMatchObject({
+      POWERTOOLS_METRICS_NAMESPACE: DEFAULTS.metricsNamespace,
+      POWERTOOLS_SERVICE_NAME: expect.stringMatching(/^statushooks-/),
+      NODE_OPTIONS: '--enable-source-maps',
+      [ENV.userAgentVersion]: packageVersion,
+    });
+  });
+
+  it('gives the fan-out function its resources and cache TTL', () => {
+    expect(resourceProps(ids.fanOutFn).Environment.Variables).toMatchObject({
+      [ENV.subscriptionsTable]: ref(ids.table),
+      [ENV.deliveryQueueUrl]: ref(ids.deliveryQueue),
+      [ENV.fanOutDlqUrl]: ref(ids.fanOutDlq),
+      [ENV.subscriptionCacheTtlMs]: String(DEFAULTS.subscriptionCacheTtlMs),
+    });
+  });
+
+  it('gives the delivery function its resources and the deployed (strict) policy', () => {
+    expect(resourceProps(ids.deliveryFn).Environment.Variables).toMatchObject({
+      [ENV.subscriptionsTable]: ref(ids.table),
+      [ENV.deliveryQueueUrl]: ref(ids.deliveryQueue),
+      [ENV.deliveryDlqUrl]: ref(ids.deliveryDlq),
+      [ENV.maxAttempts]: String(DEFAULTS.maxAttempts),
+      [ENV.retrySchedule]: '60,600,3600,21600',
+      [ENV.httpTimeoutMs]: String(DEFAULTS.httpTimeoutMs),
+      [ENV.httpConnectTimeoutMs]: String(DEFAULTS.httpConnectTimeoutMs),
+      [ENV.allowPrivateEndpoints]: 'false',
+      [ENV.allowHttpEndpoints]: 'false',
+      [ENV.subscriptionCacheTtlMs]: String(DEFAULTS.subscriptionCacheTtlMs),
+    });
+  });
+
+  it('sends fan-out invocations that keep failing to the fan-out DLQ', () => {
+    s.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: ref(ids.fanOutFn),
+      Qualifier: '$LATEST',
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 21600,
+      DestinationConfig: { OnFailure: { Destination: getAtt(ids.fanOutDlq) } },
+    });
+  });
+});
+
+describe('IAM', () => {
+  const dynamoStatements = (roleId: string) =>
+    statementsOf(s.template, roleId).filter((st) => actionsOf(st).some((a) => a.startsWith('dynamodb:')));
+
+  it('lets the delivery function only get and update subscriptions, on the table ARN only', () => {
+    const statements = dynamoStatements(roleIdOf(s, s.stack.delivery.function));
+    const actions = statements.flatMap(actionsOf);
+    expect(new Set(actions)).toEqual(new Set(['dynamodb:GetItem', 'dynamodb:UpdateItem']));
+    for (const forbidden of ['dynamodb:Query', 'dynamodb:Scan', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:*']) {
+      expect(actions).not.toContain(forbidden);
+    }
+    for (const st of statements) {
+      expect([st.Resource].flat()).toEqual([getAtt(ids.table)]);
+    }
+  });
+
+  it('lets the fan-out function query subscriptions, nothing more', () => {
+    const actions = dynamoStatements(roleIdOf(s, s.stack.fanOut.function)).flatMap(actionsOf);
+    expect(new Set(actions)).toEqual(new Set(['dynamodb:Query']));
+    for (const forbidden of ['dynamodb:Scan', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:*']) {
+      expect(actions).not.toContain(forbidden);
+    }
+  });
+
+  it('grants each function the queue operations its handler performs, on those queues only', () => {
+    const sqsGrants = (roleId: string) =>
+      statementsOf(s.template, roleId)
+        .filter((st) => actionsOf(st).some((a) => a.startsWith('sqs:')))
+        .flatMap((st) => actionsOf(st).map((a) => `${a} ${JSON.stringify(st.Resource)}`));
+    const on = (id: string) => JSON.stringify(getAtt(id));
+
+    const delivery = sqsGrants(roleIdOf(s, s.stack.delivery.function));
+    expect(delivery).toEqual(
+      expect.arrayContaining([
+        `sqs:ReceiveMessage ${on(ids.deliveryQueue)}`,
+        `sqs:DeleteMessage ${on(ids.deliveryQueue)}`,
+        `sqs:ChangeMessageVisibility ${on(ids.deliveryQueue)}`,
+        `sqs:SendMessage ${on(ids.deliveryDlq)}`,
+      ]),
+    );
+    expect(delivery.filter((g) => g.startsWith('sqs:SendMessage '))).toEqual([`sqs:SendMessage ${on(ids.deliveryDlq)}`]);
+
+    const fanOut = sqsGrants(roleIdOf(s, s.stack.fanOut.function));
+    expect(fanOut.filter((g) => g.startsWith('sqs:SendMessage ')).sort()).toEqual(
+      [`sqs:SendMessage ${on(ids.deliveryQueue)}`, `sqs:SendMessage ${on(ids.fanOutDlq)}`].sort(),
+    );
+    expect(fanOut.some((g) => g.startsWith('sqs:ReceiveMessage') || g.startsWith('sqs:DeleteMessage'))).toBe(false);
+  });
+
+  it("uses Resource '*' only for X-Ray, which supports nothing else", () => {
+    const policies = Object.values(s.template.findResources('AWS::IAM::Policy'));
+    const starStatements = policies
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>)
+      .filter((st) => [st.Resource].flat().includes('*'));
+    expect(starStatements.length).toBeGreaterThan(0);
+    for (const st of starStatements) {
+      expect([st.Action].flat().every((a) => a.startsWith('xray:'))).toBe(true);
+    }
+  });
+
+  it('gives function roles no managed policies (logs go to their own log group only)', () => {
+    for (const fn of [s.stack.fanOut.function, s.stack.delivery.function]) {
+      const role = s.template.toJSON().Resources[roleIdOf(s, fn)];
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+      const logsStatements = statementsOf(s.template, roleIdOf(s, fn)).filter((st) => actionsOf(st).some((a) => a.startsWith('logs:')));
+      const logGroupId = (resourceProps(s.idOf(fn)).LoggingConfig.LogGroup as { Ref: string }).Ref;
+      expect(logsStatements.map((st) => st.Resource)).toEqual([getAtt(logGroupId)]);
+    }
+  });
+});
+
+describe('monitoring', () => {
+  it.each([
+    ['delivery DLQ', () => ids.deliveryDlq],
+    ['fan-out DLQ', () => ids.fanOutDlq],
+  ])('alarms as soon as one message is visible in the %s', (_name, id) => {
+    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: getAtt(id(), 'QueueName') }],
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 1,
+    });
+  });
+
+  it('alarms when the oldest delivery job is older than an hour', () => {
+    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Dimensions: [{ Name: 'QueueName', Value: getAtt(ids.deliveryQueue, 'QueueName') }],
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 3600,
+    });
+  });
+
+  it('has no alarm actions unless a topic is configured', () => {
+    for (const alarm of Object.values(s.template.findResources('AWS::CloudWatch::Alarm'))) {
+      expect(alarm.Properties.AlarmActions).toBeUndefined();
+    }
+  });
+});
+
+describe('outputs (consumed by producers, the CLI and the local runtime)', () => {
+  it('exports the six documented keys, each pointing at its resource', () => {
+    const outputs = s.template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(outputs.EventBusName?.Value).toEqual(ref(ids.bus));
+    expect(outputs.EventBusArn?.Value).toEqual(getAtt(ids.bus));
+    expect(outputs.SubscriptionsTableName?.Value).toEqual(ref(ids.table));
+    expect(outputs.DeliveryQueueUrl?.Value).toEqual(ref(ids.deliveryQueue));
+    expect(outputs.DeliveryDlqUrl?.Value).toEqual(ref(ids.deliveryDlq));
+    expect(outputs.FanOutDlqUrl?.Value).toEqual(ref(ids.fanOutDlq));
+  });
+
+  it('is named StatusHooks by default', () => {
+    expect(s.stack.stackName).toBe(DEFAULTS.stackName);
+  });
+});

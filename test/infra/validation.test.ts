@@ -1,0 +1,112 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { DEFAULTS } from '../../lambdas/core/config';
+import { createApp } from '../../lib/app';
+import { StatusHooksConfigError } from '../../lib/errors';
+import { resolveStatusHooksConfig, StatusHooksStack, type StatusHooksStackProps } from '../../lib/statushooks-stack';
+
+// Validation runs before any resource (and any bundle) is created, so these tests are fast.
+
+function errorOf(build: () => unknown): Error {
+  try {
+    build();
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected an error, got none');
+}
+
+// An App without outdir creates a temporary directory; keep them all in one, removed afterwards.
+let outdir: string;
+beforeAll(() => {
+  outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'statushooks-validation-'));
+});
+afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
+
+const stackWith = (props: StatusHooksStackProps) => () => new StatusHooksStack(new App({ outdir }), 'Invalid', props);
+
+/** The bullet lines of a configuration error. */
+const problemsIn = (error: Error) => error.message.split('\n').filter((line) => line.startsWith('  - '));
+
+describe('StatusHooksStack props validation', () => {
+  it('applies the shared defaults when nothing is configured', () => {
+    expect(resolveStatusHooksConfig({})).toMatchObject({
+      sources: DEFAULTS.sources,
+      maxAttempts: DEFAULTS.maxAttempts,
+      retrySchedule: DEFAULTS.retrySchedule,
+      httpTimeoutMs: DEFAULTS.httpTimeoutMs,
+      deliveryBatchSize: DEFAULTS.deliveryBatchSize,
+      deliveryMaxConcurrency: DEFAULTS.deliveryMaxConcurrency,
+      allowPrivateEndpoints: false,
+      allowHttpEndpoints: false,
+      archiveRetentionDays: DEFAULTS.archiveRetentionDays,
+    });
+  });
+
+  it('lists every problem in one error', () => {
+    const error = errorOf(
+      stackWith({
+        maxAttempts: 0,
+        retrySchedule: [],
+        deliveryBatchSize: 0,
+        deliveryMaxConcurrency: 1,
+        sources: [],
+      }),
+    );
+    expect(error).toBeInstanceOf(StatusHooksConfigError);
+    expect(error.message).toMatch(/^Invalid statushooks configuration \(5 problems\)/);
+    expect(problemsIn(error)).toEqual([
+      '  - sources must list at least one EventBridge source',
+      '  - maxAttempts must be an integer from 1 to 100, got 0',
+      '  - retrySchedule must list at least one delay',
+      '  - deliveryBatchSize must be an integer from 1 to 10, got 0',
+      '  - deliveryMaxConcurrency must be an integer from 2 to 1000, got 1',
+    ]);
+  });
+
+  it('rejects negative delays, oversized batches and timeouts the function cannot honour', () => {
+    const error = errorOf(
+      stackWith({
+        retrySchedule: [60, -5],
+        deliveryBatchSize: 11,
+        httpTimeoutMs: DEFAULTS.deliveryFunctionTimeoutSeconds * 1000,
+        httpConnectTimeoutMs: 0,
+        archiveRetentionDays: -1,
+        eventBusName: 'default',
+      }),
+    );
+    const problems = problemsIn(error);
+    expect(problems).toHaveLength(6);
+    expect(error.message).toContain('retrySchedule delays must be whole seconds from 0 to 43200, got -5');
+    expect(error.message).toContain('deliveryBatchSize must be an integer from 1 to 10, got 11');
+    expect(error.message).toContain(`httpTimeoutMs must be an integer from 1 to ${DEFAULTS.deliveryFunctionTimeoutSeconds * 1000 - 1}`);
+    expect(error.message).toContain('httpConnectTimeoutMs must be an integer from 1');
+    expect(error.message).toContain('archiveRetentionDays must be an integer from 0');
+    expect(error.message).toContain('eventBusName must be');
+  });
+
+  it('rejects a schedule whose jobs would expire in the queue before their last attempt', () => {
+    const error = errorOf(stackWith({ maxAttempts: 40, retrySchedule: [43_200] }));
+    expect(problemsIn(error)).toHaveLength(1);
+    expect(error.message).toContain('more than the delivery queue keeps a job (1209600 s)');
+  });
+
+  it('reports bad command-line context the same way, before anything is bundled', () => {
+    const error = errorOf(() => createApp({ outdir, context: { maxAttempts: '0', deliveryBatchSize: '11', retrySchedule: '60' } }));
+    expect(problemsIn(error)).toEqual([
+      '  - maxAttempts must be an integer from 1 to 100, got 0',
+      '  - deliveryBatchSize must be an integer from 1 to 10, got 11',
+    ]);
+  });
+
+  it('lists unreadable context values and out-of-range ones in the same error', () => {
+    const error = errorOf(() => createApp({ outdir, context: { allowHttpEndpoints: 'maybe', deliveryMaxConcurrency: '1' } }));
+    expect(error).toBeInstanceOf(StatusHooksConfigError);
+    expect(problemsIn(error)).toEqual([
+      '  - context allowHttpEndpoints must be true or false, got "maybe"',
+      '  - deliveryMaxConcurrency must be an integer from 2 to 1000, got 1',
+    ]);
+  });
+});
