@@ -17,6 +17,13 @@ export class SubscriptionExistsError extends Error {
   }
 }
 
+export class ConcurrentModificationError extends Error {
+  constructor(tenantId: string, subscriptionId: string) {
+    super(`subscription ${subscriptionId} of tenant ${tenantId} was changed by someone else meanwhile; nothing was written, try again`);
+    this.name = 'ConcurrentModificationError';
+  }
+}
+
 /** Attribute changes for `update`: a value sets it, `null` removes it. */
 export type SubscriptionChanges = { [K in Exclude<keyof Subscription, 'tenantId' | 'subscriptionId'>]?: Subscription[K] | null };
 
@@ -74,8 +81,12 @@ export class DynamoSubscriptionStore {
     }
   }
 
-  /** Changes attributes of an existing subscription (never creates one); returns the new item. */
-  async update(tenantId: string, subscriptionId: string, changes: SubscriptionChanges): Promise<Subscription> {
+  /**
+   * Changes attributes of an existing subscription (never creates one); returns the new item.
+   * `expected` makes it a compare-and-set: the write happens only while those attributes still
+   * hold these values (a read-modify-write such as a secret rotation cannot lose a concurrent one).
+   */
+  async update(tenantId: string, subscriptionId: string, changes: SubscriptionChanges, expected: Readonly<Record<string, string>> = {}): Promise<Subscription> {
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = {};
     const sets: string[] = [];
@@ -89,6 +100,12 @@ export class DynamoSubscriptionStore {
         sets.push(`#a${i} = :v${i}`);
       }
     });
+    const conditions = ['attribute_exists(subscriptionId)'];
+    Object.entries(expected).forEach(([key, value], i) => {
+      names[`#e${i}`] = key;
+      values[`:e${i}`] = value;
+      conditions.push(`#e${i} = :e${i}`);
+    });
     const expression = [sets.length ? `SET ${sets.join(', ')}` : '', removes.length ? `REMOVE ${removes.join(', ')}` : ''].filter(Boolean).join(' ');
     if (!expression) {
       const current = await this.get(tenantId, subscriptionId);
@@ -101,7 +118,7 @@ export class DynamoSubscriptionStore {
           TableName: this.tableName,
           Key: { tenantId, subscriptionId },
           UpdateExpression: expression,
-          ConditionExpression: 'attribute_exists(subscriptionId)',
+          ConditionExpression: conditions.join(' AND '),
           ExpressionAttributeNames: { ...names },
           ExpressionAttributeValues: Object.keys(values).length ? values : undefined,
           ReturnValues: 'ALL_NEW',
@@ -109,8 +126,9 @@ export class DynamoSubscriptionStore {
       );
       return parseSubscription(out.Attributes);
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw new SubscriptionNotFoundError(tenantId, subscriptionId);
-      throw error;
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      if (Object.keys(expected).length > 0 && (await this.get(tenantId, subscriptionId))) throw new ConcurrentModificationError(tenantId, subscriptionId);
+      throw new SubscriptionNotFoundError(tenantId, subscriptionId);
     }
   }
 

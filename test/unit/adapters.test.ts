@@ -3,7 +3,7 @@ import { ChangeMessageVisibilityCommand, SendMessageBatchCommand, SendMessageCom
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { QueueSendError, SqsJobQueue, SqsParkingLot } from '../../lambdas/adapters/job-queue';
-import { DynamoSubscriptionStore, SubscriptionExistsError, SubscriptionNotFoundError } from '../../lambdas/adapters/subscription-store';
+import { ConcurrentModificationError, DynamoSubscriptionStore, SubscriptionExistsError, SubscriptionNotFoundError } from '../../lambdas/adapters/subscription-store';
 import { buildJob, PARKED_ATTRIBUTES, type DeliveryJob } from '../../lambdas/core/job';
 import { newSecret } from '../../lambdas/core/subscriptions';
 
@@ -152,5 +152,19 @@ describe('DynamoDB subscription store', () => {
   it('disabling a subscription that was deleted meanwhile is not an error', async () => {
     ddbMock.on(UpdateCommand).rejects(new ConditionalCheckFailedException({ message: 'missing', $metadata: {} }));
     await expect(store().disable('t', 'sub_gone', '410', new Date())).resolves.toBeUndefined();
+  });
+});
+
+describe('DynamoDB subscription store: compare-and-set', () => {
+  const store = () => new DynamoSubscriptionStore(DynamoDBDocumentClient.from(new DynamoDBClient({})), 'subs');
+
+  it('writes only while the expected values still hold, and says when they changed meanwhile', async () => {
+    ddbMock.on(UpdateCommand).rejects(new ConditionalCheckFailedException({ message: 'changed', $metadata: {} }));
+    ddbMock.on(GetCommand).resolves({ Item: { tenantId: 't', subscriptionId: 'sub_1', url: 'https://e.com', events: ['*'], secret: newSecret(), state: 'active' } });
+    const error = await store().update('t', 'sub_1', { secret: newSecret() }, { secret: 'whsec_old' }).catch((e) => e);
+    expect(error).toBeInstanceOf(ConcurrentModificationError);
+    const input = ddbMock.commandCalls(UpdateCommand)[0]!.args[0].input;
+    expect(input.ConditionExpression).toBe('attribute_exists(subscriptionId) AND #e0 = :e0');
+    expect(input.ExpressionAttributeValues).toMatchObject({ ':e0': 'whsec_old' });
   });
 });

@@ -1,0 +1,21 @@
+import { main } from '../cli/program';
+
+// The AWS SDK warns on stderr about its future Node support on every run; stderr is for errors
+// here. Set the variable to "false" to see the warning.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+main(process.argv).then(
+  ({ code, keepAlive }) => {
+    if (keepAlive) {
+      // `dev` runs servers and workers until Ctrl-C: the process ends when they stop.
+      process.exitCode = code;
+      return;
+    }
+    // Ends the process once stdout and stderr are flushed, even if an SDK connection lingers.
+    process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+  },
+  (error: unknown) => {
+    process.stderr.write(`error: ${String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,119 @@
+import { Option, type Command } from 'commander';
+import { listParkedEvents, listParkedJobs, redriveDeliveryDlq, redriveFanOutDlq, type RedriveReport } from '../dlq';
+import { UsageError } from '../errors';
+import { nonEmpty, positiveInt } from '../inputs';
+import { formatAge, printJson, printLines, table, truncate } from '../output';
+import { withClients, withTargetOptions, type JsonOption } from '../run';
+import { outputOf, targetKind, type TargetOptions } from '../target';
+
+type Queue = 'delivery' | 'fan-out';
+type Options = TargetOptions & JsonOption & { queue: Queue };
+
+const queueOption = () => new Option('--queue <queue>', 'which dead-letter queue').choices(['delivery', 'fan-out']).default('delivery');
+
+function releaseWarning(unreleased: number): void {
+  if (unreleased > 0) process.stderr.write(`warning: ${unreleased} message(s) could not be made visible again; they reappear by themselves within 30s\n`);
+}
+
+function printRedrive(queue: Queue, report: RedriveReport): void {
+  const verb = report.dryRun ? 'would move' : 'moved';
+  const target = queue === 'delivery' ? 'the delivery queue' : 'the event bus (through fan-out again)';
+  const noun = queue === 'delivery' ? 'job' : 'event';
+  const lines = [`${verb} ${report.moved.length} ${noun}${report.moved.length === 1 ? '' : 's'} from the ${queue} DLQ to ${target}`];
+  for (const m of report.moved) {
+    const extra = m.newEventId ? ` → new event id ${m.newEventId}` : '';
+    lines.push(`  ${m.id ?? m.messageId}  tenant ${m.tenantId ?? '-'}${m.subscriptionId ? `  ${m.subscriptionId}` : ''}${extra}`);
+  }
+  for (const s of report.skipped) lines.push(`skipped ${s.id ?? s.messageId}: ${s.reason}`);
+  for (const f of report.failed) lines.push(`failed ${f.id ?? f.messageId}: ${f.reason} (left parked)`);
+  for (const n of report.notDeleted) lines.push(`warning: ${n.id ?? n.messageId} was sent but could not be deleted from the DLQ (${n.reason}); it stays there too`);
+  const left = report.remaining === null ? `${report.notSelected + report.skipped.length + report.failed.length} seen and` : `${report.remaining}`;
+  lines.push(`${left} left in the ${queue} DLQ${report.scanComplete ? '' : ' (the scan stopped early: run again for more)'}`);
+  printLines(...lines);
+}
+
+export function registerDlq(program: Command): void {
+  const dlq = program.command('dlq').description('inspect and redrive the dead-letter queues (parked delivery jobs, events fan-out could not handle)');
+
+  withTargetOptions(
+    dlq
+      .command('list')
+      .description('show what is parked, without consuming it (messages are read and made visible again)')
+      .addOption(queueOption())
+      .option('--limit <n>', 'show at most n messages', positiveInt, 100),
+  )
+    .addHelpText('after', '\nExamples:\n  statushooks dlq list\n  statushooks dlq list --queue fan-out --json')
+    .action(async (options: Options & { limit: number }) => {
+      targetKind(options);
+      const now = new Date();
+      if (options.queue === 'delivery') {
+        const listing = await withClients(options, (c) => listParkedJobs(c.sqs, outputOf(c.target, 'DeliveryDlqUrl'), options.limit, now));
+        releaseWarning(listing.unreleased);
+        if (options.json) return printJson({ queue: options.queue, total: listing.total, jobs: listing.items });
+        if (listing.items.length === 0) return printLines('the delivery DLQ is empty');
+        printLines(
+          table(
+            ['DELIVERY ID', 'TENANT', 'SUBSCRIPTION', 'EVENT', 'ATTEMPTS', 'AGE', 'REASON'],
+            listing.items.map((j) => [j.deliveryId ?? `(message ${j.messageId})`, j.tenantId ?? '-', j.subscriptionId ?? '-', j.event ?? '-', j.attempts === null ? '-' : String(j.attempts), formatAge(j.ageSeconds ?? undefined), truncate(j.reason, 120)]),
+          ),
+          `${listing.items.length} shown${listing.total !== null && listing.total > listing.items.length ? ` of ${listing.total}` : ''}`,
+        );
+        return;
+      }
+      const listing = await withClients(options, (c) => listParkedEvents(c.sqs, outputOf(c.target, 'FanOutDlqUrl'), options.limit, now));
+      releaseWarning(listing.unreleased);
+      if (options.json) return printJson({ queue: options.queue, total: listing.total, events: listing.items });
+      if (listing.items.length === 0) return printLines('the fan-out DLQ is empty');
+      printLines(
+        table(
+          ['EVENT ID', 'TENANT', 'DETAIL-TYPE', 'KIND', 'ATTEMPTS', 'AGE', 'REASON'],
+          listing.items.map((e) => [e.eventId ?? `(message ${e.messageId})`, e.tenantId ?? '-', e.detailType ?? '-', e.kind, e.attempts === null ? '-' : String(e.attempts), formatAge(e.ageSeconds ?? undefined), truncate(e.reason, 120)]),
+        ),
+        `${listing.items.length} shown${listing.total !== null && listing.total > listing.items.length ? ` of ${listing.total}` : ''}`,
+      );
+    });
+
+  withTargetOptions(
+    dlq
+      .command('redrive')
+      .description('move parked messages back: jobs to the delivery queue (same delivery id, attempts start again), events back through fan-out')
+      .addOption(queueOption())
+      .option('--tenant <id>', "only this tenant's messages")
+      .option('--subscription <id>', "only this subscription's jobs (delivery queue only)")
+      .option('--max <n>', 'move at most n messages', positiveInt)
+      .option('--include-rejected', 'fan-out queue: also resend events fan-out rejected as invalid, if the current validator accepts them now')
+      .option('--dry-run', 'show what would move; move nothing'),
+  )
+    .addHelpText(
+      'after',
+      [
+        '',
+        'A message leaves the DLQ only after the delivery queue (or the bus) accepted it; messages not',
+        'selected stay parked. Fan-out redrive puts the original event on the bus again: the bus gives it a',
+        'new event id, so its deliveries get new delivery ids (webhook-id) too.',
+        '',
+        'Examples:',
+        '  statushooks dlq redrive --subscription sub_8f14e45fceea167a5a36dedd --tenant acme-shop',
+        '  statushooks dlq redrive --tenant acme-shop --max 100 --dry-run',
+        '  statushooks dlq redrive --queue fan-out',
+      ].join('\n'),
+    )
+    .action(async (options: Options & { tenant?: string; subscription?: string; max?: number; includeRejected?: boolean; dryRun?: boolean }) => {
+      targetKind(options);
+      const tenant = options.tenant === undefined ? undefined : nonEmpty('--tenant', options.tenant);
+      const subscription = options.subscription === undefined ? undefined : nonEmpty('--subscription', options.subscription);
+      if (options.queue === 'fan-out' && subscription !== undefined) {
+        throw new UsageError('--subscription applies to the delivery DLQ only: fan-out DLQ messages are events, not yet per subscription');
+      }
+      if (options.queue === 'delivery' && options.includeRejected) throw new UsageError('--include-rejected applies to --queue fan-out only');
+      const selection = { tenant, subscription, max: options.max, dryRun: options.dryRun, includeRejected: options.includeRejected };
+      const report = await withClients(options, (c) =>
+        options.queue === 'delivery'
+          ? redriveDeliveryDlq(c.sqs, outputOf(c.target, 'DeliveryDlqUrl'), outputOf(c.target, 'DeliveryQueueUrl'), selection)
+          : redriveFanOutDlq(c.sqs, outputOf(c.target, 'FanOutDlqUrl'), c.eventBridge, outputOf(c.target, 'EventBusName'), selection),
+      );
+      if (options.json) printJson({ queue: options.queue, ...report });
+      else printRedrive(options.queue, report);
+      if (report.failed.length > 0) process.exitCode = 1;
+    });
+}

@@ -1,0 +1,117 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { DEFAULTS } from '../../lambdas/core/config';
+import { InvalidEventError } from '../../lambdas/core/errors';
+import { entityKeyOf } from '../../lambdas/core/catalog';
+import { exampleDetail, parseDetail } from '../../lambdas/core/events';
+import { CliError, UsageError } from '../errors';
+import { putEvents } from '../eventbridge';
+import { nonEmpty, parseEventName } from '../inputs';
+import { printJson, printLines } from '../output';
+import { withClients, withTargetOptions, type JsonOption } from '../run';
+import { outputOf, targetKind, type TargetOptions } from '../target';
+
+interface SendOptions extends TargetOptions, JsonOption {
+  type: string;
+  source: string;
+  file?: string;
+  tenant?: string;
+  old?: string;
+  new?: string;
+  uuid?: string;
+  number?: string;
+  externalId?: string;
+}
+
+/** Reads a file, or stdin for `-`. */
+export function readInput(option: string, file: string): string {
+  try {
+    return readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`${option} ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+}
+
+function detailFromOptions(options: SendOptions): Record<string, unknown> {
+  const fieldOptions = { tenant: options.tenant, old: options.old, new: options.new, uuid: options.uuid, number: options.number, 'external-id': options.externalId };
+  const given = Object.entries(fieldOptions).filter(([, v]) => v !== undefined);
+  const type = parseEventName('--type', options.type);
+  if (options.file !== undefined) {
+    if (given.length > 0) throw new UsageError(`--file replaces the field options; drop ${given.map(([k]) => `--${k}`).join(', ')}`);
+    const text = readInput('--file', options.file);
+    try {
+      return JSON.parse(text) as Record<string, unknown>;
+    } catch (error) {
+      throw new UsageError(`--file ${options.file} is not JSON: ${(error as Error).message}`);
+    }
+  }
+  const missing = (['tenant', 'old', 'new', 'uuid'] as const).filter((k) => options[k] === undefined);
+  if (missing.length) throw new UsageError(`missing ${missing.map((k) => `--${k}`).join(', ')} (or give the whole detail with --file)`);
+  return {
+    tenantId: options.tenant,
+    oldStatus: options.old,
+    newStatus: options.new,
+    [entityKeyOf(type)]: { number: options.number ?? null, uuid: options.uuid, externalId: options.externalId ?? null },
+  };
+}
+
+export function registerEvents(program: Command): void {
+  const events = program.command('events').description('put status-change events on the bus; print example details');
+
+  withTargetOptions(
+    events
+      .command('send')
+      .description('validate a status-change event as fan-out will, then put it on the bus (PutEvents); prints the event id')
+      .requiredOption('--type <event>', 'event name (detail-type), e.g. return_order.status.changed')
+      .option('--tenant <id>', 'detail.tenantId')
+      .option('--old <status>', 'detail.oldStatus')
+      .option('--new <status>', 'detail.newStatus')
+      .option('--uuid <uuid>', "the entity's uuid")
+      .option('--number <number>', "the entity's number")
+      .option('--external-id <id>', "the entity's externalId")
+      .option('--file <file>', 'the whole detail as JSON (- for stdin), e.g. the output of `events example`, instead of the field options')
+      .option('--source <source>', 'EventBridge source', DEFAULTS.sources[0]),
+  )
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Examples:',
+        '  statushooks events send --type return_order.status.changed --tenant acme-shop --old approved --new option_selected --uuid 90aabf83-d23c-4792-b483-2546b8041379 --number 100004',
+        '  statushooks events example sales_order.status.changed > detail.json && statushooks events send --type sales_order.status.changed --file detail.json',
+      ].join('\n'),
+    )
+    .action(async (options: SendOptions) => {
+      targetKind(options);
+      const detail = detailFromOptions(options);
+      const source = nonEmpty('--source', options.source);
+      try {
+        parseDetail(options.type, detail);
+      } catch (error) {
+        if (error instanceof InvalidEventError) throw new UsageError(`${options.file !== undefined ? `--file ${options.file}: ` : ''}${error.message}`);
+        throw error;
+      }
+      if (!DEFAULTS.sources.includes(source)) {
+        process.stderr.write(`warning: source "${source}" is not a default source (${DEFAULTS.sources.join(', ')}); the stack's rule drops events from sources it was not deployed with\n`);
+      }
+      const sent = await withClients(options, async (c) => {
+        const bus = outputOf(c.target, 'EventBusName');
+        const [result] = await putEvents(c.eventBridge, [{ EventBusName: bus, Source: source, DetailType: options.type, Detail: JSON.stringify(detail) }]);
+        if (!result?.ok) throw new CliError(`PutEvents did not accept the event: ${result?.error ?? 'no result'}`);
+        return { eventId: result.eventId, eventBusName: bus };
+      });
+      if (options.json) return printJson({ ...sent, detailType: options.type, source, tenantId: detail.tenantId });
+      printLines(sent.eventId);
+    });
+
+  events
+    .command('example')
+    .description('print an example detail for an event (valid input for `events send --file`)')
+    .argument('<event>', 'event name')
+    .option('--tenant <id>', 'tenantId to put in the example', 'acme-shop')
+    .option('--json', 'the output is JSON either way')
+    .addHelpText('after', '\nExample:\n  statushooks events example return_order.status.changed --tenant acme-shop')
+    .action((event: string, options: { tenant: string }) => {
+      printJson(exampleDetail(parseEventName('<event>', event), nonEmpty('--tenant', options.tenant)));
+    });
+}

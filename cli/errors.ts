@@ -1,0 +1,34 @@
+/**
+ * The CLI's exit codes: 0 ok, 2 usage (the command line or its input is wrong, nothing was
+ * contacted or written), 1 anything else (not found, target unreachable, AWS refused).
+ */
+export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+
+/** Bad command-line input: an option value, a file's content. Exit 2, nothing written. */
+export class UsageError extends Error {
+  readonly exitCode = EXIT.usage;
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** A failure with a message fit for an operator as it is. Exit 1. */
+export class CliError extends Error {
+  readonly exitCode = EXIT.failure;
+  constructor(message: string) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EAI_AGAIN', 'EPIPE']);
+
+/** Whether an AWS SDK call failed because the endpoint could not be reached (not an API answer). */
+export function isNetworkError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const e = error as Error & { code?: string; $metadata?: { httpStatusCode?: number } };
+  if (e.code && NETWORK_CODES.has(e.code)) return true;
+  if (e.name === 'TimeoutError' || e.name === 'RequestTimeout') return true;
+  return e.$metadata?.httpStatusCode === undefined && /ECONNREFUSED|ENOTFOUND|socket hang up|timed? ?out/i.test(e.message);
+}

@@ -1,0 +1,42 @@
+import type { Command } from 'commander';
+import { CliError, UsageError, isNetworkError } from './errors';
+import { Clients, DEFAULT_LOCAL_FILE, resolveTarget, type TargetOptions } from './target';
+
+export interface JsonOption {
+  readonly json?: boolean;
+}
+
+/** --stack / --local / --json, on every command that talks to a target. */
+export function withTargetOptions(command: Command): Command {
+  return command
+    .option('--stack <name>', 'operate the deployed stack <name> (reads its CloudFormation outputs; region and credentials from the usual AWS environment)')
+    .option('--local <file>', `operate the local runtime described by <file> (default: ${DEFAULT_LOCAL_FILE} when it exists and --stack is not given)`)
+    .option('--json', 'print machine-readable JSON on stdout');
+}
+
+/** --allow-private / --allow-http, on commands that accept a subscription URL. */
+export function withUrlPolicyOptions(command: Command): Command {
+  return command
+    .option('--allow-private', 'with --stack: accept loopback/private hosts (only if the stack was deployed with allowPrivateEndpoints)')
+    .option('--allow-http', 'with --stack: accept plain http:// URLs (only if the stack was deployed with allowHttpEndpoints)');
+}
+
+/**
+ * Resolves the target, runs `fn` with clients pointed at it, and turns "could not connect"
+ * into one line naming the target, whatever AWS call hit it.
+ */
+export async function withClients<T>(options: TargetOptions, fn: (clients: Clients) => Promise<T>): Promise<T> {
+  const target = await resolveTarget(options);
+  const clients = new Clients(target);
+  try {
+    return await fn(clients);
+  } catch (error) {
+    if (!(error instanceof CliError) && !(error instanceof UsageError) && isNetworkError(error)) {
+      const hint = target.kind === 'local' ? '; is the local runtime (`npm start`) running? A runtime that crashed can leave its state file behind' : '';
+      throw new CliError(`cannot reach ${target.label}: ${(error as Error).message}${hint}`);
+    }
+    throw error;
+  } finally {
+    clients.destroy();
+  }
+}

@@ -1,0 +1,164 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { documentClient, sqsClient } from '../lambdas/adapters/aws-clients';
+import { DynamoSubscriptionStore } from '../lambdas/adapters/subscription-store';
+import type { EndpointPolicy } from '../lambdas/core/config';
+import { CliError, UsageError, isNetworkError } from './errors';
+
+/** Where the local runtime writes its state (ARCHITECTURE.md §5), relative to the working directory. */
+export const DEFAULT_LOCAL_FILE = path.join('.statushooks', 'dev.json');
+
+/** The stack outputs the CLI uses (ARCHITECTURE.md, `CfnOutput`s of the stack). */
+export type OutputKey = 'EventBusName' | 'SubscriptionsTableName' | 'DeliveryQueueUrl' | 'DeliveryDlqUrl' | 'FanOutDlqUrl';
+
+export interface TargetOptions {
+  readonly stack?: string;
+  readonly local?: string;
+  readonly allowPrivate?: boolean;
+  readonly allowHttp?: boolean;
+}
+
+export interface Target {
+  readonly kind: 'local' | 'stack';
+  /** What was used, for messages: `local runtime (.statushooks/dev.json)`, `stack StatusHooks (eu-west-1)`. */
+  readonly label: string;
+  readonly region?: string;
+  /** Explicit endpoints (local runtime); a deployed stack uses the SDK's own resolution. */
+  readonly endpoints: { readonly eventbridge?: string; readonly dynamodb?: string; readonly sqs?: string };
+  readonly outputs: Readonly<Record<string, string>>;
+}
+
+export function targetKind(options: TargetOptions): 'local' | 'stack' {
+  if (options.stack !== undefined && options.local !== undefined) throw new UsageError('use either --stack or --local, not both');
+  return options.stack !== undefined ? 'stack' : 'local';
+}
+
+/**
+ * Which subscription URLs the target accepts. The local runtime delivers to loopback receivers
+ * over plain http; a deployed stack refuses both unless it was deployed to allow them, which the
+ * operator says with --allow-private / --allow-http (the stack outputs do not carry its policy).
+ */
+export function endpointPolicyFor(options: TargetOptions): EndpointPolicy {
+  if (targetKind(options) === 'local') return { allowPrivate: true, allowHttp: true };
+  return { allowPrivate: options.allowPrivate === true, allowHttp: options.allowHttp === true };
+}
+
+const localFileSchema = z
+  .object({
+    region: z.string().min(1),
+    endpoints: z.object({ eventbridge: z.string().url(), dynamodb: z.string().url(), sqs: z.string().url() }),
+  })
+  .catchall(z.unknown());
+
+export async function resolveTarget(options: TargetOptions, cwd = process.cwd()): Promise<Target> {
+  return targetKind(options) === 'stack' ? stackTarget(options.stack!) : localTarget(options.local, cwd);
+}
+
+function localTarget(file: string | undefined, cwd: string): Target {
+  const explicit = file !== undefined;
+  const location = path.resolve(cwd, file ?? DEFAULT_LOCAL_FILE);
+  const shown = explicit ? file : DEFAULT_LOCAL_FILE;
+  if (!existsSync(location)) {
+    throw new CliError(
+      explicit
+        ? `no target: --local ${file} does not exist (${location})`
+        : `no target: no --stack given and no local runtime state at ${location}; start the local runtime with \`npm start\`, or pass --stack <name> or --local <file>`,
+    );
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(location, 'utf8'));
+  } catch (error) {
+    throw new CliError(`no target: ${shown} is not valid JSON (${(error as Error).message})`);
+  }
+  const parsed = localFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new CliError(`no target: ${shown} is not a local runtime state file (${issues.join('; ')})`);
+  }
+  // The emulators accept any credentials; dummy ones spare a developer without an AWS setup
+  // the SDK's "could not load credentials" error.
+  if (!process.env.AWS_ACCESS_KEY_ID) {
+    process.env.AWS_ACCESS_KEY_ID = 'statushooks-local';
+    process.env.AWS_SECRET_ACCESS_KEY = 'statushooks-local';
+  }
+  const outputs: Record<string, string> = {};
+  for (const [key, value] of Object.entries(parsed.data)) if (typeof value === 'string' && key !== 'region') outputs[key] = value;
+  return { kind: 'local', label: `local runtime (${shown})`, region: parsed.data.region, endpoints: parsed.data.endpoints, outputs };
+}
+
+async function stackTarget(stackName: string): Promise<Target> {
+  if (stackName.trim() === '') throw new UsageError('--stack must not be empty');
+  const cfn = new CloudFormationClient({ maxAttempts: 2 });
+  let region: string | undefined;
+  try {
+    region = await cfn.config.region();
+  } catch {
+    region = undefined;
+  }
+  if (!region) throw new CliError(`no target: --stack ${stackName} needs an AWS region; set AWS_REGION (or a profile with a region via AWS_PROFILE)`);
+  const label = `stack ${stackName} (${region})`;
+  try {
+    const out = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
+    const stack = out.Stacks?.[0];
+    if (!stack) throw new CliError(`no target: ${label} not found`);
+    const outputs: Record<string, string> = {};
+    for (const o of stack.Outputs ?? []) if (o.OutputKey && o.OutputValue !== undefined) outputs[o.OutputKey] = o.OutputValue;
+    return { kind: 'stack', label, region, endpoints: {}, outputs };
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    const e = error as Error;
+    if (/does not exist/i.test(e.message)) throw new CliError(`no target: ${label} does not exist (CloudFormation DescribeStacks)`);
+    if (isNetworkError(e)) throw new CliError(`no target: cannot reach CloudFormation for ${label}: ${e.message}`);
+    if (e.name === 'CredentialsProviderError') throw new CliError(`no target: no AWS credentials for ${label}; set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY`);
+    throw new CliError(`no target: CloudFormation DescribeStacks for ${label} failed: ${e.name}: ${e.message}`);
+  } finally {
+    cfn.destroy();
+  }
+}
+
+/** A stack output the command needs; a missing one is the stack's problem, said plainly. */
+export function outputOf(target: Target, key: OutputKey): string {
+  const value = target.outputs[key];
+  if (!value) throw new CliError(`${target.label} has no output ${key}`);
+  return value;
+}
+
+/** The AWS clients of one command run, pointed at the target; destroyed when the command ends. */
+export class Clients {
+  private sqsClient?: SQSClient;
+  private dbClient?: DynamoDBDocumentClient;
+  private ebClient?: EventBridgeClient;
+
+  constructor(readonly target: Target) {}
+
+  get sqs(): SQSClient {
+    this.sqsClient ??= sqsClient({ region: this.target.region, endpoint: this.target.endpoints.sqs });
+    return this.sqsClient;
+  }
+
+  get db(): DynamoDBDocumentClient {
+    this.dbClient ??= documentClient({ region: this.target.region, endpoint: this.target.endpoints.dynamodb });
+    return this.dbClient;
+  }
+
+  get eventBridge(): EventBridgeClient {
+    this.ebClient ??= new EventBridgeClient({ region: this.target.region, endpoint: this.target.endpoints.eventbridge, maxAttempts: 3 });
+    return this.ebClient;
+  }
+
+  store(): DynamoSubscriptionStore {
+    return new DynamoSubscriptionStore(this.db, outputOf(this.target, 'SubscriptionsTableName'));
+  }
+
+  destroy(): void {
+    this.sqsClient?.destroy();
+    this.dbClient?.destroy();
+    this.ebClient?.destroy();
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * The operator's recovery path through the real local runtime: a delivery fails until it is
+ * parked, the receiver recovers, `dlq redrive` puts the job back, and the receiver gets it with
+ * the same webhook-id and a signature that verifies.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { Webhook } from 'standardwebhooks';
+import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
+import { cli, json } from './helpers';
+
+jest.setTimeout(120_000);
+
+interface Received {
+  readonly headers: http.IncomingHttpHeaders;
+  readonly body: string;
+  readonly status: number;
+}
+
+let runtime: LocalRuntime;
+let sqs: SQSClient;
+let dir: string;
+let stateFile: string;
+let receiver: http.Server;
+let receiverUrl: string;
+let healthy = false;
+const received: Received[] = [];
+const runtimeLog: string[] = [];
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'statushooks-e2e-'));
+  stateFile = path.join(dir, 'dev.json');
+  runtime = await startLocalRuntime({ retrySchedule: [1, 1, 1, 1], maxAttempts: 2, httpTimeoutMs: 2_000, stateFile, log: (line) => runtimeLog.push(line) });
+  sqs = new SQSClient({ region: runtime.region, endpoint: runtime.endpoints.sqs, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, useQueueUrlAsEndpoint: false });
+  // A receiver that fails with 500 until it is told it has recovered.
+  receiver = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const status = healthy ? 204 : 500;
+      received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), status });
+      res.writeHead(status).end();
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+}, 120_000);
+
+afterAll(async () => {
+  sqs?.destroy();
+  await new Promise((r) => (receiver ? receiver.close(r) : r(undefined)));
+  await runtime?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; runtime log:\n${runtimeLog.slice(-20).join('\n')}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function depth(queueUrl: string): Promise<number> {
+  const out = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+  return Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) + Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+}
+
+test('a failed delivery is parked, then redriven after the receiver recovers and delivered with the same webhook-id', async () => {
+  const local = ['--local', stateFile];
+  const dlqUrl = runtime.outputs.DeliveryDlqUrl!;
+
+  // Prepare: a subscription to the failing receiver, made with the CLI.
+  const created = await cli(['subscriptions', 'create', '--tenant', 'e2e-shop', '--url', receiverUrl, '--events', 'return_order.status.changed', '--json', ...local]);
+  expect(created.code).toBe(0);
+  const { subscriptionId, secret } = json<{ subscriptionId: string; secret: string }>(created);
+
+  // Act 1: an event through the pipeline; every attempt fails, the job is parked.
+  const sent = await cli([
+    'events', 'send', '--type', 'return_order.status.changed', '--tenant', 'e2e-shop', '--old', 'approved', '--new', 'received',
+    '--uuid', '4f1e0c55-7c1b-4d1e-9a38-6f2b7c1d2e3f', '--number', '100077', '--json', ...local,
+  ]);
+  expect(sent.code).toBe(0);
+  await waitFor('the job in the delivery DLQ', async () => ((await depth(dlqUrl)) === 1 ? true : undefined));
+  expect(received).toHaveLength(2);
+  const webhookId = received[0]!.headers['webhook-id'] as string;
+  expect(received[1]!.headers['webhook-id']).toBe(webhookId);
+
+  const listed = await cli(['dlq', 'list', '--json', ...local]);
+  expect(listed.code).toBe(0);
+  expect(json<{ jobs: unknown[] }>(listed).jobs).toEqual([
+    expect.objectContaining({ deliveryId: webhookId, tenantId: 'e2e-shop', subscriptionId, event: 'return_order.status.changed', attempts: 2, reason: expect.stringContaining('500') }),
+  ]);
+  expect(await depth(dlqUrl)).toBe(1);
+
+  // Act 2: the receiver recovers; the operator redrives that subscription's jobs.
+  healthy = true;
+  const redriven = await cli(['dlq', 'redrive', '--subscription', subscriptionId, '--tenant', 'e2e-shop', ...local]);
+
+  // Assess: moved, delivered once more with the same webhook-id, body and a valid signature.
+  expect(redriven.code).toBe(0);
+  expect(redriven.stdout).toContain('moved 1 job from the delivery DLQ to the delivery queue');
+  const delivered = await waitFor('the redriven delivery', () => received.find((r) => r.status === 204));
+  expect(delivered.headers['webhook-id']).toBe(webhookId);
+  expect(delivered.body).toBe(received[0]!.body);
+  expect(JSON.parse(delivered.body)).toEqual({
+    event: 'return_order.status.changed',
+    oldStatus: 'approved',
+    newStatus: 'received',
+    returnOrder: { number: '100077', uuid: '4f1e0c55-7c1b-4d1e-9a38-6f2b7c1d2e3f', externalId: null },
+  });
+  const headers = { 'webhook-id': webhookId, 'webhook-timestamp': String(delivered.headers['webhook-timestamp']), 'webhook-signature': String(delivered.headers['webhook-signature']) };
+  expect(() => new Webhook(secret).verify(delivered.body, headers)).not.toThrow();
+  expect(await depth(dlqUrl)).toBe(0);
+});

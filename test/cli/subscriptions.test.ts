@@ -1,0 +1,207 @@
+import { Webhook } from 'standardwebhooks';
+import { signatureHeaders } from '../../lambdas/core/signing';
+import { signingSecrets, type Subscription } from '../../lambdas/core/subscriptions';
+import { cli, getItem, json, putItem, scanTable, startFixture, type Fixture } from './helpers';
+
+jest.setTimeout(60_000);
+
+let f: Fixture;
+beforeAll(async () => {
+  f = await startFixture();
+});
+afterAll(async () => {
+  await f?.stop();
+});
+
+const TENANT = 'acme-shop';
+
+describe('subscriptions: bad input writes nothing', () => {
+  test('unknown event names, empty status filter values and a missing --tenant are usage errors', async () => {
+    // Prepare: an empty table.
+    // Act
+    const [typo, emptyFilter, noTenant] = await Promise.all([
+      cli(['subscriptions', 'create', '--tenant', TENANT, '--url', 'https://hooks.example.com/a', '--events', 'return_order.status.chnged', ...f.local]),
+      cli(['subscriptions', 'create', '--tenant', TENANT, '--url', 'https://hooks.example.com/a', '--events', '*', '--status-filter', 'delivered,,cancelled', ...f.local]),
+      cli(['subscriptions', 'create', '--url', 'https://hooks.example.com/a', '--events', '*', ...f.local]),
+    ]);
+    // Assess
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('unknown event "return_order.status.chnged" (did you mean "return_order.status.changed"?)');
+    expect(emptyFilter.code).toBe(2);
+    expect(emptyFilter.stderr).toMatch(/--status-filter has an empty status value/);
+    expect(noTenant.code).toBe(2);
+    expect(noTenant.stderr).toMatch(/required option '--tenant <id>' not specified/);
+    for (const r of [typo, emptyFilter, noTenant]) expect(r.stdout).toBe('');
+    expect(await scanTable(f)).toEqual([]);
+  });
+});
+
+describe('subscriptions: the whole lifecycle', () => {
+  let created: Subscription;
+  let second: { id: string; secret: string };
+
+  test('create --json writes the item of ARCHITECTURE.md §3 and prints its id and secret', async () => {
+    const before = Date.now();
+    const r = await cli([
+      'subscriptions', 'create', '--tenant', TENANT, '--url', 'https://hooks.acme.example/statushooks',
+      '--events', 'return_order.status.changed,sales_order.status.changed', '--status-filter', 'delivered, cancelled',
+      '--description', 'ops team', '--json', ...f.local,
+    ]);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    created = json<Subscription>(r);
+    expect(created).toMatchObject({
+      tenantId: TENANT,
+      url: 'https://hooks.acme.example/statushooks',
+      events: ['return_order.status.changed', 'sales_order.status.changed'],
+      statusFilter: ['delivered', 'cancelled'],
+      state: 'active',
+      description: 'ops team',
+    });
+    expect(created.subscriptionId).toMatch(/^sub_[0-9a-f]{24}$/);
+    expect(created.secret).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
+    expect(Date.parse(created.createdAt!)).toBeGreaterThanOrEqual(before - 1000);
+    expect(created.updatedAt).toBe(created.createdAt);
+    expect(await getItem(f, TENANT, created.subscriptionId)).toEqual(created);
+  });
+
+  test('create in text prints the id and the secret once', async () => {
+    const r = await cli(['subscriptions', 'create', '--tenant', TENANT, '--url', 'http://127.0.0.1:9/hook', '--events', '*', ...f.local]);
+    expect(r.code).toBe(0);
+    const id = /subscriptionId\s+(sub_\w+)/.exec(r.stdout)?.[1];
+    const secret = /secret\s+(whsec_\S+)/.exec(r.stdout)?.[1];
+    expect(id).toBeDefined();
+    expect(secret).toBeDefined();
+    second = { id: id!, secret: secret! };
+    // The local runtime allows loopback http receivers.
+    expect(await getItem(f, TENANT, second.id)).toMatchObject({ url: 'http://127.0.0.1:9/hook', events: ['*'], secret: second.secret, state: 'active' });
+  });
+
+  test('list and get show the subscriptions but never a secret', async () => {
+    const [listText, listJson, getText] = await Promise.all([
+      cli(['subscriptions', 'list', '--tenant', TENANT, ...f.local]),
+      cli(['subscriptions', 'list', '--tenant', TENANT, '--json', ...f.local]),
+      cli(['subscriptions', 'get', created.subscriptionId, '--tenant', TENANT, ...f.local]),
+    ]);
+    for (const r of [listText, listJson, getText]) {
+      expect(r.code).toBe(0);
+      expect(r.stdout).not.toContain(created.secret);
+      expect(r.stdout).not.toContain(second.secret);
+      expect(r.stdout).not.toContain('whsec_');
+    }
+    expect(listText.stdout).toMatch(new RegExp(`${created.subscriptionId}\\s+active\\s+return_order.status.changed,sales_order.status.changed\\s+delivered,cancelled`));
+    expect(listText.stdout).toContain(second.id);
+    const listed = json<{ subscriptions: Subscription[] }>(listJson).subscriptions;
+    expect(listed.map((s) => s.subscriptionId).sort()).toEqual([created.subscriptionId, second.id].sort());
+    expect(listed.find((s) => s.subscriptionId === second.id)).toMatchObject({ events: ['*'], state: 'active', url: 'http://127.0.0.1:9/hook' });
+    for (const s of listed) expect(Object.keys(s).filter((k) => /secret$/i.test(k))).toEqual([]);
+    expect(getText.stdout).toMatch(new RegExp(`subscriptionId\\s+${created.subscriptionId}`));
+    expect(getText.stdout).toMatch(/secret\s+\(hidden\)/);
+  });
+
+  test('update changes what it is given, removes the status filter, sets updatedAt and keeps the secret', async () => {
+    const r = await cli([
+      'subscriptions', 'update', created.subscriptionId, '--tenant', TENANT, '--url', 'https://hooks2.acme.example/in',
+      '--events', 'payment_operation.status.changed', '--no-status-filter', '--json', ...f.local,
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toContain('whsec_');
+    const item = (await getItem(f, TENANT, created.subscriptionId))!;
+    expect(item).toMatchObject({ url: 'https://hooks2.acme.example/in', events: ['payment_operation.status.changed'], secret: created.secret, description: 'ops team', createdAt: created.createdAt });
+    expect(item).not.toHaveProperty('statusFilter');
+    expect(Date.parse(item.updatedAt as string)).toBeGreaterThan(Date.parse(created.updatedAt!));
+  });
+
+  test('pause, then resume re-enables a disabled subscription and clears disabledReason', async () => {
+    const paused = await cli(['subscriptions', 'pause', created.subscriptionId, '--tenant', TENANT, ...f.local]);
+    expect(paused).toMatchObject({ code: 0, stdout: `${created.subscriptionId} (tenant ${TENANT}) is now paused\n` });
+    expect(await getItem(f, TENANT, created.subscriptionId)).toMatchObject({ state: 'paused' });
+
+    // What the delivery function does on 410 Gone.
+    const item = (await getItem(f, TENANT, created.subscriptionId))!;
+    await putItem(f, { ...item, state: 'disabled', disabledReason: '410 Gone from https://hooks2.acme.example/in' });
+    const resumed = await cli(['subscriptions', 'resume', created.subscriptionId, '--tenant', TENANT, '--json', ...f.local]);
+    expect(resumed.code).toBe(0);
+    expect(json(resumed)).toMatchObject({ state: 'active' });
+    const after = (await getItem(f, TENANT, created.subscriptionId))!;
+    expect(after.state).toBe('active');
+    expect(after).not.toHaveProperty('disabledReason');
+    expect(Date.parse(after.updatedAt as string)).toBeGreaterThan(Date.parse(item.updatedAt as string));
+  });
+
+  test('rotate-secret keeps the old secret signing during the grace: both signatures verify', async () => {
+    const oldSecret = created.secret;
+    const before = Date.now();
+    const r = await cli(['subscriptions', 'rotate-secret', created.subscriptionId, '--tenant', TENANT, '--grace', '24h', '--json', ...f.local]);
+    expect(r.code).toBe(0);
+    const rotated = json<{ secret: string; previousSecretExpiresAt: string }>(r);
+    expect(rotated.secret).toMatch(/^whsec_/);
+    expect(rotated.secret).not.toBe(oldSecret);
+    expect(r.stdout).not.toContain(oldSecret);
+
+    const item = (await getItem(f, TENANT, created.subscriptionId)) as Subscription;
+    expect(item).toMatchObject({ secret: rotated.secret, previousSecret: oldSecret, previousSecretExpiresAt: rotated.previousSecretExpiresAt });
+    const expires = Date.parse(item.previousSecretExpiresAt!);
+    expect(expires - before).toBeGreaterThanOrEqual(24 * 3600_000 - 1000);
+    expect(expires - before).toBeLessThanOrEqual(24 * 3600_000 + 60_000);
+
+    // What the delivery function sends now: one signature per live secret.
+    const body = '{"event":"payment_operation.status.changed","oldStatus":"pending","newStatus":"paid","paymentOperation":{"number":null,"uuid":"u-1","externalId":null}}';
+    const secrets = signingSecrets(item, new Date());
+    expect(secrets).toEqual([rotated.secret, oldSecret]);
+    const headers = signatureHeaders('msg_rotation', body, secrets, new Date());
+    expect(headers['webhook-signature'].split(' ')).toHaveLength(2);
+    // A receiver still on the old secret and one already on the new secret both accept it.
+    expect(() => new Webhook(oldSecret).verify(body, { ...headers })).not.toThrow();
+    expect(() => new Webhook(rotated.secret).verify(body, { ...headers })).not.toThrow();
+
+    // The same check through `statushooks verify`: valid with the old secret, invalid for a changed body.
+    const args = ['verify', '--id', headers['webhook-id'], '--timestamp', headers['webhook-timestamp'], '--signature', headers['webhook-signature'], '--body', '-'];
+    const [valid, tampered] = await Promise.all([
+      cli([...args, '--secret', oldSecret], { input: body }),
+      cli([...args, '--secret', rotated.secret, '--json'], { input: body.replace('paid', 'refunded') }),
+    ]);
+    expect(valid).toMatchObject({ code: 0, stdout: 'valid\n' });
+    expect(tampered.code).toBe(1);
+    expect(json(tampered)).toEqual({ valid: false, reason: 'No matching signature found' });
+    expect(tampered.stderr).toContain('invalid signature: No matching signature found');
+    created = { ...created, secret: rotated.secret };
+  });
+
+  test('bad input on an existing subscription is refused and changes nothing', async () => {
+    const before = await getItem(f, TENANT, created.subscriptionId);
+    const id = created.subscriptionId;
+    const [otherTenant, updateOtherTenant, badGrace, typo, emptyFilter, nothing, unknownId] = await Promise.all([
+      cli(['subscriptions', 'get', id, '--tenant', 'globex', ...f.local]),
+      cli(['subscriptions', 'update', id, '--tenant', 'globex', '--description', 'hijack', ...f.local]),
+      cli(['subscriptions', 'rotate-secret', id, '--tenant', TENANT, '--grace', '24', ...f.local]),
+      cli(['subscriptions', 'update', id, '--tenant', TENANT, '--events', 'sales_order_parcel.status.chaged', ...f.local]),
+      cli(['subscriptions', 'update', id, '--tenant', TENANT, '--status-filter', '', ...f.local]),
+      cli(['subscriptions', 'update', id, '--tenant', TENANT, ...f.local]),
+      cli(['subscriptions', 'pause', 'sub_doesnotexist', '--tenant', TENANT, ...f.local]),
+    ]);
+    expect(otherTenant).toMatchObject({ code: 1, stdout: '' });
+    expect(otherTenant.stderr).toBe(`error: subscription ${id} not found for tenant globex\n`);
+    expect(updateOtherTenant).toMatchObject({ code: 1, stderr: `error: subscription ${id} not found for tenant globex\n` });
+    expect(badGrace.code).toBe(2);
+    expect(badGrace.stderr).toMatch(/--grace: malformed duration "24"/);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('did you mean "sales_order_parcel.status.changed"?');
+    expect(emptyFilter.code).toBe(2);
+    expect(nothing.code).toBe(2);
+    expect(nothing.stderr).toMatch(/nothing to update/);
+    expect(unknownId).toMatchObject({ code: 1, stderr: `error: subscription sub_doesnotexist not found for tenant ${TENANT}\n` });
+    expect(await getItem(f, TENANT, id)).toEqual(before);
+    expect(await getItem(f, 'globex', id)).toBeUndefined();
+    expect(await getItem(f, TENANT, 'sub_doesnotexist')).toBeUndefined();
+  });
+
+  test('delete removes the item; deleting it again is "not found"', async () => {
+    const deleted = await cli(['subscriptions', 'delete', second.id, '--tenant', TENANT, '--json', ...f.local]);
+    expect(deleted.code).toBe(0);
+    expect(json(deleted)).toEqual({ tenantId: TENANT, subscriptionId: second.id, deleted: true });
+    expect(await getItem(f, TENANT, second.id)).toBeUndefined();
+    const again = await cli(['subscriptions', 'delete', second.id, '--tenant', TENANT, ...f.local]);
+    expect(again).toMatchObject({ code: 1, stderr: `error: subscription ${second.id} not found for tenant ${TENANT}\n` });
+    expect((await scanTable(f)).map((i) => i.subscriptionId)).toEqual([created.subscriptionId]);
+  });
+});

@@ -1,0 +1,117 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { cli, json, scanTable, startFixture, type Fixture } from './helpers';
+
+jest.setTimeout(60_000);
+
+let f: Fixture;
+beforeAll(async () => {
+  f = await startFixture();
+});
+afterAll(async () => {
+  await f?.stop();
+});
+
+/** A port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+describe('finding the target', () => {
+  test('without --stack, the CLI uses .statushooks/dev.json of the working directory', async () => {
+    mkdirSync(path.join(f.dir, 'project', '.statushooks'), { recursive: true });
+    writeFileSync(path.join(f.dir, 'project', '.statushooks', 'dev.json'), JSON.stringify({ ...f.state, fakeAws: undefined }));
+    const r = await cli(['subscriptions', 'list', '--tenant', 'acme-shop', '--json'], { cwd: path.join(f.dir, 'project') });
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(json(r)).toEqual({ tenantId: 'acme-shop', subscriptions: [], invalid: [] });
+  });
+
+  test('a missing or unreachable target is one clear line on stderr naming what was tried', async () => {
+    const port = await closedPort();
+    const stale = path.join(f.dir, 'stale.json');
+    const endpoint = `http://127.0.0.1:${port}`;
+    writeFileSync(stale, JSON.stringify({ ...f.state, endpoints: { eventbridge: endpoint, dynamodb: endpoint, sqs: endpoint } }));
+    const emptyDir = path.join(f.dir, 'empty');
+    mkdirSync(emptyDir);
+    const noAwsConfig = { AWS_CONFIG_FILE: path.join(f.dir, 'none'), AWS_SHARED_CREDENTIALS_FILE: path.join(f.dir, 'none'), AWS_REGION: undefined, AWS_DEFAULT_REGION: undefined };
+
+    const [none, missingFile, unreachable, noRegion, noStack] = await Promise.all([
+      cli(['subscriptions', 'list', '--tenant', 'acme-shop'], { cwd: emptyDir }),
+      cli(['dlq', 'list', '--local', 'nope.json'], { cwd: emptyDir }),
+      cli(['dlq', 'list', '--local', stale]),
+      cli(['subscriptions', 'list', '--tenant', 'acme-shop', '--stack', 'StatusHooks'], { env: noAwsConfig }),
+      cli(['subscriptions', 'list', '--tenant', 'acme-shop', '--stack', 'NoSuchStack'], { env: { ...noAwsConfig, ...stackEnv(f) } }),
+    ]);
+
+    expect(none.stderr).toBe(
+      `error: no target: no --stack given and no local runtime state at ${path.join(emptyDir, '.statushooks', 'dev.json')}; start the local runtime with \`npm start\`, or pass --stack <name> or --local <file>\n`,
+    );
+    expect(missingFile.stderr).toBe(`error: no target: --local nope.json does not exist (${path.join(emptyDir, 'nope.json')})\n`);
+    expect(unreachable.stderr).toMatch(new RegExp(`^error: cannot reach local runtime \\(${stale.replace(/[/.]/g, '\\$&')}\\): .*ECONNREFUSED.*npm start.*\\n$`));
+    expect(noRegion.stderr).toBe('error: no target: --stack StatusHooks needs an AWS region; set AWS_REGION (or a profile with a region via AWS_PROFILE)\n');
+    expect(noStack.stderr).toBe('error: no target: stack NoSuchStack (us-east-1) does not exist (CloudFormation DescribeStacks)\n');
+    for (const r of [none, missingFile, unreachable, noRegion, noStack]) {
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+    }
+  });
+});
+
+/** The usual AWS environment, pointed at the fixture: CloudFormation answers DescribeStacks with its outputs. */
+function stackEnv(fx: Fixture): Record<string, string> {
+  return {
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_ENDPOINT_URL_CLOUDFORMATION: fx.state.fakeAws,
+    AWS_ENDPOINT_URL_DYNAMODB: fx.state.endpoints.dynamodb,
+    AWS_ENDPOINT_URL_SQS: fx.state.endpoints.sqs,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: fx.state.endpoints.eventbridge,
+  };
+}
+
+test('--stack reads the outputs through DescribeStacks and refuses http and private URLs unless told the stack allows them', async () => {
+  const stack = ['--stack', 'StatusHooksCliTest', '--json'];
+  const create = (url: string, ...extra: string[]) =>
+    cli(['subscriptions', 'create', '--tenant', 'stack-tenant', '--url', url, '--events', '*', ...stack, ...extra], { env: stackEnv(f) });
+
+  const [plainHttp, privateHost, publicHttps, allowed] = await Promise.all([
+    create('http://hooks.example.com/in'),
+    create('https://10.1.2.3/in'),
+    create('https://hooks.example.com/in'),
+    create('http://127.0.0.1:8080/in', '--allow-private', '--allow-http'),
+  ]);
+
+  expect(plainHttp.code).toBe(2);
+  expect(plainHttp.stderr).toContain('--url: scheme "http" is not allowed (only https) (a deployed stack refuses plain http and private hosts');
+  expect(privateHost.code).toBe(2);
+  expect(privateHost.stderr).toContain('--url: address 10.1.2.3 is not public (private)');
+  expect(publicHttps.code).toBe(0);
+  expect(allowed.code).toBe(0);
+  const items = await scanTable(f);
+  expect(items.filter((i) => i.tenantId === 'stack-tenant').map((i) => i.url).sort()).toEqual(['http://127.0.0.1:8080/in', 'https://hooks.example.com/in']);
+  expect(json(publicHttps)).toMatchObject({ tenantId: 'stack-tenant', url: 'https://hooks.example.com/in', state: 'active' });
+});
+
+test('usage errors exit 2 (commander\'s too); --help exits 0', async () => {
+  const [bothTargets, unknownOption, badLimit, nestedHelp] = await Promise.all([
+    cli(['dlq', 'list', '--stack', 'X', '--local', f.devFile]),
+    cli(['subscriptions', 'list', '--tenant', 'a', '--bogus', ...f.local]),
+    cli(['dlq', 'redrive', '--max', '0', ...f.local]),
+    cli(['dlq', 'redrive', '--help']),
+  ]);
+  expect(bothTargets).toMatchObject({ code: 2, stderr: 'error: use either --stack or --local, not both\n' });
+  expect(unknownOption.code).toBe(2);
+  expect(unknownOption.stderr).toContain("error: unknown option '--bogus'");
+  expect(badLimit.code).toBe(2);
+  expect(badLimit.stderr).toContain('expected a whole number ≥ 1, got "0"');
+  expect(nestedHelp.code).toBe(0);
+  expect(nestedHelp.stdout).toContain('Usage: statushooks dlq redrive [options]');
+  expect(nestedHelp.stdout).toContain('new event id');
+});
