@@ -1,0 +1,392 @@
+/**
+ * A local EventBridge endpoint: `PutEvents` over HTTP exactly as `@aws-sdk/client-eventbridge`
+ * sends it (AWS JSON 1.1, `X-Amz-Target: AWSEvents.PutEvents`), per-entry results like the real
+ * API, and routing of each accepted event through the template's rules to their targets with the
+ * targets' retry policy and dead-letter queue.
+ */
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type net from 'node:net';
+import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { type EventMatcher, compilePattern } from './patterns';
+import { describeError } from './lambda-runner';
+import { type CfnTemplate, type TemplateResolver, UnsupportedTemplateError, resourcesOfType } from './template';
+
+export const DEFAULT_BUS = 'default';
+
+/** The event as EventBridge hands it to a target. */
+export interface BusEvent {
+  readonly version: '0';
+  readonly id: string;
+  readonly 'detail-type': string;
+  readonly source: string;
+  readonly account: string;
+  readonly time: string;
+  readonly region: string;
+  readonly resources: string[];
+  readonly detail: Record<string, unknown>;
+}
+
+/** Hands the (transformed) event to a target; throws when the target could not be reached. */
+export type TargetDelivery = (payload: unknown) => Promise<void>;
+
+export interface TargetSpec {
+  readonly id: string;
+  readonly arn: string;
+  readonly deliver: TargetDelivery;
+  readonly transform: (event: BusEvent) => unknown;
+  /** RetryPolicy.MaximumRetryAttempts (EventBridge default 185). */
+  readonly maximumRetryAttempts: number;
+  /** RetryPolicy.MaximumEventAgeInSeconds (EventBridge default 24 h). */
+  readonly maximumEventAgeSeconds: number;
+  readonly deadLetterQueueUrl?: string;
+}
+
+export interface RuleSpec {
+  readonly logicalId: string;
+  readonly arn: string;
+  readonly busName: string;
+  readonly matches: EventMatcher;
+  readonly targets: readonly TargetSpec[];
+}
+
+export interface BusSpec {
+  readonly name: string;
+  readonly arn: string;
+}
+
+export interface RoutingDeps {
+  /** Resolves a target ARN to a way of delivering to it; throws (by name) for unsupported targets. */
+  readonly resolveTarget: (arn: string, where: string) => TargetDelivery;
+  /** The URL of one of the template's queues, by ARN (for dead-letter queues). */
+  readonly queueUrlOfArn: (arn: string) => string | undefined;
+}
+
+/**
+ * Reads the buses and rules of the template. Every rule pattern is compiled now, so an operator
+ * the local runtime does not implement stops the start-up with its name.
+ */
+export function compileRouting(template: CfnTemplate, resolver: TemplateResolver, deps: RoutingDeps): { buses: BusSpec[]; rules: RuleSpec[] } {
+  const { region, accountId } = resolver.env;
+  const busArn = (name: string) => `arn:aws:events:${region}:${accountId}:event-bus/${name}`;
+  const buses: BusSpec[] = [{ name: DEFAULT_BUS, arn: busArn(DEFAULT_BUS) }];
+  for (const [id, resource] of resourcesOfType(template, 'AWS::Events::EventBus')) {
+    const name = resolver.resolveString(resource.Properties?.Name ?? id, `${id}.Properties.Name`);
+    if (resource.Properties?.EventSourceName !== undefined) throw new UnsupportedTemplateError(`${id}: partner event buses (EventSourceName) are not supported by the local runtime`);
+    buses.push({ name, arn: busArn(name) });
+    resolver.define(id, { ref: name, attributes: { Name: name, Arn: busArn(name) } });
+  }
+  const rules: RuleSpec[] = [];
+  for (const [id, resource] of resourcesOfType(template, 'AWS::Events::Rule')) {
+    const props = resource.Properties ?? {};
+    const where = `rule ${id}`;
+    const busRef = props.EventBusName === undefined ? DEFAULT_BUS : resolver.resolveString(props.EventBusName, `${id}.Properties.EventBusName`);
+    const busName = busRef.startsWith('arn:') ? busRef.slice(busRef.lastIndexOf('/') + 1) : busRef;
+    const name = typeof props.Name === 'string' ? props.Name : id;
+    const arn = `arn:aws:events:${region}:${accountId}:rule/${busName === DEFAULT_BUS ? '' : `${busName}/`}${name}`;
+    resolver.define(id, { ref: name, attributes: { Arn: arn } });
+    if (props.ScheduleExpression !== undefined) throw new UnsupportedTemplateError(`${where}: ScheduleExpression rules are not supported by the local runtime`);
+    if (props.EventPattern === undefined) throw new UnsupportedTemplateError(`${where}: a rule without EventPattern is not supported by the local runtime`);
+    if (props.State !== undefined && props.State !== 'ENABLED' && props.State !== 'DISABLED') {
+      throw new UnsupportedTemplateError(`${where}: rule State ${String(props.State)} is not supported by the local runtime`);
+    }
+    const matches = compilePattern(resolver.resolve(props.EventPattern, `${id}.Properties.EventPattern`), where);
+    if (props.State === 'DISABLED') continue;
+    const targets = ((resolver.resolve(props.Targets ?? [], `${id}.Properties.Targets`) ?? []) as Array<Record<string, unknown>>).map((t, i) =>
+      compileTarget(t, `${where} target ${String(t.Id ?? i)}`, deps),
+    );
+    rules.push({ logicalId: id, arn, busName, matches, targets });
+  }
+  return { buses, rules };
+}
+
+const SUPPORTED_TARGET_KEYS = ['Id', 'Arn', 'RetryPolicy', 'DeadLetterConfig', 'Input', 'InputPath', 'RoleArn'];
+
+function compileTarget(target: Record<string, unknown>, where: string, deps: RoutingDeps): TargetSpec {
+  for (const key of Object.keys(target)) {
+    if (!SUPPORTED_TARGET_KEYS.includes(key)) throw new UnsupportedTemplateError(`${where}: target option ${key} is not supported by the local runtime`);
+  }
+  const arn = String(target.Arn);
+  const retry = (target.RetryPolicy ?? {}) as { MaximumRetryAttempts?: number; MaximumEventAgeInSeconds?: number };
+  const dlq = (target.DeadLetterConfig as { Arn?: string } | undefined)?.Arn;
+  let transform: (event: BusEvent) => unknown = (event) => event;
+  if (typeof target.Input === 'string') {
+    const constant = JSON.parse(target.Input) as unknown;
+    transform = () => constant;
+  } else if (typeof target.InputPath === 'string') {
+    const path = target.InputPath;
+    if (!/^\$(\.[A-Za-z0-9_-]+)*$/.test(path)) throw new UnsupportedTemplateError(`${where}: InputPath ${path} is not supported by the local runtime`);
+    const keys = path.split('.').slice(1);
+    transform = (event) => keys.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), event);
+  }
+  return {
+    id: String(target.Id),
+    arn,
+    deliver: deps.resolveTarget(arn, where),
+    transform,
+    maximumRetryAttempts: Number(retry.MaximumRetryAttempts ?? 185),
+    maximumEventAgeSeconds: Number(retry.MaximumEventAgeInSeconds ?? 86_400),
+    deadLetterQueueUrl: dlq === undefined ? undefined : dlqUrl(dlq, where, deps),
+  };
+}
+
+function dlqUrl(arn: string, where: string, deps: RoutingDeps): string {
+  const url = deps.queueUrlOfArn(arn);
+  if (!url) throw new UnsupportedTemplateError(`${where}: dead-letter queue ${arn} is not a queue of this template`);
+  return url;
+}
+
+/** A per-entry result of PutEvents. */
+export type PutEventsResultEntry = { EventId: string } | { ErrorCode: string; ErrorMessage: string };
+
+export interface PutEventsRequestEntry {
+  Source?: unknown;
+  DetailType?: unknown;
+  Detail?: unknown;
+  EventBusName?: unknown;
+  Resources?: unknown;
+  Time?: unknown;
+  TraceHeader?: unknown;
+}
+
+/** A whole-request error of the EventBridge API. */
+export class EventBridgeApiError extends Error {
+  constructor(
+    readonly type: string,
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+    this.name = type;
+  }
+}
+
+const MAX_ENTRIES = 10;
+const MAX_REQUEST_BYTES = 256 * 1024;
+
+export interface LocalEventBridgeDeps {
+  readonly sqs: SQSClient;
+  readonly region: string;
+  readonly accountId: string;
+  readonly log: (line: string) => void;
+  /** Delay before target retry n (ms); EventBridge backs off exponentially, locally in seconds. */
+  readonly targetRetryDelayMs?: (attempt: number) => number;
+}
+
+export class LocalEventBridge {
+  private server: http.Server | undefined;
+  private readonly sockets = new Set<net.Socket>();
+  private stopped = false;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  endpoint = '';
+  private buses: readonly BusSpec[] = [];
+  private rules: readonly RuleSpec[] = [];
+
+  constructor(private readonly deps: LocalEventBridgeDeps) {}
+
+  /** Sets the buses and rules (the endpoint can listen before the functions it targets exist). */
+  configure(routing: { buses: readonly BusSpec[]; rules: readonly RuleSpec[] }): void {
+    this.buses = routing.buses;
+    this.rules = routing.rules;
+  }
+
+  async start(): Promise<string> {
+    const server = http.createServer((req, res) => void this.handle(req, res));
+    server.on('connection', (s) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    this.server = server;
+    this.endpoint = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+    return this.endpoint;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    const closed = new Promise<void>((r) => server.close(() => r()));
+    for (const s of this.sockets) s.destroy();
+    await closed;
+  }
+
+  /** PutEvents: validates each entry like AWS, routes the accepted ones, returns per-entry results. */
+  putEvents(request: { Entries?: unknown }): { FailedEntryCount: number; Entries: PutEventsResultEntry[] } {
+    const entries = request.Entries;
+    if (!Array.isArray(entries) || entries.length === 0) {
+      throw new EventBridgeApiError('ValidationException', "1 validation error detected: Value null at 'entries' failed to satisfy constraint: Member must not be null");
+    }
+    if (entries.length > MAX_ENTRIES) {
+      throw new EventBridgeApiError(
+        'ValidationException',
+        `1 validation error detected: Value '${JSON.stringify(entries).slice(0, 100)}...' at 'entries' failed to satisfy constraint: Member must have length less than or equal to ${MAX_ENTRIES}`,
+      );
+    }
+    const size = entries.reduce<number>((sum, e) => sum + entrySize(e as PutEventsRequestEntry), 0);
+    if (size > MAX_REQUEST_BYTES) throw new EventBridgeApiError('ValidationException', 'Total size of the entries in the request is over the limit.');
+    const results = entries.map((e) => this.accept(e as PutEventsRequestEntry));
+    return { FailedEntryCount: results.filter((r) => 'ErrorCode' in r).length, Entries: results };
+  }
+
+  private accept(entry: PutEventsRequestEntry): PutEventsResultEntry {
+    const required = (field: 'Source' | 'DetailType' | 'Detail') => {
+      const v = entry[field];
+      return typeof v !== 'string' || v.length === 0 ? { ErrorCode: 'InvalidArgument', ErrorMessage: `Parameter ${field} is not valid. Reason: ${field} is a required argument.` } : undefined;
+    };
+    const missing = required('Source') ?? required('DetailType') ?? required('Detail');
+    if (missing) return missing;
+    const source = entry.Source as string;
+    if (source.startsWith('aws.')) return { ErrorCode: 'NotAuthorizedForSourceException', ErrorMessage: 'Not authorized for the source.' };
+    let detail: unknown;
+    try {
+      detail = JSON.parse(entry.Detail as string);
+    } catch {
+      return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
+    }
+    if (detail === null || typeof detail !== 'object' || Array.isArray(detail)) return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
+    const busRef = typeof entry.EventBusName === 'string' && entry.EventBusName.length > 0 ? entry.EventBusName : DEFAULT_BUS;
+    const bus = this.buses.find((b) => b.name === busRef || b.arn === busRef);
+    if (!bus) return { ErrorCode: 'InvalidArgument', ErrorMessage: `Parameter EventBusName is not valid. Reason: Event bus ${busRef} does not exist.` };
+    const time = eventTime(entry.Time);
+    if (time === undefined) return { ErrorCode: 'InvalidArgument', ErrorMessage: 'Parameter Time is not valid.' };
+    const event: BusEvent = {
+      version: '0',
+      id: randomUUID(),
+      'detail-type': entry.DetailType as string,
+      source,
+      account: this.deps.accountId,
+      time,
+      region: this.deps.region,
+      resources: Array.isArray(entry.Resources) ? entry.Resources.map(String) : [],
+      detail: detail as Record<string, unknown>,
+    };
+    this.route(bus, event);
+    return { EventId: event.id };
+  }
+
+  private route(bus: BusSpec, event: BusEvent): void {
+    for (const rule of this.rules) {
+      if (rule.busName !== bus.name || !rule.matches(event)) continue;
+      for (const target of rule.targets) void this.deliver(rule, target, event);
+    }
+  }
+
+  /** EventBridge's delivery to one target: retries with backoff, then its dead-letter queue. */
+  private async deliver(rule: RuleSpec, target: TargetSpec, event: BusEvent): Promise<void> {
+    const started = Date.now();
+    const payload = target.transform(event);
+    let lastError: unknown;
+    let condition = 'MaximumRetryAttempts';
+    let attempt = 0;
+    for (; attempt <= target.maximumRetryAttempts; attempt++) {
+      if (this.stopped) return;
+      if (attempt > 0) {
+        if ((Date.now() - started) / 1000 > target.maximumEventAgeSeconds) {
+          condition = 'MaximumEventAgeInSeconds';
+          break;
+        }
+        await this.sleep(this.deps.targetRetryDelayMs?.(attempt) ?? Math.min(250 * 2 ** (attempt - 1), 5_000));
+        if (this.stopped) return;
+      }
+      try {
+        await target.deliver(payload);
+        return;
+      } catch (error) {
+        lastError = error;
+        if (this.stopped) return;
+      }
+    }
+    const message = describeError(lastError);
+    if (!target.deadLetterQueueUrl) {
+      this.deps.log(`! rule ${rule.logicalId}: event ${event.id} could not be delivered to ${target.arn} (${message}) and the target has no dead-letter queue`);
+      return;
+    }
+    const attributes: Record<string, MessageAttributeValue> = {
+      RULE_ARN: { DataType: 'String', StringValue: rule.arn },
+      TARGET_ARN: { DataType: 'String', StringValue: target.arn },
+      ERROR_CODE: { DataType: 'String', StringValue: lastError instanceof Error ? lastError.name : 'Error' },
+      ERROR_MESSAGE: { DataType: 'String', StringValue: message.slice(0, 1000) },
+      EXHAUSTED_RETRY_CONDITION: { DataType: 'String', StringValue: condition },
+      RETRY_ATTEMPTS: { DataType: 'Number', StringValue: String(Math.max(0, attempt - 1)) },
+    };
+    for (let i = 0; !this.stopped; i++) {
+      try {
+        await this.deps.sqs.send(new SendMessageCommand({ QueueUrl: target.deadLetterQueueUrl, MessageBody: JSON.stringify(event), MessageAttributes: attributes }));
+        this.deps.log(`! rule ${rule.logicalId}: event ${event.id} sent to the target's dead-letter queue (${message})`);
+        return;
+      } catch {
+        await this.sleep(Math.min(250 * 2 ** i, 2000));
+      }
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        resolve();
+      }, ms);
+      this.timers.add(t);
+    });
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const requestId = randomUUID();
+    const reply = (status: number, body: unknown, errorType?: string) => {
+      const text = JSON.stringify(body);
+      res.writeHead(status, {
+        'content-type': 'application/x-amz-json-1.1',
+        'content-length': Buffer.byteLength(text),
+        'x-amzn-requestid': requestId,
+        ...(errorType ? { 'x-amzn-errortype': errorType } : {}),
+      });
+      res.end(text);
+    };
+    const fail = (error: EventBridgeApiError) => reply(error.status, { __type: error.type, message: error.message }, error.type);
+    if (req.method !== 'POST') return fail(new EventBridgeApiError('UnknownOperationException', `${req.method} is not supported`));
+    const target = String(req.headers['x-amz-target'] ?? '');
+    if (target !== 'AWSEvents.PutEvents') {
+      return fail(new EventBridgeApiError('UnknownOperationException', `the local EventBridge implements only AWSEvents.PutEvents, not ${target || '(no X-Amz-Target)'}`));
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+    } catch {
+      return fail(new EventBridgeApiError('SerializationException', 'Start of structure or map found where not expected.'));
+    }
+    try {
+      reply(200, this.putEvents((body ?? {}) as { Entries?: unknown }));
+    } catch (error) {
+      if (error instanceof EventBridgeApiError) return fail(error);
+      reply(500, { __type: 'InternalException', message: describeError(error) }, 'InternalException');
+    }
+  }
+}
+
+/** The size AWS counts for an entry (eb-putevent-size). */
+function entrySize(entry: PutEventsRequestEntry): number {
+  const bytes = (v: unknown) => (typeof v === 'string' ? Buffer.byteLength(v) : 0);
+  let size = entry.Time !== undefined ? 14 : 0;
+  size += bytes(entry.Source) + bytes(entry.DetailType) + bytes(entry.Detail);
+  if (Array.isArray(entry.Resources)) for (const r of entry.Resources) size += bytes(r);
+  return size;
+}
+
+/** The event's `time`: the entry's Time (the SDK sends epoch seconds) or now, to the second. */
+function eventTime(value: unknown): string | undefined {
+  let date: Date;
+  if (value === undefined || value === null) date = new Date();
+  else if (typeof value === 'number') date = new Date(value * 1000);
+  else if (typeof value === 'string') date = new Date(/^\d+(\.\d+)?$/.test(value) ? Number(value) * 1000 : value);
+  else return undefined;
+  if (Number.isNaN(date.getTime())) return undefined;
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}

@@ -1,0 +1,116 @@
+/**
+ * Worker thread that plays one Lambda execution environment: it loads a function's bundle once
+ * (the cold start) and runs one invocation at a time, like Lambda does per environment. Its
+ * `process.env` is the function's own environment, set by the runtime when the worker starts.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { pathToFileURL } from 'node:url';
+import type { FunctionErrorPayload, InvokeContextData, LambdaHostData, LambdaHostMessage, LambdaHostRequest } from './protocol';
+
+type Handler = (event: unknown, context: unknown, callback?: (error?: unknown, result?: unknown) => void) => unknown;
+
+const data = workerData as LambdaHostData;
+const port = parentPort!;
+const post = (message: LambdaHostMessage): void => port.postMessage(message);
+
+function toErrorPayload(error: unknown): FunctionErrorPayload {
+  if (error instanceof Error) {
+    return { errorType: error.name || error.constructor.name, errorMessage: error.message, trace: (error.stack ?? '').split('\n') };
+  }
+  return { errorType: typeof error, errorMessage: String(error), trace: [] };
+}
+
+async function load(): Promise<Handler> {
+  const mod = data.modulePath.endsWith('.mjs')
+    ? ((await import(pathToFileURL(data.modulePath).href)) as Record<string, unknown>)
+    : // eslint-disable-next-line @typescript-eslint/no-require-imports
+      (require(data.modulePath) as Record<string, unknown>);
+  const handler = mod[data.exportName] ?? (mod.default as Record<string, unknown> | undefined)?.[data.exportName];
+  if (typeof handler !== 'function') {
+    const error = new Error(`${data.modulePath} does not export a function named "${data.exportName}"`);
+    error.name = 'Runtime.HandlerNotFound';
+    throw error;
+  }
+  return handler as Handler;
+}
+
+function makeContext(c: InvokeContextData): Record<string, unknown> {
+  return {
+    awsRequestId: c.awsRequestId,
+    functionName: c.functionName,
+    functionVersion: c.functionVersion,
+    invokedFunctionArn: c.invokedFunctionArn,
+    memoryLimitInMB: c.memoryLimitInMB,
+    logGroupName: c.logGroupName,
+    logStreamName: c.logStreamName,
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => Math.max(0, c.deadlineMs - Date.now()),
+  };
+}
+
+function runHandler(handler: Handler, event: unknown, context: Record<string, unknown>): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const callback = (error?: unknown, result?: unknown) => {
+      if (settled) return;
+      settled = true;
+      if (error !== undefined && error !== null) reject(error);
+      else resolve(result);
+    };
+    Object.assign(context, {
+      done: callback,
+      succeed: (result: unknown) => callback(null, result),
+      fail: (error: unknown) => callback(error ?? new Error('handled')),
+    });
+    try {
+      const returned = handler(event, context, callback);
+      if (returned && typeof (returned as Promise<unknown>).then === 'function') {
+        (returned as Promise<unknown>).then(
+          (r) => callback(null, r),
+          (e) => callback(e ?? new Error('rejected')),
+        );
+      } else if (handler.length < 3) {
+        callback(null, returned);
+      }
+    } catch (error) {
+      callback(error);
+    }
+  });
+}
+
+process.on('uncaughtException', (error) => {
+  post({ type: 'crash', error: { ...toErrorPayload(error), errorType: 'Runtime.UncaughtException' } });
+  process.exit(1);
+});
+process.on('unhandledRejection', (reason) => {
+  post({ type: 'crash', error: { ...toErrorPayload(reason), errorType: 'Runtime.UnhandledPromiseRejection' } });
+  process.exit(1);
+});
+
+load().then(
+  (handler) => {
+    post({ type: 'ready' });
+    port.on('message', (request: LambdaHostRequest) => {
+      const event = JSON.parse(request.payload) as unknown;
+      runHandler(handler, event, makeContext(request.context)).then(
+        (result) => {
+          let payload: string;
+          try {
+            payload = JSON.stringify(result === undefined ? null : result);
+          } catch (error) {
+            post({ type: 'result', id: request.id, ok: false, error: { ...toErrorPayload(error), errorType: 'Runtime.MarshalError' } });
+            return;
+          }
+          post({ type: 'result', id: request.id, ok: true, payload });
+        },
+        (error: unknown) => {
+          post({ type: 'result', id: request.id, ok: false, error: toErrorPayload(error) });
+        },
+      );
+    });
+  },
+  (error: unknown) => {
+    const payload = toErrorPayload(error);
+    post({ type: 'init-error', error: payload.errorType.startsWith('Runtime.') ? payload : { ...payload, errorType: 'Runtime.ImportModuleError' } });
+  },
+);

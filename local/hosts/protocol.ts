@@ -1,0 +1,60 @@
+/**
+ * Messages between the runtime (main thread) and its worker threads. Kept to plain JSON-able
+ * shapes: events and results cross the boundary as JSON text, as they do in Lambda.
+ */
+
+/** Requests to the emulator host. */
+export type EmulatorRequest =
+  | { id: number; op: 'start' }
+  | { id: number; op: 'down'; service: EmulatedService }
+  | { id: number; op: 'up'; service: EmulatedService }
+  | { id: number; op: 'stop' };
+
+export type EmulatedService = 'dynamodb' | 'sqs';
+
+export type EmulatorResponse = { id: number; ok: true; result?: unknown } | { id: number; ok: false; error: string };
+
+export interface EmulatorHostData {
+  readonly dynalitePath: string;
+  readonly fauxqsDir: string;
+  readonly region: string;
+}
+
+export interface EmulatorPorts {
+  readonly dynamodb: number;
+  readonly sqs: number;
+}
+
+/** What the Lambda host needs to load one function. */
+export interface LambdaHostData {
+  readonly modulePath: string;
+  readonly exportName: string;
+}
+
+export interface InvokeContextData {
+  readonly awsRequestId: string;
+  readonly functionName: string;
+  readonly functionVersion: string;
+  readonly invokedFunctionArn: string;
+  readonly memoryLimitInMB: string;
+  readonly logGroupName: string;
+  readonly logStreamName: string;
+  readonly deadlineMs: number;
+}
+
+/** The error shape Lambda reports for a failed invocation. */
+export interface FunctionErrorPayload {
+  readonly errorType: string;
+  readonly errorMessage: string;
+  readonly trace?: string[];
+}
+
+export type LambdaHostRequest = { type: 'invoke'; id: number; payload: string; context: InvokeContextData };
+
+export type LambdaHostMessage =
+  | { type: 'ready' }
+  | { type: 'init-error'; error: FunctionErrorPayload }
+  | { type: 'result'; id: number; ok: true; payload: string }
+  | { type: 'result'; id: number; ok: false; error: FunctionErrorPayload }
+  /** The runtime process itself died (uncaught exception, unhandled rejection). */
+  | { type: 'crash'; error: FunctionErrorPayload };

@@ -1,0 +1,153 @@
+/**
+ * Lambda semantics of the local runner, with tiny handler bundles: isolation, timeout, errors,
+ * one invocation per environment, and async invocations (retries, then the destinations).
+ */
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { AsyncInvoker, LambdaFunction } from '../../local/lambda-runner';
+import { type Fixture, type QueueFixture, fixture, handlerSpec, queues, sleep } from './fixtures';
+
+jest.setTimeout(30_000);
+
+let f: Fixture;
+let q: QueueFixture;
+const functions: LambdaFunction[] = [];
+const lines: string[] = [];
+
+beforeAll(async () => {
+  f = await fixture();
+  q = await queues(f, { OnFailureQueue: {}, DeadLetterQueue: {} });
+});
+
+afterAll(async () => {
+  await Promise.all(functions.map((fn) => fn.stop()));
+  await q?.stop();
+  f?.cleanup();
+});
+
+function run(source: string, overrides: Parameters<typeof handlerSpec>[2] = {}): LambdaFunction {
+  const fn = new LambdaFunction(handlerSpec(f, source, overrides), f.hosts.lambdaHost, (name, stream, line) => lines.push(`${name} ${stream} ${line}`));
+  functions.push(fn);
+  return fn;
+}
+
+test('a function sees its own environment only, not the runtime process’s nor another function’s', async () => {
+  process.env.STATUSHOOKS_TEST_HOST_ONLY = 'secret';
+  try {
+    const source = `exports.handler = async () => ({ mine: process.env.MINE, hostOnly: process.env.STATUSHOOKS_TEST_HOST_ONLY ?? null })`;
+    const a = run(source, { environment: { MINE: 'a' } });
+    const b = run(source, { environment: { MINE: 'b' } });
+    const [ra, rb] = await Promise.all([a.invoke({}), b.invoke({})]);
+    expect(ra).toMatchObject({ ok: true, payload: { mine: 'a', hostOnly: null } });
+    expect(rb).toMatchObject({ ok: true, payload: { mine: 'b', hostOnly: null } });
+  } finally {
+    delete process.env.STATUSHOOKS_TEST_HOST_ONLY;
+  }
+});
+
+test('the event arrives as JSON, the context is Lambda-like, and stdout lines reach the runtime', async () => {
+  const fn = run(`exports.handler = async (event, context) => {
+    console.log(JSON.stringify({ level: 'INFO', message: 'hello', requestId: context.awsRequestId }));
+    return { event, name: context.functionName, arn: context.invokedFunctionArn, remaining: context.getRemainingTimeInMillis() };
+  }`);
+  const result = await fn.invoke({ when: new Date(0) }, 'req-1');
+  expect(result).toMatchObject({ ok: true, requestId: 'req-1', payload: { event: { when: '1970-01-01T00:00:00.000Z' }, name: fn.spec.name, arn: fn.spec.arn } });
+  expect((result as { payload: { remaining: number } }).payload.remaining).toBeGreaterThan(3_000);
+  await sleep(50);
+  expect(lines.some((l) => l.startsWith(`${fn.spec.name} stdout `) && l.includes('"requestId":"req-1"'))).toBe(true);
+});
+
+test('a thrown error is the invocation’s error, and the warm environment is reused', async () => {
+  const fn = run(`let n = 0; exports.handler = async () => { n++; if (n === 1) { const e = new Error('boom'); e.name = 'BoomError'; throw e; } return n; }`, { maxEnvironments: 1 });
+  const first = await fn.invoke({});
+  expect(first).toMatchObject({ ok: false, error: { errorType: 'BoomError', errorMessage: 'boom' } });
+  expect(await fn.invoke({})).toMatchObject({ ok: true, payload: 2 });
+});
+
+test('callback-style handlers work too', async () => {
+  const fn = run(`exports.handler = (event, context, callback) => { setTimeout(() => callback(null, { doubled: event.n * 2 }), 10); }`);
+  expect(await fn.invoke({ n: 21 })).toMatchObject({ ok: true, payload: { doubled: 42 } });
+});
+
+test('the function timeout ends the invocation as Sandbox.Timedout, and the next one gets a fresh environment', async () => {
+  const fn = run(`let cold = true; exports.handler = async (e) => { const wasCold = cold; cold = false; if (e.hang) await new Promise(() => {}); return { wasCold }; }`, {
+    timeoutSeconds: 1,
+    maxEnvironments: 1,
+  });
+  expect(await fn.invoke({})).toMatchObject({ ok: true, payload: { wasCold: true } });
+  const timedOut = await fn.invoke({ hang: true });
+  expect(timedOut).toMatchObject({ ok: false, error: { errorType: 'Sandbox.Timedout' } });
+  expect((timedOut as { error: { errorMessage: string } }).error.errorMessage).toMatch(/Task timed out after 1\.\d\d seconds/);
+  expect(timedOut.durationMs).toBeGreaterThanOrEqual(1_000);
+  expect(await fn.invoke({})).toMatchObject({ ok: true, payload: { wasCold: true } });
+});
+
+test('a module that fails to load reports Runtime.ImportModuleError on invocation', async () => {
+  const fn = run(`throw new Error('cannot start');`);
+  expect(await fn.invoke({})).toMatchObject({ ok: false, error: { errorType: 'Runtime.ImportModuleError', errorMessage: 'cannot start' } });
+});
+
+test('an environment runs one invocation at a time', async () => {
+  const fn = run(`exports.handler = async () => { await new Promise((r) => setTimeout(r, 300)); return Date.now(); }`, { maxEnvironments: 1 });
+  const started = Date.now();
+  await Promise.all([fn.invoke({}), fn.invoke({})]);
+  expect(Date.now() - started).toBeGreaterThanOrEqual(600);
+});
+
+describe('async invocation', () => {
+  const receiveAll = async (queueUrl: string) => {
+    const out = await q.sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }));
+    return out.Messages ?? [];
+  };
+
+  test('a failing event is retried after the delays and succeeds', async () => {
+    const fn = run(`let n = 0; const at = []; exports.handler = async () => { at.push(Date.now()); if (++n < 3) throw new Error('not yet'); return at; }`, { maxEnvironments: 1 });
+    const logs: string[] = [];
+    const invoker = new AsyncInvoker(fn, { maximumRetryAttempts: 2, maximumEventAgeSeconds: 60 }, { sqs: q.sqs, retryDelaysMs: [200, 400], log: (l) => logs.push(l) });
+    invoker.invokeAsync({ hello: 1 });
+    await invoker.whenIdle();
+    expect(logs.filter((l) => /retry \d of 2/.test(l))).toHaveLength(2);
+    const at = (await fn.invoke({})) as { ok: true; payload: number[] };
+    const [a, b, c] = at.payload;
+    expect(b! - a!).toBeGreaterThanOrEqual(190);
+    expect(c! - b!).toBeGreaterThanOrEqual(390);
+  });
+
+  test('after MaximumRetryAttempts the on-failure destination gets Lambda’s record, the DLQ the event', async () => {
+    const fn = run(`exports.handler = async () => { throw new TypeError('always'); }`);
+    const [onFailure, dlq] = [q.queues.get('OnFailureQueue')!, q.queues.get('DeadLetterQueue')!];
+    const invoker = new AsyncInvoker(
+      fn,
+      { maximumRetryAttempts: 1, maximumEventAgeSeconds: 60, onFailureQueueUrl: onFailure.url, deadLetterQueueUrl: dlq.url },
+      { sqs: q.sqs, retryDelaysMs: [50], log: () => undefined },
+    );
+    const requestId = invoker.invokeAsync({ id: 'event-1' });
+    await invoker.whenIdle();
+
+    const [record] = await receiveAll(onFailure.url);
+    expect(JSON.parse(record!.Body!)).toEqual({
+      version: '1.0',
+      timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      requestContext: { requestId, functionArn: `${fn.spec.arn}:$LATEST`, condition: 'RetriesExhausted', approximateInvokeCount: 2 },
+      requestPayload: { id: 'event-1' },
+      responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+      responsePayload: expect.objectContaining({ errorType: 'TypeError', errorMessage: 'always' }),
+    });
+    const [dead] = await receiveAll(dlq.url);
+    expect(JSON.parse(dead!.Body!)).toEqual({ id: 'event-1' });
+    expect(dead!.MessageAttributes?.RequestID?.StringValue).toBe(requestId);
+    expect(dead!.MessageAttributes?.ErrorMessage?.StringValue).toBe('always');
+  });
+
+  test('the destination record is sent once SQS is back when it was unavailable', async () => {
+    const fn = run(`exports.handler = async () => { throw new Error('nope'); }`);
+    const onFailure = q.queues.get('OnFailureQueue')!;
+    const invoker = new AsyncInvoker(fn, { maximumRetryAttempts: 0, maximumEventAgeSeconds: 60, onFailureQueueUrl: onFailure.url }, { sqs: q.sqs, retryDelaysMs: [], log: () => undefined });
+    await q.emulators.faults.sqs.down();
+    invoker.invokeAsync({ id: 'event-2' });
+    await sleep(800);
+    await q.emulators.faults.sqs.up();
+    await invoker.whenIdle();
+    const [record] = await receiveAll(onFailure.url);
+    expect(JSON.parse(record!.Body!).requestPayload).toEqual({ id: 'event-2' });
+  });
+});
