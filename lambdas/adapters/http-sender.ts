@@ -1,7 +1,7 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
-import type { LookupFunction } from 'node:net';
+import { isIP, type LookupFunction } from 'node:net';
 import type { EndpointPolicy } from '../core/config';
 import type { WebhookRequest } from '../core/delivery';
 import { checkAddress, hostOf } from '../core/endpoint-guard';
@@ -77,7 +77,8 @@ export class HttpSender {
         method: 'POST',
         agent: isHttps ? this.agents.https : this.agents.http,
         headers: { ...request.headers, 'content-length': Buffer.byteLength(request.body) },
-        servername: isHttps && !/^[\d.:]+$/.test(hostOf(request.url)) ? hostOf(request.url) : undefined,
+        // SNI carries names only; an IP-literal endpoint is verified against the certificate's IP SANs.
+        servername: isHttps && isIP(hostOf(request.url)) === 0 ? hostOf(request.url) : undefined,
       });
       const total = setTimeout(() => {
         req.destroy(Object.assign(new Error(`no response within ${this.options.timeoutMs} ms`), { code: 'STATUSHOOKS_TIMEOUT' }));
