@@ -3,6 +3,7 @@
  * retried on the schedule with the same webhook-id, a job that keeps failing is parked in the
  * delivery DLQ after maxAttempts, and 410 Gone disables the subscription.
  */
+import { readFileSync } from 'node:fs';
 import type { EventName } from '../../lambdas/core/catalog';
 import { type Answer, type Harness, Receiver, drain, getSubscription, putChanges, startHarness, subscribe, verify, waitFor } from './helpers';
 
@@ -98,4 +99,32 @@ test('410 Gone disables the subscription: one attempt, state "disabled" with a r
   await putChanges(h, [{ event: EVENT, tenantId: sub.tenantId, oldStatus: 'in_transit', newStatus: 'delivered', uuid: 'c0000000-0000-4000-8000-000000000001' }]);
   await new Promise((res) => setTimeout(res, 2_000));
   expect(r.requests).toHaveLength(1);
+});
+
+test('the functions log every attempt with its ids, but never a secret or a URL query string', async () => {
+  // Prepare: a subscription whose URL carries a token in its query, to a receiver that fails.
+  const tenantId = `log-shop-${++counter}`;
+  const r = await Receiver.start(() => 500);
+  receivers.push(r);
+  const sub = await subscribe(h, { tenantId, url: `${r.url}?token=query-token-must-not-be-logged` });
+  const [eventId] = await putChanges(h, [{ event: EVENT, tenantId, oldStatus: 'created', newStatus: 'in_transit', uuid: 'd0000000-0000-4000-8000-000000000001' }]);
+
+  // Act: wait until its attempts are over and the job is parked.
+  await waitFor(async () => (await drain(h, h.runtime.outputs.DeliveryDlqUrl!)).find((m) => JSON.parse(m.Body!).eventId === eventId), {
+    timeoutMs: 25_000,
+    describe: () => `no job of event ${eventId} in the delivery DLQ`,
+  });
+
+  // Assess: the function logs name the delivery, its attempts and the endpoint without its query.
+  const log = readFileSync(h.runtime.logFile, 'utf8');
+  const deliveryId = r.requests[0]!.headers['webhook-id']!;
+  const attemptLines = log.split('\n').filter((line) => line.includes('"delivery attempt"') && line.includes(deliveryId));
+  expect(attemptLines).toHaveLength(MAX_ATTEMPTS);
+  // Each line is "<time> <function> <stream> <the function's JSON log line>".
+  const firstAttempt = JSON.parse(attemptLines[0]!.slice(attemptLines[0]!.indexOf('{')));
+  expect(firstAttempt).toMatchObject({ eventId, deliveryId, tenantId, subscriptionId: sub.subscriptionId, attempt: 1, statusCode: 500 });
+  expect(log).toContain(`${new URL(r.url).host}${new URL(r.url).pathname}?…`);
+  expect(log).not.toContain('query-token-must-not-be-logged');
+  expect(log).not.toContain(sub.secret);
+  expect(log).not.toContain(sub.secret.slice('whsec_'.length));
 });
