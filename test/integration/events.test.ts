@@ -136,7 +136,8 @@ test('events the rule does not match are accepted but neither delivered nor park
 });
 
 test('a rule pattern operator the local runtime does not implement is refused at start-up, by name', async () => {
-  const stateFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'statushooks-test-')), 'dev.json');
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'statushooks-test-'));
+  const stateFile = path.join(stateDir, 'dev.json');
   const withCidr = (template: CfnTemplate): CfnTemplate => {
     const copy = JSON.parse(JSON.stringify(template)) as CfnTemplate & { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
     const rule = Object.values(copy.Resources).find((r) => r.Type === 'AWS::Events::Rule')!;
@@ -146,4 +147,5 @@ test('a rule pattern operator the local runtime does not implement is refused at
 
   await expect(startLocalRuntime({ ...OPTIONS, stateFile, log: () => undefined, transformTemplate: withCidr })).rejects.toThrow(/operator "cidr" is not supported/);
   expect(fs.existsSync(stateFile)).toBe(false);
+  fs.rmSync(stateDir, { recursive: true, force: true });
 });
