@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { listParkedEvents, listParkedJobs, redriveDeliveryDlq, redriveFanOutDlq, type RedriveReport } from '../dlq';
+import { listParkedEvents, listParkedJobs, redriveDeliveryDlq, redriveFanOutDlq, type Listing, type RedriveReport } from '../dlq';
 import { UsageError } from '../errors';
 import { nonEmpty, positiveInt } from '../inputs';
 import { formatAge, printJson, printLines, table, truncate } from '../output';
@@ -32,6 +32,26 @@ function printRedrive(queue: Queue, report: RedriveReport): void {
   printLines(...lines);
 }
 
+/** Columns every parked message has, after the ones that identify it. */
+interface ParkedCommon {
+  readonly attempts: number | null;
+  readonly ageSeconds?: number | null;
+  readonly reason: string;
+}
+
+function printListing<V extends ParkedCommon>(options: Options, key: 'jobs' | 'events', listing: Listing<V>, idColumns: string[], ids: (item: V) => string[]): void {
+  releaseWarning(listing.unreleased);
+  if (options.json) return printJson({ queue: options.queue, total: listing.total, [key]: listing.items });
+  if (listing.items.length === 0) return printLines(`the ${options.queue} DLQ is empty`);
+  printLines(
+    table(
+      [...idColumns, 'ATTEMPTS', 'AGE', 'REASON'],
+      listing.items.map((item) => [...ids(item), item.attempts === null ? '-' : String(item.attempts), formatAge(item.ageSeconds ?? undefined), truncate(item.reason, 120)]),
+    ),
+    `${listing.items.length} shown${listing.total !== null && listing.total > listing.items.length ? ` of ${listing.total}` : ''}`,
+  );
+}
+
 export function registerDlq(program: Command): void {
   const dlq = program.command('dlq').description('inspect and redrive the dead-letter queues (parked delivery jobs, events fan-out could not handle)');
 
@@ -48,29 +68,15 @@ export function registerDlq(program: Command): void {
       const now = new Date();
       if (options.queue === 'delivery') {
         const listing = await withClients(options, (c) => listParkedJobs(c.sqs, outputOf(c.target, 'DeliveryDlqUrl'), options.limit, now));
-        releaseWarning(listing.unreleased);
-        if (options.json) return printJson({ queue: options.queue, total: listing.total, jobs: listing.items });
-        if (listing.items.length === 0) return printLines('the delivery DLQ is empty');
-        printLines(
-          table(
-            ['DELIVERY ID', 'TENANT', 'SUBSCRIPTION', 'EVENT', 'ATTEMPTS', 'AGE', 'REASON'],
-            listing.items.map((j) => [j.deliveryId ?? `(message ${j.messageId})`, j.tenantId ?? '-', j.subscriptionId ?? '-', j.event ?? '-', j.attempts === null ? '-' : String(j.attempts), formatAge(j.ageSeconds ?? undefined), truncate(j.reason, 120)]),
-          ),
-          `${listing.items.length} shown${listing.total !== null && listing.total > listing.items.length ? ` of ${listing.total}` : ''}`,
-        );
-        return;
+        return printListing(options, 'jobs', listing, ['DELIVERY ID', 'TENANT', 'SUBSCRIPTION', 'EVENT'], (j) => [
+          j.deliveryId ?? `(message ${j.messageId})`,
+          j.tenantId ?? '-',
+          j.subscriptionId ?? '-',
+          j.event ?? '-',
+        ]);
       }
       const listing = await withClients(options, (c) => listParkedEvents(c.sqs, outputOf(c.target, 'FanOutDlqUrl'), options.limit, now));
-      releaseWarning(listing.unreleased);
-      if (options.json) return printJson({ queue: options.queue, total: listing.total, events: listing.items });
-      if (listing.items.length === 0) return printLines('the fan-out DLQ is empty');
-      printLines(
-        table(
-          ['EVENT ID', 'TENANT', 'DETAIL-TYPE', 'KIND', 'ATTEMPTS', 'AGE', 'REASON'],
-          listing.items.map((e) => [e.eventId ?? `(message ${e.messageId})`, e.tenantId ?? '-', e.detailType ?? '-', e.kind, e.attempts === null ? '-' : String(e.attempts), formatAge(e.ageSeconds ?? undefined), truncate(e.reason, 120)]),
-        ),
-        `${listing.items.length} shown${listing.total !== null && listing.total > listing.items.length ? ` of ${listing.total}` : ''}`,
-      );
+      return printListing(options, 'events', listing, ['EVENT ID', 'TENANT', 'DETAIL-TYPE', 'KIND'], (e) => [e.eventId ?? `(message ${e.messageId})`, e.tenantId ?? '-', e.detailType ?? '-', e.kind]);
     });
 
   withTargetOptions(

@@ -3,17 +3,12 @@ import path from 'node:path';
 import type { Message } from '@aws-sdk/client-sqs';
 import { PARKED_ATTRIBUTES, type DeliveryJob } from '../../lambdas/core/job';
 import { deliveryIdFor } from '../../lambdas/core/subscriptions';
-import { cli, json, peek, putEventsReceived, send, startFixture, type Fixture } from './helpers';
+import { cli, json, peek, putEventsReceived, send, type Fixture, useFixture } from './helpers';
 
 jest.setTimeout(60_000);
 
 let f: Fixture;
-beforeAll(async () => {
-  f = await startFixture();
-});
-afterAll(async () => {
-  await f?.stop();
-});
+useFixture((started) => (f = started));
 
 function job(n: number, tenantId: string, subscriptionId: string): DeliveryJob {
   const eventId = `evt-${n}`;

@@ -1,16 +1,11 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { cli, json, putEventsReceived, startFixture, type Fixture } from './helpers';
+import { cli, json, putEventsReceived, type Fixture, useFixture } from './helpers';
 
 jest.setTimeout(60_000);
 
 let f: Fixture;
-beforeAll(async () => {
-  f = await startFixture();
-});
-afterAll(async () => {
-  await f?.stop();
-});
+useFixture((started) => (f = started));
 
 test('events example prints a detail that events send --file accepts and puts on the bus', async () => {
   // Prepare

@@ -83,6 +83,18 @@ export interface Fixture {
 }
 
 /** Starts test/cli/fixture/emulators.ts in its own process and writes its dev.json into a temp dir. */
+/** One fixture per test file: started before its tests (handed to `use`), stopped after them. */
+export function useFixture(use: (fixture: Fixture) => void): void {
+  let fixture: Fixture | undefined;
+  beforeAll(async () => {
+    fixture = await startFixture();
+    use(fixture);
+  });
+  afterAll(async () => {
+    await fixture?.stop();
+  });
+}
+
 export async function startFixture(): Promise<Fixture> {
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'fixture', 'emulators.ts')], {
     cwd: ROOT,

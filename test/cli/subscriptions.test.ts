@@ -1,17 +1,12 @@
 import { Webhook } from 'standardwebhooks';
 import { signatureHeaders } from '../../lambdas/core/signing';
 import { signingSecrets, type Subscription } from '../../lambdas/core/subscriptions';
-import { cli, getItem, json, putItem, scanTable, startFixture, type Fixture } from './helpers';
+import { cli, getItem, json, putItem, scanTable, type Fixture, useFixture } from './helpers';
 
 jest.setTimeout(60_000);
 
 let f: Fixture;
-beforeAll(async () => {
-  f = await startFixture();
-});
-afterAll(async () => {
-  await f?.stop();
-});
+useFixture((started) => (f = started));
 
 const TENANT = 'acme-shop';
 

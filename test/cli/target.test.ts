@@ -1,17 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { cli, json, scanTable, startFixture, type Fixture } from './helpers';
+import { cli, json, scanTable, type Fixture, useFixture } from './helpers';
 
 jest.setTimeout(60_000);
 
 let f: Fixture;
-beforeAll(async () => {
-  f = await startFixture();
-});
-afterAll(async () => {
-  await f?.stop();
-});
+useFixture((started) => (f = started));
 
 /** A port nothing listens on. */
 async function closedPort(): Promise<number> {
