@@ -9,20 +9,22 @@ export type RetryDecision =
  * The delay before the next attempt after attempt `attempt` (1-based) failed.
  * Pure: `rng` returns a number in [0, 1) and is injected so the jitter is testable.
  * - the last allowed attempt parks the job;
- * - a receiver's Retry-After (429/503) is honoured, clamped to [1, maxRetryAfterSeconds];
- * - otherwise schedule[attempt-1] (the last entry repeats) with ±jitter.
+ * - otherwise schedule[attempt-1] (the last entry repeats) with ±jitter;
+ * - a receiver's Retry-After (429/503) can only lengthen that wait, up to maxRetryAfterSeconds:
+ *   an endpoint in maintenance answering `503, Retry-After: 0` must not burn every attempt in
+ *   seconds.
  */
 export function nextDelay(policy: RetryPolicy, attempt: number, retryAfterSeconds: number | undefined, rng: () => number): RetryDecision {
   if (attempt >= policy.maxAttempts) return { kind: 'park' };
-  if (retryAfterSeconds !== undefined && Number.isFinite(retryAfterSeconds)) {
-    const bounded = Math.min(Math.max(Math.ceil(retryAfterSeconds), 1), policy.maxRetryAfterSeconds, SQS_MAX_VISIBILITY_SECONDS);
-    return { kind: 'retry', delaySeconds: bounded, reason: 'retry-after' };
-  }
   const index = Math.min(Math.max(attempt, 1), policy.schedule.length) - 1;
   const base = policy.schedule[index] ?? 0;
   const factor = 1 + policy.jitter * (2 * rng() - 1);
-  const delaySeconds = Math.min(Math.max(Math.round(base * factor), 0), SQS_MAX_VISIBILITY_SECONDS);
-  return { kind: 'retry', delaySeconds, reason: 'schedule' };
+  const scheduled = Math.min(Math.max(Math.round(base * factor), 0), SQS_MAX_VISIBILITY_SECONDS);
+  if (retryAfterSeconds !== undefined && Number.isFinite(retryAfterSeconds)) {
+    const asked = Math.min(Math.ceil(retryAfterSeconds), policy.maxRetryAfterSeconds, SQS_MAX_VISIBILITY_SECONDS);
+    if (asked > scheduled) return { kind: 'retry', delaySeconds: asked, reason: 'retry-after' };
+  }
+  return { kind: 'retry', delaySeconds: scheduled, reason: 'schedule' };
 }
 
 /**

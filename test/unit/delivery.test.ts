@@ -72,9 +72,9 @@ describe('delivery', () => {
   });
 
   it('honours Retry-After on 429', async () => {
-    const t = setup(active, { kind: 'response', status: 429, retryAfter: '7', durationMs: 1 });
-    await expect(deliver(message, 1, t.ports, config)).rejects.toThrow('next in 7s');
-    expect(t.visibility).toEqual([7]);
+    const t = setup(active, { kind: 'response', status: 429, retryAfter: '900', durationMs: 1 });
+    await expect(deliver(message, 1, t.ports, config)).rejects.toThrow('next in 900s');
+    expect(t.visibility).toEqual([900]);
   });
 
   it('parks the job with the last error after the last attempt', async () => {

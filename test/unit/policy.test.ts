@@ -37,10 +37,29 @@ describe('retry policy', () => {
     expect(nextDelay({ ...policy, maxAttempts: 8, schedule: [5, 10] }, 6, undefined, middle)).toMatchObject({ delaySeconds: 10 });
   });
 
-  it('honours Retry-After, clamped to the bound', () => {
+  it('honours a Retry-After longer than the schedule, clamped to the bound', () => {
     expect(nextDelay(policy, 1, 120, middle)).toEqual({ kind: 'retry', delaySeconds: 120, reason: 'retry-after' });
-    expect(nextDelay(policy, 1, 0, middle)).toMatchObject({ delaySeconds: 1 });
-    expect(nextDelay(policy, 1, 10 ** 9, middle)).toMatchObject({ delaySeconds: 21600 });
+    expect(nextDelay(policy, 2, 3000, middle)).toEqual({ kind: 'retry', delaySeconds: 3000, reason: 'retry-after' });
+    expect(nextDelay(policy, 1, 10 ** 9, middle)).toEqual({ kind: 'retry', delaySeconds: 21600, reason: 'retry-after' });
+  });
+
+  it.each([
+    [1, 0, 60],
+    [1, 1, 60],
+    [2, 30, 600],
+    [4, 600, 21600],
+  ])('never retries sooner than the schedule: attempt %i with Retry-After %i waits %i s', (attempt, retryAfter, seconds) => {
+    expect(nextDelay(policy, attempt, retryAfter, middle)).toEqual({ kind: 'retry', delaySeconds: seconds, reason: 'schedule' });
+  });
+
+  it('an endpoint answering "503, Retry-After: 0" still gets the whole schedule before its job is parked', () => {
+    const waits: number[] = [];
+    for (let attempt = 1; ; attempt++) {
+      const d = nextDelay(policy, attempt, 0, middle);
+      if (d.kind === 'park') break;
+      waits.push(d.delaySeconds);
+    }
+    expect(waits).toEqual([60, 600, 3600, 21600]);
   });
 
   it('reads Retry-After as seconds or as an HTTP date', () => {
