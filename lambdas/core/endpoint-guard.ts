@@ -9,6 +9,14 @@ import { EndpointBlockedError } from './errors';
 
 /** ipaddr.js range names that are public, routable unicast. Everything else is refused. */
 const PUBLIC_RANGES = new Set(['unicast']);
+/**
+ * What a stack that allows private endpoints may also reach: its own networks and loopback
+ * (the local runtime's receivers). Link-local (the cloud metadata services), unspecified,
+ * multicast, broadcast and reserved addresses stay refused whatever the configuration.
+ */
+const PRIVATE_RANGES = new Set(['private', 'loopback', 'uniqueLocal', 'carrierGradeNat']);
+/** AWS's instance services over IPv6 (metadata fd00:ec2::254, DNS, time sync): unique-local, never a webhook. */
+const AWS_INSTANCE_SERVICES = ipaddr.parseCIDR('fd00:ec2::/32');
 
 /** Validates a subscription URL before any DNS lookup; returns the parsed URL. */
 export function checkUrl(raw: string, policy: EndpointPolicy): URL {
@@ -47,15 +55,21 @@ export function checkAddress(address: string, policy: EndpointPolicy): void {
   } catch {
     throw new EndpointBlockedError(`"${address}" is not an IP address`);
   }
-  if (policy.allowPrivate) return;
-  // ::ffff:10.0.0.1 and friends reach the IPv4 host: judge the IPv4 address.
-  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) {
-    parsed = (parsed as ipaddr.IPv6).toIPv4Address();
+  // ::ffff:10.0.0.1 (IPv4-mapped) and ::10.0.0.1 (the deprecated IPv4-compatible form) reach
+  // the IPv4 host: judge the IPv4 address.
+  if (parsed.kind() === 'ipv6') {
+    const v6 = parsed as ipaddr.IPv6;
+    const compatible = v6.parts.slice(0, 6).every((p) => p === 0) && (v6.parts[6] !== 0 || v6.parts[7]! > 1);
+    if (v6.isIPv4MappedAddress()) parsed = v6.toIPv4Address();
+    else if (compatible) parsed = ipaddr.fromByteArray(v6.toByteArray().slice(12));
   }
   const range = parsed.range();
-  if (!PUBLIC_RANGES.has(range)) {
-    throw new EndpointBlockedError(`address ${address} is not public (${range})`);
+  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).match(AWS_INSTANCE_SERVICES)) {
+    throw new EndpointBlockedError(`address ${address} is an AWS instance service (metadata, DNS or time)`);
   }
+  if (PUBLIC_RANGES.has(range)) return;
+  if (policy.allowPrivate && PRIVATE_RANGES.has(range)) return;
+  throw new EndpointBlockedError(`address ${address} is not public (${range})`);
 }
 
 function isLocalName(host: string): boolean {

@@ -39,11 +39,15 @@ describe('endpoint guard: URLs', () => {
     ['carrier-grade NAT', 'https://100.64.0.1/', 'carrierGradeNat'],
     ['unspecified', 'https://0.0.0.0/', 'unspecified'],
     ['IPv6 loopback', 'https://[::1]/hook', 'loopback'],
-    ['IPv6 unique local (EC2 IMDS)', 'https://[fd00:ec2::254]/', 'uniqueLocal'],
+    ['IPv6 unique local', 'https://[fd12:3456::1]/', 'uniqueLocal'],
+    ['the EC2 metadata service over IPv6', 'https://[fd00:ec2::254]/', 'AWS instance service'],
     ['IPv6 link-local', 'https://[fe80::1]/', 'linkLocal'],
     ['IPv4-mapped private IPv6', 'https://[::ffff:10.0.0.1]/', 'private'],
     ['IPv4-mapped loopback in hex', 'https://[::ffff:7f00:1]/', 'loopback'],
     ['multicast', 'https://224.0.0.1/', 'multicast'],
+    ['IPv4-compatible loopback', 'https://[::7f00:1]/', 'loopback'],
+    ['IPv4-compatible private', 'https://[::10.0.0.1]/', 'private'],
+    ['NAT64 of a private address', 'https://[64:ff9b::a00:1]/', 'rfc6052'],
   ])('blocks %s', (_label, url, reason) => {
     expect(blocked(() => checkUrl(url, deployed))).toContain(reason);
   });
@@ -51,6 +55,19 @@ describe('endpoint guard: URLs', () => {
   it('allows private http targets where the stack allows them (local runtime)', () => {
     expect(checkUrl('http://127.0.0.1:8080/hook', local).port).toBe('8080');
     expect(checkUrl('http://localhost:8080/hook', local).hostname).toBe('localhost');
+    expect(checkUrl('http://10.1.2.3/hook', local).hostname).toBe('10.1.2.3');
+    expect(checkUrl('http://[fd00::1]/hook', local).hostname).toBe('[fd00::1]');
+  });
+
+  it.each([
+    ['the metadata service', 'http://169.254.169.254/latest/meta-data', 'linkLocal'],
+    ['the IPv6 link-local range', 'http://[fe80::1]/', 'linkLocal'],
+    ['the EC2 metadata service over IPv6', 'http://[fd00:ec2::254]/latest/meta-data', 'AWS instance service'],
+    ['unspecified', 'http://0.0.0.0:8080/', 'unspecified'],
+    ['multicast', 'http://239.1.1.1/', 'multicast'],
+    ['broadcast', 'http://255.255.255.255/', 'broadcast'],
+  ])('blocks %s even where private targets are allowed', (_label, url, reason) => {
+    expect(blocked(() => checkUrl(url, local))).toContain(reason);
   });
 
   it('keeps query strings and credentials out of logs', () => {
