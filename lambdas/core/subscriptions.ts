@@ -35,7 +35,8 @@ export const subscriptionSchema = z.object({
   subscriptionId: z.string().min(1),
   url: z.string().min(1),
   events: eventsSchema,
-  statusFilter: z.array(z.string().min(1, 'status filter values must be non-empty')).optional(),
+  // Absent means every status; an empty list would mean none, which is surely a mistake: refuse it.
+  statusFilter: z.array(z.string().min(1, 'status filter values must be non-empty')).min(1, 'must list at least one status, or be absent').optional(),
   secret: secretSchema,
   previousSecret: secretSchema.optional(),
   previousSecretExpiresAt: z.string().optional(),
@@ -63,7 +64,7 @@ export function matches(subscription: Subscription, change: Pick<StatusChange, '
   const wantsEvent = subscription.events.includes(ALL_EVENTS) || subscription.events.includes(change.event);
   if (!wantsEvent) return false;
   const filter = subscription.statusFilter;
-  return filter === undefined || filter.length === 0 || filter.includes(change.newStatus);
+  return filter === undefined || filter.includes(change.newStatus);
 }
 
 /** The events a subscription receives, with `*` expanded. */

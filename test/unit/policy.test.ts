@@ -3,7 +3,7 @@ import { DEFAULTS, type RetryPolicy } from '../../lambdas/core/config';
 import { classify } from '../../lambdas/core/outcome';
 import { nextDelay, parseRetryAfter } from '../../lambdas/core/retry';
 import { signatureHeaders } from '../../lambdas/core/signing';
-import { deliveryIdFor, matches, newSecret, signingSecrets, type Subscription } from '../../lambdas/core/subscriptions';
+import { deliveryIdFor, matches, newSecret, parseSubscription, signingSecrets, type Subscription } from '../../lambdas/core/subscriptions';
 
 const policy: RetryPolicy = { maxAttempts: 5, schedule: [60, 600, 3600, 21600], jitter: 0.2, maxRetryAfterSeconds: 21600 };
 const middle = () => 0.5; // jitter factor exactly 1
@@ -123,11 +123,31 @@ describe('subscription matching', () => {
     ['another event only', { events: ['sales_order.status.changed'] }, false],
     ['a status filter with the new status', { statusFilter: ['delivered', 'lost'] }, true],
     ['a status filter without it', { statusFilter: ['lost'] }, false],
-    ['an empty status filter', { statusFilter: [] }, true],
+    ['an empty status filter', { statusFilter: [] }, false],
     ['a paused subscription', { state: 'paused' as const }, false],
     ['a disabled subscription', { state: 'disabled' as const }, false],
   ])('%s → %s', (_label, overrides, expected) => {
     expect(matches(subscription(overrides as Partial<Subscription>), change)).toBe(expected);
+  });
+});
+
+describe('subscription items', () => {
+  const item = { tenantId: 'acme', subscriptionId: 'sub_1', url: 'https://example.com/hook', events: ['*'], secret: newSecret(), state: 'active' };
+
+  it('accepts a valid item', () => {
+    expect(parseSubscription({ ...item, statusFilter: ['delivered'] }).statusFilter).toEqual(['delivered']);
+  });
+
+  it.each([
+    ['an empty status filter', { statusFilter: [] }, 'statusFilter: must list at least one status, or be absent'],
+    ['an empty status value', { statusFilter: [''] }, 'status filter values must be non-empty'],
+    ['an unknown event', { events: ['return_order.changed'] }, 'unknown event "return_order.changed"'],
+    ['no events', { events: [] }, 'must list at least one event name'],
+    ['a secret without the whsec_ prefix', { secret: 'abc' }, 'secret: must be "whsec_"'],
+    ['a too short secret', { secret: `whsec_${Buffer.alloc(8).toString('base64')}` }, 'secret: must be "whsec_"'],
+    ['an unknown state', { state: 'deleted' }, 'state'],
+  ])('refuses %s with a readable reason', (_label, overrides, reason) => {
+    expect(() => parseSubscription({ ...item, ...overrides })).toThrow(reason);
   });
 });
 
