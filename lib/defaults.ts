@@ -30,6 +30,10 @@ export const INFRA_DEFAULTS = {
    * (1 h, 6 h) do not trip it; an old *fresh* job does, and that means delivery is not keeping up.
    */
   deliveryQueueAgeAlarmSeconds: 3600,
-  /** Retention of the delivery queue: as long as the DLQs, since jobs may wait 6 h+ between attempts. */
-  deliveryQueueRetentionDays: DEFAULTS.dlqRetentionDays,
+  /**
+   * Retention of the delivery queue: days, since jobs wait hours between attempts (the default
+   * schedule spans ~7 h), but shorter than the DLQs' 14 days because a message SQS itself
+   * redrives keeps its first enqueue time and would otherwise expire early in the DLQ.
+   */
+  deliveryQueueRetentionDays: 4,
 } as const;

@@ -76,6 +76,9 @@ export class Delivery extends Construct {
       .setConfig(ENV.allowPrivateEndpoints, props.allowPrivateEndpoints)
       .setConfig(ENV.allowHttpEndpoints, props.allowHttpEndpoints)
       .setConfig(ENV.subscriptionCacheTtlMs, props.subscriptionCacheTtlMs);
+    // dns.lookup runs on libuv's thread pool (4 threads by default): a few endpoints with a dead
+    // name server would stall every other job of the batch. Room for more than a batch at once.
+    fn.addEnvironment('UV_THREADPOOL_SIZE', '64');
 
     fn.addEventSource(
       new lambdaEventSources.SqsEventSource(this.queue, {

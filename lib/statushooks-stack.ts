@@ -151,7 +151,8 @@ export function resolveStatusHooksConfig(config: StatusHooksConfig): ResolvedSta
   }
 
   const functionTimeoutMs = DEFAULTS.deliveryFunctionTimeoutSeconds * 1000;
-  integerIn('httpTimeoutMs', r.httpTimeoutMs, 1, functionTimeoutMs - 1, ' (below the delivery function timeout)');
+  // The other half of the function's time is for the DynamoDB and SQS calls around the POST.
+  integerIn('httpTimeoutMs', r.httpTimeoutMs, 1, functionTimeoutMs / 2, ' (at most half the delivery function timeout)');
   integerIn('httpConnectTimeoutMs', r.httpConnectTimeoutMs, 1, Math.max(1, r.httpTimeoutMs), ' (at most httpTimeoutMs)');
   // SQS allows more than 10 only with a batching window, which delivery deliberately does not use.
   integerIn('deliveryBatchSize', r.deliveryBatchSize, 1, 10);

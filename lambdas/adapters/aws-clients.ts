@@ -9,8 +9,9 @@ export interface ClientOptions {
   readonly endpoint?: string;
 }
 
-// Short SDK timeouts: a stuck AWS call must fail well inside the function timeout.
-const requestHandler = () => new NodeHttpHandler({ connectionTimeout: 2_000, requestTimeout: 5_000 });
+// Short SDK timeouts: a stuck AWS call must fail well inside the function timeout. With 3 tries
+// one call takes at most ~13 s (see DEFAULTS.deliveryFunctionTimeoutSeconds for the budget).
+const requestHandler = () => new NodeHttpHandler({ connectionTimeout: 1_000, requestTimeout: 3_000 });
 
 export function sqsClient(options: ClientOptions = {}): SQSClient {
   // The queue URL is not used as the endpoint: the regional (or configured local) endpoint is,

@@ -18,8 +18,12 @@ export const DEFAULTS = {
   httpTimeoutMs: 10_000,
   /** Time to establish the TCP/TLS connection (ms). */
   httpConnectTimeoutMs: 3_000,
-  /** Delivery function timeout (s); the queue's visibility timeout is 6× this. */
-  deliveryFunctionTimeoutSeconds: 30,
+  /**
+   * Delivery function timeout (s); the queue's visibility timeout is 6× this. Budget of one job
+   * in the worst case: GetItem (≤ 3 tries × 4 s) + the POST (httpTimeoutMs, at most half of this)
+   * + ChangeMessageVisibility or the DLQ send (≤ 3 × 4 s), plus UpdateItem on 410: under 60 s.
+   */
+  deliveryFunctionTimeoutSeconds: 60,
   fanOutFunctionTimeoutSeconds: 30,
   deliveryBatchSize: 10,
   deliveryMaxConcurrency: 10,

@@ -102,8 +102,10 @@ describe('queues', () => {
     expect(resourceProps(ids.deliveryQueue).VisibilityTimeout).toBeGreaterThanOrEqual(6 * timeout);
   });
 
-  it('keeps jobs and parked messages 14 days, and keeps the DLQs when the stack is deleted', () => {
-    for (const id of [ids.deliveryQueue, ids.deliveryDlq, ids.fanOutDlq]) {
+  it('keeps jobs 4 days and parked messages 14 days, and keeps the DLQs when the stack is deleted', () => {
+    // A DLQ keeps messages longer than its source: SQS-redriven messages keep their enqueue time.
+    expect(resourceProps(ids.deliveryQueue).MessageRetentionPeriod).toBe(4 * 86_400);
+    for (const id of [ids.deliveryDlq, ids.fanOutDlq]) {
       expect(resourceProps(id).MessageRetentionPeriod).toBe(1_209_600);
     }
     const resources = s.template.toJSON().Resources as Record<string, { DeletionPolicy?: string }>;
@@ -203,6 +205,7 @@ describe('functions', () => {
       [ENV.retrySchedule]: '60,600,3600,21600',
       [ENV.httpTimeoutMs]: String(DEFAULTS.httpTimeoutMs),
       [ENV.httpConnectTimeoutMs]: String(DEFAULTS.httpConnectTimeoutMs),
+      UV_THREADPOOL_SIZE: '64',
       [ENV.allowPrivateEndpoints]: 'false',
       [ENV.allowHttpEndpoints]: 'false',
       [ENV.subscriptionCacheTtlMs]: String(DEFAULTS.subscriptionCacheTtlMs),
