@@ -7,11 +7,15 @@ import {
   type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { InvalidEventError } from '../lambdas/core/errors';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SqsJobQueue } from '../lambdas/adapters/job-queue';
+import { DynamoSubscriptionStore } from '../lambdas/adapters/subscription-store';
+import { DEFAULTS } from '../lambdas/core/config';
+import { errorMessage, InvalidEventError } from '../lambdas/core/errors';
 import { parseBusEvent } from '../lambdas/core/events';
-import { putEvents } from './eventbridge';
-import { readParkedEvent, readParkedJob, type BusEvent, type ParkedEvent, type ParkedJob } from './dlq-view';
+import { fanOut, type FanOutPorts } from '../lambdas/core/fan-out';
+import { noMetrics, type Log } from '../lambdas/core/ports';
+import { readParkedEvent, readParkedJob, type BusEvent, type ParkedEvent, type ParkedEventKind, type ParkedJob } from './dlq-view';
 
 /** SQS batch calls take at most 10 entries. */
 const BATCH = 10;
@@ -120,17 +124,21 @@ export interface RedriveSelection {
   readonly max?: number;
   /** Report what would move, move nothing. */
   readonly dryRun?: boolean;
-  /** Fan-out DLQ: also resend events that fan-out rejected (only those the current validator accepts). */
+  /** Fan-out DLQ: also retry events that fan-out rejected (only those the current validator accepts). */
   readonly includeRejected?: boolean;
 }
 
 export interface Moved {
   readonly messageId: string;
+  /** Delivery DLQ: the delivery id; fan-out DLQ: the original event id. */
   readonly id: string | null;
   readonly tenantId: string | null;
   readonly subscriptionId?: string | null;
-  /** Fan-out redrive: the id the bus gave the event this time (delivery ids derive from it). */
-  readonly newEventId?: string;
+  /**
+   * Fan-out redrive: the delivery ids of the jobs queued for the event (empty when no active
+   * subscription matches). Derived from the original event id, so the same as the first fan-out's.
+   */
+  readonly deliveryIds?: readonly string[];
 }
 
 export interface RedriveReport {
@@ -139,10 +147,17 @@ export interface RedriveReport {
   readonly notSelected: number;
   /** Selected but not movable (unreadable, rejected events), left parked, with the reason. */
   readonly skipped: { messageId: string; id: string | null; reason: string }[];
-  /** Refused by the target queue or bus: left parked. */
+  /** Refused by the target queue, or fan-out failed (subscriptions unreadable, jobs refused): left parked. */
   readonly failed: { messageId: string; id: string | null; reason: string }[];
   /** Accepted by the target but could not be deleted from the DLQ: will be delivered again (same delivery id). */
   readonly notDeleted: { messageId: string; id: string | null; reason: string }[];
+  /** Fan-out redrive: what fan-out reported along the way (subscription items it skipped as invalid). */
+  readonly warnings: string[];
+  /**
+   * Messages left parked that could not be made visible again at the end of the run: they stay
+   * hidden until their visibility (REDRIVE_VISIBILITY_SECONDS) ends, then reappear by themselves.
+   */
+  readonly unreleased: number;
   /** Whether the scan reached the end of the queue (false: stopped at --max or the scan bound). */
   readonly scanComplete: boolean;
   /** Messages in the DLQ afterwards (approximate on AWS). */
@@ -157,20 +172,33 @@ interface Candidate {
   readonly subscriptionId?: string | null;
 }
 
+/** What became of one candidate: accepted by the target, refused (an error), or not movable after all (left parked). */
+type SendResult = { ok: true; deliveryIds?: readonly string[] } | { ok: false; error: string } | { ok: 'skip'; reason: string };
+
 /** The part of a redrive that differs between the two queues: selection and the move itself. */
 interface Mover<C extends Candidate> {
   /** A candidate to move, a reason to skip it, or null when it is outside the selection. */
   select(message: Message): { candidate: C } | { skip: string; id: string | null } | null;
-  /** Sends a batch on; returns, per candidate in order, the new event id or an error. */
-  send(batch: readonly C[]): Promise<({ ok: true; newEventId?: string } | { ok: false; error: string })[]>;
+  /** Sends a batch on; returns one result per candidate, in order. */
+  send(batch: readonly C[]): Promise<SendResult[]>;
 }
+
+type Report = {
+  moved: Moved[];
+  notSelected: number;
+  skipped: RedriveReport['skipped'];
+  failed: RedriveReport['failed'];
+  notDeleted: RedriveReport['notDeleted'];
+  warnings: string[];
+};
 
 async function redrive<C extends Candidate>(sqs: SQSClient, dlqUrl: string, mover: Mover<C>, selection: RedriveSelection): Promise<RedriveReport> {
   const max = selection.max ?? Number.POSITIVE_INFINITY;
   const held: Message[] = [];
-  const report = { moved: [] as Moved[], notSelected: 0, skipped: [] as RedriveReport['skipped'], failed: [] as RedriveReport['failed'], notDeleted: [] as RedriveReport['notDeleted'] };
+  const report: Report = { moved: [], notSelected: 0, skipped: [], failed: [], notDeleted: [], warnings: [] };
   let selectedCount = 0;
   let scanComplete = true;
+  let unreleased = 0;
   try {
     for await (const batch of scan(sqs, dlqUrl, REDRIVE_VISIBILITY_SECONDS, MAX_SCAN)) {
       const chosen: C[] = [];
@@ -199,14 +227,20 @@ async function redrive<C extends Candidate>(sqs: SQSClient, dlqUrl: string, move
       }
     }
   } finally {
-    await release(sqs, dlqUrl, held);
+    unreleased = await release(sqs, dlqUrl, held);
   }
   if (selectedCount < max && held.length + report.moved.length >= MAX_SCAN) scanComplete = false;
-  return { ...report, scanComplete, remaining: await queueDepth(sqs, dlqUrl), dryRun: selection.dryRun === true };
+  return { ...report, unreleased, scanComplete, remaining: await queueDepth(sqs, dlqUrl), dryRun: selection.dryRun === true };
 }
 
-function movedOf(c: Candidate, newEventId?: string): Moved {
-  return { messageId: c.message.MessageId!, id: c.id, tenantId: c.tenantId, ...(c.subscriptionId !== undefined ? { subscriptionId: c.subscriptionId } : {}), ...(newEventId ? { newEventId } : {}) };
+function movedOf(c: Candidate, deliveryIds?: readonly string[]): Moved {
+  return {
+    messageId: c.message.MessageId!,
+    id: c.id,
+    tenantId: c.tenantId,
+    ...(c.subscriptionId !== undefined ? { subscriptionId: c.subscriptionId } : {}),
+    ...(deliveryIds ? { deliveryIds } : {}),
+  };
 }
 
 /** Sends first; deletes from the DLQ only what the target accepted. Anything else stays parked. */
@@ -216,20 +250,21 @@ async function move<C extends Candidate>(
   mover: Mover<C>,
   chosen: readonly C[],
   held: Message[],
-  report: { moved: Moved[]; failed: RedriveReport['failed']; notDeleted: RedriveReport['notDeleted'] },
+  report: Report,
 ): Promise<void> {
-  let results: Awaited<ReturnType<Mover<C>['send']>>;
+  let results: SendResult[];
   try {
     results = await mover.send(chosen);
   } catch (error) {
-    results = chosen.map(() => ({ ok: false as const, error: (error as Error).message }));
+    results = chosen.map(() => ({ ok: false as const, error: errorMessage(error) }));
   }
-  const accepted: { c: C; newEventId?: string }[] = [];
+  const accepted: { c: C; deliveryIds?: readonly string[] }[] = [];
   chosen.forEach((c, i) => {
-    const r = results[i];
-    if (r?.ok) accepted.push({ c, newEventId: r.newEventId });
+    const r = results[i] ?? { ok: false, error: 'no result' };
+    if (r.ok === true) accepted.push({ c, deliveryIds: r.deliveryIds });
     else {
-      report.failed.push({ messageId: c.message.MessageId!, id: c.id, reason: r && !r.ok ? r.error : 'no result' });
+      if (r.ok === 'skip') report.skipped.push({ messageId: c.message.MessageId!, id: c.id, reason: r.reason });
+      else report.failed.push({ messageId: c.message.MessageId!, id: c.id, reason: r.error });
       held.push(c.message);
     }
   });
@@ -243,9 +278,9 @@ async function move<C extends Candidate>(
   } catch (error) {
     deleteFailures = new Map(accepted.map((_, i) => [`m${i}`, (error as Error).message]));
   }
-  accepted.forEach(({ c, newEventId }, i) => {
+  accepted.forEach(({ c, deliveryIds }, i) => {
     const failure = deleteFailures.get(`m${i}`);
-    report.moved.push(movedOf(c, newEventId));
+    report.moved.push(movedOf(c, deliveryIds));
     if (failure) report.notDeleted.push({ messageId: c.message.MessageId!, id: c.id, reason: failure });
   });
 }
@@ -278,14 +313,51 @@ export function redriveDeliveryDlq(sqs: SQSClient, dlqUrl: string, deliveryQueue
   );
 }
 
+/** Where fan-out redrive sends events: the fan-out function's own ports, minus parking and observability. */
+export type FanOutTarget = Pick<FanOutPorts, 'subscriptionsOf' | 'enqueue'>;
+
+/** The ports the fan-out function wires (lambdas/fan-out/handler.ts), built from the same adapters, without its cache. */
+export function fanOutTarget(sqs: SQSClient, db: DynamoDBDocumentClient, subscriptionsTable: string, deliveryQueueUrl: string): FanOutTarget {
+  const store = new DynamoSubscriptionStore(db, subscriptionsTable);
+  const queue = new SqsJobQueue(sqs, deliveryQueueUrl, { retries: DEFAULTS.sendBatchRetries });
+  return { subscriptionsOf: (tenantId) => store.listByTenant(tenantId), enqueue: (jobs) => queue.enqueue(jobs) };
+}
+
+/** A reason the current validator gives for refusing the event, or null when it accepts it. */
+function invalidReason(event: BusEvent): string | null {
+  try {
+    parseBusEvent(event);
+    return null;
+  } catch (error) {
+    if (error instanceof InvalidEventError) return error.message;
+    throw error;
+  }
+}
+
+function invalidSkip(kind: ParkedEventKind, reason: string): string {
+  return kind === 'rejected-event' ? `still invalid: ${reason}` : `invalid (fan-out would reject it; left parked): ${reason}`;
+}
+
 /**
- * Fan-out DLQ → the bus: PutEvents with the original source, detail-type, detail and time, so
- * the event goes through fan-out again. The bus gives it a new event id, hence new delivery ids.
- * Events fan-out rejected as invalid are skipped (they would be rejected again) unless
- * includeRejected is set and the current validator accepts them.
+ * Fan-out DLQ → fan-out again: each selected event goes through the same code the fan-out
+ * function runs (`fanOut` of lambdas/core/fan-out.ts), with its original event id, so its jobs
+ * get the same delivery ids (`webhook-id`) as the first fan-out and receivers that already got
+ * some of them dedupe. A message leaves the DLQ only after fan-out resolved, i.e. after SQS
+ * accepted every job. An event the current validator refuses is not parked again: its message
+ * stays where it is and the report says why. Events fan-out rejected as invalid are skipped
+ * unless includeRejected is set (they are retried only if the current validator accepts them).
  */
-export function redriveFanOutDlq(sqs: SQSClient, dlqUrl: string, eventBridge: EventBridgeClient, eventBusName: string, selection: RedriveSelection, now = new Date()): Promise<RedriveReport> {
-  type C = Candidate & { event: BusEvent };
+export function redriveFanOutDlq(sqs: SQSClient, dlqUrl: string, target: FanOutTarget, selection: RedriveSelection, now = new Date()): Promise<RedriveReport> {
+  type C = Candidate & { event: BusEvent; kind: ParkedEventKind };
+  const warnings = new Set<string>();
+  // fanOut's info and warn lines are its own progress; only what an operator should act on is kept.
+  const log: Log = {
+    info: () => {},
+    warn: () => {},
+    error: (message, fields = {}) => {
+      if (typeof fields.subscriptionId === 'string') warnings.add(`tenant ${String(fields.tenantId)}: ${message}: ${fields.subscriptionId}: ${String(fields.reason)}`);
+    },
+  };
   return redrive<C>(
     sqs,
     dlqUrl,
@@ -293,32 +365,39 @@ export function redriveFanOutDlq(sqs: SQSClient, dlqUrl: string, eventBridge: Ev
       select(message) {
         const { view, event } = readParkedEvent(message, now);
         if (selection.tenant !== undefined && view.tenantId !== selection.tenant) return null;
-        if (!event) return { skip: `no original event to resend (${view.kind}: ${view.reason})`, id: view.eventId };
-        if (view.kind === 'rejected-event') {
-          if (!selection.includeRejected) return { skip: `rejected as invalid (${view.reason}); use --include-rejected to resend events the current validator accepts`, id: view.eventId };
-          try {
-            parseBusEvent(event);
-          } catch (error) {
-            if (error instanceof InvalidEventError) return { skip: `still invalid: ${error.message}`, id: view.eventId };
-            throw error;
-          }
+        if (!event) return { skip: `no original event to retry (${view.kind}: ${view.reason})`, id: view.eventId };
+        if (view.kind === 'rejected-event' && !selection.includeRejected) {
+          return { skip: `rejected as invalid (${view.reason}); use --include-rejected to retry events the current validator accepts`, id: view.eventId };
         }
-        return { candidate: { message, event, id: view.eventId, tenantId: view.tenantId } };
+        // What fan-out does first: an event it would reject is left parked, not parked again.
+        const invalid = invalidReason(event);
+        if (invalid !== null) return { skip: invalidSkip(view.kind, invalid), id: view.eventId };
+        return { candidate: { message, event, kind: view.kind, id: view.eventId, tenantId: view.tenantId } };
       },
       async send(batch) {
-        const results = await putEvents(
-          eventBridge,
-          batch.map(({ event }) => ({
-            EventBusName: eventBusName,
-            Source: event.source,
-            DetailType: event['detail-type'],
-            Detail: JSON.stringify(event.detail),
-            ...(event.time && Number.isFinite(Date.parse(event.time)) ? { Time: new Date(event.time) } : {}),
-          })),
-        );
-        return results.map((r) => (r.ok ? { ok: true as const, newEventId: r.eventId } : r));
+        const results: SendResult[] = [];
+        // One event at a time, as the function handles them: each is a Query and a SendMessageBatch.
+        for (const { event, kind } of batch) {
+          let rejected: string | undefined;
+          const ports: FanOutPorts = {
+            ...target,
+            park: async (record) => {
+              rejected = record.reason;
+            },
+            now: () => new Date(),
+            log,
+            metrics: noMetrics,
+          };
+          try {
+            const result = await fanOut(event, ports);
+            results.push(result.status === 'queued' ? { ok: true, deliveryIds: result.deliveryIds } : { ok: 'skip', reason: invalidSkip(kind, rejected ?? result.reason) });
+          } catch (error) {
+            results.push({ ok: false, error: `fan-out failed: ${errorMessage(error)}` });
+          }
+        }
+        return results;
       },
     },
     selection,
-  );
+  ).then((report) => ({ ...report, warnings: [...warnings] }));
 }

@@ -134,7 +134,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   try {
     const context = runtimeContext(options);
     const outdir = path.join(workdir, 'cdk.out');
-    const [synthesized, hosts] = await Promise.all([
+    // allSettled: if one fails, the other must still finish before the cleanup removes workdir,
+    // or its late writes would leave the folder behind.
+    const [synthesizedResult, hostsResult] = await Promise.allSettled([
       options.synthesize
         ? options.synthesize(context, outdir)
         : options.synthCache === false
@@ -142,6 +144,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
           : synthesizeCached({ cwd, context }),
       buildHostScripts(path.join(workdir, 'hosts')),
     ]);
+    if (synthesizedResult.status === 'rejected') throw synthesizedResult.reason;
+    if (hostsResult.status === 'rejected') throw hostsResult.reason;
+    const synthesized = synthesizedResult.value;
+    const hosts = hostsResult.value;
     const template = options.transformTemplate ? options.transformTemplate(synthesized.template) : synthesized.template;
     preflight(template);
 

@@ -76,10 +76,16 @@ function hashInputs(cwd: string, context: Record<string, unknown>): string {
   return hash.digest('hex').slice(0, 24);
 }
 
+/** A `tmp-` folder older than this is left over from a synthesis that was killed: pruned. */
+const STALE_TMP_MS = 3_600_000;
+
 /**
  * Synthesizes once per distinct input: the assembly is kept under
  * `node_modules/.cache/statushooks/synth/<hash of context, lib/, lambdas/, package files>`, so a
  * restart (or the next integration test file) skips the CDK synthesis and the bundling.
+ * A synthesis writes into a `tmp-<hex>` folder first and renames it when complete; the folder is
+ * removed when the synthesis fails or the process exits meanwhile, and by later runs once it is
+ * older than an hour (a killed process cannot remove it).
  */
 export async function synthesizeCached(options: { cwd: string; context: Record<string, unknown> }): Promise<SynthesizedStack> {
   const root = path.join(options.cwd, 'node_modules', '.cache', 'statushooks', 'synth');
@@ -89,6 +95,7 @@ export async function synthesizeCached(options: { cwd: string; context: Record<s
       const cached = readAssembly(dir);
       const now = new Date();
       fs.utimesSync(dir, now, now);
+      pruneCache(root, 8);
       return cached;
     } catch {
       fs.rmSync(dir, { recursive: true, force: true });
@@ -96,27 +103,58 @@ export async function synthesizeCached(options: { cwd: string; context: Record<s
   }
   fs.mkdirSync(root, { recursive: true });
   const tmp = path.join(root, `tmp-${randomBytes(6).toString('hex')}`);
+  const removeTmp = () => fs.rmSync(tmp, { recursive: true, force: true });
+  // process.exit() during the synthesis (e.g. a second Ctrl-C) runs 'exit' listeners, not finally blocks.
+  process.once('exit', removeTmp);
   try {
     const synthesized = await synthesizeApp({ cwd: options.cwd, outdir: tmp, context: options.context });
     try {
       fs.renameSync(tmp, dir);
     } catch {
       // Another process cached the same inputs meanwhile; use its copy.
-      fs.rmSync(tmp, { recursive: true, force: true });
+      removeTmp();
     }
     pruneCache(root, 8);
     return { ...synthesized, assemblyDir: dir };
   } catch (error) {
-    fs.rmSync(tmp, { recursive: true, force: true });
+    removeTmp();
     throw error;
+  } finally {
+    process.off('exit', removeTmp);
   }
 }
 
-function pruneCache(root: string, keep: number): void {
-  const entries = fs
-    .readdirSync(root)
-    .filter((name) => !name.startsWith('tmp-'))
-    .map((name) => ({ name, mtime: fs.statSync(path.join(root, name)).mtimeMs }))
-    .sort((a, b) => b.mtime - a.mtime);
-  for (const old of entries.slice(keep)) fs.rmSync(path.join(root, old.name), { recursive: true, force: true });
+/**
+ * Keeps the `keep` most recently used assemblies and removes `tmp-` folders older than an hour
+ * (younger ones may belong to a synthesis running in another process). Never fails the caller:
+ * another process may be pruning the same folder.
+ */
+export function pruneCache(root: string, keep: number, now = Date.now()): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(root);
+  } catch {
+    return;
+  }
+  const entries: { name: string; mtime: number }[] = [];
+  for (const name of names) {
+    let mtime: number;
+    try {
+      mtime = fs.statSync(path.join(root, name)).mtimeMs;
+    } catch {
+      continue;
+    }
+    if (!name.startsWith('tmp-')) entries.push({ name, mtime });
+    else if (now - mtime > STALE_TMP_MS) remove(path.join(root, name));
+  }
+  entries.sort((a, b) => b.mtime - a.mtime);
+  for (const old of entries.slice(keep)) remove(path.join(root, old.name));
+}
+
+function remove(p: string): void {
+  try {
+    fs.rmSync(p, { recursive: true, force: true });
+  } catch {
+    // Removed by someone else meanwhile, or not removable now: the next prune tries again.
+  }
 }

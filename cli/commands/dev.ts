@@ -35,9 +35,26 @@ export function registerDev(program: Command, keepAlive: () => void): void {
     .addHelpText('after', '\nExamples:\n  npm start\n  statushooks dev --retry-schedule 1,1,1,1 --max-attempts 3 --no-demo')
     .action(async (raw: { retrySchedule?: string; maxAttempts?: string; demo: boolean }) => {
       const options = devOptions(raw);
-      // Loaded only when `dev` runs: the local runtime is large and the other commands do not need it.
-      const { runDev } = await import('../../local/dev');
-      keepAlive();
-      await runDev(options);
+      // Handlers first: without them a Ctrl-C during start-up (synthesis, emulators) would end the
+      // process at once and leave the temporary folders and a half-started runtime behind.
+      const stop = new AbortController();
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (stop.signal.aborted) {
+          process.stdout.write(`${signal} again: exiting without cleaning up\n`);
+          process.exit(130);
+        }
+        stop.abort(signal);
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      try {
+        // Loaded only when `dev` runs: the local runtime is large and the other commands do not need it.
+        const { runDev } = await import('../../local/dev');
+        keepAlive();
+        await runDev(options, stop.signal);
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
     });
 }

@@ -1,5 +1,15 @@
 import { Option, type Command } from 'commander';
-import { listParkedEvents, listParkedJobs, redriveDeliveryDlq, redriveFanOutDlq, type Listing, type RedriveReport } from '../dlq';
+import {
+  fanOutTarget,
+  LIST_VISIBILITY_SECONDS,
+  listParkedEvents,
+  listParkedJobs,
+  REDRIVE_VISIBILITY_SECONDS,
+  redriveDeliveryDlq,
+  redriveFanOutDlq,
+  type Listing,
+  type RedriveReport,
+} from '../dlq';
 import { UsageError } from '../errors';
 import { nonEmpty, positiveInt } from '../inputs';
 import { formatAge, printJson, printLines, table, truncate } from '../output';
@@ -11,18 +21,25 @@ type Options = TargetOptions & JsonOption & { queue: Queue };
 
 const queueOption = () => new Option('--queue <queue>', 'which dead-letter queue').choices(['delivery', 'fan-out']).default('delivery');
 
-function releaseWarning(unreleased: number): void {
-  if (unreleased > 0) process.stderr.write(`warning: ${unreleased} message(s) could not be made visible again; they reappear by themselves within 30s\n`);
+/** Held messages that could not be released stay hidden until the visibility they were received with ends. */
+function releaseWarning(unreleased: number, holdSeconds: number): void {
+  if (unreleased > 0) process.stderr.write(`warning: ${unreleased} message(s) could not be made visible again; they reappear by themselves within ${holdSeconds}s\n`);
+}
+
+/** What a fan-out redrive queued for one event. */
+function queuedJobs(deliveryIds: readonly string[] | undefined): string {
+  if (deliveryIds === undefined) return '';
+  if (deliveryIds.length === 0) return ' → no active subscription matches: nothing queued';
+  return ` → ${deliveryIds.length} delivery job${deliveryIds.length === 1 ? '' : 's'} queued: ${deliveryIds.join(', ')}`;
 }
 
 function printRedrive(queue: Queue, report: RedriveReport): void {
   const verb = report.dryRun ? 'would move' : 'moved';
-  const target = queue === 'delivery' ? 'the delivery queue' : 'the event bus (through fan-out again)';
+  const target = queue === 'delivery' ? 'to the delivery queue' : 'through fan-out to the delivery queue (original event ids)';
   const noun = queue === 'delivery' ? 'job' : 'event';
-  const lines = [`${verb} ${report.moved.length} ${noun}${report.moved.length === 1 ? '' : 's'} from the ${queue} DLQ to ${target}`];
+  const lines = [`${verb} ${report.moved.length} ${noun}${report.moved.length === 1 ? '' : 's'} from the ${queue} DLQ ${target}`];
   for (const m of report.moved) {
-    const extra = m.newEventId ? ` → new event id ${m.newEventId}` : '';
-    lines.push(`  ${m.id ?? m.messageId}  tenant ${m.tenantId ?? '-'}${m.subscriptionId ? `  ${m.subscriptionId}` : ''}${extra}`);
+    lines.push(`  ${m.id ?? m.messageId}  tenant ${m.tenantId ?? '-'}${m.subscriptionId ? `  ${m.subscriptionId}` : ''}${queuedJobs(m.deliveryIds)}`);
   }
   for (const s of report.skipped) lines.push(`skipped ${s.id ?? s.messageId}: ${s.reason}`);
   for (const f of report.failed) lines.push(`failed ${f.id ?? f.messageId}: ${f.reason} (left parked)`);
@@ -40,7 +57,7 @@ interface ParkedCommon {
 }
 
 function printListing<V extends ParkedCommon>(options: Options, key: 'jobs' | 'events', listing: Listing<V>, idColumns: string[], ids: (item: V) => string[]): void {
-  releaseWarning(listing.unreleased);
+  releaseWarning(listing.unreleased, LIST_VISIBILITY_SECONDS);
   if (options.json) return printJson({ queue: options.queue, total: listing.total, [key]: listing.items });
   if (listing.items.length === 0) return printLines(`the ${options.queue} DLQ is empty`);
   printLines(
@@ -82,21 +99,22 @@ export function registerDlq(program: Command): void {
   withTargetOptions(
     dlq
       .command('redrive')
-      .description('move parked messages back: jobs to the delivery queue (same delivery id, attempts start again), events back through fan-out')
+      .description('move parked messages back: jobs to the delivery queue (same delivery id, attempts start again), events through fan-out again (original event id, so the same delivery ids)')
       .addOption(queueOption())
       .option('--tenant <id>', "only this tenant's messages")
       .option('--subscription <id>', "only this subscription's jobs (delivery queue only)")
       .option('--max <n>', 'move at most n messages', positiveInt)
-      .option('--include-rejected', 'fan-out queue: also resend events fan-out rejected as invalid, if the current validator accepts them now')
+      .option('--include-rejected', 'fan-out queue: also retry events fan-out rejected as invalid, if the current validator accepts them now (the others stay parked)')
       .option('--dry-run', 'show what would move; move nothing'),
   )
     .addHelpText(
       'after',
       [
         '',
-        'A message leaves the DLQ only after the delivery queue (or the bus) accepted it; messages not',
-        'selected stay parked. Fan-out redrive puts the original event on the bus again: the bus gives it a',
-        'new event id, so its deliveries get new delivery ids (webhook-id) too.',
+        'A message leaves the DLQ only after the delivery queue accepted it; messages not selected stay',
+        'parked. Fan-out redrive runs each event through the same fan-out code as the function, with its',
+        'original event id: its jobs get the same delivery ids (webhook-id) as the first time, so receivers',
+        'that already got some of them dedupe. An event the current validator refuses stays parked.',
         '',
         'Examples:',
         '  statushooks dlq redrive --subscription sub_8f14e45fceea167a5a36dedd --tenant acme-shop',
@@ -116,8 +134,15 @@ export function registerDlq(program: Command): void {
       const report = await withClients(options, (c) =>
         options.queue === 'delivery'
           ? redriveDeliveryDlq(c.sqs, outputOf(c.target, 'DeliveryDlqUrl'), outputOf(c.target, 'DeliveryQueueUrl'), selection)
-          : redriveFanOutDlq(c.sqs, outputOf(c.target, 'FanOutDlqUrl'), c.eventBridge, outputOf(c.target, 'EventBusName'), selection),
+          : redriveFanOutDlq(
+              c.sqs,
+              outputOf(c.target, 'FanOutDlqUrl'),
+              fanOutTarget(c.sqs, c.db, outputOf(c.target, 'SubscriptionsTableName'), outputOf(c.target, 'DeliveryQueueUrl')),
+              selection,
+            ),
       );
+      for (const warning of report.warnings) process.stderr.write(`warning: ${warning}\n`);
+      releaseWarning(report.unreleased, REDRIVE_VISIBILITY_SECONDS);
       if (options.json) printJson({ queue: options.queue, ...report });
       else printRedrive(options.queue, report);
       if (report.failed.length > 0) process.exitCode = 1;

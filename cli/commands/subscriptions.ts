@@ -90,6 +90,7 @@ export function registerSubscriptions(program: Command): void {
       const url = parseSubscriptionUrl('--url', options.url, endpointPolicyFor(options), kind);
       const events = parseEventList('--events', options.events);
       const statusFilter = options.statusFilter === undefined ? undefined : parseStatusFilter('--status-filter', options.statusFilter);
+      const description = options.description === undefined ? undefined : nonEmpty('--description', options.description);
       const now = new Date().toISOString();
       const subscription = subscriptionSchema.parse({
         tenantId,
@@ -99,7 +100,7 @@ export function registerSubscriptions(program: Command): void {
         statusFilter,
         secret: newSecret(),
         state: 'active',
-        description: options.description,
+        description,
         createdAt: now,
         updatedAt: now,
       });

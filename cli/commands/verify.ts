@@ -7,8 +7,11 @@ import { nonEmpty } from '../inputs';
 import { printJson, printLines } from '../output';
 import { readInput } from './events';
 
+/** Where `verify` reads the secret when --secret is not given: keeps it out of shell history and `ps`. */
+export const SECRET_ENV = 'STATUSHOOKS_WEBHOOK_SECRET';
+
 interface VerifyOptions {
-  secret: string;
+  secret?: string;
   id: string;
   timestamp: string;
   signature: string;
@@ -36,7 +39,7 @@ export function registerVerify(program: Command): void {
   program
     .command('verify')
     .description('check a webhook signature as a receiver does (Standard Webhooks, 5-minute timestamp tolerance); exit 0 valid, 1 invalid')
-    .requiredOption('--secret <secret>', "the subscription's secret (whsec_…)")
+    .option('--secret <secret>', `the subscription's secret (whsec_…); default: the environment variable ${SECRET_ENV}, which keeps it out of shell history and ps`)
     .requiredOption('--id <webhook-id>', 'the webhook-id header')
     .requiredOption('--timestamp <ts>', 'the webhook-timestamp header (unix seconds)')
     .requiredOption('--signature <sig>', 'the webhook-signature header (one or more space-separated v1,<base64>)')
@@ -44,11 +47,21 @@ export function registerVerify(program: Command): void {
     .option('--json', 'print {"valid": …, "reason": …} on stdout')
     .addHelpText(
       'after',
-      '\nExample:\n  statushooks verify --secret whsec_… --id msg_2b4e… --timestamp 1732812345 --signature "v1,K3tY…" --body body.json',
+      [
+        '',
+        `The secret comes from --secret or, when that is not given, from ${SECRET_ENV}.`,
+        '',
+        'Examples:',
+        `  read -rs ${SECRET_ENV} && export ${SECRET_ENV}`,
+        '  statushooks verify --id msg_2b4e… --timestamp 1732812345 --signature "v1,K3tY…" --body body.json',
+        '  statushooks verify --secret whsec_… --id msg_2b4e… --timestamp 1732812345 --signature "v1,K3tY…" --body - < body.json',
+      ].join('\n'),
     )
     .action((options: VerifyOptions) => {
-      const secret = secretSchema.safeParse(options.secret.trim());
-      if (!secret.success) throw new UsageError(`--secret ${secret.error.issues[0]?.message ?? 'is not a valid secret'}`);
+      const [source, raw] = options.secret !== undefined ? ['--secret', options.secret] : [SECRET_ENV, process.env[SECRET_ENV]];
+      if (raw === undefined) throw new UsageError(`no secret: pass --secret <whsec_…> or set the environment variable ${SECRET_ENV}`);
+      const secret = secretSchema.safeParse(raw.trim());
+      if (!secret.success) throw new UsageError(`${source} ${secret.error.issues[0]?.message ?? 'is not a valid secret'}`);
       const id = nonEmpty('--id', options.id);
       const timestamp = nonEmpty('--timestamp', options.timestamp);
       const signature = nonEmpty('--signature', options.signature);

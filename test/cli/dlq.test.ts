@@ -1,9 +1,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Message } from '@aws-sdk/client-sqs';
-import { PARKED_ATTRIBUTES, type DeliveryJob } from '../../lambdas/core/job';
-import { deliveryIdFor } from '../../lambdas/core/subscriptions';
-import { cli, json, peek, putEventsReceived, send, type Fixture, useFixture } from './helpers';
+import { buildPayload, parseBusEvent } from '../../lambdas/core/events';
+import { buildJob, PARKED_ATTRIBUTES, type DeliveryJob } from '../../lambdas/core/job';
+import { deliveryIdFor, newSecret } from '../../lambdas/core/subscriptions';
+import { cli, json, peek, purge, putEventsReceived, putItem, send, type Fixture, useFixture } from './helpers';
 
 jest.setTimeout(60_000);
 
@@ -150,29 +151,54 @@ describe('fan-out DLQ', () => {
     resources: [],
     detail: { tenantId, oldStatus: 'new', newStatus: 'shipped', salesOrder: { number: '42', uuid: `uuid-${id}`, externalId: null }, ...detail },
   });
+  const lambdaFailure = (payload: unknown) =>
+    JSON.stringify({
+      version: '1.0',
+      timestamp: new Date(Date.now() - 600_000).toISOString(),
+      requestContext: { requestId: 'r', functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:fan-out:$LATEST', condition: 'RetriesExhausted', approximateInvokeCount: 3 },
+      requestPayload: payload,
+      responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+      responsePayload: { errorType: 'QueueSendError', errorMessage: '1 of 2 messages were not accepted by SQS' },
+    });
   const rejected = event('evt-rejected', 'acme-shop', { newStatus: '' });
   const timedOut = event('evt-timeout', 'acme-shop');
   const throttled = event('evt-throttled', 'globex');
   // Rejected by an older, stricter validator: the current one accepts it.
   const nowValid = event('evt-now-valid', 'acme-shop');
 
+  const subscription = (tenantId: string, subscriptionId: string, events: string[], state = 'active') => ({
+    tenantId,
+    subscriptionId,
+    url: `https://hooks.example.com/${subscriptionId}`,
+    events,
+    secret: newSecret(),
+    state,
+    createdAt: '2025-11-01T00:00:00.000Z',
+    updatedAt: '2025-11-01T00:00:00.000Z',
+  });
+  /** The subscriptions of acme-shop that sales_order.status.changed reaches; globex has one. */
+  const acmeTargets = ['sub_all', 'sub_orders'];
+
+  /** The delivery jobs queued now, by event id. */
+  async function queuedJobs(): Promise<DeliveryJob[]> {
+    return (await peek(f, f.state.DeliveryQueueUrl)).map((m) => JSON.parse(m.Body!) as DeliveryJob);
+  }
+
   beforeAll(async () => {
+    // The delivery DLQ tests above left jobs in the delivery queue; these tests count their own.
+    await purge(f, f.state.DeliveryQueueUrl);
+    await putItem(f, subscription('acme-shop', 'sub_all', ['*']));
+    await putItem(f, subscription('acme-shop', 'sub_orders', ['sales_order.status.changed']));
+    await putItem(f, subscription('acme-shop', 'sub_returns', ['return_order.status.changed']));
+    await putItem(f, subscription('acme-shop', 'sub_paused', ['*'], 'paused'));
+    await putItem(f, { tenantId: 'acme-shop', subscriptionId: 'sub_broken', url: 'https://hooks.example.com/x', events: ['*'], state: 'active' });
+    await putItem(f, subscription('globex', 'sub_g', ['*']));
+
     // (1) written by fan-out for an invalid event
     await send(f, f.state.FanOutDlqUrl, JSON.stringify({ kind: 'rejected-event', reason: 'invalid sales_order.status.changed event: detail.newStatus: must be a non-empty string', rejectedAt: new Date().toISOString(), event: rejected }));
     await send(f, f.state.FanOutDlqUrl, JSON.stringify({ kind: 'rejected-event', reason: 'invalid (older validator)', rejectedAt: new Date().toISOString(), event: nowValid }));
     // (2) Lambda's async on-failure destination record
-    await send(
-      f,
-      f.state.FanOutDlqUrl,
-      JSON.stringify({
-        version: '1.0',
-        timestamp: new Date(Date.now() - 600_000).toISOString(),
-        requestContext: { requestId: 'r', functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:fan-out:$LATEST', condition: 'RetriesExhausted', approximateInvokeCount: 3 },
-        requestPayload: timedOut,
-        responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
-        responsePayload: { errorType: 'TimeoutError', errorMessage: 'DynamoDB did not answer' },
-      }),
-    );
+    await send(f, f.state.FanOutDlqUrl, lambdaFailure(timedOut));
     // (3) EventBridge rule-target DLQ message
     await send(f, f.state.FanOutDlqUrl, JSON.stringify(throttled), {
       ERROR_CODE: { DataType: 'String', StringValue: 'ThrottlingException' },
@@ -189,48 +215,98 @@ describe('fan-out DLQ', () => {
     const events = json<{ events: { eventId: string }[] }>(r).events;
     const byId = Object.fromEntries(events.map((e) => [e.eventId, e]));
     expect(byId['evt-rejected']).toMatchObject({ kind: 'rejected-event', tenantId: 'acme-shop', detailType: 'sales_order.status.changed', reason: expect.stringContaining('detail.newStatus') });
-    expect(byId['evt-timeout']).toMatchObject({ kind: 'lambda-failure', tenantId: 'acme-shop', attempts: 3, reason: 'RetriesExhausted: TimeoutError: DynamoDB did not answer' });
+    expect(byId['evt-timeout']).toMatchObject({ kind: 'lambda-failure', tenantId: 'acme-shop', attempts: 3, reason: 'RetriesExhausted: QueueSendError: 1 of 2 messages were not accepted by SQS' });
     expect(byId['evt-timeout']!).toHaveProperty('ageSeconds', expect.any(Number));
     expect(byId['evt-throttled']).toMatchObject({ kind: 'rule-target-failure', tenantId: 'globex', reason: 'ThrottlingException: Rate exceeded' });
     expect(byId['evt-now-valid']).toMatchObject({ kind: 'rejected-event', reason: 'invalid (older validator)' });
     expect(await peek(f, f.state.FanOutDlqUrl)).toHaveLength(4);
   });
 
-  test('redrive --queue fan-out puts the original events back on the bus and skips rejected ones', async () => {
+  test('redrive --queue fan-out runs the original events through fan-out with their own event ids: the same delivery ids as the first time', async () => {
+    // Prepare: the first fan-out of evt-timeout got one of its two jobs into the queue before
+    // SendMessageBatch failed for the other (what the Lambda failure record above reports).
+    const firstTime = buildJob(parseBusEvent(timedOut), 'sub_all', buildPayload(parseBusEvent(timedOut)));
+    await send(f, f.state.DeliveryQueueUrl, JSON.stringify(firstTime));
+
+    // Act
     const [usage, r] = await Promise.all([
       cli(['dlq', 'redrive', '--queue', 'fan-out', '--subscription', 'sub_a', ...f.local]),
       cli(['dlq', 'redrive', '--queue', 'fan-out', '--json', ...f.local]),
     ]);
 
+    // Assess
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('--subscription applies to the delivery DLQ only');
     expect(r.code).toBe(0);
-    const report = json<{ moved: { id: string; newEventId: string }[]; skipped: { id: string; reason: string }[]; remaining: number }>(r);
-    expect(report.moved.map((m) => m.id).sort()).toEqual(['evt-throttled', 'evt-timeout']);
+    const report = json<{ moved: { id: string; tenantId: string; deliveryIds: string[] }[]; skipped: { id: string; reason: string }[]; remaining: number; unreleased: number }>(r);
+    const moved = Object.fromEntries(report.moved.map((m) => [m.id, m]));
+    expect(Object.keys(moved).sort()).toEqual(['evt-throttled', 'evt-timeout']);
+    expect(moved['evt-timeout']).toMatchObject({ tenantId: 'acme-shop', deliveryIds: acmeTargets.map((s) => deliveryIdFor('evt-timeout', s)) });
+    expect(moved['evt-throttled']).toMatchObject({ tenantId: 'globex', deliveryIds: [deliveryIdFor('evt-throttled', 'sub_g')] });
     expect(report.skipped.map((x) => x.id).sort()).toEqual(['evt-now-valid', 'evt-rejected']);
     expect(report.skipped[0]!.reason).toContain('use --include-rejected');
     expect(report.remaining).toBe(2);
-    // Same source, detail-type, detail and time; the bus assigns new event ids.
-    const put = await putEventsReceived(f);
-    expect(put.map((p) => p.EventId).sort()).toEqual(report.moved.map((m) => m.newEventId).sort());
-    for (const original of [timedOut, throttled]) {
-      const entry = put.find((p) => JSON.parse(p.Detail).salesOrder.uuid === original.detail.salesOrder.uuid)!;
-      expect(entry).toMatchObject({ EventBusName: f.state.EventBusName, Source: original.source, DetailType: original['detail-type'] });
-      expect(JSON.parse(entry.Detail)).toEqual(original.detail);
-      expect(new Date(Number(entry.Time) * 1000).toISOString()).toBe(new Date(original.time).toISOString());
-    }
+    expect(report.unreleased).toBe(0);
+    // fan-out skipped the broken item, as the function does, and the operator hears of it.
+    expect(r.stderr).toContain('warning: tenant acme-shop: subscription item is invalid and was skipped: sub_broken: invalid subscription item');
+
+    // The delivery queue: one job per matching active subscription, with the delivery id of
+    // (original event id, subscription id); the job queued the first time has the same id as its
+    // redriven copy, so the receiver dedupes it.
+    const jobs = await queuedJobs();
+    for (const j of jobs) expect(j.deliveryId).toBe(deliveryIdFor(j.eventId, j.subscriptionId));
+    expect(jobs.map((j) => `${j.eventId} ${j.subscriptionId}`).sort()).toEqual(['evt-throttled sub_g', 'evt-timeout sub_all', 'evt-timeout sub_all', 'evt-timeout sub_orders']);
+    const redriven = jobs.filter((j) => j.eventId === 'evt-timeout' && j.subscriptionId === 'sub_all');
+    expect(redriven[0]).toEqual(firstTime);
+    expect(redriven[1]).toEqual(firstTime);
+    expect(JSON.parse(jobs.find((j) => j.eventId === 'evt-throttled')!.body)).toEqual({
+      event: 'sales_order.status.changed',
+      oldStatus: 'new',
+      newStatus: 'shipped',
+      salesOrder: { number: '42', uuid: 'uuid-evt-throttled', externalId: null },
+    });
+    // Nothing went through the bus (that would give the events new ids).
+    expect(await putEventsReceived(f)).toEqual([]);
     expect((await peek(f, f.state.FanOutDlqUrl)).map((m) => JSON.parse(m.Body!).kind)).toEqual(['rejected-event', 'rejected-event']);
   });
 
-  test('redrive --include-rejected resends a rejected event only if the current validator accepts it', async () => {
+  test('redrive --include-rejected retries a rejected event only if the current validator accepts it; the other stays parked', async () => {
+    await purge(f, f.state.DeliveryQueueUrl);
+
     const r = await cli(['dlq', 'redrive', '--queue', 'fan-out', '--include-rejected', '--json', ...f.local]);
 
     expect(r.code).toBe(0);
-    const report = json<{ moved: { id: string }[]; skipped: { id: string; reason: string }[] }>(r);
-    expect(report.moved.map((m) => m.id)).toEqual(['evt-now-valid']);
+    const report = json<{ moved: { id: string; deliveryIds: string[] }[]; skipped: { id: string; reason: string }[] }>(r);
+    expect(report.moved).toEqual([expect.objectContaining({ id: 'evt-now-valid', deliveryIds: acmeTargets.map((s) => deliveryIdFor('evt-now-valid', s)) })]);
     expect(report.skipped).toEqual([{ messageId: expect.any(String), id: 'evt-rejected', reason: expect.stringMatching(/^still invalid: .*detail.newStatus: must be a non-empty string/) }]);
+    // Left where it was, not parked a second time.
     const left = await peek(f, f.state.FanOutDlqUrl);
-    expect(left.map((m) => JSON.parse(m.Body!).event.id)).toEqual(['evt-rejected']);
-    expect((await putEventsReceived(f)).some((p) => JSON.parse(p.Detail).salesOrder.uuid === 'uuid-evt-now-valid')).toBe(true);
+    expect(left.map((m) => JSON.parse(m.Body!))).toEqual([expect.objectContaining({ kind: 'rejected-event', event: rejected })]);
+    const jobs = await queuedJobs();
+    expect(jobs.map((j) => [j.eventId, j.subscriptionId, j.deliveryId])).toEqual(
+      expect.arrayContaining(acmeTargets.map((s) => ['evt-now-valid', s, deliveryIdFor('evt-now-valid', s)])),
+    );
+    expect(jobs).toHaveLength(2);
+  });
+
+  test('an event whose jobs the delivery queue refuses stays parked, and the run exits 1', async () => {
+    // Prepare: another failure record, and a target whose delivery queue does not exist.
+    const retried = event('evt-retry', 'globex');
+    await send(f, f.state.FanOutDlqUrl, lambdaFailure(retried));
+    const broken = path.join(f.dir, 'fan-out-no-delivery-queue.json');
+    writeFileSync(broken, JSON.stringify({ ...JSON.parse(readFileSync(f.devFile, 'utf8')), DeliveryQueueUrl: f.state.DeliveryQueueUrl.replace(/[^/]+$/, 'no-such-queue') }));
+
+    const r = await cli(['dlq', 'redrive', '--queue', 'fan-out', '--tenant', 'globex', '--local', broken]);
+
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('moved 0 events from the fan-out DLQ through fan-out to the delivery queue');
+    expect(r.stdout).toMatch(/failed evt-retry: fan-out failed: .* \(left parked\)/);
+    expect((await peek(f, f.state.FanOutDlqUrl)).map((m) => JSON.parse(m.Body!).requestPayload?.id ?? JSON.parse(m.Body!).event.id).sort()).toEqual(['evt-rejected', 'evt-retry']);
+
+    // With the queue back, the same event goes through (text output).
+    const again = await cli(['dlq', 'redrive', '--queue', 'fan-out', '--tenant', 'globex', ...f.local]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('moved 1 event from the fan-out DLQ through fan-out to the delivery queue (original event ids)');
+    expect(again.stdout).toContain(`  evt-retry  tenant globex → 1 delivery job queued: ${deliveryIdFor('evt-retry', 'sub_g')}`);
   });
 });

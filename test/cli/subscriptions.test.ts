@@ -11,13 +11,15 @@ useFixture((started) => (f = started));
 const TENANT = 'acme-shop';
 
 describe('subscriptions: bad input writes nothing', () => {
-  test('unknown event names, empty status filter values and a missing --tenant are usage errors', async () => {
+  test('unknown event names, empty status filter values, an empty description and a missing --tenant are usage errors', async () => {
     // Prepare: an empty table.
     // Act
-    const [typo, emptyFilter, noTenant] = await Promise.all([
+    const [typo, emptyFilter, noTenant, emptyDescription, blankDescription] = await Promise.all([
       cli(['subscriptions', 'create', '--tenant', TENANT, '--url', 'https://hooks.example.com/a', '--events', 'return_order.status.chnged', ...f.local]),
       cli(['subscriptions', 'create', '--tenant', TENANT, '--url', 'https://hooks.example.com/a', '--events', '*', '--status-filter', 'delivered,,cancelled', ...f.local]),
       cli(['subscriptions', 'create', '--url', 'https://hooks.example.com/a', '--events', '*', ...f.local]),
+      cli(['subscriptions', 'create', '--tenant', TENANT, '--url', 'https://hooks.example.com/a', '--events', '*', '--description', '', ...f.local]),
+      cli(['subscriptions', 'create', '--tenant', TENANT, '--url', 'https://hooks.example.com/a', '--events', '*', '--description', '   ', '--json', ...f.local]),
     ]);
     // Assess
     expect(typo.code).toBe(2);
@@ -26,7 +28,9 @@ describe('subscriptions: bad input writes nothing', () => {
     expect(emptyFilter.stderr).toMatch(/--status-filter has an empty status value/);
     expect(noTenant.code).toBe(2);
     expect(noTenant.stderr).toMatch(/required option '--tenant <id>' not specified/);
-    for (const r of [typo, emptyFilter, noTenant]) expect(r.stdout).toBe('');
+    // The same check as `update --description ""`: an empty description is a mistake, not a value.
+    for (const r of [emptyDescription, blankDescription]) expect(r).toMatchObject({ code: 2, stderr: 'error: --description must not be empty\n' });
+    for (const r of [typo, emptyFilter, noTenant, emptyDescription, blankDescription]) expect(r.stdout).toBe('');
     expect(await scanTable(f)).toEqual([]);
   });
 });
@@ -165,7 +169,7 @@ describe('subscriptions: the whole lifecycle', () => {
   test('bad input on an existing subscription is refused and changes nothing', async () => {
     const before = await getItem(f, TENANT, created.subscriptionId);
     const id = created.subscriptionId;
-    const [otherTenant, updateOtherTenant, badGrace, typo, emptyFilter, nothing, unknownId] = await Promise.all([
+    const [otherTenant, updateOtherTenant, badGrace, typo, emptyFilter, nothing, unknownId, emptyDescription] = await Promise.all([
       cli(['subscriptions', 'get', id, '--tenant', 'globex', ...f.local]),
       cli(['subscriptions', 'update', id, '--tenant', 'globex', '--description', 'hijack', ...f.local]),
       cli(['subscriptions', 'rotate-secret', id, '--tenant', TENANT, '--grace', '24', ...f.local]),
@@ -173,6 +177,7 @@ describe('subscriptions: the whole lifecycle', () => {
       cli(['subscriptions', 'update', id, '--tenant', TENANT, '--status-filter', '', ...f.local]),
       cli(['subscriptions', 'update', id, '--tenant', TENANT, ...f.local]),
       cli(['subscriptions', 'pause', 'sub_doesnotexist', '--tenant', TENANT, ...f.local]),
+      cli(['subscriptions', 'update', id, '--tenant', TENANT, '--description', '', ...f.local]),
     ]);
     expect(otherTenant).toMatchObject({ code: 1, stdout: '' });
     expect(otherTenant.stderr).toBe(`error: subscription ${id} not found for tenant globex\n`);
@@ -185,6 +190,7 @@ describe('subscriptions: the whole lifecycle', () => {
     expect(nothing.code).toBe(2);
     expect(nothing.stderr).toMatch(/nothing to update/);
     expect(unknownId).toMatchObject({ code: 1, stderr: `error: subscription sub_doesnotexist not found for tenant ${TENANT}\n` });
+    expect(emptyDescription).toMatchObject({ code: 2, stderr: 'error: --description must not be empty\n' });
     expect(await getItem(f, TENANT, id)).toEqual(before);
     expect(await getItem(f, 'globex', id)).toBeUndefined();
     expect(await getItem(f, TENANT, 'sub_doesnotexist')).toBeUndefined();

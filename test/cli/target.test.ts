@@ -108,5 +108,5 @@ test('usage errors exit 2 (commander\'s too); --help exits 0', async () => {
   expect(badLimit.stderr).toContain('expected a whole number ≥ 1, got "0"');
   expect(nestedHelp.code).toBe(0);
   expect(nestedHelp.stdout).toContain('Usage: statushooks dlq redrive [options]');
-  expect(nestedHelp.stdout).toContain('new event id');
+  expect(nestedHelp.stdout).toContain('original event id');
 });
