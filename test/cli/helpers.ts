@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { startLocalRuntime } from '../../local/runtime';
 import {
   ChangeMessageVisibilityBatchCommand,
   GetQueueAttributesCommand,
@@ -82,19 +83,65 @@ export interface Fixture {
   stop(): Promise<void>;
 }
 
-/** Starts test/cli/fixture/emulators.ts in its own process and writes its dev.json into a temp dir. */
-/** One fixture per test file: started before its tests (handed to `use`), stopped after them. */
-export function useFixture(use: (fixture: Fixture) => void): void {
+/**
+ * One fixture per test file: started before its tests (handed to `use`), stopped after them.
+ * `emulators`: dynalite and fauxqs with a fake PutEvents/DescribeStacks endpoint that records what
+ * it gets (for tests that inspect queues no function consumes); `runtime`: the whole local runtime.
+ */
+export function useFixture(use: (fixture: Fixture) => void, kind: 'emulators' | 'runtime' = 'emulators'): void {
   let fixture: Fixture | undefined;
   beforeAll(async () => {
-    fixture = await startFixture();
+    fixture = kind === 'runtime' ? await startRuntimeFixture() : await startFixture();
     use(fixture);
-  });
+  }, 180_000);
   afterAll(async () => {
     await fixture?.stop();
   });
 }
 
+function clientsFor(state: Pick<FixtureState, 'region' | 'endpoints'>): { sqs: SQSClient; db: DynamoDBDocumentClient } {
+  const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+  const sqs = new SQSClient({ region: state.region, endpoint: state.endpoints.sqs, credentials, useQueueUrlAsEndpoint: false });
+  const db = DynamoDBDocumentClient.from(new DynamoDBClient({ region: state.region, endpoint: state.endpoints.dynamodb, credentials }), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  return { sqs, db };
+}
+
+/** The local runtime (`statushooks dev` without the demo), its dev.json in a temp dir. */
+export async function startRuntimeFixture(): Promise<Fixture> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'statushooks-cli-'));
+  const devFile = path.join(dir, 'dev.json');
+  const runtime = await startLocalRuntime({ stateFile: devFile, log: () => undefined });
+  const outputs = runtime.outputs as Record<string, string>;
+  const state: FixtureState = {
+    EventBusName: outputs.EventBusName!,
+    SubscriptionsTableName: outputs.SubscriptionsTableName!,
+    DeliveryQueueUrl: outputs.DeliveryQueueUrl!,
+    DeliveryDlqUrl: outputs.DeliveryDlqUrl!,
+    FanOutDlqUrl: outputs.FanOutDlqUrl!,
+    region: runtime.region,
+    endpoints: runtime.endpoints,
+    fakeAws: '',
+  };
+  const { sqs, db } = clientsFor(state);
+  return {
+    state,
+    devFile,
+    dir,
+    sqs,
+    db,
+    local: ['--local', devFile],
+    async stop() {
+      sqs.destroy();
+      db.destroy();
+      await runtime.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Starts test/cli/fixture/emulators.ts in its own process and writes its dev.json into a temp dir. */
 export async function startFixture(): Promise<Fixture> {
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'fixture', 'emulators.ts')], {
     cwd: ROOT,
@@ -110,11 +157,7 @@ export async function startFixture(): Promise<Fixture> {
   // dev.json as the local runtime writes it: outputs, region, endpoints (fakeAws is the fixture's own).
   const { fakeAws: _fakeAws, ...dev } = state;
   writeFileSync(devFile, JSON.stringify(dev, null, 2));
-  const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
-  const sqs = new SQSClient({ region: state.region, endpoint: state.endpoints.sqs, credentials, useQueueUrlAsEndpoint: false });
-  const db = DynamoDBDocumentClient.from(new DynamoDBClient({ region: state.region, endpoint: state.endpoints.dynamodb, credentials }), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
+  const { sqs, db } = clientsFor(state);
   return {
     state,
     devFile,

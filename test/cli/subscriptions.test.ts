@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { signatureHeaders } from '../../lambdas/core/signing';
 import { signingSecrets, type Subscription } from '../../lambdas/core/subscriptions';
@@ -6,7 +8,8 @@ import { cli, getItem, json, putItem, scanTable, type Fixture, useFixture } from
 jest.setTimeout(60_000);
 
 let f: Fixture;
-useFixture((started) => (f = started));
+// The subscription lifecycle runs against the whole local runtime, as an operator uses it.
+useFixture((started) => (f = started), 'runtime');
 
 const TENANT = 'acme-shop';
 
@@ -205,4 +208,40 @@ describe('subscriptions: the whole lifecycle', () => {
     expect(again).toMatchObject({ code: 1, stderr: `error: subscription ${second.id} not found for tenant ${TENANT}\n` });
     expect((await scanTable(f)).map((i) => i.subscriptionId)).toEqual([created.subscriptionId]);
   });
+});
+
+test('after rotate-secret a real delivery carries two signatures: receivers on the old and on the new secret both accept it', async () => {
+  // Prepare: a receiver on 127.0.0.1 and a subscription to it, made with the CLI.
+  const received: { headers: http.IncomingHttpHeaders; body: string }[] = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      received.push({ headers: req.headers, body });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    const created = json<Subscription>(await cli(['subscriptions', 'create', '--tenant', 'rotation-shop', '--url', url, '--events', 'payment_operation.status.changed', '--json', ...f.local]));
+    const rotated = json<{ secret: string }>(await cli(['subscriptions', 'rotate-secret', created.subscriptionId, '--tenant', 'rotation-shop', '--grace', '1h', '--json', ...f.local]));
+
+    // Act: a status change put on the bus with the CLI.
+    const sent = await cli(['events', 'send', '--type', 'payment_operation.status.changed', '--tenant', 'rotation-shop', '--old', 'pending', '--new', 'paid', '--uuid', 'p-rot-1', ...f.local]);
+    expect(sent.code).toBe(0);
+    const deadline = Date.now() + 20_000;
+    while (received.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+
+    // Assess: one request, the exact body, two signatures, each verifying with its own secret.
+    expect(received).toHaveLength(1);
+    const { headers, body } = received[0]!;
+    expect(body).toBe('{"event":"payment_operation.status.changed","oldStatus":"pending","newStatus":"paid","paymentOperation":{"number":null,"uuid":"p-rot-1","externalId":null}}');
+    expect(String(headers['webhook-signature']).split(' ')).toHaveLength(2);
+    const plain = headers as Record<string, string>;
+    expect(() => new Webhook(created.secret).verify(body, plain)).not.toThrow();
+    expect(() => new Webhook(rotated.secret).verify(body, plain)).not.toThrow();
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
 });
