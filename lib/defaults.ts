@@ -1,5 +1,4 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { DEFAULTS } from '../lambdas/core/config';
 
 /**
  * Defaults that only the infrastructure knows about. Everything the Lambdas or the local runtime
