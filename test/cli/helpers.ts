@@ -99,20 +99,34 @@ export function useFixture(use: (fixture: Fixture) => void, kind: 'emulators' | 
   });
 }
 
-function clientsFor(state: Pick<FixtureState, 'region' | 'endpoints'>): { sqs: SQSClient; db: DynamoDBDocumentClient } {
+/** A Fixture over running emulators whose dev.json is in `dir`; `stopBackend` ends the emulators. */
+function fixtureOf(state: FixtureState, dir: string, stopBackend: () => Promise<void>): Fixture {
   const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
   const sqs = new SQSClient({ region: state.region, endpoint: state.endpoints.sqs, credentials, useQueueUrlAsEndpoint: false });
   const db = DynamoDBDocumentClient.from(new DynamoDBClient({ region: state.region, endpoint: state.endpoints.dynamodb, credentials }), {
     marshallOptions: { removeUndefinedValues: true },
   });
-  return { sqs, db };
+  const devFile = path.join(dir, 'dev.json');
+  return {
+    state,
+    devFile,
+    dir,
+    sqs,
+    db,
+    local: ['--local', devFile],
+    async stop() {
+      sqs.destroy();
+      db.destroy();
+      await stopBackend();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** The local runtime (`statushooks dev` without the demo), its dev.json in a temp dir. */
 export async function startRuntimeFixture(): Promise<Fixture> {
   const dir = mkdtempSync(path.join(tmpdir(), 'statushooks-cli-'));
-  const devFile = path.join(dir, 'dev.json');
-  const runtime = await startLocalRuntime({ stateFile: devFile, log: () => undefined });
+  const runtime = await startLocalRuntime({ stateFile: path.join(dir, 'dev.json'), log: () => undefined });
   const outputs = runtime.outputs as Record<string, string>;
   const state: FixtureState = {
     EventBusName: outputs.EventBusName!,
@@ -124,21 +138,7 @@ export async function startRuntimeFixture(): Promise<Fixture> {
     endpoints: runtime.endpoints,
     fakeAws: '',
   };
-  const { sqs, db } = clientsFor(state);
-  return {
-    state,
-    devFile,
-    dir,
-    sqs,
-    db,
-    local: ['--local', devFile],
-    async stop() {
-      sqs.destroy();
-      db.destroy();
-      await runtime.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return fixtureOf(state, dir, () => runtime.stop());
 }
 
 /** Starts test/cli/fixture/emulators.ts in its own process and writes its dev.json into a temp dir. */
@@ -153,28 +153,15 @@ export async function startFixture(): Promise<Fixture> {
     child.once('exit', (code) => reject(new Error(`emulator fixture exited early (${code})`)));
   });
   const dir = mkdtempSync(path.join(tmpdir(), 'statushooks-cli-'));
-  const devFile = path.join(dir, 'dev.json');
   // dev.json as the local runtime writes it: outputs, region, endpoints (fakeAws is the fixture's own).
   const { fakeAws: _fakeAws, ...dev } = state;
-  writeFileSync(devFile, JSON.stringify(dev, null, 2));
-  const { sqs, db } = clientsFor(state);
-  return {
-    state,
-    devFile,
-    dir,
-    sqs,
-    db,
-    local: ['--local', devFile],
-    async stop() {
-      sqs.destroy();
-      db.destroy();
-      const exited = new Promise((r) => child.once('exit', r));
-      child.stdin!.end();
-      child.kill('SIGTERM');
-      await exited;
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  writeFileSync(path.join(dir, 'dev.json'), JSON.stringify(dev, null, 2));
+  return fixtureOf(state, dir, async () => {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.stdin!.end();
+    child.kill('SIGTERM');
+    await exited;
+  });
 }
 
 export async function scanTable(f: Fixture): Promise<Record<string, unknown>[]> {
