@@ -10,10 +10,10 @@ import { DynamoSubscriptionStore } from '../lambdas/adapters/subscription-store'
 import type { EndpointPolicy } from '../lambdas/core/config';
 import { CliError, UsageError, isNetworkError } from './errors';
 
-/** Where the local runtime writes its state (ARCHITECTURE.md §5), relative to the working directory. */
+/** Where the local runtime writes its state (docs/architecture.md §5), relative to the working directory. */
 export const DEFAULT_LOCAL_FILE = path.join('.statushooks', 'dev.json');
 
-/** The stack outputs the CLI uses (ARCHITECTURE.md, `CfnOutput`s of the stack). */
+/** The stack outputs the CLI uses (docs/architecture.md, `CfnOutput`s of the stack). */
 export type OutputKey = 'EventBusName' | 'SubscriptionsTableName' | 'DeliveryQueueUrl' | 'DeliveryDlqUrl' | 'FanOutDlqUrl';
 
 export interface TargetOptions {

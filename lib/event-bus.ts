@@ -31,7 +31,7 @@ export interface StatusEventBusProps {
 }
 
 /**
- * The producer-facing side (ARCHITECTURE.md §1): a custom bus, one rule that accepts exactly the
+ * The producer-facing side (docs/architecture.md §1): a custom bus, one rule that accepts exactly the
  * five catalog event names from the configured sources, and an archive of the same events so a
  * bad deployment can be repaired by replaying.
  */

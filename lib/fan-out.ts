@@ -59,7 +59,7 @@ export class FanOut extends Construct {
     // Fan-out only ever queries one tenant's partition.
     fn.bindTable(ENV.subscriptionsTable, props.table, ['dynamodb:Query']);
     fn.bindQueue(ENV.deliveryQueueUrl, props.deliveryQueue, 'send');
-    // The handler parks invalid events here itself (ARCHITECTURE.md §1: never retried, never dropped).
+    // The handler parks invalid events here itself (docs/architecture.md §1: never retried, never dropped).
     fn.bindQueue(ENV.fanOutDlqUrl, this.deadLetterQueue, 'send');
     fn.setConfig(ENV.subscriptionCacheTtlMs, props.subscriptionCacheTtlMs ?? DEFAULTS.subscriptionCacheTtlMs);
 

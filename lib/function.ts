@@ -15,7 +15,7 @@ import { INFRA_DEFAULTS } from './defaults';
  * so the app also synthesizes when the local runtime calls it in-process from elsewhere. */
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
 
-/** Sent in the `user-agent` header as `statushooks/<version>` (ARCHITECTURE.md §2). */
+/** Sent in the `user-agent` header as `statushooks/<version>` (docs/architecture.md §2). */
 export const PACKAGE_VERSION: string = (
   JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }
 ).version;

@@ -171,7 +171,7 @@ export function resolveStatusHooksConfig(config: StatusHooksConfig): ResolvedSta
 
 /**
  * statushooks: EventBridge bus → fan-out Lambda → SQS delivery queue → delivery Lambda → signed
- * webhook (ARCHITECTURE.md). Environment-agnostic, so it synthesizes offline.
+ * webhook (docs/architecture.md). Environment-agnostic, so it synthesizes offline.
  */
 export class StatusHooksStack extends Stack {
   readonly config: ResolvedStatusHooksConfig;

@@ -11,7 +11,7 @@ export interface SubscriptionsTableProps {
 }
 
 /**
- * The subscriptions table (operator contract, ARCHITECTURE.md §3): partition key `tenantId`,
+ * The subscriptions table (operator contract, docs/architecture.md §3): partition key `tenantId`,
  * sort key `subscriptionId`. Fan-out queries one tenant's partition; delivery reads and updates
  * one item. No indexes, so grants on the table ARN are the whole story.
  */

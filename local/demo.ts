@@ -1,7 +1,7 @@
 /**
  * The first screen of `npm start`: a receiver on 127.0.0.1 that verifies Standard Webhooks
  * signatures, a subscription of tenant `acme-shop` to it (written to DynamoDB as an admin
- * backend would, ARCHITECTURE.md §3), and the contract's example event put on the bus once.
+ * backend would, docs/architecture.md §3), and the contract's example event put on the bus once.
  */
 import http from 'node:http';
 import type net from 'node:net';

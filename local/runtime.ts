@@ -1,5 +1,5 @@
 /**
- * The local runtime (ARCHITECTURE.md §5): the synthesized stack, run on one machine.
+ * The local runtime (docs/architecture.md §5): the synthesized stack, run on one machine.
  *
  *   template ──▶ dynalite + fauxqs (tables, queues)      worker thread
  *            ──▶ EventBridge endpoint (PutEvents, rules)  main thread, HTTP on 127.0.0.1

@@ -71,7 +71,7 @@ export function registerSubscriptions(program: Command): void {
   const subs = program
     .command('subscriptions')
     .alias('subs')
-    .description('manage webhook subscriptions (the DynamoDB items of ARCHITECTURE.md §3)');
+    .description('manage webhook subscriptions (the DynamoDB items of docs/architecture.md §3)');
 
   withUrlPolicyOptions(
     withTargetOptions(

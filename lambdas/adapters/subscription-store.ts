@@ -27,7 +27,7 @@ export class ConcurrentModificationError extends Error {
 /** Attribute changes for `update`: a value sets it, `null` removes it. */
 export type SubscriptionChanges = { [K in Exclude<keyof Subscription, 'tenantId' | 'subscriptionId'>]?: Subscription[K] | null };
 
-/** The subscriptions table (ARCHITECTURE.md §3): the only code that reads or writes its items. */
+/** The subscriptions table (docs/architecture.md §3): the only code that reads or writes its items. */
 export class DynamoSubscriptionStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,

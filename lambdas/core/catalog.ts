@@ -1,6 +1,6 @@
 /**
  * The event catalog: the five status-change events statushooks knows, and the key under which
- * each carries its entity (ARCHITECTURE.md §1). Everything else derives from this table.
+ * each carries its entity (docs/architecture.md §1). Everything else derives from this table.
  */
 export const EVENT_CATALOG = {
   'return_order.status.changed': 'returnOrder',

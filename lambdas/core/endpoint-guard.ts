@@ -3,7 +3,7 @@ import type { EndpointPolicy } from './config';
 import { EndpointBlockedError } from './errors';
 
 /**
- * SSRF guard (ARCHITECTURE.md §4). Pure: the HTTP adapter resolves the host and asks
+ * SSRF guard (docs/architecture.md §4). Pure: the HTTP adapter resolves the host and asks
  * `checkAddress` about every address before it connects to one of them.
  */
 

@@ -1,5 +1,5 @@
 /**
- * The three kinds of failure that decide what happens to a message (STYLE.md):
+ * The three kinds of failure that decide what happens to a message:
  * - RetryableError: try again later (the job's visibility is pushed back by the retry policy);
  * - PermanentError: trying again cannot help; park the job with its reason now;
  * - anything else is a fault of ours or of an AWS dependency: the record fails and SQS or
@@ -30,7 +30,7 @@ export class EndpointBlockedError extends PermanentError {
   }
 }
 
-/** An event from the bus that does not meet the producer contract (ARCHITECTURE.md §1). */
+/** An event from the bus that does not meet the producer contract (docs/architecture.md §1). */
 export class InvalidEventError extends PermanentError {
   constructor(
     message: string,

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { EVENT_CATALOG, EVENT_NAMES, type EntityKey, type EventName, closestEventName, entityKeyOf, isEventName } from './catalog';
 import { InvalidEventError } from './errors';
 
-/** The entity reference every event carries (ARCHITECTURE.md §1). */
+/** The entity reference every event carries (docs/architecture.md §1). */
 export const entitySchema = z.object({
   uuid: z.string().min(1, 'must be a non-empty string'),
   number: z.string().nullable().optional().default(null),
@@ -90,7 +90,7 @@ export function parseBusEvent(input: unknown): StatusChange {
 }
 
 /**
- * The webhook body, exactly (ARCHITECTURE.md §2): event, oldStatus, newStatus and the entity
+ * The webhook body, exactly (docs/architecture.md §2): event, oldStatus, newStatus and the entity
  * under its key with number, uuid, externalId in that order. Nothing else is ever forwarded.
  */
 export function buildPayload(change: Pick<StatusChange, 'event' | 'oldStatus' | 'newStatus' | 'entity'>): string {

@@ -15,7 +15,7 @@ export type Outcome =
   /** the endpoint is refused by policy: retrying cannot help */
   | { readonly kind: 'permanent'; readonly reason: string };
 
-/** Classifies an attempt (ARCHITECTURE.md §4): 2xx succeeds, 410 disables, the rest retries. */
+/** Classifies an attempt (docs/architecture.md §4): 2xx succeeds, 410 disables, the rest retries. */
 export function classify(result: AttemptResult, now: Date): Outcome {
   if (result.kind === 'error') {
     if (result.error === 'blocked') return { kind: 'permanent', reason: `endpoint blocked: ${result.message}` };

@@ -1,6 +1,6 @@
 import { Webhook } from 'standardwebhooks';
 
-/** Headers of one webhook request (ARCHITECTURE.md §2), apart from content-type and user-agent. */
+/** Headers of one webhook request (docs/architecture.md §2), apart from content-type and user-agent. */
 export interface SignatureHeaders {
   readonly 'webhook-id': string;
   readonly 'webhook-timestamp': string;

@@ -29,7 +29,7 @@ const eventsSchema = z
     }
   });
 
-/** The subscription item (ARCHITECTURE.md §3), as stored in DynamoDB. */
+/** The subscription item (docs/architecture.md §3), as stored in DynamoDB. */
 export const subscriptionSchema = z.object({
   tenantId: z.string().min(1),
   subscriptionId: z.string().min(1),

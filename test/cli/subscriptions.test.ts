@@ -42,7 +42,7 @@ describe('subscriptions: the whole lifecycle', () => {
   let created: Subscription;
   let second: { id: string; secret: string };
 
-  test('create --json writes the item of ARCHITECTURE.md §3 and prints its id and secret', async () => {
+  test('create --json writes the item of docs/architecture.md §3 and prints its id and secret', async () => {
     const before = Date.now();
     const r = await cli([
       'subscriptions', 'create', '--tenant', TENANT, '--url', 'https://hooks.acme.example/statushooks',

@@ -51,7 +51,7 @@ export async function startHarness(options: LocalRuntimeOptions = {}): Promise<H
   };
 }
 
-// ---- subscriptions (ARCHITECTURE.md §3), written as an admin backend would ----
+// ---- subscriptions (docs/architecture.md §3), written as an admin backend would ----
 
 export interface SubscriptionItem {
   tenantId: string;
@@ -92,7 +92,7 @@ export async function getSubscription(h: Harness, tenantId: string, subscription
   return out.Item;
 }
 
-// ---- events (ARCHITECTURE.md §1), put as producers do ----
+// ---- events (docs/architecture.md §1), put as producers do ----
 
 export interface StatusChangeInput {
   event: EventName;
@@ -113,7 +113,7 @@ export function detailOf(change: StatusChangeInput): Record<string, unknown> {
   };
 }
 
-/** The webhook body the contract promises for a change (ARCHITECTURE.md §2), byte for byte. */
+/** The webhook body the contract promises for a change (docs/architecture.md §2), byte for byte. */
 export function expectedBody(change: StatusChangeInput): string {
   return (
     `{"event":${JSON.stringify(change.event)},"oldStatus":${JSON.stringify(change.oldStatus)},"newStatus":${JSON.stringify(change.newStatus)},` +

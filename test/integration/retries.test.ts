@@ -1,5 +1,5 @@
 /**
- * Delivery semantics (ARCHITECTURE.md §4) through the running pipeline: failed attempts are
+ * Delivery semantics (docs/architecture.md §4) through the running pipeline: failed attempts are
  * retried on the schedule with the same webhook-id, a job that keeps failing is parked in the
  * delivery DLQ after maxAttempts, and 410 Gone disables the subscription.
  */
