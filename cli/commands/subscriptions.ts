@@ -302,8 +302,8 @@ export function registerSubscriptions(program: Command): void {
       'after',
       [
         '',
-        'A subscription holds one previous secret. Rotating again while the previous secret still',
-        'signs would drop it, and receivers still on it would start failing verification: that is',
+        'A subscription holds one previous secret. Rotating again while it still signs',
+        'would drop it, and receivers still on it would fail verification: that is',
         'refused (exit 1, naming when the grace period ends) unless --force is given.',
         '',
         'Example:',

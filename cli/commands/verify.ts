@@ -49,7 +49,7 @@ export function registerVerify(program: Command): void {
       'after',
       [
         '',
-        `The secret comes from --secret or, when that is not given, from ${SECRET_ENV}.`,
+        `The secret comes from --secret or, without it, from ${SECRET_ENV}.`,
         '',
         'Examples:',
         `  read -rs ${SECRET_ENV} && export ${SECRET_ENV}`,

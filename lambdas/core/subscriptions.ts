@@ -22,11 +22,10 @@ const eventsSchema = z
   .array(z.string())
   .min(1, 'must list at least one event name, or "*"')
   .superRefine((events, ctx) => {
-    for (const e of events) {
-      if (e !== ALL_EVENTS && !isEventName(e)) {
-        ctx.addIssue({ code: 'custom', message: `unknown event "${e}" (did you mean "${closestEventName(e)}"?)` });
-      }
-    }
+    events.forEach((e, i) => {
+      // The index in the path says which entry is wrong: `events.1: unknown event …`.
+      if (e !== ALL_EVENTS && !isEventName(e)) ctx.addIssue({ code: 'custom', path: [i], message: `unknown event "${e}" (did you mean "${closestEventName(e)}"?)` });
+    });
   });
 
 /** The subscription item (docs/architecture.md §3), as stored in DynamoDB. */
