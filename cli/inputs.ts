@@ -79,3 +79,10 @@ export function positiveInt(text: string): number {
   if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`expected a whole number ≥ 1, got "${text}"`);
   return n;
 }
+
+/** A webhook-timestamp: whole unix seconds, as the header carries them (`1732812345`). */
+export function parseUnixSeconds(option: string, text: string): string {
+  const trimmed = text.trim();
+  if (!/^\d{1,12}$/.test(trimmed)) throw new UsageError(`${option}: expected unix seconds (a whole number such as 1732812345), got "${text}"`);
+  return trimmed;
+}

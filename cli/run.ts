@@ -10,7 +10,7 @@ export interface JsonOption {
 export function withTargetOptions(command: Command): Command {
   return command
     .option('--stack <name>', 'operate the deployed stack <name> (reads its CloudFormation outputs; region and credentials from the usual AWS environment)')
-    .option('--local <file>', `operate the local runtime described by <file> (default: ${DEFAULT_LOCAL_FILE} when it exists and --stack is not given)`)
+    .option('--local <file>', `operate the local runtime described by <file> (default without --stack: ${DEFAULT_LOCAL_FILE} in the current folder or the nearest parent folder that has one)`)
     .option('--json', 'print machine-readable JSON on stdout');
 }
 

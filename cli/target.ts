@@ -61,15 +61,24 @@ export async function resolveTarget(options: TargetOptions, cwd = process.cwd())
 
 function localTarget(file: string | undefined, cwd: string): Target {
   const explicit = file !== undefined;
-  const location = path.resolve(cwd, file ?? DEFAULT_LOCAL_FILE);
-  const shown = explicit ? file : DEFAULT_LOCAL_FILE;
-  if (!existsSync(location)) {
-    throw new CliError(
-      explicit
-        ? `no target: --local ${file} does not exist (${location})`
-        : `no target: no --stack given and no local runtime state at ${location}; start the local runtime with \`npm start\`, or pass --stack <name> or --local <file>`,
-    );
+  let location = path.resolve(cwd, file ?? DEFAULT_LOCAL_FILE);
+  if (explicit && !existsSync(location)) throw new CliError(`no target: --local ${file} does not exist (${location})`);
+  if (!explicit) {
+    // Like git: from the working directory up to the filesystem root, the nearest folder with a
+    // local runtime state file wins, so the CLI works from any folder of the project.
+    for (let dir = path.resolve(cwd); !existsSync(location); ) {
+      const parent = path.dirname(dir);
+      if (parent === dir) {
+        throw new CliError(
+          `no target: no --stack given and no local runtime state (${DEFAULT_LOCAL_FILE}) in ${path.resolve(cwd)} or any folder above it; ` +
+            'start the local runtime with `npm start`, or pass --stack <name> or --local <file>',
+        );
+      }
+      dir = parent;
+      location = path.join(dir, DEFAULT_LOCAL_FILE);
+    }
   }
+  const shown = explicit ? file : path.relative(cwd, location) || location;
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(location, 'utf8'));

@@ -26,6 +26,31 @@ describe('finding the target', () => {
     expect(json(r)).toEqual({ tenantId: 'acme-shop', subscriptions: [], invalid: [] });
   });
 
+  test('from a subfolder, the CLI finds .statushooks/dev.json in the nearest parent folder that has one, like git', async () => {
+    // Prepare: a project folder with the state file, a deeper folder without one.
+    const project = path.join(f.dir, 'nested-project');
+    const deep = path.join(project, 'src', 'handlers');
+    mkdirSync(path.join(project, '.statushooks'), { recursive: true });
+    mkdirSync(deep, { recursive: true });
+    writeFileSync(path.join(project, '.statushooks', 'dev.json'), JSON.stringify({ ...f.state, fakeAws: undefined }));
+
+    // Act
+    const fromDeep = await cli(['subscriptions', 'list', '--tenant', 'acme-shop', '--json'], { cwd: deep });
+
+    // Assess: the parent's runtime is used.
+    expect(fromDeep).toMatchObject({ code: 0, stderr: '' });
+    expect(json(fromDeep)).toEqual({ tenantId: 'acme-shop', subscriptions: [], invalid: [] });
+  });
+
+  test('an unexpected AWS error is one line, its class after the message, never "error: Error:"', async () => {
+    const noTable = path.join(f.dir, 'no-table.json');
+    writeFileSync(noTable, JSON.stringify({ ...f.state, SubscriptionsTableName: 'no-such-table' }));
+    const r = await cli(['subscriptions', 'get', 'sub_1', '--tenant', 'acme-shop', '--local', noTable]);
+    expect(r).toMatchObject({ code: 1, stdout: '' });
+    expect(r.stderr).toMatch(/^error: Requested resource not found \(ResourceNotFoundException\)\n$/);
+    expect(r.stderr).not.toMatch(/^error: \w*(Error|Exception):/);
+  });
+
   test('a missing or unreachable target is one clear line on stderr naming what was tried', async () => {
     const port = await closedPort();
     const stale = path.join(f.dir, 'stale.json');
@@ -43,8 +68,9 @@ describe('finding the target', () => {
       cli(['subscriptions', 'list', '--tenant', 'acme-shop', '--stack', 'NoSuchStack'], { env: { ...noAwsConfig, ...stackEnv(f) } }),
     ]);
 
+    // It names the folder the search started from (and went up from, to the filesystem root).
     expect(none.stderr).toBe(
-      `error: no target: no --stack given and no local runtime state at ${path.join(emptyDir, '.statushooks', 'dev.json')}; start the local runtime with \`npm start\`, or pass --stack <name> or --local <file>\n`,
+      `error: no target: no --stack given and no local runtime state (.statushooks/dev.json) in ${emptyDir} or any folder above it; start the local runtime with \`npm start\`, or pass --stack <name> or --local <file>\n`,
     );
     expect(missingFile.stderr).toBe(`error: no target: --local nope.json does not exist (${path.join(emptyDir, 'nope.json')})\n`);
     expect(unreachable.stderr).toMatch(new RegExp(`^error: cannot reach local runtime \\(${stale.replace(/[/.]/g, '\\$&')}\\): .*ECONNREFUSED.*npm start.*\\n$`));
