@@ -64,6 +64,12 @@ test('the next second has fresh tokens, and each endpoint has its own counter', 
   expect(await store.takeToken('other-shop', 'sub_rate', 5, T + 1000)).toBe(true);
 });
 
+test('documented limit of fixed windows: up to 2 × max within a few ms across a second boundary', async () => {
+  const end = await Promise.all(Array.from({ length: 5 }, () => store.takeToken('shop', 'sub_edge', 5, T + 999)));
+  const start = await Promise.all(Array.from({ length: 5 }, () => store.takeToken('shop', 'sub_edge', 5, T + 1000)));
+  expect([...end, ...start].filter(Boolean)).toHaveLength(10);
+});
+
 test('rate counters never show up among a tenant\'s health items', async () => {
   expect(await store.listByTenant('shop')).toEqual([]);
 });
