@@ -114,6 +114,13 @@ const REPO_ROOT = path.resolve(__dirname, '..');
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
 
+/** Waits for `work`, at most `ms`; the timer does not outlive it (a pending timer keeps the process up). */
+async function withinMs(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work, new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}
+
 /** One scenario on its own runtime: set up (untimed), warm up, put the window, drain, tear down. */
 async function runScenario(scenario: ScenarioName, round: number, o: IsolationOptions): Promise<RunResult> {
   const started = performance.now();
@@ -210,7 +217,7 @@ async function runScenario(scenario: ScenarioName, round: number, o: IsolationOp
       put(`iso-healthy-${k + 1}`, inWindow ? `${tag}-w-${slot}` : `${tag}-warm-${i}`, scheduledAt, inWindow);
     }
     const windowEnd = t0 + windowSlots * intervalMs;
-    await Promise.race([Promise.allSettled(puts), sleep(30_000)]);
+    await withinMs(Promise.allSettled(puts), 30_000);
 
     // Drain: until every measured event arrived, or the bound.
     const firstArrival = (uuid: string): number | undefined => {
@@ -551,50 +558,46 @@ const HELP = `npm run bench:isolation -- [options]      (= tsx bench/isolation.t
 /** The command line: `tsx bench/isolation.ts [options]` (see HELP). */
 export async function runFromCli(argv: readonly string[]): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const parsed = parseIsolationArgs(argv);
-  if (parsed === 'help') {
-    console.log(HELP);
-    return;
+  try {
+    const parsed = parseIsolationArgs(argv);
+    if (parsed === 'help') {
+      console.log(HELP);
+      return;
+    }
+    const { check, ...options } = parsed;
+    const started = performance.now();
+    const result = await benchIsolation(options);
+    console.log(`\ndone in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    if (result.broken.length > 0) process.exitCode = 1;
+    else if (check && result.verdicts.some((v) => !v.pass)) process.exitCode = 1;
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : error);
+    process.exitCode = 1;
+  } finally {
+    // Everything is closed by now; should a stray handle remain, do not hang the shell on it.
+    setTimeout(() => {
+      console.error('isolation bench: something was still open 10 s after the end; exiting');
+      process.exit(process.exitCode ?? 0);
+    }, 10_000).unref();
   }
-  const { check, ...options } = parsed;
-  const started = performance.now();
-  const result = await benchIsolation(options);
-  console.log(`\ndone in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  if (result.broken.length > 0) process.exitCode = 1;
-  else if (check && result.verdicts.some((v) => !v.pass)) process.exitCode = 1;
 }
 
 /**
- * Under the tsx CLI, `--import tsx` sits in this process's exec arguments, and worker threads
- * inherit those: every Lambda execution environment of the local runtime would load tsx and run
- * the function bundle through its hooks, seconds of CPU per cold start on this machine, which is
- * the bench measuring tsx. So the bench re-runs itself once in a plain `node` that registers tsx
- * programmatically, as bin/statushooks.js does (not inherited by workers).
+ * Runs the bench in a child `node` that registers tsx programmatically, as bin/statushooks.js
+ * does, and returns its exit status. Why a child: under the tsx CLI (or `node --import tsx`) the
+ * loader sits in the exec arguments, and worker threads inherit those: every Lambda execution
+ * environment of the local runtime would load tsx and pass the function bundle through its hooks,
+ * seconds of CPU per cold start on this machine, and the bench would measure tsx. A programmatic
+ * registration is not inherited by workers.
  */
-function respawnWithoutTsxFlags(): number | undefined {
-  if (!process.execArgv.some((a) => a.includes('tsx'))) return undefined;
-  const launch = "import('tsx').then(() => require(process.argv[1]).runFromCli(process.argv.slice(2))).catch((e) => { console.error(e); process.exitCode = 1; })";
-  const child = spawnSync(process.execPath, ['-e', launch, __filename, ...process.argv.slice(2)], { stdio: 'inherit' });
+export function spawnIsolationBench(argv: readonly string[]): number {
+  const launch = "import('tsx').then(() => require(process.argv[1]).runFromCli(process.argv.slice(2)))";
+  const child = spawnSync(process.execPath, ['-e', launch, __filename, ...argv], { stdio: 'inherit' });
   if (child.error) throw child.error;
   return child.status ?? 1;
 }
 
 if (require.main === module) {
-  const status = respawnWithoutTsxFlags();
-  if (status !== undefined) {
-    process.exitCode = status;
-  } else {
-    runFromCli(process.argv.slice(2))
-      .catch((error: unknown) => {
-        console.error(error instanceof Error ? error.message : error);
-        process.exitCode = 1;
-      })
-      .finally(() => {
-        // Everything is closed by now; should a stray handle remain, do not hang the shell on it.
-        setTimeout(() => {
-          console.error('isolation bench: a handle was still open 10 s after the end; exiting');
-          process.exit(process.exitCode ?? 0);
-        }, 10_000).unref();
-      });
-  }
+  if (process.execArgv.some((a) => a.includes('tsx'))) process.exitCode = spawnIsolationBench(process.argv.slice(2));
+  else void runFromCli(process.argv.slice(2));
 }
