@@ -66,6 +66,9 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Pauses between the tries of ChangeMessageVisibility: short, the function's time budget is small. */
+const VISIBILITY_RETRY_PAUSES_MS = [100, 400];
+
 /** The delivery queue as fan-out and delivery use it. */
 export class SqsJobQueue {
   constructor(
@@ -80,8 +83,23 @@ export class SqsJobQueue {
     await sendAll(this.sqs, this.queueUrl, entries, this.options);
   }
 
+  /**
+   * Sets the job's visibility. A failed call is tried again (3 tries in all, 100 ms and 400 ms
+   * apart, on top of the SDK's own retries): if it still fails, the job only comes back after the
+   * queue's whole visibility timeout (360 s by default) instead of the scheduled delay.
+   */
   async changeVisibility(receiptHandle: string, seconds: number): Promise<void> {
-    await this.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: this.queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: seconds }));
+    const command = new ChangeMessageVisibilityCommand({ QueueUrl: this.queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: seconds });
+    for (let tryNumber = 1; ; tryNumber++) {
+      try {
+        await this.sqs.send(command);
+        return;
+      } catch (error) {
+        const pause = VISIBILITY_RETRY_PAUSES_MS[tryNumber - 1];
+        if (pause === undefined) throw error;
+        await sleep(pause);
+      }
+    }
   }
 }
 
