@@ -18,36 +18,41 @@ import {
   subscriptionSchema,
   type Subscription,
 } from '../../lambdas/core/subscriptions';
+import { redactUrl } from '../../lambdas/core/endpoint-guard';
 import { CliError, UsageError } from '../errors';
 import { nonEmpty, parseDuration, parseEventList, parseStatusFilter, parseSubscriptionUrl } from '../inputs';
 import { fields, formatAge, printJson, printLines, table } from '../output';
 import { withClients, withTargetOptions, withUrlPolicyOptions, type JsonOption } from '../run';
 import { endpointPolicyFor, targetKind, type TargetOptions } from '../target';
 
-type Options = TargetOptions & JsonOption & { tenant: string };
+type Options = TargetOptions & JsonOption & { tenant: string; showUrl?: boolean };
 
 const SECRET_KEYS = new Set(['secret', 'previousSecret']);
 
 /** A subscription without its secrets: what every command but create and rotate-secret shows. */
-export function publicView(s: Subscription): Omit<Subscription, 'secret' | 'previousSecret'> {
+export function publicView(s: Subscription, showUrl = false): Omit<Subscription, 'secret' | 'previousSecret'> {
   // eslint-disable-next-line @typescript-eslint/no-unused-vars
   const { secret, previousSecret, ...rest } = s;
-  return rest;
+  return { ...rest, url: showUrl ? s.url : redactUrl(s.url) };
 }
 
 /** A stored item, valid or not, without its secrets (a broken secret may still be most of a real one). */
 function publicItem(item: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(item).filter(([k]) => !SECRET_KEYS.has(k)));
+  return Object.fromEntries(Object.entries(item).filter(([k]) => !SECRET_KEYS.has(k)).map(([k, v]) => [k, k === 'url' && typeof v === 'string' ? redactUrl(v) : v]));
 }
 
-function describe(s: Subscription, now: Date, secretShown?: string): string {
+/**
+ * A subscription as text. The URL is shown whole only with its secret (create) or on request
+ * (`get --show-url`): a token in the path is as much a credential as the secret.
+ */
+function describe(s: Subscription, now: Date, secretShown?: string, showUrl = secretShown !== undefined): string {
   const entries: [string, string][] = [
     ['subscriptionId', s.subscriptionId],
     ['tenantId', s.tenantId],
     ['state', s.state],
   ];
   if (s.disabledReason) entries.push(['disabledReason', s.disabledReason]);
-  entries.push(['url', s.url], ['events', s.events.join(', ')], ['statusFilter', s.statusFilter?.length ? s.statusFilter.join(', ') : '(all statuses)']);
+  entries.push(['url', showUrl ? s.url : redactUrl(s.url)], ['events', s.events.join(', ')], ['statusFilter', s.statusFilter?.length ? s.statusFilter.join(', ') : '(all statuses)']);
   if (s.description) entries.push(['description', s.description]);
   entries.push(['secret', secretShown ?? '(hidden)']);
   if (s.previousSecret && s.previousSecretExpiresAt) {
@@ -65,7 +70,7 @@ const FIELD_ORDER = ['subscriptionId', 'tenantId', 'state', 'disabledReason', 'u
 function describeBroken(stored: StoredItem): string {
   const keys = Object.keys(stored.item).sort((a, b) => (FIELD_ORDER.indexOf(a) + 1 || 99) - (FIELD_ORDER.indexOf(b) + 1 || 99));
   const show = (v: unknown) => (typeof v === 'string' ? v : Array.isArray(v) && v.every((x) => typeof x === 'string') ? v.join(', ') : JSON.stringify(v));
-  const entries: [string, string][] = keys.map((k) => [k, SECRET_KEYS.has(k) ? '(hidden)' : show(stored.item[k])]);
+  const entries: [string, string][] = keys.map((k) => [k, SECRET_KEYS.has(k) ? '(hidden)' : k === 'url' && typeof stored.item[k] === 'string' ? redactUrl(stored.item[k]) : show(stored.item[k])]);
   for (const p of stored.problems) entries.push(['problem', p]);
   return fields(entries);
 }
@@ -201,25 +206,26 @@ export function registerSubscriptions(program: Command): void {
       const tenantId = tenantOf(options);
       const { subscriptions, invalid } = await withClients(options, (c) => c.store().listByTenant(tenantId));
       for (const bad of invalid) process.stderr.write(`warning: item ${bad.subscriptionId} breaks the subscription schema and is skipped by fan-out: ${bad.reason}\n`);
-      if (options.json) return printJson({ tenantId, subscriptions: subscriptions.map(publicView), invalid });
+      if (options.json) return printJson({ tenantId, subscriptions: subscriptions.map((s) => publicView(s)), invalid });
       if (subscriptions.length === 0) return printLines(`no subscriptions for tenant ${tenantId}`);
       printLines(
         table(
           ['SUBSCRIPTION', 'STATE', 'EVENTS', 'STATUS FILTER', 'URL', 'DESCRIPTION'],
-          subscriptions.map((s) => [s.subscriptionId, s.state, s.events.join(','), s.statusFilter?.join(',') || '*', s.url, s.description ?? '']),
+          subscriptions.map((s) => [s.subscriptionId, s.state, s.events.join(','), s.statusFilter?.join(',') || '*', redactUrl(s.url), s.description ?? '']),
         ),
       );
     });
 
   withTargetOptions(withTenant(subs.command('get').argument('<subscriptionId>')).description('show one subscription (its secret stays hidden); a broken item is shown as stored, with what is wrong'))
+    .option('--show-url', 'show the whole URL; by default path segments that look like tokens are masked')
     .addHelpText('after', '\nExample:\n  statushooks subscriptions get sub_8f14e45fceea167a5a36dedd --tenant acme-shop')
     .action(async (id: string, options: Options) => {
       const tenantId = tenantOf(options);
       const subscriptionId = subscriptionIdOf(id);
       const stored = await withClients(options, (c) => mustRead(c.store(), tenantId, subscriptionId));
       if (stored.subscription) {
-        if (options.json) return printJson(publicView(stored.subscription));
-        return printLines(describe(stored.subscription, new Date()));
+        if (options.json) return printJson(publicView(stored.subscription, options.showUrl === true));
+        return printLines(describe(stored.subscription, new Date(), undefined, options.showUrl === true));
       }
       // Show what is there (an operator needs it to fix the item), then fail: it is not a working subscription.
       if (options.json) printJson({ ...publicItem(stored.item), problems: stored.problems });
