@@ -29,12 +29,12 @@ export function firstUncarriable(text: string): number | null {
   return match ? match[0].charCodeAt(0) : null;
 }
 
-/** Why a forwarded field is refused, or null: `contains U+FFFF, a character webhooks cannot carry`. */
+/** Why a forwarded field is refused, or null: `contains U+FFFF, which webhooks cannot carry`. */
 export function uncarriableReason(text: string): string | null {
   const unit = firstUncarriable(text);
   if (unit === null) return null;
   const surrogate = unit >= 0xd800 && unit <= 0xdfff ? ' (an unpaired surrogate)' : '';
-  return `contains ${codePointName(unit)}${surrogate}, a character webhooks cannot carry`;
+  return `contains ${codePointName(unit)}${surrogate}, which webhooks cannot carry`;
 }
 
 /**

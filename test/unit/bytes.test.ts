@@ -77,16 +77,16 @@ describe('characters SQS refuses', () => {
   it('a valid event with U+FFFF in newStatus is refused with a reason naming the field and code point, and parked', async () => {
     const event = busEvent(validDetail({ newStatus: 'ship\uFFFFped' }));
     const result = await fanOut(event, ports());
-    expect(result).toEqual({ status: 'rejected', reason: expect.stringContaining('detail.newStatus: contains U+FFFF, a character webhooks cannot carry') });
+    expect(result).toEqual({ status: 'rejected', reason: expect.stringContaining('detail.newStatus: contains U+FFFF, which webhooks cannot carry') });
     expect(queuedJobs()).toEqual([]);
     const [record] = parkedRecords();
-    expect(record!.reason).toContain('detail.newStatus: contains U+FFFF, a character webhooks cannot carry');
+    expect(record!.reason).toContain('detail.newStatus: contains U+FFFF, which webhooks cannot carry');
     expect(record!.event).toEqual(event);
     expect(sqs.sent.find((m) => m.queueUrl === DLQ)!.attributes[PARKED_ATTRIBUTES.reason]!.StringValue).toContain('U+FFFF');
   });
 
   it.each([
-    ['a lone high surrogate in uuid', {}, { uuid: 'u-\uD83D' }, 'detail.salesOrder.uuid: contains U+D83D (an unpaired surrogate), a character webhooks cannot carry'],
+    ['a lone high surrogate in uuid', {}, { uuid: 'u-\uD83D' }, 'detail.salesOrder.uuid: contains U+D83D (an unpaired surrogate), which webhooks cannot carry'],
     ['a lone low surrogate in externalId', {}, { externalId: '\uDE00x' }, 'detail.salesOrder.externalId: contains U+DE00 (an unpaired surrogate)'],
     ['reversed surrogates in number', {}, { number: '\uDE00\uD83D' }, 'detail.salesOrder.number: contains U+DE00'],
     ['U+FFFE in tenantId', { tenantId: 'acme\uFFFE' }, {}, 'detail.tenantId: contains U+FFFE'],
