@@ -1,6 +1,6 @@
 import { ChangeMessageVisibilityCommand, SendMessageBatchCommand, SendMessageCommand, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
 import { PARKED_ATTRIBUTES, type DeliveryJob, type RejectedEventRecord } from '../core/job';
-import { SQS_MAX_MESSAGE_BYTES, sqsSafeAttribute, sqsSafeJsonText, toSqsJson, truncateText, utf8Length } from '../core/sqs-text';
+import { SQS_MAX_MESSAGE_BYTES, sqsSafeAttribute, sqsSafeJsonText, toSqsText, truncateText, utf8Length } from '../core/sqs-text';
 
 /** Longest park reason kept in the message attribute (the record body of a rejected event has it whole). */
 const REASON_ATTRIBUTE_CHARS = 1024;
@@ -83,7 +83,7 @@ export class SqsJobQueue {
 
   async enqueue(jobs: readonly DeliveryJob[]): Promise<void> {
     // Entry ids must be unique within a call and match [A-Za-z0-9_-]{1,80}: the delivery id does.
-    const entries = jobs.map((job) => ({ Id: job.deliveryId, MessageBody: toSqsJson(job) }));
+    const entries = jobs.map((job) => ({ Id: job.deliveryId, MessageBody: toSqsText(job) }));
     await sendAll(this.sqs, this.queueUrl, entries, this.options);
   }
 
@@ -118,7 +118,7 @@ export class SqsParkingLot {
    * Parks a delivery job's original body; the reason and attempts travel as message attributes.
    * The body came from SQS, so it is carriable already; it is escaped anyway (JSON-lossless) so a
    * body from elsewhere cannot make parking fail. The reason is cut to 1024 characters and any
-   * character SQS refuses in it is written as the text `\uXXXX`.
+   * character SQS refuses in it becomes U+FFFD (the attribute is informational).
    */
   async parkJob(body: string, reason: string, attempts: number, now: Date): Promise<void> {
     await this.sqs.send(
@@ -158,16 +158,16 @@ export class SqsParkingLot {
  * kept as the beginning of its JSON text, flagged `eventTruncated`, rather than lost.
  */
 export function fitEventRecord(record: RejectedEventRecord, maxBytes: number): string {
-  const body = toSqsJson(record);
+  const body = toSqsText(record);
   if (utf8Length(body) <= maxBytes) return body;
-  const text = toSqsJson(record.event);
+  const text = toSqsText(record.event);
   // A reason can quote producer input (an unknown detail-type): bounded here so the event keeps room.
   const reason = truncateText(record.reason, 16_384);
   // Headroom as before (250,000 bytes of body, at most 240,000 characters of event text).
   maxBytes = Math.min(maxBytes, 250_000);
   let keep = Math.min(text.length, 240_000);
   for (;;) {
-    const fitted = toSqsJson({ ...record, reason, event: truncateText(text, keep), eventTruncated: true });
+    const fitted = toSqsText({ ...record, reason, event: truncateText(text, keep), eventTruncated: true });
     const size = utf8Length(fitted);
     if (size <= maxBytes || keep === 0) return fitted;
     keep = Math.max(0, Math.floor((keep * maxBytes) / size) - 16);

@@ -4,7 +4,7 @@ import { stringifyJson } from './json';
  * SQS's character rule, in one place. A message body and a String message attribute may hold
  * only `#x9 | #xA | #xD | #x20–#xD7FF | #xE000–#xFFFD | #x10000–#x10FFFF`; anything else (C0
  * controls other than tab/LF/CR, U+FFFE, U+FFFF, unpaired surrogates) makes SendMessage fail
- * with InvalidMessageContents. Everything statushooks writes to SQS goes through `toSqsJson`,
+ * with InvalidMessageContents. Everything statushooks writes to SQS goes through `toSqsText`,
  * `sqsSafeJsonText` or `sqsSafeAttribute`; the fields it forwards to webhooks are refused at
  * validation when `firstUncarriable` finds such a character.
  */
@@ -47,7 +47,7 @@ export function escapeUncarriable(text: string): string {
 }
 
 /** JSON text of `value` that SQS accepts and JSON.parse turns back into exactly `value`, at any depth. */
-export function toSqsJson(value: unknown): string {
+export function toSqsText(value: unknown): string {
   return escapeUncarriable(stringifyJson(value));
 }
 
@@ -57,11 +57,14 @@ export function sqsSafeJsonText(text: string): string {
 }
 
 /**
- * A String message attribute value (e.g. a park reason): at most `maxChars` characters, cut
- * between code points (a cut pair would be a lone surrogate), then escaped as `\uXXXX` text.
+ * A String message attribute value (e.g. a park reason) SQS accepts: every character it refuses
+ * becomes U+FFFD. Lossy on purpose — attributes are informational (the reason is also in logs,
+ * and a parked event's record body has it exactly); message bodies use the lossless `toSqsText`
+ * / `sqsSafeJsonText`. With `maxChars` the text is first cut between code points (a cut pair
+ * would leave a lone surrogate).
  */
-export function sqsSafeAttribute(text: string, maxChars: number): string {
-  return escapeUncarriable(truncateText(text, maxChars));
+export function sqsSafeAttribute(text: string, maxChars = Number.POSITIVE_INFINITY): string {
+  return truncateText(text, maxChars).replace(UNCARRIABLE, '\uFFFD');
 }
 
 /** At most `max` UTF-16 units, never splitting a surrogate pair; `…` marks a cut. */

@@ -7,7 +7,7 @@ import { SqsJobQueue, SqsParkingLot } from '../../lambdas/adapters/job-queue';
 import { fanOut, type FanOutPorts } from '../../lambdas/core/fan-out';
 import { buildJob, parseJob, PARKED_ATTRIBUTES, type DeliveryJob } from '../../lambdas/core/job';
 import { noMetrics, silentLog } from '../../lambdas/core/ports';
-import { escapeUncarriable, firstUncarriable, sqsSafeAttribute, toSqsJson } from '../../lambdas/core/sqs-text';
+import { escapeUncarriable, firstUncarriable, sqsSafeAttribute, toSqsText } from '../../lambdas/core/sqs-text';
 import { newSecret, type Subscription } from '../../lambdas/core/subscriptions';
 import { redriveDeliveryDlq } from '../../cli/dlq';
 import { fakeSqs, sqsRefuses } from './fake-sqs';
@@ -62,8 +62,8 @@ describe('the fake SQS', () => {
 });
 
 describe('characters SQS refuses', () => {
-  it('an invalid event with U+FFFE in an ignored field is parked, and its record parses back to the exact event', async () => {
-    const event = busEvent({ tenantId: 'acme', oldStatus: 'open', salesOrder: { uuid: 'u-1' }, note: 'before\uFFFEafter', more: ['\uFFFF', { k: '\uFFFE\uFFFF' }] });
+  it('an invalid event with U+FFFE and a lone surrogate in an ignored field is parked, and its record parses back to the exact event', async () => {
+    const event = busEvent({ tenantId: 'acme', oldStatus: 'open', salesOrder: { uuid: 'u-1' }, note: 'before\uFFFEafter\uD800', more: ['\uFFFF', { k: '\uFFFE\uFFFF\uDC00' }] });
     const result = await fanOut(event, ports());
     expect(result).toMatchObject({ status: 'rejected' });
     expect(sqs.refused).toEqual([]);
@@ -71,7 +71,7 @@ describe('characters SQS refuses', () => {
     expect(record!.kind).toBe('rejected-event');
     expect(record!.reason).toContain('detail.newStatus');
     expect(record!.event).toEqual(event);
-    expect((record!.event as { detail: { note: string } }).detail.note).toBe('before\uFFFEafter');
+    expect((record!.event as { detail: { note: string } }).detail.note).toBe('before\uFFFEafter\uD800');
   });
 
   it('a valid event with U+FFFF in newStatus is refused with a reason naming the field and code point, and parked', async () => {
@@ -113,11 +113,11 @@ describe('characters SQS refuses', () => {
     expect(parkedRecords()).toEqual([]);
   });
 
-  it('a detail-type with U+FFFF is parked; the reason attribute has it escaped as text, the record body exactly', async () => {
+  it('a detail-type with U+FFFF is parked; the reason attribute has it as U+FFFD, the record body exactly', async () => {
     const event = busEvent(validDetail(), { 'detail-type': 'sales_order.status.changed\uFFFF' });
     await expect(fanOut(event, ports())).resolves.toMatchObject({ status: 'rejected' });
     const [message] = sqs.sent;
-    expect(message!.attributes[PARKED_ATTRIBUTES.reason]!.StringValue).toContain('"sales_order.status.changed\\uffff"');
+    expect(message!.attributes[PARKED_ATTRIBUTES.reason]!.StringValue).toContain('"sales_order.status.changed\uFFFD"');
     expect(JSON.parse(message!.body).event).toEqual(event);
     expect(JSON.parse(message!.body).reason).toContain('"sales_order.status.changed\uFFFF"');
   });
@@ -133,7 +133,7 @@ describe('characters SQS refuses', () => {
     expect(sqs.refused).toEqual([]);
     const [message] = sqs.sent;
     expect(parseJob(message!.body)).toEqual(job);
-    expect(message!.attributes[PARKED_ATTRIBUTES.reason]!.StringValue).toBe('HTTP 400: bad \\ufffe\\ud800 text');
+    expect(message!.attributes[PARKED_ATTRIBUTES.reason]!.StringValue).toBe('HTTP 400: bad \uFFFD\uFFFD text');
   });
 
   it('queued jobs are written with the escaping, whatever a job holds', async () => {
@@ -177,7 +177,7 @@ describe('the character rule and the escaping (lambdas/core/sqs-text.ts)', () =>
 
   it('JSON text of any string holds only characters SQS takes and parses back to the same string', () => {
     const nasty = Array.from({ length: 0x20 }, (_, i) => String.fromCharCode(i)).join('') + '\uD800\uDBFF\uDC00\uDFFF\uFFFE\uFFFF😀\u2028"\\';
-    const text = toSqsJson({ nasty, list: [nasty] });
+    const text = toSqsText({ nasty, list: [nasty] });
     expect(sqsRefuses(text)).toBeNull();
     expect(JSON.parse(text)).toEqual({ nasty, list: [nasty] });
   });
@@ -185,6 +185,13 @@ describe('the character rule and the escaping (lambdas/core/sqs-text.ts)', () =>
   it('escaping leaves text SQS already takes unchanged', () => {
     const fine = '{"a":"😀 € \\u0000 \\"x\\""}';
     expect(escapeUncarriable(fine)).toBe(fine);
+  });
+
+  it('an attribute has every character SQS refuses replaced by U+FFFD, and nothing else changed', () => {
+    const text = 'a\uFFFEb\uFFFFc\uD800d\uDC00e\u0001f\tg😀h\uFFFD';
+    const safe = sqsSafeAttribute(text);
+    expect(safe).toBe('a\uFFFDb\uFFFDc\uFFFDd\uFFFDe\uFFFDf\tg😀h\uFFFD');
+    expect(sqsRefuses(safe)).toBeNull();
   });
 
   it('an attribute is cut between code points, never leaving half a surrogate pair', () => {

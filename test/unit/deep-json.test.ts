@@ -7,7 +7,7 @@ import { fanOut, type FanOutPorts } from '../../lambdas/core/fan-out';
 import { stringifyJson } from '../../lambdas/core/json';
 import { parseJob } from '../../lambdas/core/job';
 import { noMetrics, silentLog } from '../../lambdas/core/ports';
-import { toSqsJson } from '../../lambdas/core/sqs-text';
+import { toSqsText } from '../../lambdas/core/sqs-text';
 import { newSecret } from '../../lambdas/core/subscriptions';
 import { fakeSqs } from './fake-sqs';
 
@@ -99,8 +99,8 @@ describe('stringifyJson (lambdas/core/json.ts)', () => {
     expect(() => stringifyJson(loop)).toThrow(TypeError);
   });
 
-  it('toSqsJson of a deep value parses back to the same text', () => {
-    const text = toSqsJson(JSON.parse(deepText(10_000)));
+  it('toSqsText of a deep value parses back to the same text', () => {
+    const text = toSqsText(JSON.parse(deepText(10_000)));
     expect(text).toBe(deepText(10_000).replace('\uFFFE', '\\ufffe'));
   });
 });

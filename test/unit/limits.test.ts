@@ -8,7 +8,7 @@ import { buildPayload, FIELD_LIMITS, MAX_WEBHOOK_BODY_BYTES, MAX_WEBHOOK_BODY_CH
 import { fanOut, type FanOutPorts } from '../../lambdas/core/fan-out';
 import { buildJob, MAX_JOB_BYTES, MAX_SUBSCRIPTION_ID_BYTES } from '../../lambdas/core/job';
 import { noMetrics, silentLog } from '../../lambdas/core/ports';
-import { SQS_MAX_MESSAGE_BYTES, toSqsJson } from '../../lambdas/core/sqs-text';
+import { SQS_MAX_MESSAGE_BYTES, toSqsText } from '../../lambdas/core/sqs-text';
 import { newSecret } from '../../lambdas/core/subscriptions';
 import { fakeSqs } from './fake-sqs';
 
@@ -133,7 +133,7 @@ describe('the largest webhook body and delivery job', () => {
     const bodyOfEuros = buildPayload(changeAtLimits('return_order_parcel.status.changed', { tenantId: '€', forwarded: '€', envelope: 'a' }));
     expect(bytes(bodyOfEuros)).toBe(MAX_WEBHOOK_BODY_BYTES);
 
-    const job = toSqsJson(buildJob(worst, '\u0001'.repeat(MAX_SUBSCRIPTION_ID_BYTES), bodyOfQuotes));
+    const job = toSqsText(buildJob(worst, '\u0001'.repeat(MAX_SUBSCRIPTION_ID_BYTES), bodyOfQuotes));
     expect(bytes(job)).toBe(MAX_JOB_BYTES);
     expect(MAX_JOB_BYTES).toBeLessThan(SQS_MAX_MESSAGE_BYTES);
     // And what the validator accepts: the worst case is a valid event.
@@ -152,7 +152,7 @@ describe('the largest webhook body and delivery job', () => {
           longestBodyChars = Math.max(longestBodyChars, body.length);
           for (const envelope of ANYTHING) {
             const change = changeAtLimits(event, { tenantId, forwarded, envelope });
-            const job = toSqsJson(buildJob(change, envelope.repeat(Math.floor(MAX_SUBSCRIPTION_ID_BYTES / bytes(envelope))), body));
+            const job = toSqsText(buildJob(change, envelope.repeat(Math.floor(MAX_SUBSCRIPTION_ID_BYTES / bytes(envelope))), body));
             longestJob = Math.max(longestJob, bytes(job));
           }
         }
