@@ -10,7 +10,7 @@ import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { EVENT_NAMES } from '../../lambdas/core/catalog';
 import type { CfnTemplate } from '../../local/template';
 import { startLocalRuntime } from '../../local/runtime';
-import { type Harness, Receiver, SOURCE, type StatusChangeInput, drain, entryFor, expectedBody, putEntries, startHarness, subscribe, waitFor } from './helpers';
+import { type Harness, Receiver, SOURCE, type StatusChangeInput, drain, entryFor, expectedBody, putChanges, putEntries, startHarness, subscribe, verify, waitFor } from './helpers';
 
 jest.setTimeout(60_000);
 
@@ -116,6 +116,24 @@ test('invalid events in a burst are parked in the fan-out DLQ with their reason 
     expect(record.reason).toMatch(expected!.reason);
   }
   expect(r.requests.map((q) => q.body).sort()).toEqual(valid.map(expectedBody).sort());
+});
+
+test('a status with characters above U+FFFF (an emoji) is delivered with the exact bytes, as on AWS', async () => {
+  const tenantId = 'emoji-shop';
+  const r = await Receiver.start();
+  receivers.push(r);
+  const sub = await subscribe(h, { tenantId, url: r.url });
+  const change: StatusChangeInput = { event: 'return_order.status.changed', tenantId, oldStatus: 'packed', newStatus: 'shipped 📦', uuid: 'e0000000-0000-4000-8000-00000000f4e6' };
+
+  await putChanges(h, [change]);
+
+  const [request] = await waitFor(() => (r.requests.length > 0 ? r.requests : undefined), {
+    timeoutMs: 20_000,
+    describe: () => `no delivery of the emoji status\n${h.logs.slice(-8).join('\n')}`,
+  });
+  expect(Buffer.from(request!.body, 'utf8').equals(Buffer.from(expectedBody(change), 'utf8'))).toBe(true);
+  expect(JSON.parse(request!.body).newStatus).toBe('shipped 📦');
+  expect(() => verify(sub.secret, request!)).not.toThrow();
 });
 
 test('events the rule does not match are accepted but neither delivered nor parked', async () => {
