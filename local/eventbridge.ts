@@ -11,6 +11,7 @@ import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from '
 import { type EventMatcher, compilePattern } from './patterns';
 import { describeError } from './lambda-runner';
 import { type CfnTemplate, type TemplateResolver, UnsupportedTemplateError, resourcesOfType } from './template';
+import { stringifyJson } from './json';
 
 export const DEFAULT_BUS = 'default';
 
@@ -317,7 +318,7 @@ export class LocalEventBridge {
     };
     for (let i = 0; !this.stopped; i++) {
       try {
-        await this.deps.sqs.send(new SendMessageCommand({ QueueUrl: target.deadLetterQueueUrl, MessageBody: JSON.stringify(event), MessageAttributes: attributes }));
+        await this.deps.sqs.send(new SendMessageCommand({ QueueUrl: target.deadLetterQueueUrl, MessageBody: stringifyJson(event), MessageAttributes: attributes }));
         this.deps.log(`! rule ${rule.logicalId}: event ${event.id} sent to the target's dead-letter queue (${message})`);
         return;
       } catch {

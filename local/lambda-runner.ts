@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { FunctionErrorPayload, LambdaHostData, LambdaHostMessage, LambdaHostRequest } from './hosts/protocol';
+import { stringifyJson } from './json';
 
 export interface FunctionSpec {
   readonly logicalId: string;
@@ -150,7 +151,7 @@ export class LambdaFunction {
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), timeoutMs);
     });
-    const outcome = await Promise.race([env.run(JSON.stringify(event ?? null), context), timedOut]);
+    const outcome = await Promise.race([env.run(stringifyJson(event ?? null), context), timedOut]);
     clearTimeout(timer);
     if (outcome === 'timeout') {
       // Lambda ends the environment on timeout; the next invocation gets a fresh one.
@@ -333,7 +334,7 @@ export class AsyncInvoker {
       }
       if (last.ok) {
         if (this.config.onSuccessQueueUrl) {
-          await this.send(this.config.onSuccessQueueUrl, JSON.stringify(this.record(payload, requestId, attempt, 'Success', last)));
+          await this.send(this.config.onSuccessQueueUrl, stringifyJson(this.record(payload, requestId, attempt, 'Success', last)));
         }
         return;
       }
@@ -356,11 +357,11 @@ export class AsyncInvoker {
     const reason = last && !last.ok ? `${last.error.errorType}: ${last.error.errorMessage}` : condition;
     const { onFailureQueueUrl, deadLetterQueueUrl } = this.config;
     if (onFailureQueueUrl) {
-      await this.send(onFailureQueueUrl, JSON.stringify(this.record(payload, requestId, invokeCount, condition, last)));
+      await this.send(onFailureQueueUrl, stringifyJson(this.record(payload, requestId, invokeCount, condition, last)));
     }
     if (deadLetterQueueUrl) {
       const error = last && !last.ok ? last.error : { errorType: condition, errorMessage: condition };
-      await this.send(deadLetterQueueUrl, JSON.stringify(payload), {
+      await this.send(deadLetterQueueUrl, stringifyJson(payload), {
         RequestID: { DataType: 'String', StringValue: requestId },
         ErrorCode: { DataType: 'Number', StringValue: '200' },
         ErrorMessage: { DataType: 'String', StringValue: error.errorMessage.slice(0, 1000) },

@@ -33,6 +33,7 @@ import { compilePattern } from './patterns';
 import { type EventSourceMappingSpec, SqsEventSourcePoller } from './poller';
 import { type SynthesizedStack, synthesizeApp, synthesizeCached } from './synth';
 import { type CfnTemplate, TemplateResolver, UnsupportedTemplateError, referencedLogicalIds, resourcesOfType } from './template';
+import { stringifyJson } from './json';
 
 export interface LocalRuntimeOptions {
   /** Delivery retry schedule in seconds (CDK context `retrySchedule`). */
@@ -231,7 +232,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         const queue = queueByArn.get(arn);
         if (queue) {
           return async (payload) => {
-            await sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: JSON.stringify(payload) }));
+            await sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: stringifyJson(payload) }));
           };
         }
         throw new UnsupportedTemplateError(`${where}: target ${arn} is not supported by the local runtime (only this stack's Lambda functions and SQS queues)`);

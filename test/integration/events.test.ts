@@ -10,7 +10,7 @@ import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { EVENT_NAMES } from '../../lambdas/core/catalog';
 import type { CfnTemplate } from '../../local/template';
 import { startLocalRuntime } from '../../local/runtime';
-import { type Harness, Receiver, SOURCE, type StatusChangeInput, drain, entryFor, expectedBody, putChanges, putEntries, startHarness, subscribe, verify, waitFor } from './helpers';
+import { type Harness, Receiver, SOURCE, type StatusChangeInput, detailOf, drain, entryFor, expectedBody, putChanges, putEntries, startHarness, subscribe, verify, waitFor } from './helpers';
 
 jest.setTimeout(60_000);
 
@@ -134,6 +134,28 @@ test('a status with characters above U+FFFF (an emoji) is delivered with the exa
   expect(Buffer.from(request!.body, 'utf8').equals(Buffer.from(expectedBody(change), 'utf8'))).toBe(true);
   expect(JSON.parse(request!.body).newStatus).toBe('shipped 📦');
   expect(() => verify(sub.secret, request!)).not.toThrow();
+});
+
+test('a valid event with a 10,000-deep extra field is delivered (the local Lambda runner carries any JSON EventBridge accepts)', async () => {
+  const tenantId = 'deep-json-shop';
+  const r = await Receiver.start();
+  receivers.push(r);
+  await subscribe(h, { tenantId, url: r.url });
+  const change: StatusChangeInput = { event: 'sales_order.status.changed', tenantId, oldStatus: 'open', newStatus: 'paid', uuid: 'e0000000-0000-4000-8000-0000000deeb0' };
+  // Built as text: JSON.stringify itself cannot write 10,000 levels.
+  const deep = `${'['.repeat(10_000)}"bottom"${']'.repeat(10_000)}`;
+  const detail = `${JSON.stringify(detailOf(change)).slice(0, -1)},"extra":${deep}}`;
+
+  const [result] = await putEntries(h, [{ ...entryFor(h, change), Detail: detail }]);
+  expect(result!.EventId).toBeDefined();
+
+  const [request] = await waitFor(() => (r.requests.length > 0 ? r.requests : undefined), {
+    timeoutMs: 20_000,
+    describe: () => `the deep event was not delivered\n${h.logs.slice(-8).join('\n')}`,
+  });
+  // Only the contract's fields are forwarded; the extra field is ignored, not an error.
+  expect(request!.body).toBe(expectedBody(change));
+  expect(r.requests).toHaveLength(1);
 });
 
 test('events the rule does not match are accepted but neither delivered nor parked', async () => {

@@ -3,6 +3,7 @@
  * one invocation per environment, and async invocations (retries, then the destinations).
  */
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { stringifyJson } from '../../local/json';
 import { AsyncInvoker, LambdaFunction } from '../../local/lambda-runner';
 import { type Fixture, type QueueFixture, fixture, handlerSpec, queues, sleep } from './fixtures';
 
@@ -54,6 +55,15 @@ test('the event arrives as JSON, the context is Lambda-like, and stdout lines re
   expect((result as { payload: { remaining: number } }).payload.remaining).toBeGreaterThan(3_000);
   await sleep(50);
   expect(lines.some((l) => l.startsWith(`${fn.spec.name} stdout `) && l.includes('"requestId":"req-1"'))).toBe(true);
+});
+
+test('an event nested 10,000 deep reaches the handler, and a deep result comes back (as Lambda passes any JSON through)', async () => {
+  const deep = JSON.parse(`{"depth":${'['.repeat(10_000)}"bottom"${']'.repeat(10_000)}}`) as unknown;
+  const fn = run(`exports.handler = async (event) => { let d = 0, v = event.depth; while (Array.isArray(v)) { v = v[0]; d++; } return { d, v, echo: event }; }`);
+  const result = await fn.invoke(deep);
+  expect(result).toMatchObject({ ok: true, payload: { d: 10_000, v: 'bottom' } });
+  // Compared as text: jest's deep equality recurses too.
+  expect(stringifyJson((result as { payload: { echo: unknown } }).payload.echo)).toBe(stringifyJson(deep));
 });
 
 test('a thrown error is the invocation’s error, and the warm environment is reused', async () => {
