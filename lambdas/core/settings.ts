@@ -409,3 +409,11 @@ export function renderSettingsTable(): string {
   const header = ['CDK context', 'Type', 'Default', 'Range', 'Lambda environment (functions)', 'Also', 'Meaning'];
   return [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
 }
+
+export const SETTINGS_TABLE_START = '<!-- settings:start -->';
+export const SETTINGS_TABLE_END = '<!-- settings:end -->';
+
+/** The table between its markers, as README.md must contain it. */
+export function settingsTableBlock(): string {
+  return `${SETTINGS_TABLE_START}\n${renderSettingsTable()}\n${SETTINGS_TABLE_END}`;
+}

@@ -337,6 +337,12 @@ describe('outputs (consumed by producers, the CLI and the local runtime)', () =>
     expect(outputs.FanOutDlqUrl?.Value).toEqual(ref(ids.fanOutDlq));
   });
 
+  it('exports the deployed endpoint policy (strict by default), which the CLI reads for --stack', () => {
+    const outputs = s.template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(outputs.AllowPrivateEndpoints?.Value).toBe('false');
+    expect(outputs.AllowHttpEndpoints?.Value).toBe('false');
+  });
+
   it('is named StatusHooks by default', () => {
     expect(s.stack.stackName).toBe(DEFAULTS.stackName);
   });

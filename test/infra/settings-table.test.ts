@@ -1,0 +1,38 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { declarations, renderSettingsTable, SETTINGS_TABLE_END, SETTINGS_TABLE_START, settingsTableBlock } from '../../lambdas/core/settings';
+
+const ROOT = path.resolve(__dirname, '../..');
+
+/** The text between the settings markers of a markdown file, or undefined without markers. */
+function tableIn(file: string): string | undefined {
+  const text = fs.readFileSync(path.join(ROOT, file), 'utf8');
+  const start = text.indexOf(SETTINGS_TABLE_START);
+  const end = text.indexOf(SETTINGS_TABLE_END);
+  if (start < 0 || end < start) return undefined;
+  return text.slice(start, end + SETTINGS_TABLE_END.length);
+}
+
+describe('the configuration table is rendered from the setting declarations', () => {
+  // README.md: the lead pastes `npm run settings:table` between the markers. Until then (and
+  // whenever a declaration changes without the README following) this test fails on purpose.
+  it('README.md contains exactly the rendered table between <!-- settings:start --> and <!-- settings:end -->', () => {
+    const found = tableIn('README.md');
+    if (found === undefined) {
+      throw new Error(`README.md has no ${SETTINGS_TABLE_START} … ${SETTINGS_TABLE_END} block: paste the output of \`npm run settings:table\` into its configuration section`);
+    }
+    expect(found).toBe(settingsTableBlock());
+  });
+
+  it('docs/notes/config.md shows the same table', () => {
+    expect(tableIn('docs/notes/config.md')).toBe(settingsTableBlock());
+  });
+
+  it('lists every CDK context key, Lambda variable and dev flag a user can set', () => {
+    const table = renderSettingsTable();
+    for (const word of ['`busName`', '`maxAttempts`', '`RETRY_SCHEDULE` (delivery)', '`SUBSCRIPTION_CACHE_TTL_MS` (fan-out, delivery)', '`statushooks dev --max-attempts`', 'output `AllowHttpEndpoints`', '`nag`']) {
+      expect(table).toContain(word);
+    }
+    for (const [name, d] of declarations()) expect(table).toMatch(new RegExp(`^\\| \`${d.context ?? name}\` \\|`, 'm'));
+  });
+});
