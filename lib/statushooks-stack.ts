@@ -78,19 +78,18 @@ export class StatusHooksStack extends Stack {
     const table = this.subscriptions.table;
 
     // Each function gets the settings declared for it, as the handlers read them back.
-    const all = { ...config, stackName: this.stackName, nag: true };
     this.delivery = new Delivery(this, 'Delivery', {
       table,
       maxAttempts: config.maxAttempts,
       batchSize: config.deliveryBatchSize,
       maxConcurrency: config.deliveryMaxConcurrency,
-      settings: settingsEnvironment(all, 'delivery'),
+      settings: settingsEnvironment(config, 'delivery'),
     });
 
     this.fanOut = new FanOut(this, 'FanOut', {
       table,
       deliveryQueue: this.delivery.queue,
-      settings: settingsEnvironment(all, 'fan-out'),
+      settings: settingsEnvironment(config, 'fan-out'),
     });
 
     this.eventBus = new StatusEventBus(this, 'Events', {
@@ -121,8 +120,10 @@ export class StatusHooksStack extends Stack {
     // The deployed values of settings others must know (the CLI checks subscription URLs by the
     // endpoint policy): declared with the setting, as `output`.
     for (const [name, declaration] of declarations()) {
-      if (!declaration.output || name === 'stackName' || name === 'nag') continue;
-      new CfnOutput(this, declaration.output, { value: formatSetting(config[name]), description: `Deployed value of the ${name} setting` });
+      const value = (config as PartialSettings)[name];
+      if (declaration.output && value !== undefined) {
+        new CfnOutput(this, declaration.output, { value: formatSetting(value), description: `Deployed value of the ${name} setting` });
+      }
     }
   }
 }

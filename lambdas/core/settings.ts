@@ -382,7 +382,7 @@ export function formatSetting(value: unknown): string {
 }
 
 /** The environment variables of one function's settings, for the stack to set. */
-export function settingsEnvironment(settings: Settings, fn: FunctionName): Record<string, string> {
+export function settingsEnvironment(settings: PartialSettings, fn: FunctionName): Record<string, string> {
   const environment: Record<string, string> = {};
   for (const name of SETTING_NAMES) {
     const env = declarationOf(name).env;

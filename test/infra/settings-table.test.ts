@@ -4,13 +4,13 @@ import { declarations, renderSettingsTable, SETTINGS_TABLE_END, SETTINGS_TABLE_S
 
 const ROOT = path.resolve(__dirname, '../..');
 
-/** The text between the settings markers of a markdown file, or undefined without markers. */
+/** The block from the start marker to the end marker (each on a line of its own), or undefined. */
 function tableIn(file: string): string | undefined {
-  const text = fs.readFileSync(path.join(ROOT, file), 'utf8');
-  const start = text.indexOf(SETTINGS_TABLE_START);
-  const end = text.indexOf(SETTINGS_TABLE_END);
-  if (start < 0 || end < start) return undefined;
-  return text.slice(start, end + SETTINGS_TABLE_END.length);
+  const lines = fs.readFileSync(path.join(ROOT, file), 'utf8').split('\n');
+  const start = lines.indexOf(SETTINGS_TABLE_START);
+  const end = lines.indexOf(SETTINGS_TABLE_END, start + 1);
+  if (start < 0 || end < 0) return undefined;
+  return lines.slice(start, end + 1).join('\n');
 }
 
 describe('the configuration table is rendered from the setting declarations', () => {
