@@ -53,7 +53,7 @@ export function parseSubscriptionUrl(option: string, raw: string, policy: Endpoi
     if (!(error instanceof EndpointBlockedError)) throw error;
     const hint =
       targetKind === 'stack' && (!policy.allowHttp || !policy.allowPrivate)
-        ? ' (a deployed stack refuses plain http and private hosts; pass --allow-http / --allow-private only if the stack was deployed to allow them)'
+        ? ' (a deployed stack refuses plain http and private hosts unless deployed with allowHttpEndpoints / allowPrivateEndpoints, which its outputs AllowHttpEndpoints / AllowPrivateEndpoints show)'
         : '';
     throw new UsageError(`${option}: ${error.message}${hint}`);
   }

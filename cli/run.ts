@@ -17,8 +17,8 @@ export function withTargetOptions(command: Command): Command {
 /** --allow-private / --allow-http, on commands that accept a subscription URL. */
 export function withUrlPolicyOptions(command: Command): Command {
   return command
-    .option('--allow-private', 'with --stack: accept loopback/private hosts (only if the stack was deployed with allowPrivateEndpoints)')
-    .option('--allow-http', 'with --stack: accept plain http:// URLs (only if the stack was deployed with allowHttpEndpoints)');
+    .option('--allow-private', "with --stack: accept loopback/private hosts even if the stack's AllowPrivateEndpoints output says it refuses them (warns)")
+    .option('--allow-http', "with --stack: accept plain http:// URLs even if the stack's AllowHttpEndpoints output says it refuses them (warns)");
 }
 
 /**

@@ -8,13 +8,14 @@ import { z } from 'zod';
 import { documentClient, sqsClient } from '../lambdas/adapters/aws-clients';
 import { DynamoSubscriptionStore } from '../lambdas/adapters/subscription-store';
 import type { EndpointPolicy } from '../lambdas/core/config';
+import { SETTINGS } from '../lambdas/core/settings';
 import { CliError, UsageError, isNetworkError } from './errors';
 
 /** Where the local runtime writes its state (docs/architecture.md §5), relative to the working directory. */
 export const DEFAULT_LOCAL_FILE = path.join('.statushooks', 'dev.json');
 
 /** The stack outputs the CLI uses (docs/architecture.md, `CfnOutput`s of the stack). */
-export type OutputKey = 'EventBusName' | 'SubscriptionsTableName' | 'DeliveryQueueUrl' | 'DeliveryDlqUrl' | 'FanOutDlqUrl';
+export type OutputKey = 'EventBusName' | 'SubscriptionsTableName' | 'DeliveryQueueUrl' | 'DeliveryDlqUrl' | 'FanOutDlqUrl' | 'AllowPrivateEndpoints' | 'AllowHttpEndpoints';
 
 export interface TargetOptions {
   readonly stack?: string;
@@ -38,14 +39,35 @@ export function targetKind(options: TargetOptions): 'local' | 'stack' {
   return options.stack !== undefined ? 'stack' : 'local';
 }
 
+/** Stack outputs carrying the deployed endpoint policy (declared with the settings, as `output`). */
+export const POLICY_OUTPUTS = {
+  allowPrivate: { output: SETTINGS.allowPrivateEndpoints.output!, flag: '--allow-private', setting: 'allowPrivateEndpoints' },
+  allowHttp: { output: SETTINGS.allowHttpEndpoints.output!, flag: '--allow-http', setting: 'allowHttpEndpoints' },
+} as const;
+
 /**
  * Which subscription URLs the target accepts. The local runtime delivers to loopback receivers
- * over plain http; a deployed stack refuses both unless it was deployed to allow them, which the
- * operator says with --allow-private / --allow-http (the stack outputs do not carry its policy).
+ * over plain http. A deployed stack says its policy in its outputs (AllowPrivateEndpoints,
+ * AllowHttpEndpoints); --allow-private / --allow-http still override it, with a warning when they
+ * contradict it, and stand in for a stack deployed before those outputs existed (strict otherwise).
  */
-export function endpointPolicyFor(options: TargetOptions): EndpointPolicy {
+export function endpointPolicyFor(options: TargetOptions, target?: Target, warn: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): EndpointPolicy {
   if (targetKind(options) === 'local') return { allowPrivate: true, allowHttp: true };
-  return { allowPrivate: options.allowPrivate === true, allowHttp: options.allowHttp === true };
+  const policy = { allowPrivate: false, allowHttp: false };
+  for (const key of ['allowPrivate', 'allowHttp'] as const) {
+    const { output, flag, setting } = POLICY_OUTPUTS[key];
+    const deployed = target?.outputs[output];
+    const stack = deployed === 'true' ? true : deployed === 'false' ? false : undefined;
+    if (options[key] === true) {
+      if (stack === false) {
+        warn(`warning: ${flag} overrides ${target!.label}, deployed with ${setting}=false: its delivery function will refuse this URL`);
+      }
+      policy[key] = true;
+    } else {
+      policy[key] = stack ?? false;
+    }
+  }
+  return policy;
 }
 
 const localFileSchema = z

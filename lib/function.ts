@@ -141,10 +141,4 @@ export class StatusHooksFunction extends NodejsFunction {
     this.addEnvironment(envName, queue.queueUrl);
     return access === 'send' ? queue.grantSendMessages(this) : queue.grantConsumeMessages(this);
   }
-
-  /** Sets a plain configuration value (numbers and booleans are written as the handlers parse them). */
-  setConfig(envName: string, value: string | number | boolean | readonly number[]): this {
-    this.addEnvironment(envName, Array.isArray(value) ? value.join(',') : String(value));
-    return this;
-  }
 }

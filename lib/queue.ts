@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DEFAULTS } from '../lambdas/core/config';
+import { INFRA_DEFAULTS } from './defaults';
 
 export type StatusHooksQueueProps = Omit<sqs.QueueProps, 'encryption' | 'enforceSSL'>;
 
@@ -14,7 +14,7 @@ export type StatusHooksQueueProps = Omit<sqs.QueueProps, 'encryption' | 'enforce
 export class StatusHooksQueue extends sqs.Queue {
   constructor(scope: Construct, id: string, props: StatusHooksQueueProps = {}) {
     super(scope, id, {
-      retentionPeriod: Duration.days(DEFAULTS.dlqRetentionDays),
+      retentionPeriod: Duration.days(INFRA_DEFAULTS.dlqRetentionDays),
       ...props,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,

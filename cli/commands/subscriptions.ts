@@ -178,24 +178,28 @@ export function registerSubscriptions(program: Command): void {
     .action(async (options: Options & { url: string; events: string; statusFilter?: string; description?: string }) => {
       const kind = targetKind(options);
       const tenantId = tenantOf(options);
-      const url = parseSubscriptionUrl('--url', options.url, endpointPolicyFor(options), kind);
       const events = parseEventList('--events', options.events);
       const statusFilter = options.statusFilter === undefined ? undefined : parseStatusFilter('--status-filter', options.statusFilter);
       const description = options.description === undefined ? undefined : nonEmpty('--description', options.description);
-      const now = new Date().toISOString();
-      const subscription = subscriptionSchema.parse({
-        tenantId,
-        subscriptionId: newSubscriptionId(),
-        url,
-        events,
-        statusFilter,
-        secret: newSecret(),
-        state: 'active',
-        description,
-        createdAt: now,
-        updatedAt: now,
+      const subscription = await withClients(options, async (c) => {
+        // A stack's endpoint policy is in its outputs: the URL is checked once the target is known.
+        const url = parseSubscriptionUrl('--url', options.url, endpointPolicyFor(options, c.target), kind);
+        const now = new Date().toISOString();
+        const created = subscriptionSchema.parse({
+          tenantId,
+          subscriptionId: newSubscriptionId(),
+          url,
+          events,
+          statusFilter,
+          secret: newSecret(),
+          state: 'active',
+          description,
+          createdAt: now,
+          updatedAt: now,
+        });
+        await c.store().create(created);
+        return created;
       });
-      await withClients(options, (c) => c.store().create(subscription));
       if (options.json) return printJson(subscription);
       printLines(describe(subscription, new Date(), subscription.secret), '', 'Store the secret now: it is not shown again (rotate-secret issues a new one).');
     });
@@ -252,15 +256,18 @@ export function registerSubscriptions(program: Command): void {
       const tenantId = tenantOf(options);
       const subscriptionId = subscriptionIdOf(id);
       const changes: SubscriptionChanges = {};
-      if (options.url !== undefined) changes.url = parseSubscriptionUrl('--url', options.url, endpointPolicyFor(options), kind);
       if (options.events !== undefined) changes.events = parseEventList('--events', options.events);
       if (options.statusFilter !== undefined) changes.statusFilter = options.statusFilter === false ? null : parseStatusFilter('--status-filter', options.statusFilter);
       if (options.description !== undefined) changes.description = options.description === false ? null : nonEmpty('--description', options.description);
-      if (Object.keys(changes).length === 0) {
+      if (Object.keys(changes).length === 0 && options.url === undefined) {
         throw new UsageError('nothing to update: give --url, --events, --status-filter / --no-status-filter or --description / --no-description');
       }
       changes.updatedAt = new Date().toISOString();
-      const stored = await withClients(options, (c) => change(c.store(), tenantId, subscriptionId, () => ({ changes })));
+      const stored = await withClients(options, (c) => {
+        // A stack's endpoint policy is in its outputs: the URL is checked once the target is known.
+        if (options.url !== undefined) changes.url = parseSubscriptionUrl('--url', options.url, endpointPolicyFor(options, c.target), kind);
+        return change(c.store(), tenantId, subscriptionId, () => ({ changes }));
+      });
       printChanged(stored, options, (s) => describe(s, new Date()), { tenantId, subscriptionId });
     });
 
