@@ -30,8 +30,8 @@ export const INFRA_DEFAULTS = {
   deliveryFunctionTimeoutSeconds: LIMITS.deliveryFunctionTimeoutSeconds,
   fanOutFunctionTimeoutSeconds: 30,
   /**
-   * Retention of the dead-letter queues (and the default of every statushooks queue): 14 days,
-   * the SQS maximum, because parked jobs wait for an operator.
+   * Default retention of a statushooks queue: 14 days, the SQS maximum. The dead-letter queues use
+   * it because parked messages wait for an operator; the delivery queue sets its own (above).
    */
-  dlqRetentionDays: 14,
+  queueRetentionDays: 14,
 } as const;

@@ -40,7 +40,7 @@ export interface StatusHooksFunctionProps {
   readonly description?: string;
 }
 
-/** What a function may do with a table: Powertools-style read, or an exact list of actions. */
+/** What a function may do with a table: the exact DynamoDB actions it is granted, nothing broader. */
 export type TableAccess = readonly `dynamodb:${string}`[];
 
 /** What a function may do with a queue. */
