@@ -2,6 +2,9 @@
  * `npm run bench`: runs every bench and prints one table per bench. Every figure that matters is
  * a ratio against a baseline measured in the same run; absolute numbers depend on the machine.
  *
+ * `npm run bench -- --isolation` adds the isolation bench (bench/isolation.ts, ~2.5 min; alone:
+ * `npm run bench:isolation`).
+ *
  * The memory bench needs `global.gc`: without it this script re-runs itself once with
  * `--expose-gc` added to the same node flags (tsx's loader included).
  */
@@ -9,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { benchFanOut } from './fan-out';
 import { benchHttpDelivery } from './http-delivery';
+import { spawnIsolationBench } from './isolation';
 import { renderSection, type Section } from './lib/timing';
 import { benchMemory } from './memory';
 import { benchSigning } from './signing';
@@ -47,6 +51,14 @@ async function main(): Promise<void> {
     const section = await bench();
     console.log(renderSection(section));
     console.log(`  (${name}: ${((performance.now() - t) / 1000).toFixed(1)} s)\n`);
+  }
+  // Opt-in (about 2.5 minutes): the whole local runtime under load, in its own process.
+  if (process.argv.includes('--isolation')) {
+    const t = performance.now();
+    console.log('5. Isolation — see `npm run bench:isolation -- --help` for its options\n');
+    const status = spawnIsolationBench([]);
+    if (status !== 0) process.exitCode = status;
+    console.log(`  (isolation: ${((performance.now() - t) / 1000).toFixed(1)} s)\n`);
   }
   console.log(`done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }

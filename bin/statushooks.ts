@@ -1,3 +1,4 @@
+import { errorLine } from '../cli/errors';
 import { main } from '../cli/program';
 
 // The AWS SDK warns on stderr about its future Node support on every run; stderr is for errors
@@ -15,7 +16,7 @@ main(process.argv).then(
     process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
   },
   (error: unknown) => {
-    process.stderr.write(`error: ${String(error)}\n`);
+    process.stderr.write(`${errorLine(error)}\n`);
     process.exit(1);
   },
 );

@@ -14,7 +14,8 @@ import { DEFAULTS } from '../lambdas/core/config';
 import { errorMessage, InvalidEventError } from '../lambdas/core/errors';
 import { parseBusEvent } from '../lambdas/core/events';
 import { fanOut, type FanOutPorts } from '../lambdas/core/fan-out';
-import { noMetrics, type Log } from '../lambdas/core/ports';
+import { noMetrics, silentLog } from '../lambdas/core/ports';
+import { sqsSafeJsonText } from '../lambdas/core/sqs-text';
 import { readParkedEvent, readParkedJob, type BusEvent, type ParkedEvent, type ParkedEventKind, type ParkedJob } from './dlq-view';
 
 /** SQS batch calls take at most 10 entries. */
@@ -303,7 +304,7 @@ export function redriveDeliveryDlq(sqs: SQSClient, dlqUrl: string, deliveryQueue
         return { candidate: { message, body: message.Body!, id: job.deliveryId, tenantId: job.tenantId, subscriptionId: job.subscriptionId } };
       },
       async send(batch) {
-        const out = await sqs.send(new SendMessageBatchCommand({ QueueUrl: deliveryQueueUrl, Entries: batch.map((c, i) => ({ Id: `m${i}`, MessageBody: c.body })) }));
+        const out = await sqs.send(new SendMessageBatchCommand({ QueueUrl: deliveryQueueUrl, Entries: batch.map((c, i) => ({ Id: `m${i}`, MessageBody: sqsSafeJsonText(c.body) })) }));
         const ok = new Set((out.Successful ?? []).map((s) => s.Id));
         const failed = new Map((out.Failed ?? []).map((f) => [f.Id, `${f.Code ?? 'Error'}: ${f.Message ?? ''}`.trim()]));
         return batch.map((_, i) => (ok.has(`m${i}`) ? { ok: true as const } : { ok: false as const, error: failed.get(`m${i}`) ?? 'not accepted by SQS' }));
@@ -350,14 +351,6 @@ function invalidSkip(kind: ParkedEventKind, reason: string): string {
 export function redriveFanOutDlq(sqs: SQSClient, dlqUrl: string, target: FanOutTarget, selection: RedriveSelection, now = new Date()): Promise<RedriveReport> {
   type C = Candidate & { event: BusEvent; kind: ParkedEventKind };
   const warnings = new Set<string>();
-  // fanOut's info and warn lines are its own progress; only what an operator should act on is kept.
-  const log: Log = {
-    info: () => {},
-    warn: () => {},
-    error: (message, fields = {}) => {
-      if (typeof fields.subscriptionId === 'string') warnings.add(`tenant ${String(fields.tenantId)}: ${message}: ${fields.subscriptionId}: ${String(fields.reason)}`);
-    },
-  };
   return redrive<C>(
     sqs,
     dlqUrl,
@@ -377,7 +370,7 @@ export function redriveFanOutDlq(sqs: SQSClient, dlqUrl: string, target: FanOutT
       async send(batch) {
         const results: SendResult[] = [];
         // One event at a time, as the function handles them: each is a Query and a SendMessageBatch.
-        for (const { event, kind } of batch) {
+        for (const { event, kind, tenantId } of batch) {
           let rejected: string | undefined;
           const ports: FanOutPorts = {
             ...target,
@@ -385,11 +378,15 @@ export function redriveFanOutDlq(sqs: SQSClient, dlqUrl: string, target: FanOutT
               rejected = record.reason;
             },
             now: () => new Date(),
-            log,
+            // fanOut's log lines are its own progress; what an operator should act on comes back in its result.
+            log: silentLog,
             metrics: noMetrics,
           };
           try {
             const result = await fanOut(event, ports);
+            if (result.status === 'queued') {
+              for (const bad of result.invalidSubscriptions) warnings.add(`tenant ${String(tenantId)}: subscription item is invalid and was skipped: ${bad.subscriptionId}: ${bad.reason}`);
+            }
             results.push(result.status === 'queued' ? { ok: true, deliveryIds: result.deliveryIds } : { ok: 'skip', reason: invalidSkip(kind, rejected ?? result.reason) });
           } catch (error) {
             results.push({ ok: false, error: `fan-out failed: ${errorMessage(error)}` });

@@ -22,6 +22,19 @@ export class CliError extends Error {
   }
 }
 
+/**
+ * The one line printed for an error: `error: <message>`. Our own errors are worded for the operator
+ * as they are; any other error class (an AWS exception, a bug) gets its name after the message
+ * when the name says more than "Error", so the line never starts "error: Error: …".
+ */
+export function errorLine(error: unknown): string {
+  if (!(error instanceof Error)) return `error: ${String(error)}`;
+  const message = error.message.trim() || '(no message)';
+  const own = error instanceof UsageError || error instanceof CliError;
+  const name = error.name && error.name !== 'Error' && !own && !message.includes(error.name) ? ` (${error.name})` : '';
+  return `error: ${message}${name}`;
+}
+
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EAI_AGAIN', 'EPIPE']);
 
 /** Whether an AWS SDK call failed because the endpoint could not be reached (not an API answer). */

@@ -53,7 +53,7 @@ export function parseSubscriptionUrl(option: string, raw: string, policy: Endpoi
     if (!(error instanceof EndpointBlockedError)) throw error;
     const hint =
       targetKind === 'stack' && (!policy.allowHttp || !policy.allowPrivate)
-        ? ' (a deployed stack refuses plain http and private hosts; pass --allow-http / --allow-private only if the stack was deployed to allow them)'
+        ? ' (a deployed stack refuses plain http and private hosts unless deployed with allowHttpEndpoints / allowPrivateEndpoints, which its outputs AllowHttpEndpoints / AllowPrivateEndpoints show)'
         : '';
     throw new UsageError(`${option}: ${error.message}${hint}`);
   }
@@ -78,4 +78,11 @@ export function positiveInt(text: string): number {
   const n = Number(text);
   if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`expected a whole number ≥ 1, got "${text}"`);
   return n;
+}
+
+/** A webhook-timestamp: whole unix seconds, as the header carries them (`1732812345`). */
+export function parseUnixSeconds(option: string, text: string): string {
+  const trimmed = text.trim();
+  if (!/^\d{1,12}$/.test(trimmed)) throw new UsageError(`${option}: expected unix seconds (a whole number such as 1732812345), got "${text}"`);
+  return trimmed;
 }

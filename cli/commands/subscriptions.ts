@@ -1,29 +1,58 @@
 import type { Command } from 'commander';
-import { ConcurrentModificationError, SubscriptionNotFoundError, type DynamoSubscriptionStore, type SubscriptionChanges } from '../../lambdas/adapters/subscription-store';
-import { newSecret, newSubscriptionId, subscriptionSchema, type Subscription } from '../../lambdas/core/subscriptions';
+import {
+  ConcurrentModificationError,
+  SubscriptionNotFoundError,
+  type DynamoSubscriptionStore,
+  type StoredItem,
+  type SubscriptionChanges,
+} from '../../lambdas/adapters/subscription-store';
+import {
+  InvalidSubscriptionError,
+  applyChanges,
+  changeVerdict,
+  livePreviousSecretExpiry,
+  newSecret,
+  newSubscriptionId,
+  secretSchema,
+  subscriptionProblems,
+  subscriptionSchema,
+  type Subscription,
+} from '../../lambdas/core/subscriptions';
+import { redactUrl } from '../../lambdas/core/endpoint-guard';
 import { CliError, UsageError } from '../errors';
 import { nonEmpty, parseDuration, parseEventList, parseStatusFilter, parseSubscriptionUrl } from '../inputs';
-import { fields, printJson, printLines, table } from '../output';
+import { fields, formatAge, printJson, printLines, table } from '../output';
 import { withClients, withTargetOptions, withUrlPolicyOptions, type JsonOption } from '../run';
 import { endpointPolicyFor, targetKind, type TargetOptions } from '../target';
 
-type Options = TargetOptions & JsonOption & { tenant: string };
+type Options = TargetOptions & JsonOption & { tenant: string; showUrl?: boolean };
+
+const SECRET_KEYS = new Set(['secret', 'previousSecret']);
 
 /** A subscription without its secrets: what every command but create and rotate-secret shows. */
-export function publicView(s: Subscription): Omit<Subscription, 'secret' | 'previousSecret'> {
+export function publicView(s: Subscription, showUrl = false): Omit<Subscription, 'secret' | 'previousSecret'> {
   // eslint-disable-next-line @typescript-eslint/no-unused-vars
   const { secret, previousSecret, ...rest } = s;
-  return rest;
+  return { ...rest, url: showUrl ? s.url : redactUrl(s.url) };
 }
 
-function describe(s: Subscription, now: Date, secretShown?: string): string {
+/** A stored item, valid or not, without its secrets (a broken secret may still be most of a real one). */
+function publicItem(item: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(item).filter(([k]) => !SECRET_KEYS.has(k)).map(([k, v]) => [k, k === 'url' && typeof v === 'string' ? redactUrl(v) : v]));
+}
+
+/**
+ * A subscription as text. The URL is shown whole only with its secret (create) or on request
+ * (`get --show-url`): a token in the path is as much a credential as the secret.
+ */
+function describe(s: Subscription, now: Date, secretShown?: string, showUrl = secretShown !== undefined): string {
   const entries: [string, string][] = [
     ['subscriptionId', s.subscriptionId],
     ['tenantId', s.tenantId],
     ['state', s.state],
   ];
   if (s.disabledReason) entries.push(['disabledReason', s.disabledReason]);
-  entries.push(['url', s.url], ['events', s.events.join(', ')], ['statusFilter', s.statusFilter?.length ? s.statusFilter.join(', ') : '(all statuses)']);
+  entries.push(['url', showUrl ? s.url : redactUrl(s.url)], ['events', s.events.join(', ')], ['statusFilter', s.statusFilter?.length ? s.statusFilter.join(', ') : '(all statuses)']);
   if (s.description) entries.push(['description', s.description]);
   entries.push(['secret', secretShown ?? '(hidden)']);
   if (s.previousSecret && s.previousSecretExpiresAt) {
@@ -35,6 +64,38 @@ function describe(s: Subscription, now: Date, secretShown?: string): string {
   return fields(entries);
 }
 
+const FIELD_ORDER = ['subscriptionId', 'tenantId', 'state', 'disabledReason', 'url', 'events', 'statusFilter', 'description', 'secret', 'previousSecret', 'previousSecretExpiresAt', 'createdAt', 'updatedAt'];
+
+/** A broken item, field by field as stored (secrets hidden), then what is wrong with it. */
+function describeBroken(stored: StoredItem): string {
+  const keys = Object.keys(stored.item).sort((a, b) => (FIELD_ORDER.indexOf(a) + 1 || 99) - (FIELD_ORDER.indexOf(b) + 1 || 99));
+  const show = (v: unknown) => (typeof v === 'string' ? v : Array.isArray(v) && v.every((x) => typeof x === 'string') ? v.join(', ') : JSON.stringify(v));
+  const entries: [string, string][] = keys.map((k) => [k, SECRET_KEYS.has(k) ? '(hidden)' : k === 'url' && typeof stored.item[k] === 'string' ? redactUrl(stored.item[k]) : show(stored.item[k])]);
+  for (const p of stored.problems) entries.push(['problem', p]);
+  return fields(entries);
+}
+
+/** The option or command that sets a field, for "fix it with" hints. */
+const FIXED_BY: Readonly<Record<string, string>> = {
+  url: 'update --url',
+  events: 'update --events',
+  statusFilter: 'update --status-filter or --no-status-filter',
+  description: 'update --description or --no-description',
+  secret: 'rotate-secret',
+  previousSecret: 'rotate-secret',
+  previousSecretExpiresAt: 'rotate-secret',
+  state: 'pause or resume',
+  disabledReason: 'resume',
+  createdAt: 'any update (it is not a date the CLI writes; fix it in the table)',
+  updatedAt: 'any update (it sets updatedAt)',
+};
+
+/** `events: update --events; secret: rotate-secret`: how to fix each broken field. */
+export function fixHint(problems: readonly string[]): string {
+  const fieldsOf = [...new Set(problems.map((p) => p.split(/[.:]/)[0]!))];
+  return fieldsOf.map((f) => `${f}: ${FIXED_BY[f] ?? 'fix it in the table'}`).join('; ');
+}
+
 function tenantOf(options: { tenant: string }): string {
   return nonEmpty('--tenant', options.tenant);
 }
@@ -43,26 +104,56 @@ function subscriptionIdOf(id: string): string {
   return nonEmpty('<subscriptionId>', id);
 }
 
-async function mustGet(store: DynamoSubscriptionStore, tenantId: string, subscriptionId: string): Promise<Subscription> {
-  const found = await store.get(tenantId, subscriptionId);
+/** The item as stored, broken or not; "not found" as an operator's message (also for another tenant's id). */
+async function mustRead(store: DynamoSubscriptionStore, tenantId: string, subscriptionId: string): Promise<StoredItem> {
+  const found = await store.read(tenantId, subscriptionId);
   if (!found) throw new CliError(new SubscriptionNotFoundError(tenantId, subscriptionId).message);
   return found;
 }
 
-/** store.update, with "not found" as an operator's message (also when the id belongs to another tenant). */
-async function mustUpdate(
-  store: DynamoSubscriptionStore,
-  tenantId: string,
-  subscriptionId: string,
-  changes: SubscriptionChanges,
-  expected?: Readonly<Record<string, string>>,
-): Promise<Subscription> {
+interface Plan {
+  readonly changes: SubscriptionChanges;
+  /** Attributes that must still hold these values when the write happens (compare-and-set). */
+  readonly expected?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Reads the item, plans the change on what is stored, and writes it only when the result is
+ * valid or, for an item broken already, better (see changeVerdict); otherwise nothing is written
+ * and the error names each broken field and how to fix it. The write is a compare-and-set on
+ * updatedAt (every write sets it), so what was checked is what gets changed.
+ */
+async function change(store: DynamoSubscriptionStore, tenantId: string, subscriptionId: string, plan: (current: StoredItem) => Plan): Promise<StoredItem> {
+  const current = await mustRead(store, tenantId, subscriptionId);
+  const { changes, expected = {} } = plan(current);
+  const after = subscriptionProblems(applyChanges(current.item, changes));
+  const verdict = changeVerdict(current.problems, after);
+  if (verdict === 'refused') {
+    const broken = new InvalidSubscriptionError(after, tenantId, subscriptionId).message;
+    throw new CliError(
+      current.problems.length > 0
+        ? `${broken}; nothing was written. Fix it first (${fixHint(after)})`
+        : `this change would leave subscription ${subscriptionId} of tenant ${tenantId} invalid: ${after.join('; ')}; nothing was written`,
+    );
+  }
   try {
-    return await store.update(tenantId, subscriptionId, changes, expected);
+    return await store.updateStored(tenantId, subscriptionId, changes, { updatedAt: current.item.updatedAt, ...expected });
   } catch (error) {
     if (error instanceof SubscriptionNotFoundError || error instanceof ConcurrentModificationError) throw new CliError(error.message);
     throw error;
   }
+}
+
+/** Prints a subscription after a change; one still broken (a partial fix) is shown as stored, with a warning. */
+function printChanged(stored: StoredItem, options: JsonOption, text: (s: Subscription) => string, ids: { tenantId: string; subscriptionId: string }): void {
+  if (stored.subscription) {
+    if (options.json) return printJson(publicView(stored.subscription));
+    return printLines(text(stored.subscription));
+  }
+  const invalid = new InvalidSubscriptionError(stored.problems, ids.tenantId, ids.subscriptionId);
+  process.stderr.write(`warning: written, but ${invalid.message}; fan-out skips it until that is fixed (${fixHint(stored.problems)})\n`);
+  if (options.json) return printJson({ ...publicItem(stored.item), problems: stored.problems });
+  printLines(describeBroken(stored));
 }
 
 const withTenant = (command: Command) => command.requiredOption('--tenant <id>', 'the tenant that owns the subscription');
@@ -71,7 +162,7 @@ export function registerSubscriptions(program: Command): void {
   const subs = program
     .command('subscriptions')
     .alias('subs')
-    .description('manage webhook subscriptions (the DynamoDB items of docs/architecture.md §3)');
+    .description("manage a tenant's webhook subscriptions: where to deliver, which events, the signing secret");
 
   withUrlPolicyOptions(
     withTargetOptions(
@@ -87,24 +178,28 @@ export function registerSubscriptions(program: Command): void {
     .action(async (options: Options & { url: string; events: string; statusFilter?: string; description?: string }) => {
       const kind = targetKind(options);
       const tenantId = tenantOf(options);
-      const url = parseSubscriptionUrl('--url', options.url, endpointPolicyFor(options), kind);
       const events = parseEventList('--events', options.events);
       const statusFilter = options.statusFilter === undefined ? undefined : parseStatusFilter('--status-filter', options.statusFilter);
       const description = options.description === undefined ? undefined : nonEmpty('--description', options.description);
-      const now = new Date().toISOString();
-      const subscription = subscriptionSchema.parse({
-        tenantId,
-        subscriptionId: newSubscriptionId(),
-        url,
-        events,
-        statusFilter,
-        secret: newSecret(),
-        state: 'active',
-        description,
-        createdAt: now,
-        updatedAt: now,
+      const subscription = await withClients(options, async (c) => {
+        // A stack's endpoint policy is in its outputs: the URL is checked once the target is known.
+        const url = parseSubscriptionUrl('--url', options.url, endpointPolicyFor(options, c.target), kind);
+        const now = new Date().toISOString();
+        const created = subscriptionSchema.parse({
+          tenantId,
+          subscriptionId: newSubscriptionId(),
+          url,
+          events,
+          statusFilter,
+          secret: newSecret(),
+          state: 'active',
+          description,
+          createdAt: now,
+          updatedAt: now,
+        });
+        await c.store().create(created);
+        return created;
       });
-      await withClients(options, (c) => c.store().create(subscription));
       if (options.json) return printJson(subscription);
       printLines(describe(subscription, new Date(), subscription.secret), '', 'Store the secret now: it is not shown again (rotate-secret issues a new one).');
     });
@@ -115,24 +210,32 @@ export function registerSubscriptions(program: Command): void {
       const tenantId = tenantOf(options);
       const { subscriptions, invalid } = await withClients(options, (c) => c.store().listByTenant(tenantId));
       for (const bad of invalid) process.stderr.write(`warning: item ${bad.subscriptionId} breaks the subscription schema and is skipped by fan-out: ${bad.reason}\n`);
-      if (options.json) return printJson({ tenantId, subscriptions: subscriptions.map(publicView), invalid });
+      if (options.json) return printJson({ tenantId, subscriptions: subscriptions.map((s) => publicView(s)), invalid });
       if (subscriptions.length === 0) return printLines(`no subscriptions for tenant ${tenantId}`);
       printLines(
         table(
           ['SUBSCRIPTION', 'STATE', 'EVENTS', 'STATUS FILTER', 'URL', 'DESCRIPTION'],
-          subscriptions.map((s) => [s.subscriptionId, s.state, s.events.join(','), s.statusFilter?.join(',') || '*', s.url, s.description ?? '']),
+          subscriptions.map((s) => [s.subscriptionId, s.state, s.events.join(','), s.statusFilter?.join(',') || '*', redactUrl(s.url), s.description ?? '']),
         ),
       );
     });
 
-  withTargetOptions(withTenant(subs.command('get').argument('<subscriptionId>')).description('show one subscription (its secret stays hidden)'))
+  withTargetOptions(withTenant(subs.command('get').argument('<subscriptionId>')).description('show one subscription (its secret stays hidden); a broken item is shown as stored, with what is wrong'))
+    .option('--show-url', 'show the whole URL; by default path segments that look like tokens are masked')
     .addHelpText('after', '\nExample:\n  statushooks subscriptions get sub_8f14e45fceea167a5a36dedd --tenant acme-shop')
     .action(async (id: string, options: Options) => {
       const tenantId = tenantOf(options);
       const subscriptionId = subscriptionIdOf(id);
-      const s = await withClients(options, (c) => mustGet(c.store(), tenantId, subscriptionId));
-      if (options.json) return printJson(publicView(s));
-      printLines(describe(s, new Date()));
+      const stored = await withClients(options, (c) => mustRead(c.store(), tenantId, subscriptionId));
+      if (stored.subscription) {
+        if (options.json) return printJson(publicView(stored.subscription, options.showUrl === true));
+        return printLines(describe(stored.subscription, new Date(), undefined, options.showUrl === true));
+      }
+      // Show what is there (an operator needs it to fix the item), then fail: it is not a working subscription.
+      if (options.json) printJson({ ...publicItem(stored.item), problems: stored.problems });
+      else printLines(describeBroken(stored));
+      const invalid = new InvalidSubscriptionError(stored.problems, tenantId, subscriptionId);
+      throw new CliError(`${invalid.message}; fan-out skips it until it is fixed (${fixHint(stored.problems)})`);
     });
 
   withUrlPolicyOptions(
@@ -153,17 +256,19 @@ export function registerSubscriptions(program: Command): void {
       const tenantId = tenantOf(options);
       const subscriptionId = subscriptionIdOf(id);
       const changes: SubscriptionChanges = {};
-      if (options.url !== undefined) changes.url = parseSubscriptionUrl('--url', options.url, endpointPolicyFor(options), kind);
       if (options.events !== undefined) changes.events = parseEventList('--events', options.events);
       if (options.statusFilter !== undefined) changes.statusFilter = options.statusFilter === false ? null : parseStatusFilter('--status-filter', options.statusFilter);
       if (options.description !== undefined) changes.description = options.description === false ? null : nonEmpty('--description', options.description);
-      if (Object.keys(changes).length === 0) {
+      if (Object.keys(changes).length === 0 && options.url === undefined) {
         throw new UsageError('nothing to update: give --url, --events, --status-filter / --no-status-filter or --description / --no-description');
       }
       changes.updatedAt = new Date().toISOString();
-      const s = await withClients(options, (c) => mustUpdate(c.store(), tenantId, subscriptionId, changes));
-      if (options.json) return printJson(publicView(s));
-      printLines(describe(s, new Date()));
+      const stored = await withClients(options, (c) => {
+        // A stack's endpoint policy is in its outputs: the URL is checked once the target is known.
+        if (options.url !== undefined) changes.url = parseSubscriptionUrl('--url', options.url, endpointPolicyFor(options, c.target), kind);
+        return change(c.store(), tenantId, subscriptionId, () => ({ changes }));
+      });
+      printChanged(stored, options, (s) => describe(s, new Date()), { tenantId, subscriptionId });
     });
 
   const stateCommands = [
@@ -178,9 +283,8 @@ export function registerSubscriptions(program: Command): void {
         const subscriptionId = subscriptionIdOf(id);
         const changes: SubscriptionChanges = { state, updatedAt: new Date().toISOString() };
         if (state === 'active') changes.disabledReason = null;
-        const s = await withClients(options, (c) => mustUpdate(c.store(), tenantId, subscriptionId, changes));
-        if (options.json) return printJson(publicView(s));
-        printLines(`${s.subscriptionId} (tenant ${s.tenantId}) is now ${s.state}`);
+        const stored = await withClients(options, (c) => change(c.store(), tenantId, subscriptionId, () => ({ changes })));
+        printChanged(stored, options, (s) => `${s.subscriptionId} (tenant ${s.tenantId}) is now ${s.state}`, { tenantId, subscriptionId });
       });
   }
 
@@ -204,33 +308,70 @@ export function registerSubscriptions(program: Command): void {
   withTargetOptions(
     withTenant(subs.command('rotate-secret').argument('<subscriptionId>'))
       .description('issue a new secret; the old one keeps signing (a second signature) until the grace period ends')
-      .option('--grace <duration>', 'how long the old secret still signs: 30m, 24h, 7d, … (0s: stop at once; at most 30d)', '24h'),
+      .option('--grace <duration>', 'how long the old secret still signs: 30m, 24h, 7d, … (0s: stop at once; at most 30d)', '24h')
+      .option('--force', 'rotate even during the grace period of the last rotation, dropping the secret that rotation kept signing'),
   )
-    .addHelpText('after', '\nExample:\n  statushooks subscriptions rotate-secret sub_8f14e45fceea167a5a36dedd --tenant acme-shop --grace 48h')
-    .action(async (id: string, options: Options & { grace: string }) => {
+    .addHelpText(
+      'after',
+      [
+        '',
+        'A subscription holds one previous secret. Rotating again while it still signs',
+        'would drop it, and receivers still on it would fail verification: that is',
+        'refused (exit 1, naming when the grace period ends) unless --force is given.',
+        '',
+        'Example:',
+        '  statushooks subscriptions rotate-secret sub_8f14e45fceea167a5a36dedd --tenant acme-shop --grace 48h',
+      ].join('\n'),
+    )
+    .action(async (id: string, options: Options & { grace: string; force?: boolean }) => {
       const tenantId = tenantOf(options);
       const subscriptionId = subscriptionIdOf(id);
       const graceMs = parseDuration('--grace', options.grace);
       const now = new Date();
       const secret = newSecret();
-      const s = await withClients(options, async (c) => {
-        const store = c.store();
-        const current = await mustGet(store, tenantId, subscriptionId);
-        const keepOld = graceMs > 0;
-        return mustUpdate(store, tenantId, subscriptionId, {
-          secret,
-          previousSecret: keepOld ? current.secret : null,
-          previousSecretExpiresAt: keepOld ? new Date(now.getTime() + graceMs).toISOString() : null,
-          updatedAt: now.toISOString(),
-        }, { secret: current.secret });
-      });
-      const result = { tenantId, subscriptionId, secret: s.secret, previousSecretExpiresAt: s.previousSecretExpiresAt ?? null, updatedAt: s.updatedAt };
+      let dropped: string | undefined;
+      let oldSecretBroken = false;
+      const stored = await withClients(options, (c) =>
+        change(c.store(), tenantId, subscriptionId, ({ item }) => {
+          const liveUntil = livePreviousSecretExpiry(item, now);
+          if (liveUntil !== undefined && !options.force) {
+            const left = formatAge((Date.parse(liveUntil) - now.getTime()) / 1000);
+            throw new CliError(
+              `subscription ${subscriptionId} of tenant ${tenantId} is still in the grace period of its last rotation: ` +
+                `its previous secret signs until ${liveUntil} (in ${left}). Rotating now would drop that secret and receivers still on it would fail verification; ` +
+                'wait until the grace period ends, or pass --force to drop it now. Nothing was written',
+            );
+          }
+          dropped = liveUntil;
+          // A broken current secret cannot keep signing: the new one replaces it at once.
+          oldSecretBroken = !secretSchema.safeParse(item.secret).success;
+          const keepOld = graceMs > 0 && !oldSecretBroken;
+          return {
+            changes: {
+              secret,
+              previousSecret: keepOld ? (item.secret as string) : null,
+              previousSecretExpiresAt: keepOld ? new Date(now.getTime() + graceMs).toISOString() : null,
+              updatedAt: now.toISOString(),
+            },
+            // Compare-and-set on the secret: two rotations at once cannot both keep "the old" secret.
+            expected: { secret: item.secret },
+          };
+        }),
+      );
+      if (oldSecretBroken) process.stderr.write('warning: the old secret was not a valid secret, so it cannot keep signing: the new secret replaces it at once\n');
+      if (dropped !== undefined) process.stderr.write(`warning: --force: dropped the previous secret that would have signed until ${dropped}\n`);
+      const after = stored.item as Partial<Subscription>;
+      const result = { tenantId, subscriptionId, secret, previousSecretExpiresAt: after.previousSecretExpiresAt ?? null, updatedAt: after.updatedAt };
+      if (!stored.subscription) {
+        const invalid = new InvalidSubscriptionError(stored.problems, tenantId, subscriptionId);
+        process.stderr.write(`warning: written, but ${invalid.message}; fan-out skips it until that is fixed (${fixHint(stored.problems)})\n`);
+      }
       if (options.json) return printJson(result);
       printLines(
         fields([
           ['subscriptionId', subscriptionId],
           ['tenantId', tenantId],
-          ['secret', s.secret],
+          ['secret', secret],
           ['previousSecret', result.previousSecretExpiresAt ? `(hidden; still signs until ${result.previousSecretExpiresAt})` : '(none: the old secret no longer signs)'],
         ]),
         '',

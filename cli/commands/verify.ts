@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { secretSchema } from '../../lambdas/core/subscriptions';
 import { CliError, UsageError } from '../errors';
-import { nonEmpty } from '../inputs';
+import { nonEmpty, parseUnixSeconds } from '../inputs';
 import { printJson, printLines } from '../output';
 import { readInput } from './events';
 
@@ -49,7 +49,7 @@ export function registerVerify(program: Command): void {
       'after',
       [
         '',
-        `The secret comes from --secret or, when that is not given, from ${SECRET_ENV}.`,
+        `The secret comes from --secret or, without it, from ${SECRET_ENV}.`,
         '',
         'Examples:',
         `  read -rs ${SECRET_ENV} && export ${SECRET_ENV}`,
@@ -63,7 +63,7 @@ export function registerVerify(program: Command): void {
       const secret = secretSchema.safeParse(raw.trim());
       if (!secret.success) throw new UsageError(`${source} ${secret.error.issues[0]?.message ?? 'is not a valid secret'}`);
       const id = nonEmpty('--id', options.id);
-      const timestamp = nonEmpty('--timestamp', options.timestamp);
+      const timestamp = parseUnixSeconds('--timestamp', options.timestamp);
       const signature = nonEmpty('--signature', options.signature);
       const body = readInput('--body', options.body);
       let reason: string | undefined;

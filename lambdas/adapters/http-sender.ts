@@ -4,7 +4,7 @@ import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import type { EndpointPolicy } from '../core/config';
 import type { WebhookRequest } from '../core/delivery';
-import { checkAddress, hostOf } from '../core/endpoint-guard';
+import { checkAddress, checkUrl, hostOf } from '../core/endpoint-guard';
 import { EndpointBlockedError } from '../core/errors';
 import type { AttemptResult } from '../core/outcome';
 
@@ -18,6 +18,11 @@ export interface SenderOptions {
   readonly resolve?: (host: string) => Promise<LookupAddress[]>;
   /** Sockets per origin kept alive between deliveries. */
   readonly maxSocketsPerHost?: number;
+  /**
+   * Extra certificate authorities to trust, for tests with a local HTTPS receiver only. Deployed
+   * functions never set it: they trust Node's public CA bundle and nothing else.
+   */
+  readonly ca?: string | Buffer;
 }
 
 /** How much of a response body is read (to free the socket); the rest is discarded. */
@@ -40,7 +45,7 @@ export class HttpSender {
     this.resolve = options.resolve ?? defaultResolve;
     const lookup = this.guardedLookup();
     const common = { keepAlive: true, maxSockets: options.maxSocketsPerHost ?? 50, lookup, timeout: options.timeoutMs } as const;
-    this.agents = { http: new http.Agent(common), https: new https.Agent(common) };
+    this.agents = { http: new http.Agent(common), https: new https.Agent(options.ca === undefined ? common : { ...common, ca: options.ca }) };
   }
 
   private guardedLookup(): LookupFunction {
@@ -57,7 +62,18 @@ export class HttpSender {
     };
   }
 
+  /**
+   * One attempt. The sender applies the endpoint guard itself, whoever calls it: Node skips the
+   * agent's `lookup` for IP-literal hosts, so without this a caller that forgot `checkUrl` could
+   * reach 127.0.0.1 or the metadata service.
+   */
   send(request: WebhookRequest): Promise<AttemptResult> {
+    try {
+      checkUrl(request.url.href, this.options.policy);
+    } catch (error) {
+      if (error instanceof EndpointBlockedError) return Promise.resolve({ kind: 'error', error: 'blocked', message: error.message, durationMs: 0 });
+      throw error;
+    }
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
     const isHttps = request.url.protocol === 'https:';
@@ -123,9 +139,13 @@ function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** Node's codes for a certificate the sender refused (expired, wrong host, untrusted issuer, …). */
+const TLS_CODES = /^(CERT_|ERR_TLS_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_(GET|VERIFY|DECRYPT)|INVALID_CA|INVALID_PURPOSE|HOSTNAME_MISMATCH|ERR_SSL_)/;
+
 function toErrorResult(error: NodeJS.ErrnoException, durationMs: number): AttemptResult {
   if (error instanceof EndpointBlockedError) return { kind: 'error', error: 'blocked', message: error.message, durationMs };
   const code = error.code ?? '';
+  if (TLS_CODES.test(code)) return { kind: 'error', error: 'tls', message: `${error.message.replace(/\.$/, '')} (${code})`, durationMs };
   if (code === 'STATUSHOOKS_TIMEOUT' || code === 'ETIMEDOUT' || code === 'ESOCKETTIMEDOUT') return { kind: 'error', error: 'timeout', message: error.message, durationMs };
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ENODATA') return { kind: 'error', error: 'dns', message: `${code} ${error.message}`.trim(), durationMs };
   return { kind: 'error', error: 'connection', message: `${code} ${error.message}`.trim(), durationMs };

@@ -1,5 +1,9 @@
 import { ChangeMessageVisibilityCommand, SendMessageBatchCommand, SendMessageCommand, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
 import { PARKED_ATTRIBUTES, type DeliveryJob, type RejectedEventRecord } from '../core/job';
+import { SQS_MAX_MESSAGE_BYTES, sqsSafeAttribute, sqsSafeJsonText, toSqsJson, truncateText, utf8Length } from '../core/sqs-text';
+
+/** Longest park reason kept in the message attribute (the record body of a rejected event has it whole). */
+const REASON_ATTRIBUTE_CHARS = 1024;
 
 /** SendMessageBatch takes at most 10 entries. */
 const BATCH = 10;
@@ -66,6 +70,9 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** Pauses between the tries of ChangeMessageVisibility: short, the function's time budget is small. */
+const VISIBILITY_RETRY_PAUSES_MS = [100, 400];
+
 /** The delivery queue as fan-out and delivery use it. */
 export class SqsJobQueue {
   constructor(
@@ -76,12 +83,27 @@ export class SqsJobQueue {
 
   async enqueue(jobs: readonly DeliveryJob[]): Promise<void> {
     // Entry ids must be unique within a call and match [A-Za-z0-9_-]{1,80}: the delivery id does.
-    const entries = jobs.map((job) => ({ Id: job.deliveryId, MessageBody: JSON.stringify(job) }));
+    const entries = jobs.map((job) => ({ Id: job.deliveryId, MessageBody: toSqsJson(job) }));
     await sendAll(this.sqs, this.queueUrl, entries, this.options);
   }
 
+  /**
+   * Sets the job's visibility. A failed call is tried again (3 tries in all, 100 ms and 400 ms
+   * apart, on top of the SDK's own retries): if it still fails, the job only comes back after the
+   * queue's whole visibility timeout (360 s by default) instead of the scheduled delay.
+   */
   async changeVisibility(receiptHandle: string, seconds: number): Promise<void> {
-    await this.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: this.queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: seconds }));
+    const command = new ChangeMessageVisibilityCommand({ QueueUrl: this.queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: seconds });
+    for (let tryNumber = 1; ; tryNumber++) {
+      try {
+        await this.sqs.send(command);
+        return;
+      } catch (error) {
+        const pause = VISIBILITY_RETRY_PAUSES_MS[tryNumber - 1];
+        if (pause === undefined) throw error;
+        await sleep(pause);
+      }
+    }
   }
 }
 
@@ -92,14 +114,19 @@ export class SqsParkingLot {
     private readonly queueUrl: string,
   ) {}
 
-  /** Parks a delivery job's original body; the reason and attempts travel as message attributes. */
+  /**
+   * Parks a delivery job's original body; the reason and attempts travel as message attributes.
+   * The body came from SQS, so it is carriable already; it is escaped anyway (JSON-lossless) so a
+   * body from elsewhere cannot make parking fail. The reason is cut to 1024 characters and any
+   * character SQS refuses in it is written as the text `\uXXXX`.
+   */
   async parkJob(body: string, reason: string, attempts: number, now: Date): Promise<void> {
     await this.sqs.send(
       new SendMessageCommand({
         QueueUrl: this.queueUrl,
-        MessageBody: body,
+        MessageBody: sqsSafeJsonText(body),
         MessageAttributes: {
-          [PARKED_ATTRIBUTES.reason]: { DataType: 'String', StringValue: truncate(reason, 1024) },
+          [PARKED_ATTRIBUTES.reason]: { DataType: 'String', StringValue: sqsSafeAttribute(reason, REASON_ATTRIBUTE_CHARS) },
           [PARKED_ATTRIBUTES.attempts]: { DataType: 'Number', StringValue: String(attempts) },
           [PARKED_ATTRIBUTES.parkedAt]: { DataType: 'String', StringValue: now.toISOString() },
         },
@@ -107,25 +134,42 @@ export class SqsParkingLot {
     );
   }
 
-  /** Parks an event that failed validation, as the original event plus the reason. */
+  /**
+   * Parks an event that failed validation, as the original event plus the reason: JSON text of
+   * any depth in which every character SQS refuses is a `\uXXXX` escape, so JSON.parse of the
+   * body gives back the exact event.
+   */
   async parkEvent(record: RejectedEventRecord): Promise<void> {
+    const reason = sqsSafeAttribute(record.reason, REASON_ATTRIBUTE_CHARS);
+    const room = SQS_MAX_MESSAGE_BYTES - utf8Length(PARKED_ATTRIBUTES.reason) - utf8Length('String') - utf8Length(reason);
     await this.sqs.send(
       new SendMessageCommand({
         QueueUrl: this.queueUrl,
-        MessageBody: fitEventRecord(record),
-        MessageAttributes: { [PARKED_ATTRIBUTES.reason]: { DataType: 'String', StringValue: truncate(record.reason, 1024) } },
+        MessageBody: fitEventRecord(record, room),
+        MessageAttributes: { [PARKED_ATTRIBUTES.reason]: { DataType: 'String', StringValue: reason } },
       }),
     );
   }
 }
 
-/** SQS takes 256 KiB; an oversized event is kept as truncated text rather than lost. */
-function fitEventRecord(record: RejectedEventRecord): string {
-  const body = JSON.stringify(record);
-  if (body.length <= 250_000) return body;
-  return JSON.stringify({ ...record, event: truncate(JSON.stringify(record.event), 240_000), eventTruncated: true });
-}
-
-function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+/**
+ * SQS takes 256 KiB (UTF-8 bytes, attributes included). EventBridge events are at most 256 KB,
+ * but escaping can grow them (U+FFFF: 3 bytes → `\uffff`, 6): an event that no longer fits is
+ * kept as the beginning of its JSON text, flagged `eventTruncated`, rather than lost.
+ */
+export function fitEventRecord(record: RejectedEventRecord, maxBytes: number): string {
+  const body = toSqsJson(record);
+  if (utf8Length(body) <= maxBytes) return body;
+  const text = toSqsJson(record.event);
+  // A reason can quote producer input (an unknown detail-type): bounded here so the event keeps room.
+  const reason = truncateText(record.reason, 16_384);
+  // Headroom as before (250,000 bytes of body, at most 240,000 characters of event text).
+  maxBytes = Math.min(maxBytes, 250_000);
+  let keep = Math.min(text.length, 240_000);
+  for (;;) {
+    const fitted = toSqsJson({ ...record, reason, event: truncateText(text, keep), eventTruncated: true });
+    const size = utf8Length(fitted);
+    if (size <= maxBytes || keep === 0) return fitted;
+    keep = Math.max(0, Math.floor((keep * maxBytes) / size) - 16);
+  }
 }

@@ -1,7 +1,9 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SubscriptionLookup } from '../core/fan-out';
-import { parseSubscription, type Subscription } from '../core/subscriptions';
+import { parseSubscription, subscriptionProblems, type Subscription, type SubscriptionChanges } from '../core/subscriptions';
+
+export type { SubscriptionChanges } from '../core/subscriptions';
 
 export class SubscriptionNotFoundError extends Error {
   constructor(tenantId: string, subscriptionId: string) {
@@ -24,8 +26,18 @@ export class ConcurrentModificationError extends Error {
   }
 }
 
-/** Attribute changes for `update`: a value sets it, `null` removes it. */
-export type SubscriptionChanges = { [K in Exclude<keyof Subscription, 'tenantId' | 'subscriptionId'>]?: Subscription[K] | null };
+/**
+ * An item as stored, valid or not: `subscription` when it meets the schema, else the `problems`
+ * (one `path: message` line per broken field) next to the raw `item`.
+ */
+export type StoredItem =
+  | { readonly item: Readonly<Record<string, unknown>>; readonly subscription: Subscription; readonly problems: readonly [] }
+  | { readonly item: Readonly<Record<string, unknown>>; readonly subscription: undefined; readonly problems: readonly string[] };
+
+function stored(item: Record<string, unknown>): StoredItem {
+  const problems = subscriptionProblems(item);
+  return problems.length === 0 ? { item, subscription: parseSubscription(item), problems: [] } : { item, subscription: undefined, problems };
+}
 
 /** The subscriptions table (docs/architecture.md §3): the only code that reads or writes its items. */
 export class DynamoSubscriptionStore {
@@ -34,9 +46,21 @@ export class DynamoSubscriptionStore {
     readonly tableName: string,
   ) {}
 
+  /** The subscription, or undefined; an item that breaks the schema throws InvalidSubscriptionError. */
   async get(tenantId: string, subscriptionId: string): Promise<Subscription | undefined> {
+    const item = await this.getItem(tenantId, subscriptionId);
+    return item ? parseSubscription(item, { tenantId, subscriptionId }) : undefined;
+  }
+
+  /** The item as stored, with what is wrong with it: for operators, who must see (and fix) broken items too. */
+  async read(tenantId: string, subscriptionId: string): Promise<StoredItem | undefined> {
+    const item = await this.getItem(tenantId, subscriptionId);
+    return item ? stored(item) : undefined;
+  }
+
+  private async getItem(tenantId: string, subscriptionId: string): Promise<Record<string, unknown> | undefined> {
     const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { tenantId, subscriptionId }, ConsistentRead: true }));
-    return out.Item ? parseSubscription(out.Item) : undefined;
+    return out.Item;
   }
 
   /** Every item of a tenant (all pages); items that break the schema are returned apart. */
@@ -82,11 +106,22 @@ export class DynamoSubscriptionStore {
   }
 
   /**
-   * Changes attributes of an existing subscription (never creates one); returns the new item.
+   * Changes attributes of an existing subscription (never creates one); returns the new item, or
+   * throws InvalidSubscriptionError (after writing) when the new item breaks the schema.
    * `expected` makes it a compare-and-set: the write happens only while those attributes still
-   * hold these values (a read-modify-write such as a secret rotation cannot lose a concurrent one).
+   * hold these values, `undefined` meaning "absent" (a read-modify-write such as a secret
+   * rotation cannot lose a concurrent one).
    */
-  async update(tenantId: string, subscriptionId: string, changes: SubscriptionChanges, expected: Readonly<Record<string, string>> = {}): Promise<Subscription> {
+  async update(tenantId: string, subscriptionId: string, changes: SubscriptionChanges, expected: Readonly<Record<string, unknown>> = {}): Promise<Subscription> {
+    return parseSubscription(await this.updateItem(tenantId, subscriptionId, changes, expected), { tenantId, subscriptionId });
+  }
+
+  /** `update` for an item that may stay broken (an operator fixing one field of several): returns the new item as stored. */
+  async updateStored(tenantId: string, subscriptionId: string, changes: SubscriptionChanges, expected: Readonly<Record<string, unknown>> = {}): Promise<StoredItem> {
+    return stored(await this.updateItem(tenantId, subscriptionId, changes, expected));
+  }
+
+  private async updateItem(tenantId: string, subscriptionId: string, changes: SubscriptionChanges, expected: Readonly<Record<string, unknown>>): Promise<Record<string, unknown>> {
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = {};
     const sets: string[] = [];
@@ -103,12 +138,15 @@ export class DynamoSubscriptionStore {
     const conditions = ['attribute_exists(subscriptionId)'];
     Object.entries(expected).forEach(([key, value], i) => {
       names[`#e${i}`] = key;
-      values[`:e${i}`] = value;
-      conditions.push(`#e${i} = :e${i}`);
+      if (value === undefined) conditions.push(`attribute_not_exists(#e${i})`);
+      else {
+        values[`:e${i}`] = value;
+        conditions.push(`#e${i} = :e${i}`);
+      }
     });
     const expression = [sets.length ? `SET ${sets.join(', ')}` : '', removes.length ? `REMOVE ${removes.join(', ')}` : ''].filter(Boolean).join(' ');
     if (!expression) {
-      const current = await this.get(tenantId, subscriptionId);
+      const current = await this.getItem(tenantId, subscriptionId);
       if (!current) throw new SubscriptionNotFoundError(tenantId, subscriptionId);
       return current;
     }
@@ -124,10 +162,10 @@ export class DynamoSubscriptionStore {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return parseSubscription(out.Attributes);
+      return out.Attributes ?? {};
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      if (Object.keys(expected).length > 0 && (await this.get(tenantId, subscriptionId))) throw new ConcurrentModificationError(tenantId, subscriptionId);
+      if (Object.keys(expected).length > 0 && (await this.getItem(tenantId, subscriptionId))) throw new ConcurrentModificationError(tenantId, subscriptionId);
       throw new SubscriptionNotFoundError(tenantId, subscriptionId);
     }
   }

@@ -73,16 +73,44 @@ export function checkAddress(address: string, policy: EndpointPolicy): void {
 }
 
 function isLocalName(host: string): boolean {
-  const h = host.toLowerCase().replace(/\.$/, '');
+  // "localhost.", "localhost.." and "x.internal..." name the same hosts as without the dots.
+  const h = host.toLowerCase().replace(/\.+$/, '');
   return h === 'localhost' || h.endsWith('.localhost') || h.endsWith('.internal') || h.endsWith('.local') || !h.includes('.');
 }
 
-/** A URL fit for logs: scheme, host, port and path; never credentials, query or fragment. */
+/**
+ * A URL fit for logs, DLQ reasons, metrics and the CLI's output: scheme, host, port and the path
+ * with every secret-looking segment masked; never credentials, query or fragment. Receivers often
+ * authenticate with a token in the path (Slack `/services/T…/B…/XXXX`, Discord
+ * `/api/webhooks/<id>/<token>`, Zapier `/hooks/catch/<id>/<key>/`), so the path is not safe as is.
+ */
 export function redactUrl(raw: string): string {
   try {
     const url = new URL(raw);
-    return `${url.protocol}//${url.host}${url.pathname}${url.search ? '?…' : ''}`;
+    const path = url.pathname.split('/').map((segment) => (looksSecret(segment) ? MASK : segment)).join('/');
+    return `${url.protocol}//${url.host}${path}${url.search ? '?…' : ''}`;
   } catch {
     return '(unparseable URL)';
   }
+}
+
+const MASK = '…';
+
+/**
+ * Whether a path segment may be a credential. Readable path words stay (`webhooks`,
+ * `return-events`, `v2`, `123`); masked are segments that mix letters and digits from 6
+ * characters on (tokens, UUIDs, hex, Slack ids), long runs that are not lower-case words joined by
+ * `-`, `_` or `.` (base64url, upper-case tokens, JWTs), and long numbers (10 digits and more).
+ */
+export function looksSecret(segment: string): boolean {
+  let s = segment;
+  try {
+    s = decodeURIComponent(segment);
+  } catch {
+    // keep it encoded
+  }
+  if (s.length === 0 || /^v\d+(\.\d+)*$/i.test(s)) return false;
+  if (s.length >= 6 && /\d/.test(s) && /[a-z]/i.test(s)) return true;
+  if (/^\d{10,}$/.test(s)) return true;
+  return s.length >= 16 && !/^[a-z]+([-_.][a-z]+)*$/.test(s);
 }

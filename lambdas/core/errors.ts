@@ -1,29 +1,17 @@
 /**
- * The three kinds of failure that decide what happens to a message:
- * - RetryableError: try again later (the job's visibility is pushed back by the retry policy);
- * - PermanentError: trying again cannot help; park the job with its reason now;
- * - anything else is a fault of ours or of an AWS dependency: the record fails and SQS or
- *   Lambda retries it, so it is never acknowledged by mistake.
+ * Named errors. What happens to a delivery job is decided by the outcome union in delivery.ts;
+ * RetryableError is only how the settle step tells the batch handler "this record failed, its
+ * visibility is already set": the record handler throws it and Powertools reports the record.
  */
 export class RetryableError extends Error {
-  constructor(
-    message: string,
-    readonly retryAfterSeconds?: number,
-  ) {
+  constructor(message: string) {
     super(message);
     this.name = 'RetryableError';
   }
 }
 
-export class PermanentError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'PermanentError';
-  }
-}
-
 /** An endpoint the guard refuses: bad scheme, private address, unresolvable URL. */
-export class EndpointBlockedError extends PermanentError {
+export class EndpointBlockedError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'EndpointBlockedError';
@@ -31,7 +19,7 @@ export class EndpointBlockedError extends PermanentError {
 }
 
 /** An event from the bus that does not meet the producer contract (docs/architecture.md §1). */
-export class InvalidEventError extends PermanentError {
+export class InvalidEventError extends Error {
   constructor(
     message: string,
     readonly issues: readonly string[] = [],

@@ -1,22 +1,55 @@
 import { z } from 'zod';
 import { EVENT_CATALOG, EVENT_NAMES, type EntityKey, type EventName, closestEventName, entityKeyOf, isEventName } from './catalog';
 import { InvalidEventError } from './errors';
+import { uncarriableReason } from './sqs-text';
+
+/**
+ * Limits of the fields statushooks forwards (docs/architecture.md §1), in characters as
+ * JavaScript counts them (UTF-16 code units: an emoji counts 2). They bound the webhook body
+ * and the delivery job (see MAX_WEBHOOK_BODY_BYTES and MAX_JOB_BYTES in job.ts).
+ */
+export const FIELD_LIMITS = {
+  tenantId: 256,
+  status: 128,
+  uuid: 128,
+  number: 256,
+  externalId: 256,
+  /** The EventBridge event id (a UUID on AWS) and time (ISO 8601): they go into every job. */
+  eventId: 128,
+  time: 64,
+} as const;
+
+/**
+ * A text field that is forwarded to webhooks: at most `max` characters, none that SQS cannot
+ * carry (so the job can always be queued), and — when `required` — not empty or only whitespace.
+ */
+function forwardedText(max: number, required: boolean) {
+  return z.string().superRefine((text, ctx) => {
+    if (required && text.length === 0) ctx.addIssue({ code: 'custom', message: 'must be a non-empty string' });
+    else if (required && text.trim() === '') ctx.addIssue({ code: 'custom', message: 'must not be only whitespace' });
+    if (text.length > max) ctx.addIssue({ code: 'custom', message: `is ${text.length} characters long; at most ${max} are allowed` });
+    const reason = uncarriableReason(text);
+    if (reason !== null) ctx.addIssue({ code: 'custom', message: reason });
+  });
+}
 
 /** The entity reference every event carries (docs/architecture.md §1). */
 export const entitySchema = z.object({
-  uuid: z.string().min(1, 'must be a non-empty string'),
-  number: z.string().nullable().optional().default(null),
-  externalId: z.string().nullable().optional().default(null),
+  uuid: forwardedText(FIELD_LIMITS.uuid, true),
+  number: forwardedText(FIELD_LIMITS.number, false).nullable().optional().default(null),
+  externalId: forwardedText(FIELD_LIMITS.externalId, false).nullable().optional().default(null),
 });
 export type EntityRef = { uuid: string; number: string | null; externalId: string | null };
 
 const baseDetailSchema = z.object({
-  tenantId: z.string().min(1, 'must be a non-empty string').max(256),
-  oldStatus: z.string().min(1, 'must be a non-empty string').max(256),
-  newStatus: z.string().min(1, 'must be a non-empty string').max(256),
+  tenantId: forwardedText(FIELD_LIMITS.tenantId, true),
+  oldStatus: forwardedText(FIELD_LIMITS.status, true),
+  newStatus: forwardedText(FIELD_LIMITS.status, true),
 });
 
 // One schema per event, built once: building a zod schema costs ~40 µs, validating ~1 µs.
+// z.object strips unknown keys without looking inside them, so an extra field of any size or
+// depth is never walked (and never forwarded).
 const detailSchemas = Object.fromEntries(
   EVENT_NAMES.map((event) => [event, baseDetailSchema.extend({ [EVENT_CATALOG[event]]: entitySchema })]),
 ) as unknown as Record<EventName, z.ZodType>;
@@ -36,10 +69,10 @@ export interface StatusChange {
 
 /** The envelope EventBridge hands to a rule target. */
 const envelopeSchema = z.object({
-  id: z.string().min(1),
+  id: z.string().min(1).max(FIELD_LIMITS.eventId),
   'detail-type': z.string(),
   source: z.string(),
-  time: z.string().optional(),
+  time: z.string().max(FIELD_LIMITS.time).optional(),
   detail: z.unknown(),
 });
 
@@ -88,6 +121,15 @@ export function parseBusEvent(input: unknown): StatusChange {
   const { id, time } = envelope.data;
   return { ...parseDetail(envelope.data['detail-type'], envelope.data.detail), eventId: id, time: time ?? new Date(0).toISOString() };
 }
+
+/**
+ * The largest webhook body the contract allows, in UTF-8 bytes: the longest event name
+ * (`return_order_parcel.status.changed`) and every forwarded field at its limit, made of 3-byte
+ * characters (e.g. `€`; `"` and `\` become 2 bytes, control characters other than tab/LF/CR are
+ * refused). In characters (UTF-16 units) the largest body is 1,928: every field of `"`.
+ */
+export const MAX_WEBHOOK_BODY_BYTES = 2_824;
+export const MAX_WEBHOOK_BODY_CHARS = 1_928;
 
 /**
  * The webhook body, exactly (docs/architecture.md §2): event, oldStatus, newStatus and the entity

@@ -18,12 +18,23 @@ export interface FanOutPorts {
 
 export interface SubscriptionLookup {
   readonly subscriptions: readonly Subscription[];
-  readonly invalid: readonly { subscriptionId: string; reason: string }[];
+  readonly invalid: readonly InvalidSubscription[];
+}
+
+export interface InvalidSubscription {
+  readonly subscriptionId: string;
+  readonly reason: string;
 }
 
 export type FanOutResult =
   | { readonly status: 'rejected'; readonly reason: string }
-  | { readonly status: 'queued'; readonly eventId: string; readonly deliveryIds: readonly string[] };
+  | {
+      readonly status: 'queued';
+      readonly eventId: string;
+      readonly deliveryIds: readonly string[];
+      /** Subscription items of the tenant that could not be read and were skipped (also logged and counted). */
+      readonly invalidSubscriptions: readonly InvalidSubscription[];
+    };
 
 /**
  * Turns one bus event into one delivery job per matching active subscription.
@@ -51,10 +62,11 @@ export async function fanOut(input: unknown, ports: FanOutPorts): Promise<FanOut
     ports.log.error('subscription item is invalid and was skipped', { ...context, subscriptionId: bad.subscriptionId, reason: bad.reason });
     ports.metrics.count(METRIC.invalidSubscriptions);
   }
+  const invalidSubscriptions = lookup.invalid.map(({ subscriptionId, reason }) => ({ subscriptionId, reason }));
   const targets = lookup.subscriptions.filter((s) => matches(s, change));
   if (targets.length === 0) {
     ports.log.info('no matching subscriptions', context);
-    return { status: 'queued', eventId: change.eventId, deliveryIds: [] };
+    return { status: 'queued', eventId: change.eventId, deliveryIds: [], invalidSubscriptions };
   }
   const body = buildPayload(change);
   const jobs = targets.map((s) => buildJob(change, s.subscriptionId, body));
@@ -66,5 +78,5 @@ export async function fanOut(input: unknown, ports: FanOutPorts): Promise<FanOut
   }
   ports.metrics.count(METRIC.deliveriesQueued, jobs.length);
   ports.log.info('delivery jobs queued', { ...context, deliveries: jobs.length });
-  return { status: 'queued', eventId: change.eventId, deliveryIds: jobs.map((j) => j.deliveryId) };
+  return { status: 'queued', eventId: change.eventId, deliveryIds: jobs.map((j) => j.deliveryId), invalidSubscriptions };
 }

@@ -3,7 +3,7 @@ import { parseRetryAfter } from './retry';
 /** What one HTTP attempt produced, as the sender saw it. */
 export type AttemptResult =
   | { readonly kind: 'response'; readonly status: number; readonly retryAfter?: string; readonly durationMs: number }
-  | { readonly kind: 'error'; readonly error: 'timeout' | 'connection' | 'dns' | 'blocked'; readonly message: string; readonly durationMs: number };
+  | { readonly kind: 'error'; readonly error: 'timeout' | 'connection' | 'dns' | 'tls' | 'blocked'; readonly message: string; readonly durationMs: number };
 
 /** How a delivery attempt ended, from the pipeline's point of view. */
 export type Outcome =

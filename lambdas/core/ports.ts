@@ -13,7 +13,10 @@ export const METRIC = {
   eventsRejected: 'EventsRejected',
   deliveriesQueued: 'DeliveriesQueued',
   deliveriesSucceeded: 'DeliveriesSucceeded',
+  /** an HTTP attempt was made and failed (non-2xx, timeout, connection, TLS, DNS, blocked endpoint) */
   deliveriesFailed: 'DeliveriesFailed',
+  /** a dependency of ours (DynamoDB, SQS) failed while handling a job; nothing was sent, or the result could not be settled */
+  deliveryFaults: 'DeliveryFaults',
   deliveriesDeadLettered: 'DeliveriesDeadLettered',
   deliveriesDropped: 'DeliveriesDropped',
   subscriptionsDisabled: 'SubscriptionsDisabled',

@@ -22,11 +22,10 @@ const eventsSchema = z
   .array(z.string())
   .min(1, 'must list at least one event name, or "*"')
   .superRefine((events, ctx) => {
-    for (const e of events) {
-      if (e !== ALL_EVENTS && !isEventName(e)) {
-        ctx.addIssue({ code: 'custom', message: `unknown event "${e}" (did you mean "${closestEventName(e)}"?)` });
-      }
-    }
+    events.forEach((e, i) => {
+      // The index in the path says which entry is wrong: `events.1: unknown event …`.
+      if (e !== ALL_EVENTS && !isEventName(e)) ctx.addIssue({ code: 'custom', path: [i], message: `unknown event "${e}" (did you mean "${closestEventName(e)}"?)` });
+    });
   });
 
 /** The subscription item (docs/architecture.md §3), as stored in DynamoDB. */
@@ -48,14 +47,71 @@ export const subscriptionSchema = z.object({
 });
 export type Subscription = z.infer<typeof subscriptionSchema>;
 
-/** Parses a stored item; an item that breaks the schema is reported, never guessed at. */
-export function parseSubscription(item: unknown): Subscription {
-  const parsed = subscriptionSchema.safeParse(item);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new Error(`invalid subscription item: ${issues.join('; ')}`);
+/**
+ * A stored item that breaks the schema (e.g. written into the table by another tool). `problems`
+ * are `path: message` lines, one per broken field; the ids are known when the item was looked up.
+ */
+export class InvalidSubscriptionError extends Error {
+  constructor(
+    readonly problems: readonly string[],
+    readonly tenantId?: string,
+    readonly subscriptionId?: string,
+  ) {
+    super(
+      subscriptionId !== undefined && tenantId !== undefined
+        ? `subscription ${subscriptionId} of tenant ${tenantId} is invalid: ${problems.join('; ')}`
+        : `invalid subscription item: ${problems.join('; ')}`,
+    );
+    this.name = 'InvalidSubscriptionError';
   }
+}
+
+/** What is wrong with a stored item, one `path: message` line per broken field; empty when it is valid. */
+export function subscriptionProblems(item: unknown): string[] {
+  const parsed = subscriptionSchema.safeParse(item);
+  return parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+}
+
+/** Parses a stored item; an item that breaks the schema is reported, never guessed at. */
+export function parseSubscription(item: unknown, key?: { tenantId: string; subscriptionId: string }): Subscription {
+  const parsed = subscriptionSchema.safeParse(item);
+  if (!parsed.success) throw new InvalidSubscriptionError(subscriptionProblems(item), key?.tenantId, key?.subscriptionId);
   return parsed.data;
+}
+
+/** Attribute changes to an item: a value sets it, `null` removes it, `undefined` leaves it. */
+export type SubscriptionChanges = { [K in Exclude<keyof Subscription, 'tenantId' | 'subscriptionId'>]?: Subscription[K] | null };
+
+/** The item as it is after `changes` (what an update would write), for checking before writing. */
+export function applyChanges(item: Readonly<Record<string, unknown>>, changes: SubscriptionChanges): Record<string, unknown> {
+  const next: Record<string, unknown> = { ...item };
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === null) delete next[key];
+    else if (value !== undefined) next[key] = value;
+  }
+  return next;
+}
+
+/**
+ * Whether a change may be written, judged on the problems of the item before and after it:
+ * - `valid`: the item is valid afterwards;
+ * - `better`: the item was broken and the change fixes some of that without breaking anything
+ *   new (two broken fields are fixed by two commands, e.g. `update --events` then `rotate-secret`);
+ * - `refused`: the change breaks something, or leaves a broken item as broken as it was (pausing
+ *   an item fan-out skips anyway helps nobody, and would hide that it needs fixing).
+ */
+export function changeVerdict(before: readonly string[], after: readonly string[]): 'valid' | 'better' | 'refused' {
+  if (after.length === 0) return 'valid';
+  const known = new Set(before);
+  return after.every((p) => known.has(p)) && after.length < before.length ? 'better' : 'refused';
+}
+
+/** The previous secret's expiry when it still signs (a valid secret whose grace has not ended), else undefined. */
+export function livePreviousSecretExpiry(item: Readonly<Record<string, unknown>>, now: Date): string | undefined {
+  const { previousSecret, previousSecretExpiresAt } = item;
+  if (typeof previousSecretExpiresAt !== 'string' || !secretSchema.safeParse(previousSecret).success) return undefined;
+  const expires = Date.parse(previousSecretExpiresAt);
+  return Number.isFinite(expires) && expires > now.getTime() ? previousSecretExpiresAt : undefined;
 }
 
 /** Whether this subscription wants this status change (state, event list, status filter). */

@@ -1,11 +1,19 @@
-/** In-process tests of the CLI's pure parts: option parsers and the dead-letter message readers. */
+/**
+ * The CLI's pure parts in-process (option parsers, error lines, dead-letter message readers), and
+ * command lines refused before any target is contacted, through the real CLI.
+ */
+import type { Command } from 'commander';
 import type { Message } from '@aws-sdk/client-sqs';
 import { readParkedEvent, readParkedJob } from '../../cli/dlq-view';
-import { UsageError } from '../../cli/errors';
-import { parseDuration, parseEventList, parseStatusFilter, parseSubscriptionUrl } from '../../cli/inputs';
+import { CliError, UsageError, errorLine } from '../../cli/errors';
+import { parseDuration, parseEventList, parseStatusFilter, parseSubscriptionUrl, parseUnixSeconds } from '../../cli/inputs';
+import { buildProgram } from '../../cli/program';
+import { cli } from './helpers';
 import { PARKED_ATTRIBUTES } from '../../lambdas/core/job';
 
 const now = new Date('2025-11-28T12:00:00.000Z');
+
+jest.setTimeout(30_000);
 
 describe('option parsers', () => {
   test.each([
@@ -139,5 +147,129 @@ describe('reading the fan-out DLQ', () => {
     const truncated = readParkedEvent({ MessageId: 'e', Body: JSON.stringify({ kind: 'rejected-event', reason: 'too big', rejectedAt: '2025-11-28T11:00:00Z', event: '{"id":"evt-…', eventTruncated: true }) }, now);
     expect(truncated.view.kind).toBe('rejected-event');
     expect(truncated.event).toBeNull();
+  });
+});
+
+describe('error lines', () => {
+  test('never "error: Error:", whatever the error class; a telling class name follows the message', () => {
+    class ResourceNotFoundException extends Error {
+      constructor(message: string) {
+        super(message);
+        this.name = 'ResourceNotFoundException';
+      }
+    }
+    class Unnamed extends Error {}
+    expect(errorLine(new Error('invalid subscription item: url: Required'))).toBe('error: invalid subscription item: url: Required');
+    expect(errorLine(new Unnamed('boom'))).toBe('error: boom');
+    expect(errorLine(new TypeError('x is not a function'))).toBe('error: x is not a function (TypeError)');
+    expect(errorLine(new ResourceNotFoundException('Requested resource not found'))).toBe('error: Requested resource not found (ResourceNotFoundException)');
+    expect(errorLine(new CliError('subscription sub_1 not found for tenant a'))).toBe('error: subscription sub_1 not found for tenant a');
+    expect(errorLine(new UsageError('--grace: malformed duration "24"'))).toBe('error: --grace: malformed duration "24"');
+    expect(errorLine('a string')).toBe('error: a string');
+  });
+
+  test('webhook timestamps are whole unix seconds', () => {
+    expect(parseUnixSeconds('--timestamp', ' 1732812345 ')).toBe('1732812345');
+    for (const bad of ['abc', '', '1732812345.5', '-1', '2025-11-28T12:00:00Z', '1e9']) expect(() => parseUnixSeconds('--timestamp', bad)).toThrow(UsageError);
+  });
+});
+
+/** Command lines that must be refused as usage errors (exit 2) before any target is looked for. */
+describe('usage errors on the command line', () => {
+  const url = ['--url', 'https://hooks.example.com/in'];
+
+  test('an option and its negation contradict each other, in either order', async () => {
+    const results = await Promise.all([
+      cli(['subscriptions', 'update', 'sub_1', '--tenant', 'acme', '--status-filter', 'a', '--no-status-filter']),
+      cli(['subscriptions', 'update', 'sub_1', '--tenant', 'acme', '--no-status-filter', '--status-filter', 'a']),
+      cli(['subscriptions', 'update', 'sub_1', '--tenant', 'acme', '--description', 'ops', '--no-description']),
+    ]);
+    expect(results.map((r) => [r.code, r.stdout, r.stderr.split('\n')[0]])).toEqual([
+      [2, '', 'error: --status-filter and --no-status-filter contradict each other; give one of them'],
+      [2, '', 'error: --no-status-filter and --status-filter contradict each other; give one of them'],
+      [2, '', 'error: --description and --no-description contradict each other; give one of them'],
+    ]);
+  });
+
+  test('an option without its value, or given twice with different values, is named', async () => {
+    const [eventsLast, eventsThenOption, tenantThenOption, twice] = await Promise.all([
+      cli(['subscriptions', 'update', 'sub_1', '--tenant', 'acme', '--events']),
+      cli(['subscriptions', 'update', 'sub_1', '--tenant', 'acme', '--events', '--json']),
+      cli(['subscriptions', 'create', '--tenant', ...url, '--events', '*']),
+      cli(['subscriptions', 'pause', 'sub_1', '--tenant', 'acme', '--tenant', 'globex']),
+    ]);
+    for (const r of [eventsLast, eventsThenOption, tenantThenOption, twice]) expect(r).toMatchObject({ code: 2, stdout: '' });
+    expect(eventsLast.stderr).toContain("error: option '--events <names>' argument missing");
+    expect(eventsThenOption.stderr).toContain("error: option '--events <names>' needs a value, but got the option --json");
+    expect(tenantThenOption.stderr).toContain("error: option '--tenant <id>' needs a value, but got the option --url");
+    expect(twice.stderr).toContain('error: --tenant given twice ("acme" and "globex"); give it once');
+  });
+
+  test('a mistyped option is reported, with a suggestion, before the required option it misspells', async () => {
+    const [create, verify] = await Promise.all([
+      cli(['subscriptions', 'create', '--tenat', 'acme', ...url, '--events', '*']),
+      cli(['verify', '--secrt', 'whsec_x', '--id', 'msg_1', '--timestamp', '1', '--signature', 'v1,x', '--body', '-']),
+    ]);
+    expect(create).toMatchObject({ code: 2, stdout: '' });
+    expect(create.stderr).toContain("error: unknown option '--tenat'\n(Did you mean --tenant?)");
+    expect(create.stderr).not.toContain('required option');
+    expect(verify).toMatchObject({ code: 2 });
+    expect(verify.stderr).toContain("error: unknown option '--secrt'\n(Did you mean --secret?)");
+    // Without a typo, a missing required option is still reported as before.
+    const missing = await cli(['subscriptions', 'create', ...url, '--events', '*']);
+    expect(missing).toMatchObject({ code: 2, stderr: "error: required option '--tenant <id>' not specified\n(add --help for usage)\n" });
+  });
+
+  test('bad values of numeric and date options are usage errors (exit 2), naming the option', async () => {
+    const [timestamp, limit, max, grace] = await Promise.all([
+      cli(['verify', '--secret', 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', '--id', 'msg_1', '--timestamp', 'abc', '--signature', 'v1,x', '--body', '-']),
+      cli(['dlq', 'list', '--limit', 'abc']),
+      cli(['dlq', 'redrive', '--max', '-3']),
+      cli(['subscriptions', 'rotate-secret', 'sub_1', '--tenant', 'acme', '--grace', 'soon']),
+    ]);
+    expect(timestamp).toMatchObject({ code: 2, stdout: '', stderr: 'error: --timestamp: expected unix seconds (a whole number such as 1732812345), got "abc"\n' });
+    expect(limit).toMatchObject({ code: 2 });
+    expect(limit.stderr).toContain("option '--limit <n>' argument 'abc' is invalid");
+    expect(max).toMatchObject({ code: 2 });
+    expect(max.stderr).toContain("'--max <n>'");
+    expect(grace).toMatchObject({ code: 2, stderr: expect.stringContaining('--grace: malformed duration "soon"') });
+  });
+});
+
+describe('help', () => {
+  /** Every command, with the help text commander prints for it. */
+  function helpOfEveryCommand(): [string, string][] {
+    const walk = (c: Command, prefix: string): [string, string][] => {
+      const name = `${prefix} ${c.name()}`.trim();
+      let text = '';
+      c.configureOutput({ writeOut: (t) => (text += t), writeErr: (t) => (text += t) });
+      c.outputHelp();
+      return [[name, text], ...c.commands.flatMap((sub) => walk(sub, name))];
+    };
+    return walk(buildProgram(), '');
+  }
+
+  test('the top-level help documents the exit codes', async () => {
+    const r = await cli(['--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Exit codes:\n {2}0 {2}ok\n {2}1 {2}failed: .*\n.*\n {2}2 {2}usage error: /);
+  });
+
+  test('every command reads well: no file references, no "[options]" noise, prose within 80 columns', () => {
+    const helps = helpOfEveryCommand();
+    expect(helps.map(([name]) => name)).toEqual(expect.arrayContaining(['statushooks subscriptions rotate-secret', 'statushooks dlq redrive', 'statushooks verify', 'statushooks events send']));
+    for (const [name, text] of helps) {
+      // Paths to documents (docs/…, *.md) mean nothing to someone with only the CLI installed.
+      expect({ name, refs: text.match(/\S+\.md\b|docs\/|\/work\/|~\//g) ?? [] }).toEqual({ name, refs: [] });
+      expect({ name, noise: text.match(/^ {2}\S+ \[options\]/m) }).toEqual({ name, noise: null });
+      // Example command lines may be long (they are meant to be copied); prose is wrapped.
+      const long = text.split('\n').filter((l) => l.length > 80 && !/^ {2}(statushooks|read|npm) /.test(l));
+      expect({ name, long }).toEqual({ name, long: [] });
+    }
+  });
+
+  test('required options say so in the help', async () => {
+    const r = await cli(['subscriptions', 'create', '--help']);
+    expect(r.stdout).toMatch(/--tenant <id>\s+the tenant that owns the subscription \(required\)/);
   });
 });

@@ -245,3 +245,126 @@ test('after rotate-secret a real delivery carries two signatures: receivers on t
     await new Promise((resolve) => server.close(resolve));
   }
 });
+
+describe('a subscription item broken in the table (written by another tool)', () => {
+  const tenant = 'broken-shop';
+  const id = 'sub_broken0000000000000001';
+  const brokenSecret = 'not-a-secret';
+  const problems = [
+    'events.0: unknown event "nope" (did you mean "return_order.status.changed"?)',
+    'secret: must be "whsec_" followed by base64 of 24 to 64 bytes',
+  ];
+  const invalid = `subscription ${id} of tenant ${tenant} is invalid: ${problems.join('; ')}`;
+
+  beforeAll(async () => {
+    await putItem(f, {
+      tenantId: tenant,
+      subscriptionId: id,
+      url: 'https://hooks.broken.example/in',
+      events: ['nope'],
+      secret: brokenSecret,
+      state: 'active',
+      createdAt: '2025-11-28T10:00:00.000Z',
+      updatedAt: '2025-11-28T10:00:00.000Z',
+    });
+  });
+
+  test('get shows the item as stored with its problems, names each broken field, exits 1, and never shows the secret', async () => {
+    const [text, asJson] = await Promise.all([
+      cli(['subscriptions', 'get', id, '--tenant', tenant, ...f.local]),
+      cli(['subscriptions', 'get', id, '--tenant', tenant, '--json', ...f.local]),
+    ]);
+    const line = `error: ${invalid}; fan-out skips it until it is fixed (events: update --events; secret: rotate-secret)\n`;
+    expect(text).toMatchObject({ code: 1, stderr: line });
+    expect(asJson).toMatchObject({ code: 1, stderr: line });
+    expect(json(asJson)).toEqual({
+      tenantId: tenant,
+      subscriptionId: id,
+      url: 'https://hooks.broken.example/in',
+      events: ['nope'],
+      state: 'active',
+      createdAt: '2025-11-28T10:00:00.000Z',
+      updatedAt: '2025-11-28T10:00:00.000Z',
+      problems,
+    });
+    expect(text.stdout).toMatch(/events\s+nope/);
+    expect(text.stdout).toMatch(/secret\s+\(hidden\)/);
+    expect(text.stdout).toContain(`problem         ${problems[0]}`);
+    for (const r of [text, asJson]) {
+      expect(r.stdout).not.toContain(brokenSecret);
+      expect(r.stderr).not.toMatch(/Error:/);
+    }
+  });
+
+  test('pause and a change that fixes nothing are refused, naming the fields; nothing is written', async () => {
+    const before = await getItem(f, tenant, id);
+    const [pause, description] = await Promise.all([
+      cli(['subscriptions', 'pause', id, '--tenant', tenant, ...f.local]),
+      cli(['subscriptions', 'update', id, '--tenant', tenant, '--description', 'ops', ...f.local]),
+    ]);
+    for (const r of [pause, description]) {
+      expect(r).toMatchObject({ code: 1, stdout: '', stderr: `error: ${invalid}; nothing was written. Fix it first (events: update --events; secret: rotate-secret)\n` });
+    }
+    expect(await getItem(f, tenant, id)).toEqual(before);
+  });
+
+  test('update --events fixes the events (a warning names what is still broken), rotate-secret the secret; then it is a working subscription', async () => {
+    const events = await cli(['subscriptions', 'update', id, '--tenant', tenant, '--events', '*', '--json', ...f.local]);
+    expect(events.code).toBe(0);
+    expect(events.stderr).toBe(`warning: written, but subscription ${id} of tenant ${tenant} is invalid: ${problems[1]}; fan-out skips it until that is fixed (secret: rotate-secret)\n`);
+    expect(json(events)).toMatchObject({ events: ['*'], problems: [problems[1]] });
+    expect(await getItem(f, tenant, id)).toMatchObject({ events: ['*'], secret: brokenSecret });
+
+    const rotated = await cli(['subscriptions', 'rotate-secret', id, '--tenant', tenant, '--json', ...f.local]);
+    expect(rotated.code).toBe(0);
+    expect(rotated.stderr).toBe('warning: the old secret was not a valid secret, so it cannot keep signing: the new secret replaces it at once\n');
+    const { secret, previousSecretExpiresAt } = json<{ secret: string; previousSecretExpiresAt: string | null }>(rotated);
+    expect(previousSecretExpiresAt).toBeNull();
+    const item = await getItem(f, tenant, id);
+    expect(item).toMatchObject({ secret, events: ['*'] });
+    expect(item).not.toHaveProperty('previousSecret');
+
+    const get = await cli(['subscriptions', 'get', id, '--tenant', tenant, '--json', ...f.local]);
+    expect(get).toMatchObject({ code: 0, stderr: '' });
+    expect(json(get)).toMatchObject({ subscriptionId: id, events: ['*'], state: 'active' });
+  });
+});
+
+describe('rotate-secret inside the grace period of the last rotation', () => {
+  test('is refused, naming when the grace period ends; --force drops the older previous secret explicitly', async () => {
+    // Prepare: a subscription rotated once, so its first secret still signs for 2h.
+    const tenant = 'grace-shop';
+    const created = json<Subscription>(await cli(['subscriptions', 'create', '--tenant', tenant, '--url', 'https://hooks.grace.example/in', '--events', '*', '--json', ...f.local]));
+    const id = created.subscriptionId;
+    const first = json<{ secret: string; previousSecretExpiresAt: string }>(await cli(['subscriptions', 'rotate-secret', id, '--tenant', tenant, '--grace', '2h', '--json', ...f.local]));
+    const afterFirst = await getItem(f, tenant, id);
+    expect(afterFirst).toMatchObject({ secret: first.secret, previousSecret: created.secret, previousSecretExpiresAt: first.previousSecretExpiresAt });
+
+    // Act: rotate again, without and then with --force (also with --grace 0s, which would drop both).
+    const [again, noGrace] = await Promise.all([
+      cli(['subscriptions', 'rotate-secret', id, '--tenant', tenant, ...f.local]),
+      cli(['subscriptions', 'rotate-secret', id, '--tenant', tenant, '--grace', '0s', '--json', ...f.local]),
+    ]);
+
+    // Assess: refused, nothing written, the message says until when.
+    for (const r of [again, noGrace]) {
+      expect(r).toMatchObject({ code: 1, stdout: '' });
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `^error: subscription ${id} of tenant ${tenant} is still in the grace period of its last rotation: its previous secret signs until ${first.previousSecretExpiresAt.replace(/\./g, '\\.')} \\(in (1h|2h|1\\d\\dm)\\)\\. ` +
+            'Rotating now would drop that secret and receivers still on it would fail verification; wait until the grace period ends, or pass --force to drop it now\\. Nothing was written\\n$',
+        ),
+      );
+    }
+    expect(await getItem(f, tenant, id)).toEqual(afterFirst);
+
+    const forced = await cli(['subscriptions', 'rotate-secret', id, '--tenant', tenant, '--grace', '1h', '--force', '--json', ...f.local]);
+    expect(forced.code).toBe(0);
+    expect(forced.stderr).toBe(`warning: --force: dropped the previous secret that would have signed until ${first.previousSecretExpiresAt}\n`);
+    const second = json<{ secret: string }>(forced);
+    const item = (await getItem(f, tenant, id)) as Subscription;
+    // One previous secret: the one the first rotation issued; the created one no longer signs.
+    expect(item).toMatchObject({ secret: second.secret, previousSecret: first.secret });
+    expect(signingSecrets(item, new Date())).toEqual([second.secret, first.secret]);
+  });
+});

@@ -26,6 +26,31 @@ describe('finding the target', () => {
     expect(json(r)).toEqual({ tenantId: 'acme-shop', subscriptions: [], invalid: [] });
   });
 
+  test('from a subfolder, the CLI finds .statushooks/dev.json in the nearest parent folder that has one, like git', async () => {
+    // Prepare: a project folder with the state file, a deeper folder without one.
+    const project = path.join(f.dir, 'nested-project');
+    const deep = path.join(project, 'src', 'handlers');
+    mkdirSync(path.join(project, '.statushooks'), { recursive: true });
+    mkdirSync(deep, { recursive: true });
+    writeFileSync(path.join(project, '.statushooks', 'dev.json'), JSON.stringify({ ...f.state, fakeAws: undefined }));
+
+    // Act
+    const fromDeep = await cli(['subscriptions', 'list', '--tenant', 'acme-shop', '--json'], { cwd: deep });
+
+    // Assess: the parent's runtime is used.
+    expect(fromDeep).toMatchObject({ code: 0, stderr: '' });
+    expect(json(fromDeep)).toEqual({ tenantId: 'acme-shop', subscriptions: [], invalid: [] });
+  });
+
+  test('an unexpected AWS error is one line, its class after the message, never "error: Error:"', async () => {
+    const noTable = path.join(f.dir, 'no-table.json');
+    writeFileSync(noTable, JSON.stringify({ ...f.state, SubscriptionsTableName: 'no-such-table' }));
+    const r = await cli(['subscriptions', 'get', 'sub_1', '--tenant', 'acme-shop', '--local', noTable]);
+    expect(r).toMatchObject({ code: 1, stdout: '' });
+    expect(r.stderr).toMatch(/^error: Requested resource not found \(ResourceNotFoundException\)\n$/);
+    expect(r.stderr).not.toMatch(/^error: \w*(Error|Exception):/);
+  });
+
   test('a missing or unreachable target is one clear line on stderr naming what was tried', async () => {
     const port = await closedPort();
     const stale = path.join(f.dir, 'stale.json');
@@ -43,8 +68,9 @@ describe('finding the target', () => {
       cli(['subscriptions', 'list', '--tenant', 'acme-shop', '--stack', 'NoSuchStack'], { env: { ...noAwsConfig, ...stackEnv(f) } }),
     ]);
 
+    // It names the folder the search started from (and went up from, to the filesystem root).
     expect(none.stderr).toBe(
-      `error: no target: no --stack given and no local runtime state at ${path.join(emptyDir, '.statushooks', 'dev.json')}; start the local runtime with \`npm start\`, or pass --stack <name> or --local <file>\n`,
+      `error: no target: no --stack given and no local runtime state (.statushooks/dev.json) in ${emptyDir} or any folder above it; start the local runtime with \`npm start\`, or pass --stack <name> or --local <file>\n`,
     );
     expect(missingFile.stderr).toBe(`error: no target: --local nope.json does not exist (${path.join(emptyDir, 'nope.json')})\n`);
     expect(unreachable.stderr).toMatch(new RegExp(`^error: cannot reach local runtime \\(${stale.replace(/[/.]/g, '\\$&')}\\): .*ECONNREFUSED.*npm start.*\\n$`));
@@ -92,6 +118,52 @@ test('--stack reads the outputs through DescribeStacks and refuses http and priv
   const items = await scanTable(f);
   expect(items.filter((i) => i.tenantId === 'stack-tenant').map((i) => i.url).sort()).toEqual(['http://127.0.0.1:8080/in', 'https://hooks.example.com/in']);
   expect(json(publicHttps)).toMatchObject({ tenantId: 'stack-tenant', url: 'https://hooks.example.com/in', state: 'active' });
+});
+
+describe('--stack knows the endpoint policy from the AllowPrivateEndpoints / AllowHttpEndpoints outputs', () => {
+  const createOn = (stackName: string, url: string, ...extra: string[]) =>
+    cli(['subscriptions', 'create', '--tenant', `policy-${stackName}`, '--url', url, '--events', '*', '--stack', stackName, '--json', ...extra], { env: stackEnv(f) });
+
+  test('a stack deployed with both allowed accepts a private http URL without --allow-private / --allow-http, and says nothing', async () => {
+    const r = await createOn('StatusHooksCliTestOpen', 'http://10.1.2.3:8080/in');
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(json(r)).toMatchObject({ url: 'http://10.1.2.3:8080/in', state: 'active' });
+  });
+
+  test('a strict stack refuses them; the flags still override it, with a warning on stderr naming the stack', async () => {
+    const [refused, overridden] = await Promise.all([
+      createOn('StatusHooksCliTest', 'http://10.9.9.9/in'),
+      createOn('StatusHooksCliTest', 'http://10.9.9.9/in', '--allow-private', '--allow-http'),
+    ]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('--url: scheme "http" is not allowed');
+    expect(overridden.code).toBe(0);
+    expect(overridden.stderr).toBe(
+      'warning: --allow-private overrides stack StatusHooksCliTest (us-east-1), deployed with allowPrivateEndpoints=false: its delivery function will refuse this URL\n' +
+        'warning: --allow-http overrides stack StatusHooksCliTest (us-east-1), deployed with allowHttpEndpoints=false: its delivery function will refuse this URL\n',
+    );
+  });
+
+  test('a stack deployed before the outputs existed is taken as strict; the flags allow without a warning', async () => {
+    const [refused, allowed] = await Promise.all([
+      createOn('StatusHooksCliTestLegacy', 'https://192.168.1.1/in'),
+      createOn('StatusHooksCliTestLegacy', 'https://192.168.1.1/in', '--allow-private'),
+    ]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('--url: address 192.168.1.1 is not public (private)');
+    expect(allowed).toMatchObject({ code: 0, stderr: '' });
+  });
+
+  test('update checks a new URL against the stack outputs too', async () => {
+    const created = json<{ subscriptionId: string }>(await createOn('StatusHooksCliTestOpen', 'https://hooks.example.com/in'));
+    const update = (stackName: string) =>
+      cli(['subscriptions', 'update', created.subscriptionId, '--tenant', 'policy-StatusHooksCliTestOpen', '--url', 'http://127.0.0.1:9000/in', '--stack', stackName, '--json'], { env: stackEnv(f) });
+    const onStrict = await update('StatusHooksCliTest');
+    expect(onStrict.code).toBe(2);
+    const onOpen = await update('StatusHooksCliTestOpen');
+    expect(onOpen).toMatchObject({ code: 0, stderr: '' });
+    expect(json(onOpen)).toMatchObject({ url: 'http://127.0.0.1:9000/in' });
+  });
 });
 
 test('usage errors exit 2 (commander\'s too); --help exits 0', async () => {

@@ -44,3 +44,17 @@ test('no secret at all, or a malformed one in the environment, is a usage error 
   expect(malformed.stderr).toBe(`error: ${ENV} must be "whsec_" followed by base64 of 24 to 64 bytes\n`);
   expect(empty).toMatchObject({ code: 2, stderr: malformed.stderr });
 });
+
+test('a --timestamp that is not unix seconds is a usage error (exit 2); a well-formed but stale one is an invalid signature (exit 1)', async () => {
+  const withTimestamp = (ts: string) => ['verify', '--secret', secret, '--id', headers['webhook-id'], '--timestamp', ts, '--signature', headers['webhook-signature'], '--body', '-'];
+  const [letters, isoDate, stale] = await Promise.all([
+    cli(withTimestamp('abc'), { input: body }),
+    cli(withTimestamp('2025-11-28T12:00:00Z'), { input: body }),
+    cli(withTimestamp('1000000000'), { input: body }),
+  ]);
+
+  expect(letters).toMatchObject({ code: 2, stdout: '', stderr: 'error: --timestamp: expected unix seconds (a whole number such as 1732812345), got "abc"\n' });
+  expect(isoDate).toMatchObject({ code: 2, stdout: '' });
+  expect(stale).toMatchObject({ code: 1, stdout: '' });
+  expect(stale.stderr).toMatch(/^error: invalid signature: /);
+});

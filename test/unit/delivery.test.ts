@@ -137,4 +137,33 @@ describe('delivery', () => {
     expect(() => new Webhook(previousSecret).verify(body, headers)).not.toThrow();
     expect(() => new Webhook(secret).verify(body, headers)).not.toThrow();
   });
+  describe('one fault path: a dependency of ours failing is a fault, never a failed delivery, and always reschedules', () => {
+    it('counts a DynamoDB fault as DeliveryFaults, not DeliveriesFailed, and sends nothing', async () => {
+      const t = setup(active, ok, { getSubscription: async () => Promise.reject(new Error('ThrottlingException')) });
+      await expect(deliver(message, 2, t.ports, config)).rejects.toBeInstanceOf(RetryableError);
+      expect(t.counts).toEqual({ DeliveryFaults: 1 });
+      expect(t.visibility).toEqual([600]);
+    });
+
+    it('reschedules by the schedule when disabling the subscription after a 410 fails', async () => {
+      const t = setup(active, { kind: 'response', status: 410, durationMs: 3 }, { disableSubscription: async () => Promise.reject(new Error('DynamoDB down')) });
+      await expect(deliver(message, 1, t.ports, config)).rejects.toThrow('DynamoDB down');
+      expect(t.visibility).toEqual([60]);
+      expect(t.parked).toHaveLength(0);
+      expect(t.counts).toMatchObject({ DeliveryFaults: 1 });
+    });
+
+    it('reschedules by the schedule, not at once, when parking fails before the last attempt', async () => {
+      const t = setup({ ...active, url: 'https://169.254.169.254/latest' }, ok, { park: async () => Promise.reject(new Error('SQS unavailable')) });
+      await expect(deliver(message, 1, t.ports, config)).rejects.toThrow('could not park the job');
+      expect(t.visibility).toEqual([60]);
+      expect(t.counts).toMatchObject({ DeliveryFaults: 1 });
+    });
+
+    it('still reports the record failed when its visibility cannot be set', async () => {
+      const t = setup(active, fail500, { retryLater: async () => Promise.reject(new Error('SQS unavailable')) });
+      await expect(deliver(message, 1, t.ports, config)).rejects.toBeInstanceOf(RetryableError);
+      expect(t.parked).toHaveLength(0);
+    });
+  });
 });

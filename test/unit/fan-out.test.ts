@@ -100,14 +100,15 @@ describe('fan-out', () => {
     const { p, queued, counts } = ports([], {
       subscriptionsOf: async () => ({ subscriptions: [sub('sub_ok')], invalid: [{ subscriptionId: 'sub_bad', reason: 'url missing' }] }),
     });
-    await fanOut(event(detail), p);
+    const result = await fanOut(event(detail), p);
     expect(queued.map((j) => j.subscriptionId)).toEqual(['sub_ok']);
     expect(counts.InvalidSubscriptions).toBe(1);
+    expect(result).toMatchObject({ status: 'queued', invalidSubscriptions: [{ subscriptionId: 'sub_bad', reason: 'url missing' }] });
   });
 
   it('queues nothing when nobody subscribed', async () => {
     const { p, queued } = ports([]);
-    await expect(fanOut(event(detail), p)).resolves.toEqual({ status: 'queued', eventId: 'evt-42', deliveryIds: [] });
+    await expect(fanOut(event(detail), p)).resolves.toEqual({ status: 'queued', eventId: 'evt-42', deliveryIds: [], invalidSubscriptions: [] });
     expect(queued).toHaveLength(0);
   });
 });

@@ -1,0 +1,195 @@
+/**
+ * Whatever characters an event holds, it ends queued or parked: the fan-out function's real
+ * adapters (SqsJobQueue, SqsParkingLot) against a fake SQS that refuses what SQS refuses.
+ */
+import { ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { SqsJobQueue, SqsParkingLot } from '../../lambdas/adapters/job-queue';
+import { fanOut, type FanOutPorts } from '../../lambdas/core/fan-out';
+import { buildJob, parseJob, PARKED_ATTRIBUTES, type DeliveryJob } from '../../lambdas/core/job';
+import { noMetrics, silentLog } from '../../lambdas/core/ports';
+import { escapeUncarriable, firstUncarriable, sqsSafeAttribute, toSqsJson } from '../../lambdas/core/sqs-text';
+import { newSecret, type Subscription } from '../../lambdas/core/subscriptions';
+import { redriveDeliveryDlq } from '../../cli/dlq';
+import { fakeSqs, sqsRefuses } from './fake-sqs';
+
+let sqs: ReturnType<typeof fakeSqs>;
+beforeEach(() => {
+  sqs = fakeSqs();
+});
+afterEach(() => sqs.mock.restore());
+
+const QUEUE = 'https://sqs/delivery';
+const DLQ = 'https://sqs/fan-out-dlq';
+
+const subscription: Subscription = { tenantId: 'acme', subscriptionId: 'sub_1', url: 'https://example.com/hook', events: ['*'], secret: newSecret(), state: 'active' };
+
+/** The ports lambdas/fan-out/handler.ts wires, on the fake SQS. */
+function ports(): FanOutPorts {
+  const queue = new SqsJobQueue(sqs.client, QUEUE, { retries: 0, backoffMs: () => 0 });
+  const parking = new SqsParkingLot(sqs.client, DLQ);
+  return {
+    subscriptionsOf: async (tenantId) => ({ subscriptions: tenantId === 'acme' ? [subscription] : [], invalid: [] }),
+    enqueue: (jobs) => queue.enqueue(jobs),
+    park: (record) => parking.parkEvent(record),
+    now: () => new Date('2026-11-28T10:00:00Z'),
+    log: silentLog,
+    metrics: noMetrics,
+  };
+}
+
+function busEvent(detail: Record<string, unknown>, extra: Record<string, unknown> = {}) {
+  return { version: '0', id: 'evt-1', 'detail-type': 'sales_order.status.changed', source: 'shop', time: '2026-11-28T09:59:00Z', detail, ...extra };
+}
+
+const validDetail = (overrides: Record<string, unknown> = {}, entity: Record<string, unknown> = {}) => ({
+  tenantId: 'acme',
+  oldStatus: 'open',
+  newStatus: 'shipped',
+  salesOrder: { uuid: 'u-1', number: '1001', externalId: null, ...entity },
+  ...overrides,
+});
+
+const parkedRecords = () => sqs.sent.filter((m) => m.queueUrl === DLQ).map((m) => JSON.parse(m.body) as { kind: string; reason: string; event: unknown });
+const queuedJobs = () => sqs.sent.filter((m) => m.queueUrl === QUEUE).map((m) => parseJob(m.body));
+
+describe('the fake SQS', () => {
+  it('refuses what SQS refuses, so the tests below mean something', () => {
+    for (const c of ['\uFFFE', '\uFFFF', '\uD800', '\uDFFF', '\u0000', '\u0008', '\u000B', '\u001F']) expect(sqsRefuses(`a${c}b`)).not.toBeNull();
+    for (const c of ['\t', '\n', '\r', ' ', '\uD7FF', '\uE000', '\uFFFD', '😀', '\u{10FFFF}']) expect(sqsRefuses(`a${c}b`)).toBeNull();
+    // What the pipeline wrote before: JSON.stringify leaves U+FFFE and U+FFFF as they are.
+    expect(sqsRefuses(JSON.stringify({ note: '\uFFFE' }))).not.toBeNull();
+  });
+});
+
+describe('characters SQS refuses', () => {
+  it('an invalid event with U+FFFE in an ignored field is parked, and its record parses back to the exact event', async () => {
+    const event = busEvent({ tenantId: 'acme', oldStatus: 'open', salesOrder: { uuid: 'u-1' }, note: 'before\uFFFEafter', more: ['\uFFFF', { k: '\uFFFE\uFFFF' }] });
+    const result = await fanOut(event, ports());
+    expect(result).toMatchObject({ status: 'rejected' });
+    expect(sqs.refused).toEqual([]);
+    const [record] = parkedRecords();
+    expect(record!.kind).toBe('rejected-event');
+    expect(record!.reason).toContain('detail.newStatus');
+    expect(record!.event).toEqual(event);
+    expect((record!.event as { detail: { note: string } }).detail.note).toBe('before\uFFFEafter');
+  });
+
+  it('a valid event with U+FFFF in newStatus is refused with a reason naming the field and code point, and parked', async () => {
+    const event = busEvent(validDetail({ newStatus: 'ship\uFFFFped' }));
+    const result = await fanOut(event, ports());
+    expect(result).toEqual({ status: 'rejected', reason: expect.stringContaining('detail.newStatus: contains U+FFFF, a character webhooks cannot carry') });
+    expect(queuedJobs()).toEqual([]);
+    const [record] = parkedRecords();
+    expect(record!.reason).toContain('detail.newStatus: contains U+FFFF, a character webhooks cannot carry');
+    expect(record!.event).toEqual(event);
+    expect(sqs.sent.find((m) => m.queueUrl === DLQ)!.attributes[PARKED_ATTRIBUTES.reason]!.StringValue).toContain('U+FFFF');
+  });
+
+  it.each([
+    ['a lone high surrogate in uuid', {}, { uuid: 'u-\uD83D' }, 'detail.salesOrder.uuid: contains U+D83D (an unpaired surrogate), a character webhooks cannot carry'],
+    ['a lone low surrogate in externalId', {}, { externalId: '\uDE00x' }, 'detail.salesOrder.externalId: contains U+DE00 (an unpaired surrogate)'],
+    ['reversed surrogates in number', {}, { number: '\uDE00\uD83D' }, 'detail.salesOrder.number: contains U+DE00'],
+    ['U+FFFE in tenantId', { tenantId: 'acme\uFFFE' }, {}, 'detail.tenantId: contains U+FFFE'],
+    ['a NUL in oldStatus', { oldStatus: 'open\u0000' }, {}, 'detail.oldStatus: contains U+0000'],
+    ['an escape character in newStatus', { newStatus: '\u001B[31mred' }, {}, 'detail.newStatus: contains U+001B'],
+  ])('%s: refused with the reason and parked exactly', async (_name, overrides, entity, reason) => {
+    const event = busEvent(validDetail(overrides, entity));
+    await expect(fanOut(event, ports())).resolves.toMatchObject({ status: 'rejected', reason: expect.stringContaining(reason) });
+    expect(sqs.refused).toEqual([]);
+    expect(queuedJobs()).toEqual([]);
+    expect(parkedRecords()[0]!.event).toEqual(event);
+  });
+
+  it.each([
+    ['an emoji (U+1F600)', 'shipped 😀'],
+    ['U+10FFFF', 'x\u{10FFFF}'],
+    ['tab, LF and CR', 'a\tb\nc\rd'],
+    ['U+FFFD and U+E000', '\uFFFD\uE000'],
+  ])('%s in newStatus is accepted and queued with the exact characters', async (_name, status) => {
+    const result = await fanOut(busEvent(validDetail({ newStatus: status })), ports());
+    expect(result).toMatchObject({ status: 'queued' });
+    const [job] = queuedJobs();
+    expect(JSON.parse(job!.body).newStatus).toBe(status);
+    expect(parkedRecords()).toEqual([]);
+  });
+
+  it('a detail-type with U+FFFF is parked; the reason attribute has it escaped as text, the record body exactly', async () => {
+    const event = busEvent(validDetail(), { 'detail-type': 'sales_order.status.changed\uFFFF' });
+    await expect(fanOut(event, ports())).resolves.toMatchObject({ status: 'rejected' });
+    const [message] = sqs.sent;
+    expect(message!.attributes[PARKED_ATTRIBUTES.reason]!.StringValue).toContain('"sales_order.status.changed\\uffff"');
+    expect(JSON.parse(message!.body).event).toEqual(event);
+    expect(JSON.parse(message!.body).reason).toContain('"sales_order.status.changed\uFFFF"');
+  });
+
+  it('delivery-DLQ parking escapes the body and the reason attribute so SQS takes them', async () => {
+    const job = buildJob(
+      { eventId: 'evt-\uFFFF', event: 'sales_order.status.changed', entityKey: 'salesOrder', tenantId: 'acme', oldStatus: 'a', newStatus: 'b', entity: { uuid: 'u', number: null, externalId: null }, time: 't' },
+      'sub_1',
+      '{"x":1}',
+    );
+    const rawBody = JSON.stringify(job); // as a queue that does not check characters would hand it over
+    await new SqsParkingLot(sqs.client, DLQ).parkJob(rawBody, 'HTTP 400: bad \uFFFE\uD800 text', 5, new Date('2026-11-28T10:00:00Z'));
+    expect(sqs.refused).toEqual([]);
+    const [message] = sqs.sent;
+    expect(parseJob(message!.body)).toEqual(job);
+    expect(message!.attributes[PARKED_ATTRIBUTES.reason]!.StringValue).toBe('HTTP 400: bad \\ufffe\\ud800 text');
+  });
+
+  it('queued jobs are written with the escaping, whatever a job holds', async () => {
+    const job = buildJob(
+      { eventId: '\uFFFE\uD800\u0001', event: 'sales_order.status.changed', entityKey: 'salesOrder', tenantId: 'acme', oldStatus: 'a', newStatus: 'b', entity: { uuid: 'u', number: null, externalId: null }, time: 't' },
+      'sub_1',
+      '{"x":"\uFFFF"}',
+    );
+    await new SqsJobQueue(sqs.client, QUEUE, { retries: 0 }).enqueue([job]);
+    expect(sqs.refused).toEqual([]);
+    expect(parseJob(sqs.sent[0]!.body)).toEqual(job);
+  });
+
+  it('dlq redrive re-sends a parked job SQS would refuse as it was read, escaped, and the job parses back exactly', async () => {
+    const job: DeliveryJob = { ...buildJob({ eventId: 'evt-1', event: 'sales_order.status.changed', entityKey: 'salesOrder', tenantId: 'acme', oldStatus: 'a', newStatus: 'b', entity: { uuid: 'u', number: null, externalId: null }, time: 't' }, 'sub_1', '{"x":1}'), body: '{"note":"\uFFFE"}' };
+    let received = false;
+    sqs.mock.on(ReceiveMessageCommand).callsFake(async () => {
+      if (received) return { Messages: [] };
+      received = true;
+      return { Messages: [{ MessageId: 'dlq-1', ReceiptHandle: 'rh-1', Body: JSON.stringify(job), MessageAttributes: { [PARKED_ATTRIBUTES.reason]: { DataType: 'String', StringValue: 'HTTP 500' } } }] };
+    });
+    sqs.mock.on(DeleteMessageBatchCommand).resolves({ Successful: [{ Id: 'm0' }], Failed: [] });
+    sqs.mock.on(ChangeMessageVisibilityBatchCommand).resolves({ Successful: [], Failed: [] });
+    sqs.mock.on(GetQueueAttributesCommand).resolves({ Attributes: {} });
+    const report = await redriveDeliveryDlq(sqs.client, 'https://sqs/delivery-dlq', QUEUE, {});
+    expect(report.failed).toEqual([]);
+    expect(report.moved).toHaveLength(1);
+    expect(sqs.refused).toEqual([]);
+    expect(parseJob(sqs.sent[0]!.body)).toEqual(job);
+  });
+});
+
+describe('the character rule and the escaping (lambdas/core/sqs-text.ts)', () => {
+  it('finds the first character SQS refuses, as its code unit', () => {
+    expect(firstUncarriable('ok 😀 \t\n\r')).toBeNull();
+    expect(firstUncarriable('a\uFFFFb\uFFFE')).toBe(0xffff);
+    expect(firstUncarriable('😀\uD83D')).toBe(0xd83d);
+    expect(firstUncarriable('\uDE00')).toBe(0xde00);
+    expect(firstUncarriable('x\u000Cy')).toBe(0x0c);
+  });
+
+  it('JSON text of any string holds only characters SQS takes and parses back to the same string', () => {
+    const nasty = Array.from({ length: 0x20 }, (_, i) => String.fromCharCode(i)).join('') + '\uD800\uDBFF\uDC00\uDFFF\uFFFE\uFFFF😀\u2028"\\';
+    const text = toSqsJson({ nasty, list: [nasty] });
+    expect(sqsRefuses(text)).toBeNull();
+    expect(JSON.parse(text)).toEqual({ nasty, list: [nasty] });
+  });
+
+  it('escaping leaves text SQS already takes unchanged', () => {
+    const fine = '{"a":"😀 € \\u0000 \\"x\\""}';
+    expect(escapeUncarriable(fine)).toBe(fine);
+  });
+
+  it('an attribute is cut between code points, never leaving half a surrogate pair', () => {
+    const cut = sqsSafeAttribute('ab😀', 3);
+    expect(cut).toBe('ab…');
+    expect(sqsRefuses(cut)).toBeNull();
+  });
+});
