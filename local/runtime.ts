@@ -29,6 +29,7 @@ import { DEFAULTS } from '../lambdas/core/config';
 import { buildHostScripts } from './hosts/build';
 import { AsyncInvoker, type AsyncInvokeConfig, type FunctionSpec, LambdaFunction } from './lambda-runner';
 import { type DeliveryAttempt, formatAttempt, formatProblem, parseFunctionLine } from './logs';
+import { acquireInstanceLock } from './instance-lock';
 import { compilePattern } from './patterns';
 import { type EventSourceMappingSpec, SqsEventSourcePoller } from './poller';
 import { type SynthesizedStack, synthesizeApp, synthesizeCached } from './synth';
@@ -133,6 +134,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   };
 
   try {
+    const stateFile = options.stateFile === false ? undefined : path.resolve(cwd, options.stateFile ?? defaultStateFile(cwd));
+    // First of all: a second runtime must not touch the files of one that runs.
+    const lock = stateFile ? acquireInstanceLock(path.dirname(stateFile), log) : undefined;
+    if (lock) cleanups.push(() => lock.release());
     const context = runtimeContext(options);
     const outdir = path.join(workdir, 'cdk.out');
     // allSettled: if one fails, the other must still finish before the cleanup removes workdir,
@@ -168,7 +173,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const queues = await createQueues(template, resolver, sqs);
     const queueByArn = new Map([...queues.values()].map((q) => [q.arn, q]));
 
-    const stateFile = options.stateFile === false ? undefined : path.resolve(cwd, options.stateFile ?? defaultStateFile(cwd));
     // Next to the state file the function logs outlive the run (for a look after Ctrl-C).
     const logFile = stateFile ? path.join(path.dirname(stateFile), 'functions.log') : path.join(workdir, 'functions.log');
     fs.mkdirSync(path.dirname(logFile), { recursive: true });
@@ -265,6 +269,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       const text = `${JSON.stringify(state, null, 2)}\n`;
       fs.mkdirSync(path.dirname(stateFile), { recursive: true });
       fs.writeFileSync(stateFile, text);
+      lock?.update(endpoints);
       cleanups.push(() => {
         // Remove the file only if it is still ours (another runtime may have replaced it).
         if (fs.existsSync(stateFile) && fs.readFileSync(stateFile, 'utf8') === text) fs.rmSync(stateFile);
