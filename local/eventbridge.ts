@@ -11,7 +11,7 @@ import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from '
 import { type EventMatcher, compilePattern } from './patterns';
 import { describeError } from './lambda-runner';
 import { type CfnTemplate, type TemplateResolver, UnsupportedTemplateError, resourcesOfType } from './template';
-import { stringifyJson } from './json';
+import { stringifyJson } from '../lambdas/core/json';
 
 export const DEFAULT_BUS = 'default';
 

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { FunctionErrorPayload, LambdaHostData, LambdaHostMessage, LambdaHostRequest } from './hosts/protocol';
-import { stringifyJson } from './json';
+import { stringifyJson } from '../lambdas/core/json';
 
 export interface FunctionSpec {
   readonly logicalId: string;

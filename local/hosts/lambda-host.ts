@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import type { FunctionErrorPayload, InvokeContextData, LambdaHostData, LambdaHostMessage, LambdaHostRequest } from './protocol';
-import { stringifyJson } from '../json';
+import { stringifyJson } from '../../lambdas/core/json';
 
 type Handler = (event: unknown, context: unknown, callback?: (error?: unknown, result?: unknown) => void) => unknown;
 

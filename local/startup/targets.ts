@@ -5,7 +5,7 @@
  */
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { LocalQueue } from '../emulators';
-import { stringifyJson } from '../json';
+import { stringifyJson } from '../../lambdas/core/json';
 import { UnsupportedTemplateError } from '../template';
 import type { StackFunctions } from './functions';
 

@@ -1,5 +1,5 @@
 /** The runtime's JSON writer: JSON.stringify's output, at any depth. */
-import { stringifyJson } from '../../local/json';
+import { stringifyJson } from '../../lambdas/core/json';
 
 const DEPTH = 10_000;
 const deep = JSON.parse(`${'['.repeat(DEPTH)}{"a":1}${']'.repeat(DEPTH)}`) as unknown;

@@ -3,7 +3,7 @@
  * one invocation per environment, and async invocations (retries, then the destinations).
  */
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { stringifyJson } from '../../local/json';
+import { stringifyJson } from '../../lambdas/core/json';
 import { AsyncInvoker, LambdaFunction } from '../../local/lambda-runner';
 import { type Fixture, type QueueFixture, fixture, handlerSpec, queues, sleep } from './fixtures';
 
