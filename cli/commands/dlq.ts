@@ -12,7 +12,8 @@ import {
 } from '../dlq';
 import { UsageError } from '../errors';
 import { nonEmpty, positiveInt } from '../inputs';
-import { formatAge, printJson, printLines, table, truncate } from '../output';
+import { truncateText } from '../../lambdas/core/text';
+import { formatAge, printJson, printLines, table } from '../output';
 import { withClients, withTargetOptions, type JsonOption } from '../run';
 import { outputOf, targetKind, type TargetOptions } from '../target';
 
@@ -63,7 +64,7 @@ function printListing<V extends ParkedCommon>(options: Options, key: 'jobs' | 'e
   printLines(
     table(
       [...idColumns, 'ATTEMPTS', 'AGE', 'REASON'],
-      listing.items.map((item) => [...ids(item), item.attempts === null ? '-' : String(item.attempts), formatAge(item.ageSeconds ?? undefined), truncate(item.reason, 120)]),
+      listing.items.map((item) => [...ids(item), item.attempts === null ? '-' : String(item.attempts), formatAge(item.ageSeconds ?? undefined), truncateText(item.reason, 120)]),
     ),
     `${listing.items.length} shown${listing.total !== null && listing.total > listing.items.length ? ` of ${listing.total}` : ''}`,
   );

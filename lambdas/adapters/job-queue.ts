@@ -1,6 +1,8 @@
 import { ChangeMessageVisibilityCommand, SendMessageBatchCommand, SendMessageCommand, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
 import { PARKED_ATTRIBUTES, type DeliveryJob, type RejectedEventRecord } from '../core/job';
-import { SQS_MAX_MESSAGE_BYTES, sqsSafeAttribute, sqsSafeJsonText, toSqsJson, truncateText, utf8Length } from '../core/sqs-text';
+import { SQS_MAX_MESSAGE_BYTES, sqsSafeAttribute, sqsSafeJsonText, toSqsJson, utf8Length } from '../core/sqs-text';
+import { sleep } from '../core/sleep';
+import { truncateText } from '../core/text';
 
 /** Longest park reason kept in the message attribute (the record body of a rejected event has it whole). */
 const REASON_ATTRIBUTE_CHARS = 1024;
@@ -64,10 +66,6 @@ export async function sendAll(sqs: SQSClient, queueUrl: string, entries: readonl
     });
     pending = next;
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Pauses between the tries of ChangeMessageVisibility: short, the function's time budget is small. */
