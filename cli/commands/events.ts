@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { DEFAULTS } from '../../lambdas/core/config';
 import { InvalidEventError } from '../../lambdas/core/errors';
@@ -6,7 +5,7 @@ import { entityKeyOf } from '../../lambdas/core/catalog';
 import { exampleDetail, parseDetail } from '../../lambdas/core/events';
 import { CliError, UsageError } from '../errors';
 import { putEvents } from '../eventbridge';
-import { nonEmpty, parseEventName } from '../inputs';
+import { nonEmpty, parseEventName, readInput } from '../inputs';
 import { printJson, printLines } from '../output';
 import { withClients, withTargetOptions, type JsonOption } from '../run';
 import { outputOf, targetKind, type TargetOptions } from '../target';
@@ -21,15 +20,6 @@ interface SendOptions extends TargetOptions, JsonOption {
   uuid?: string;
   number?: string;
   externalId?: string;
-}
-
-/** Reads a file, or stdin for `-`. */
-export function readInput(option: string, file: string): string {
-  try {
-    return readFileSync(file === '-' ? 0 : file, 'utf8');
-  } catch (error) {
-    throw new UsageError(`${option} ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
 }
 
 function detailFromOptions(options: SendOptions): Record<string, unknown> {
