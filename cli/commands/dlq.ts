@@ -1,15 +1,6 @@
 import { Option, type Command } from 'commander';
-import {
-  fanOutTarget,
-  LIST_VISIBILITY_SECONDS,
-  listParkedEvents,
-  listParkedJobs,
-  REDRIVE_VISIBILITY_SECONDS,
-  redriveDeliveryDlq,
-  redriveFanOutDlq,
-  type Listing,
-  type RedriveReport,
-} from '../dlq';
+import { LIST_VISIBILITY_SECONDS, listParkedEvents, listParkedJobs, type Listing } from '../dlq-queue';
+import { fanOutTarget, REDRIVE_VISIBILITY_SECONDS, redriveDeliveryDlq, redriveFanOutDlq, type RedriveReport } from '../redrive';
 import { UsageError } from '../errors';
 import { nonEmpty, positiveInt } from '../inputs';
 import { truncateText } from '../../lambdas/core/text';

@@ -9,7 +9,7 @@ import { buildJob, parseJob, PARKED_ATTRIBUTES, type DeliveryJob } from '../../l
 import { noMetrics, silentLog } from '../../lambdas/core/ports';
 import { escapeUncarriable, firstUncarriable, sqsSafeAttribute, toSqsJson } from '../../lambdas/core/sqs-text';
 import { newSecret, type Subscription } from '../../lambdas/core/subscriptions';
-import { redriveDeliveryDlq } from '../../cli/dlq';
+import { redriveDeliveryDlq } from '../../cli/redrive';
 import { fakeSqs, sqsRefuses } from './fake-sqs';
 
 let sqs: ReturnType<typeof fakeSqs>;
