@@ -4,7 +4,7 @@ import { ALL_EVENTS, EVENT_NAMES, closestEventName, isEventName, type EventName 
 import type { EndpointPolicy } from '../lambdas/core/config';
 import { checkUrl } from '../lambdas/core/endpoint-guard';
 import { EndpointBlockedError } from '../lambdas/core/errors';
-import { UsageError } from './errors';
+import { UsageError } from './cli-errors';
 
 /** Parsers of option values. Each throws UsageError with a message naming the option. */
 

@@ -5,7 +5,7 @@ import { DynamoSubscriptionStore } from '../lambdas/adapters/subscription-store'
 import { DEFAULTS } from '../lambdas/core/config';
 import { errorMessage, InvalidEventError } from '../lambdas/core/errors';
 import { parseBusEvent } from '../lambdas/core/events';
-import { fanOut, type FanOutPorts } from '../lambdas/core/fan-out';
+import { fanOut, type FanOutPorts } from '../lambdas/core/route-event';
 import { noMetrics, silentLog } from '../lambdas/core/ports';
 import { queueDepth, release, scan } from './dlq-queue';
 import { readParkedEvent, readParkedJob, type BusEvent, type ParkedEventKind } from './dlq-view';
@@ -243,7 +243,7 @@ function invalidSkip(kind: ParkedEventKind, reason: string): string {
 
 /**
  * Fan-out DLQ → fan-out again: each selected event goes through the same code the fan-out
- * function runs (`fanOut` of lambdas/core/fan-out.ts), with its original event id, so its jobs
+ * function runs (`fanOut` of lambdas/core/route-event.ts), with its original event id, so its jobs
  * get the same delivery ids (`webhook-id`) as the first fan-out and receivers that already got
  * some of them dedupe. A message leaves the DLQ only after fan-out resolved, i.e. after SQS
  * accepted every job. An event the current validator refuses is not parked again: its message

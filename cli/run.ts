@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { CliError, UsageError, isNetworkError } from './errors';
+import { CliError, UsageError, isNetworkError } from './cli-errors';
 import { LOCAL_STATE_FILE } from './local-state';
 import { Clients, resolveTarget, type TargetOptions } from './target';
 

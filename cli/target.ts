@@ -9,7 +9,7 @@ import { documentClient, sqsClient } from '../lambdas/adapters/aws-clients';
 import { DynamoSubscriptionStore } from '../lambdas/adapters/subscription-store';
 import type { EndpointPolicy } from '../lambdas/core/config';
 import { SETTINGS } from '../lambdas/core/settings';
-import { CliError, UsageError, isNetworkError } from './errors';
+import { CliError, UsageError, isNetworkError } from './cli-errors';
 import { LOCAL_STATE_FILE, localStateSchema } from './local-state';
 
 /** The stack outputs the CLI uses (docs/architecture.md, `CfnOutput`s of the stack). */

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { LIST_VISIBILITY_SECONDS, listParkedEvents, listParkedJobs, type Listing } from '../dlq-queue';
 import { fanOutTarget, REDRIVE_VISIBILITY_SECONDS, redriveDeliveryDlq, redriveFanOutDlq, type RedriveReport } from '../redrive';
-import { UsageError } from '../errors';
+import { UsageError } from '../cli-errors';
 import { nonEmpty, positiveInt } from '../inputs';
 import { truncateText } from '../../lambdas/core/text';
 import { formatAge, printJson, printLines, table } from '../output';

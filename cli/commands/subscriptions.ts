@@ -19,7 +19,7 @@ import {
   type Subscription,
 } from '../../lambdas/core/subscriptions';
 import { redactUrl } from '../../lambdas/core/endpoint-guard';
-import { CliError, UsageError } from '../errors';
+import { CliError, UsageError } from '../cli-errors';
 import { nonEmpty, parseDuration, parseEventList, parseStatusFilter, parseSubscriptionUrl } from '../inputs';
 import { fields, formatAge, printJson, printLines, table } from '../output';
 import { withClients, withTargetOptions, withUrlPolicyOptions, type JsonOption } from '../run';

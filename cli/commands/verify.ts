@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Command } from 'commander';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { secretSchema } from '../../lambdas/core/subscriptions';
-import { CliError, UsageError } from '../errors';
+import { CliError, UsageError } from '../cli-errors';
 import { nonEmpty, parseUnixSeconds, readInput } from '../inputs';
 import { printJson, printLines } from '../output';
 
