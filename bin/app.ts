@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // CDK app entry (cdk.json: `npx tsx bin/app.ts`). Stage config comes from CDK context, see lib/app.ts.
 import { createApp } from '../lib/app';
-import { StatusHooksConfigError } from '../lib/errors';
+import { StatusHooksConfigError } from '../lib/config-errors';
 import type { NagChecks } from '../lib/nag';
 
 let nag: NagChecks | undefined;

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import { CliError, UsageError, isNetworkError } from './errors';
-import { Clients, DEFAULT_LOCAL_FILE, resolveTarget, type TargetOptions } from './target';
+import { CliError, UsageError, isNetworkError } from './cli-errors';
+import { LOCAL_STATE_FILE } from './local-state';
+import { Clients, resolveTarget, type TargetOptions } from './target';
 
 export interface JsonOption {
   readonly json?: boolean;
@@ -10,7 +11,7 @@ export interface JsonOption {
 export function withTargetOptions(command: Command): Command {
   return command
     .option('--stack <name>', 'operate the deployed stack <name> (reads its CloudFormation outputs; region and credentials from the usual AWS environment)')
-    .option('--local <file>', `operate the local runtime described by <file> (default without --stack: ${DEFAULT_LOCAL_FILE} in the current folder or the nearest parent folder that has one)`)
+    .option('--local <file>', `operate the local runtime described by <file> (default without --stack: ${LOCAL_STATE_FILE} in the current folder or the nearest parent folder that has one)`)
     .option('--json', 'print machine-readable JSON on stdout');
 }
 

@@ -4,15 +4,13 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import { formatIssues } from '../lambdas/core/issues';
 import { documentClient, sqsClient } from '../lambdas/adapters/aws-clients';
 import { DynamoSubscriptionStore } from '../lambdas/adapters/subscription-store';
 import type { EndpointPolicy } from '../lambdas/core/config';
 import { SETTINGS } from '../lambdas/core/settings';
-import { CliError, UsageError, isNetworkError } from './errors';
-
-/** Where the local runtime writes its state (docs/architecture.md §5), relative to the working directory. */
-export const DEFAULT_LOCAL_FILE = path.join('.statushooks', 'dev.json');
+import { CliError, UsageError, isNetworkError } from './cli-errors';
+import { LOCAL_STATE_FILE, localStateSchema } from './local-state';
 
 /** The stack outputs the CLI uses (docs/architecture.md, `CfnOutput`s of the stack). */
 export type OutputKey = 'EventBusName' | 'SubscriptionsTableName' | 'DeliveryQueueUrl' | 'DeliveryDlqUrl' | 'FanOutDlqUrl' | 'AllowPrivateEndpoints' | 'AllowHttpEndpoints';
@@ -70,20 +68,13 @@ export function endpointPolicyFor(options: TargetOptions, target?: Target, warn:
   return policy;
 }
 
-const localFileSchema = z
-  .object({
-    region: z.string().min(1),
-    endpoints: z.object({ eventbridge: z.string().url(), dynamodb: z.string().url(), sqs: z.string().url() }),
-  })
-  .catchall(z.unknown());
-
 export async function resolveTarget(options: TargetOptions, cwd = process.cwd()): Promise<Target> {
   return targetKind(options) === 'stack' ? stackTarget(options.stack!) : localTarget(options.local, cwd);
 }
 
 function localTarget(file: string | undefined, cwd: string): Target {
   const explicit = file !== undefined;
-  let location = path.resolve(cwd, file ?? DEFAULT_LOCAL_FILE);
+  let location = path.resolve(cwd, file ?? LOCAL_STATE_FILE);
   if (explicit && !existsSync(location)) throw new CliError(`no target: --local ${file} does not exist (${location})`);
   if (!explicit) {
     // Like git: from the working directory up to the filesystem root, the nearest folder with a
@@ -92,12 +83,12 @@ function localTarget(file: string | undefined, cwd: string): Target {
       const parent = path.dirname(dir);
       if (parent === dir) {
         throw new CliError(
-          `no target: no --stack given and no local runtime state (${DEFAULT_LOCAL_FILE}) in ${path.resolve(cwd)} or any folder above it; ` +
+          `no target: no --stack given and no local runtime state (${LOCAL_STATE_FILE}) in ${path.resolve(cwd)} or any folder above it; ` +
             'start the local runtime with `npm start`, or pass --stack <name> or --local <file>',
         );
       }
       dir = parent;
-      location = path.join(dir, DEFAULT_LOCAL_FILE);
+      location = path.join(dir, LOCAL_STATE_FILE);
     }
   }
   const shown = explicit ? file : path.relative(cwd, location) || location;
@@ -107,9 +98,9 @@ function localTarget(file: string | undefined, cwd: string): Target {
   } catch (error) {
     throw new CliError(`no target: ${shown} is not valid JSON (${(error as Error).message})`);
   }
-  const parsed = localFileSchema.safeParse(raw);
+  const parsed = localStateSchema.safeParse(raw);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    const issues = formatIssues(parsed.error.issues);
     throw new CliError(`no target: ${shown} is not a local runtime state file (${issues.join('; ')})`);
   }
   // The emulators accept any credentials; dummy ones spare a developer without an AWS setup

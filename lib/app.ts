@@ -4,7 +4,7 @@ import * as cdk from 'aws-cdk-lib';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Node } from 'constructs';
 import { contextSource, readSettings, resolveSettings, SETTING_DEFAULTS } from '../lambdas/core/settings';
-import { StatusHooksConfigError } from './errors';
+import { StatusHooksConfigError } from './config-errors';
 import { PROJECT_ROOT } from './function';
 import { NagChecks } from './nag';
 import { StatusHooksConfig, StatusHooksStack } from './statushooks-stack';

@@ -11,7 +11,7 @@ import {
   type Settings,
 } from '../lambdas/core/settings';
 import { Delivery } from './delivery';
-import { StatusHooksConfigError } from './errors';
+import { StatusHooksConfigError } from './config-errors';
 import { StatusEventBus } from './event-bus';
 import { FanOut } from './fan-out';
 import { Monitoring } from './monitoring';

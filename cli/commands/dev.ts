@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { declarations, devFlagSource, formatSetting, readSettings, resolveSettings } from '../../lambdas/core/settings';
-import { UsageError } from '../errors';
+import { UsageError } from '../cli-errors';
 
 export interface DevOptions {
   readonly retrySchedule?: number[];

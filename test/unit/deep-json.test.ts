@@ -3,7 +3,7 @@
  * walked), invalid ones are parked with their exact bytes (lambdas/core/json.ts writes any depth).
  */
 import { SqsJobQueue, SqsParkingLot } from '../../lambdas/adapters/job-queue';
-import { fanOut, type FanOutPorts } from '../../lambdas/core/fan-out';
+import { fanOut, type FanOutPorts } from '../../lambdas/core/route-event';
 import { stringifyJson } from '../../lambdas/core/json';
 import { parseJob } from '../../lambdas/core/job';
 import { noMetrics, silentLog } from '../../lambdas/core/ports';
