@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { CliError, UsageError, isNetworkError } from './cli-errors';
-import { LOCAL_STATE_FILE } from './local-state';
+import { LOCAL_STATE_FILE } from '../local/state-file';
 import { Clients, resolveTarget, type TargetOptions } from './target';
 
 export interface JsonOption {

@@ -10,7 +10,7 @@ import { DynamoSubscriptionStore } from '../lambdas/adapters/subscription-store'
 import type { EndpointPolicy } from '../lambdas/core/config';
 import { SETTINGS } from '../lambdas/core/settings';
 import { CliError, UsageError, isNetworkError } from './cli-errors';
-import { LOCAL_STATE_FILE, localStateSchema } from './local-state';
+import { LOCAL_STATE_FILE, localStateSchema } from '../local/state-file';
 
 /** The stack outputs the CLI uses (docs/architecture.md, `CfnOutput`s of the stack). */
 export type OutputKey = 'EventBusName' | 'SubscriptionsTableName' | 'DeliveryQueueUrl' | 'DeliveryDlqUrl' | 'FanOutDlqUrl' | 'AllowPrivateEndpoints' | 'AllowHttpEndpoints';

@@ -9,6 +9,8 @@ import { Worker } from 'node:worker_threads';
 import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { FunctionErrorPayload, LambdaHostData, LambdaHostMessage, LambdaHostRequest } from './hosts/protocol';
 import { stringifyJson } from '../lambdas/core/json';
+import { errorMessage } from '../lambdas/core/errors';
+import { truncateText } from '../lambdas/core/text';
 
 export interface FunctionSpec {
   readonly logicalId: string;
@@ -378,7 +380,7 @@ export class AsyncInvoker {
         return;
       } catch (error) {
         if (this.stopped) throw new RuntimeStoppedError();
-        if (attempt === 0) this.deps.log(`! ${this.fn.spec.displayName}: cannot reach its destination queue yet (${describeError(error)}); retrying`);
+        if (attempt === 0) this.deps.log(`! ${this.fn.spec.displayName}: cannot reach its destination queue yet (${errorMessage(error)}); retrying`);
         await this.sleep(Math.min(250 * 2 ** attempt, 2000));
       }
     }
@@ -400,16 +402,7 @@ export class AsyncInvoker {
 }
 
 function firstLine(text: string): string {
-  const line = text.split('\n')[0] ?? '';
-  return line.length > 200 ? `${line.slice(0, 199)}…` : line;
-}
-
-export function describeError(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as { code?: string }).code;
-    return code && !error.message.includes(code) ? `${error.name} ${code}: ${error.message}` : `${error.name}: ${error.message}`;
-  }
-  return String(error);
+  return truncateText(text.split('\n')[0] ?? '', 200);
 }
 
 export { RuntimeStoppedError };

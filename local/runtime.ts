@@ -13,7 +13,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { LocalEventBridge, compileRouting } from './eventbridge';
-import { type Fault, LOCAL_ACCOUNT_ID, dynamoDbClient, sqsClient, startEmulators } from './emulators';
+import { sqsClient } from '../lambdas/adapters/aws-clients';
+import { type Fault, LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, dynamoDbClient, startEmulators } from './emulators';
+import { type LocalEndpoints, type LocalState, localStateFile } from './state-file';
 import { acquireInstanceLock } from './instance-lock';
 import type { DeliveryAttempt } from './logs';
 import type { SynthesizedStack } from './synth';
@@ -64,12 +66,6 @@ export interface LocalRuntimeOptions {
   readonly transformTemplate?: (template: CfnTemplate) => CfnTemplate;
 }
 
-export interface LocalEndpoints {
-  readonly eventbridge: string;
-  readonly dynamodb: string;
-  readonly sqs: string;
-}
-
 export interface LocalRuntime {
   /** The stack outputs, resolved to local names, URLs and ARNs. */
   readonly outputs: Readonly<Record<string, string>>;
@@ -84,14 +80,9 @@ export interface LocalRuntime {
   stop(): Promise<void>;
 }
 
-/** The content of `.statushooks/dev.json`: the stack outputs plus region and endpoints. */
-export type LocalState = Record<string, unknown> & { region: string; endpoints: LocalEndpoints };
-
 export const DEFAULT_REGION = 'us-east-1';
 
-export function defaultStateFile(cwd: string): string {
-  return path.join(cwd, '.statushooks', 'dev.json');
-}
+export { type LocalEndpoints, type LocalState, localStateFile as defaultStateFile } from './state-file';
 
 export { runtimeContext } from './startup/synthesize';
 
@@ -107,7 +98,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   const cleanups = new Cleanups(log);
   cleanups.add(() => fs.rmSync(workdir, { recursive: true, force: true }));
   try {
-    const stateFile = options.stateFile === false ? undefined : path.resolve(cwd, options.stateFile ?? defaultStateFile(cwd));
+    const stateFile = options.stateFile === false ? undefined : path.resolve(cwd, options.stateFile ?? localStateFile(cwd));
     // First of all: a second runtime must not touch the files of one that runs.
     const lock = stateFile ? acquireInstanceLock(path.dirname(stateFile), log) : undefined;
     if (lock) cleanups.add(() => lock.release());
@@ -116,7 +107,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
     const emulators = await startEmulators({ hostScript: hosts.emulatorHost, region, cwd });
     cleanups.add(() => emulators.stop());
-    const sqs = sqsClient(emulators.endpoints.sqs, region);
+    // Its request timeout must outlast the pollers' long polls.
+    const sqs = sqsClient({ endpoint: emulators.endpoints.sqs, region, credentials: LOCAL_CREDENTIALS, requestTimeoutMs: ((options.pollWaitSeconds ?? 1) + 10) * 1000 });
     const dynamodb = dynamoDbClient(emulators.endpoints.dynamodb, region);
     cleanups.add(() => {
       sqs.destroy();

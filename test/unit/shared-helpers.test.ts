@@ -1,7 +1,7 @@
 /** The helpers that have one home: text cutting, error messages, schema problems, the local state file. */
 import path from 'node:path';
 import { z } from 'zod';
-import { localStateFile, localStateSchema } from '../../cli/local-state';
+import { localStateFile, localStateSchema } from '../../local/state-file';
 import { errorMessage } from '../../lambdas/core/errors';
 import { formatIssues } from '../../lambdas/core/issues';
 import { truncateText } from '../../lambdas/core/text';
