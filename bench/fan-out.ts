@@ -7,7 +7,7 @@
  */
 import { EVENT_NAMES } from '../lambdas/core/catalog';
 import { parseBusEvent } from '../lambdas/core/events';
-import { fanOut, type FanOutPorts, type SubscriptionLookup } from '../lambdas/core/fan-out';
+import { fanOut, type FanOutPorts, type SubscriptionLookup } from '../lambdas/core/route-event';
 import type { DeliveryJob } from '../lambdas/core/job';
 import { noMetrics, silentLog } from '../lambdas/core/ports';
 import { newSecret, parseSubscription, type Subscription } from '../lambdas/core/subscriptions';

@@ -1,4 +1,4 @@
-import { errorLine } from '../cli/errors';
+import { errorLine } from '../cli/cli-errors';
 import { main } from '../cli/program';
 
 // The AWS SDK warns on stderr about its future Node support on every run; stderr is for errors

@@ -1,9 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import { ALL_EVENTS, EVENT_NAMES, closestEventName, isEventName, type EventName } from '../lambdas/core/catalog';
 import type { EndpointPolicy } from '../lambdas/core/config';
 import { checkUrl } from '../lambdas/core/endpoint-guard';
 import { EndpointBlockedError } from '../lambdas/core/errors';
-import { UsageError } from './errors';
+import { UsageError } from './cli-errors';
 
 /** Parsers of option values. Each throws UsageError with a message naming the option. */
 
@@ -53,7 +54,7 @@ export function parseSubscriptionUrl(option: string, raw: string, policy: Endpoi
     if (!(error instanceof EndpointBlockedError)) throw error;
     const hint =
       targetKind === 'stack' && (!policy.allowHttp || !policy.allowPrivate)
-        ? ' (a deployed stack refuses plain http and private hosts; pass --allow-http / --allow-private only if the stack was deployed to allow them)'
+        ? ' (a deployed stack refuses plain http and private hosts unless deployed with allowHttpEndpoints / allowPrivateEndpoints, which its outputs AllowHttpEndpoints / AllowPrivateEndpoints show)'
         : '';
     throw new UsageError(`${option}: ${error.message}${hint}`);
   }
@@ -85,4 +86,13 @@ export function parseUnixSeconds(option: string, text: string): string {
   const trimmed = text.trim();
   if (!/^\d{1,12}$/.test(trimmed)) throw new UsageError(`${option}: expected unix seconds (a whole number such as 1732812345), got "${text}"`);
   return trimmed;
+}
+
+/** Reads a file, or stdin for `-`. */
+export function readInput(option: string, file: string): string {
+  try {
+    return readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`${option} ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
 }

@@ -35,6 +35,3 @@ export function formatAge(seconds: number | undefined): string {
   return `${Math.floor(s / 86_400)}d`;
 }
 
-export function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
-}

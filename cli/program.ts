@@ -5,7 +5,7 @@ import { registerDlq } from './commands/dlq';
 import { registerEvents } from './commands/events';
 import { registerSubscriptions } from './commands/subscriptions';
 import { registerVerify } from './commands/verify';
-import { CliError, EXIT, UsageError, errorLine } from './errors';
+import { CliError, EXIT, UsageError, errorLine } from './cli-errors';
 
 export interface RunResult {
   readonly code: number;

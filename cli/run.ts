@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
-import { CliError, UsageError, isNetworkError } from './errors';
-import { Clients, DEFAULT_LOCAL_FILE, resolveTarget, type TargetOptions } from './target';
+import { CliError, UsageError, isNetworkError } from './cli-errors';
+import { LOCAL_STATE_FILE } from '../local/state-file';
+import { Clients, resolveTarget, type TargetOptions } from './target';
 
 export interface JsonOption {
   readonly json?: boolean;
@@ -10,15 +11,15 @@ export interface JsonOption {
 export function withTargetOptions(command: Command): Command {
   return command
     .option('--stack <name>', 'operate the deployed stack <name> (reads its CloudFormation outputs; region and credentials from the usual AWS environment)')
-    .option('--local <file>', `operate the local runtime described by <file> (default without --stack: ${DEFAULT_LOCAL_FILE} in the current folder or the nearest parent folder that has one)`)
+    .option('--local <file>', `operate the local runtime described by <file> (default without --stack: ${LOCAL_STATE_FILE} in the current folder or the nearest parent folder that has one)`)
     .option('--json', 'print machine-readable JSON on stdout');
 }
 
 /** --allow-private / --allow-http, on commands that accept a subscription URL. */
 export function withUrlPolicyOptions(command: Command): Command {
   return command
-    .option('--allow-private', 'with --stack: accept loopback/private hosts (only if the stack was deployed with allowPrivateEndpoints)')
-    .option('--allow-http', 'with --stack: accept plain http:// URLs (only if the stack was deployed with allowHttpEndpoints)');
+    .option('--allow-private', "with --stack: accept loopback/private hosts even if the stack's AllowPrivateEndpoints output says it refuses them (warns)")
+    .option('--allow-http', "with --stack: accept plain http:// URLs even if the stack's AllowHttpEndpoints output says it refuses them (warns)");
 }
 
 /**

@@ -4,17 +4,16 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import { formatIssues } from '../lambdas/core/issues';
 import { documentClient, sqsClient } from '../lambdas/adapters/aws-clients';
 import { DynamoSubscriptionStore } from '../lambdas/adapters/subscription-store';
 import type { EndpointPolicy } from '../lambdas/core/config';
-import { CliError, UsageError, isNetworkError } from './errors';
-
-/** Where the local runtime writes its state (docs/architecture.md §5), relative to the working directory. */
-export const DEFAULT_LOCAL_FILE = path.join('.statushooks', 'dev.json');
+import { SETTINGS } from '../lambdas/core/settings';
+import { CliError, UsageError, isNetworkError } from './cli-errors';
+import { LOCAL_STATE_FILE, localStateSchema } from '../local/state-file';
 
 /** The stack outputs the CLI uses (docs/architecture.md, `CfnOutput`s of the stack). */
-export type OutputKey = 'EventBusName' | 'SubscriptionsTableName' | 'DeliveryQueueUrl' | 'DeliveryDlqUrl' | 'FanOutDlqUrl';
+export type OutputKey = 'EventBusName' | 'SubscriptionsTableName' | 'DeliveryQueueUrl' | 'DeliveryDlqUrl' | 'FanOutDlqUrl' | 'AllowPrivateEndpoints' | 'AllowHttpEndpoints';
 
 export interface TargetOptions {
   readonly stack?: string;
@@ -38,22 +37,36 @@ export function targetKind(options: TargetOptions): 'local' | 'stack' {
   return options.stack !== undefined ? 'stack' : 'local';
 }
 
+/** Stack outputs carrying the deployed endpoint policy (declared with the settings, as `output`). */
+export const POLICY_OUTPUTS = {
+  allowPrivate: { output: SETTINGS.allowPrivateEndpoints.output!, flag: '--allow-private', setting: 'allowPrivateEndpoints' },
+  allowHttp: { output: SETTINGS.allowHttpEndpoints.output!, flag: '--allow-http', setting: 'allowHttpEndpoints' },
+} as const;
+
 /**
  * Which subscription URLs the target accepts. The local runtime delivers to loopback receivers
- * over plain http; a deployed stack refuses both unless it was deployed to allow them, which the
- * operator says with --allow-private / --allow-http (the stack outputs do not carry its policy).
+ * over plain http. A deployed stack says its policy in its outputs (AllowPrivateEndpoints,
+ * AllowHttpEndpoints); --allow-private / --allow-http still override it, with a warning when they
+ * contradict it, and stand in for a stack deployed before those outputs existed (strict otherwise).
  */
-export function endpointPolicyFor(options: TargetOptions): EndpointPolicy {
+export function endpointPolicyFor(options: TargetOptions, target?: Target, warn: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): EndpointPolicy {
   if (targetKind(options) === 'local') return { allowPrivate: true, allowHttp: true };
-  return { allowPrivate: options.allowPrivate === true, allowHttp: options.allowHttp === true };
+  const policy = { allowPrivate: false, allowHttp: false };
+  for (const key of ['allowPrivate', 'allowHttp'] as const) {
+    const { output, flag, setting } = POLICY_OUTPUTS[key];
+    const deployed = target?.outputs[output];
+    const stack = deployed === 'true' ? true : deployed === 'false' ? false : undefined;
+    if (options[key] === true) {
+      if (stack === false) {
+        warn(`warning: ${flag} overrides ${target!.label}, deployed with ${setting}=false: its delivery function will refuse this URL`);
+      }
+      policy[key] = true;
+    } else {
+      policy[key] = stack ?? false;
+    }
+  }
+  return policy;
 }
-
-const localFileSchema = z
-  .object({
-    region: z.string().min(1),
-    endpoints: z.object({ eventbridge: z.string().url(), dynamodb: z.string().url(), sqs: z.string().url() }),
-  })
-  .catchall(z.unknown());
 
 export async function resolveTarget(options: TargetOptions, cwd = process.cwd()): Promise<Target> {
   return targetKind(options) === 'stack' ? stackTarget(options.stack!) : localTarget(options.local, cwd);
@@ -61,7 +74,7 @@ export async function resolveTarget(options: TargetOptions, cwd = process.cwd())
 
 function localTarget(file: string | undefined, cwd: string): Target {
   const explicit = file !== undefined;
-  let location = path.resolve(cwd, file ?? DEFAULT_LOCAL_FILE);
+  let location = path.resolve(cwd, file ?? LOCAL_STATE_FILE);
   if (explicit && !existsSync(location)) throw new CliError(`no target: --local ${file} does not exist (${location})`);
   if (!explicit) {
     // Like git: from the working directory up to the filesystem root, the nearest folder with a
@@ -70,12 +83,12 @@ function localTarget(file: string | undefined, cwd: string): Target {
       const parent = path.dirname(dir);
       if (parent === dir) {
         throw new CliError(
-          `no target: no --stack given and no local runtime state (${DEFAULT_LOCAL_FILE}) in ${path.resolve(cwd)} or any folder above it; ` +
+          `no target: no --stack given and no local runtime state (${LOCAL_STATE_FILE}) in ${path.resolve(cwd)} or any folder above it; ` +
             'start the local runtime with `npm start`, or pass --stack <name> or --local <file>',
         );
       }
       dir = parent;
-      location = path.join(dir, DEFAULT_LOCAL_FILE);
+      location = path.join(dir, LOCAL_STATE_FILE);
     }
   }
   const shown = explicit ? file : path.relative(cwd, location) || location;
@@ -85,9 +98,9 @@ function localTarget(file: string | undefined, cwd: string): Target {
   } catch (error) {
     throw new CliError(`no target: ${shown} is not valid JSON (${(error as Error).message})`);
   }
-  const parsed = localFileSchema.safeParse(raw);
+  const parsed = localStateSchema.safeParse(raw);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    const issues = formatIssues(parsed.error.issues);
     throw new CliError(`no target: ${shown} is not a local runtime state file (${issues.join('; ')})`);
   }
   // The emulators accept any credentials; dummy ones spare a developer without an AWS setup

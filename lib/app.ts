@@ -1,146 +1,51 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as cdk from 'aws-cdk-lib';
 import * as cxapi from 'aws-cdk-lib/cx-api';
-import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { Node } from 'constructs';
-import { DEFAULTS, parseSchedule } from '../lambdas/core/config';
-import { StatusHooksConfigError } from './errors';
-import { resolveStatusHooksConfig, StatusHooksConfig, StatusHooksStack } from './statushooks-stack';
+import { contextSource, readSettings, resolveSettings, SETTING_DEFAULTS } from '../lambdas/core/settings';
+import { StatusHooksConfigError } from './config-errors';
+import { PROJECT_ROOT } from './function';
+import { NagChecks } from './nag';
+import { StatusHooksConfig, StatusHooksStack } from './statushooks-stack';
 
-/**
- * CDK context keys of the stage configuration (`cdk synth -c maxAttempts=3`, cdk.json
- * `context`, or `createApp({ context })`). Values may be strings (command line) or typed values.
- */
-export const CONTEXT_KEYS = [
-  'stackName',
-  'sources',
-  'busName',
-  'maxAttempts',
-  'retrySchedule',
-  'httpTimeoutMs',
-  'httpConnectTimeoutMs',
-  'deliveryBatchSize',
-  'deliveryMaxConcurrency',
-  'allowPrivateEndpoints',
-  'allowHttpEndpoints',
-  'archiveRetentionDays',
-  'subscriptionCacheTtlMs',
-  'deliveryQueueAgeAlarmSeconds',
-  'nag',
-] as const;
-
-export type ContextKey = (typeof CONTEXT_KEYS)[number];
-
+/** The stage as CDK context describes it: the stack's settings plus the app-level ones. */
 export interface StageProps extends StatusHooksConfig {
   readonly stackName: string;
+  /** Run cdk-nag on synth. */
+  readonly nag?: boolean;
 }
 
 /**
- * Reads the stage configuration from CDK context. Only the *syntax* of the values is checked
- * here (a number is a number, a boolean is true/false); ranges and combinations are validated in
- * one place, by the stack. Throws a StatusHooksConfigError listing every unreadable value.
+ * Reads the stage configuration from CDK context (`cdk synth -c maxAttempts=3`, cdk.json
+ * `context`, or `createApp({ context })`; keys and syntax from the declarations in
+ * lambdas/core/settings.ts) and validates it by the same rules the stack applies. Values may be
+ * strings (command line) or typed values. Throws one StatusHooksConfigError listing every
+ * problem: values that cannot be read first, then those out of range.
  */
 export function propsFromContext(node: Node): StageProps {
-  const { props, problems } = readContext(node);
-  if (problems.length > 0) throw new StatusHooksConfigError('CDK context', problems);
-  return props;
-}
-
-/** The context as props, plus the values that could not be read (left undefined in props). */
-function readContext(node: Node): { props: StageProps; problems: string[] } {
-  const problems: string[] = [];
-  const raw = (key: ContextKey): unknown => {
-    const value: unknown = node.tryGetContext(key);
-    return value === undefined || value === null || value === '' ? undefined : value;
-  };
-
-  const text = (key: ContextKey): string | undefined => {
-    const value = raw(key);
-    if (value === undefined) return undefined;
-    if (typeof value !== 'string') {
-      problems.push(`context ${key} must be a string, got ${JSON.stringify(value)}`);
-      return undefined;
-    }
-    return value.trim();
-  };
-
-  const list = (key: ContextKey): string[] | undefined => {
-    const value = raw(key);
-    if (value === undefined) return undefined;
-    if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value.map((v: string) => v.trim());
-    if (typeof value === 'string') return value.split(',').map((v) => v.trim()).filter((v) => v !== '');
-    problems.push(`context ${key} must be a comma-separated list, got ${JSON.stringify(value)}`);
-    return undefined;
-  };
-
-  const num = (key: ContextKey): number | undefined => {
-    const value = raw(key);
-    if (value === undefined) return undefined;
-    const n = typeof value === 'string' ? Number(value.trim()) : value;
-    if (typeof n !== 'number' || Number.isNaN(n)) {
-      problems.push(`context ${key} must be a number, got ${JSON.stringify(value)}`);
-      return undefined;
-    }
-    return n;
-  };
-
-  const bool = (key: ContextKey): boolean | undefined => {
-    const value = raw(key);
-    if (value === undefined) return undefined;
-    if (typeof value === 'boolean') return value;
-    if (typeof value === 'string' && /^(true|false)$/i.test(value.trim())) return value.trim().toLowerCase() === 'true';
-    problems.push(`context ${key} must be true or false, got ${JSON.stringify(value)}`);
-    return undefined;
-  };
-
-  const schedule = (): number[] | undefined => {
-    const value = raw('retrySchedule');
-    if (value === undefined) return undefined;
-    // Typed arrays go to the stack's validation as they are (it reports bad entries).
-    if (Array.isArray(value)) return value.map((v) => (typeof v === 'string' ? Number(v) : (v as number)));
-    if (typeof value === 'number') return [value];
-    if (typeof value === 'string') {
-      try {
-        return parseSchedule(value);
-      } catch (e) {
-        problems.push(`context retrySchedule: ${(e as Error).message}`);
-        return undefined;
-      }
-    }
-    problems.push(`context retrySchedule must be a comma-separated list of seconds, got ${JSON.stringify(value)}`);
-    return undefined;
-  };
-
-  const props: StageProps = {
-    stackName: text('stackName') ?? DEFAULTS.stackName,
-    sources: list('sources'),
-    eventBusName: text('busName'),
-    maxAttempts: num('maxAttempts'),
-    retrySchedule: schedule(),
-    httpTimeoutMs: num('httpTimeoutMs'),
-    httpConnectTimeoutMs: num('httpConnectTimeoutMs'),
-    deliveryBatchSize: num('deliveryBatchSize'),
-    deliveryMaxConcurrency: num('deliveryMaxConcurrency'),
-    allowPrivateEndpoints: bool('allowPrivateEndpoints'),
-    allowHttpEndpoints: bool('allowHttpEndpoints'),
-    archiveRetentionDays: num('archiveRetentionDays'),
-    subscriptionCacheTtlMs: num('subscriptionCacheTtlMs'),
-    deliveryQueueAgeAlarmSeconds: num('deliveryQueueAgeAlarmSeconds'),
-  };
-  return { props, problems };
-}
-
-function problemsOf(config: StatusHooksConfig): readonly string[] {
-  try {
-    resolveStatusHooksConfig(config);
-    return [];
-  } catch (error) {
-    if (error instanceof StatusHooksConfigError) return error.problems;
-    throw error;
+  const read = readSettings(contextSource((key) => node.tryGetContext(key)));
+  // Also validate what could be read (unreadable values take their defaults), so one synth
+  // lists every problem of the stage config.
+  const { problems } = resolveSettings(read.settings);
+  if (read.problems.length + problems.length > 0) {
+    throw new StatusHooksConfigError('statushooks configuration', [...read.problems, ...problems]);
   }
+  return { ...read.settings, stackName: read.settings.stackName ?? SETTING_DEFAULTS.stackName };
+}
+
+/**
+ * The feature flags of cdk.json's `context`. The cdk CLI passes them to bin/app.ts; the local
+ * runtime and the tests build the app in-process without the CLI, so createApp applies them
+ * too: every synthesis path gets the same template.
+ */
+export function featureFlags(): Record<string, unknown> {
+  const cdkJson = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as { context?: Record<string, unknown> };
+  return Object.fromEntries(Object.entries(cdkJson.context ?? {}).filter(([key]) => key.startsWith('@aws-cdk')));
 }
 
 export interface CreateAppOptions {
-  /** CDK context (stage configuration, see CONTEXT_KEYS); merged over the CLI's context. */
+  /** CDK context (stage configuration, see lambdas/core/settings.ts); merged over the CLI's context. */
   readonly context?: Record<string, unknown>;
   /** Cloud assembly directory. @default the CLI's outdir, or a temporary directory */
   readonly outdir?: string;
@@ -153,28 +58,16 @@ export interface CreateAppOptions {
  * cdk-nag's AwsSolutions and Serverless packs run on every synth (`-c nag=false` skips them),
  * so a finding fails `cdk synth` before it can reach a deploy.
  */
-export function createApp(options: CreateAppOptions = {}): { app: cdk.App; stack: StatusHooksStack } {
+export function createApp(options: CreateAppOptions = {}): { app: cdk.App; stack: StatusHooksStack; nag?: NagChecks } {
   const app = new cdk.App({
     // Functions carry `aws:asset:path` metadata (their bundle directory) in-process too, as they
     // do under the CLI, so the local runtime finds each bundle from the template alone.
-    context: { [cxapi.ASSET_RESOURCE_METADATA_ENABLED_CONTEXT]: true, ...options.context },
+    context: { ...featureFlags(), [cxapi.ASSET_RESOURCE_METADATA_ENABLED_CONTEXT]: true, ...options.context },
     outdir: options.outdir,
   });
-  const { props, problems } = readContext(app.node);
-  const { stackName, ...config } = props;
-  if (problems.length > 0) {
-    // Also validate what could be read, so one synth lists every problem of the stage config.
-    throw new StatusHooksConfigError('statushooks configuration', [...problems, ...problemsOf(config)]);
-  }
+  const { stackName, nag, ...config } = propsFromContext(app.node);
   // No env: environment-agnostic, so synth needs no credentials and no lookups.
   const stack = new StatusHooksStack(app, stackName, { stackName, ...config });
 
-  const nag: unknown = app.node.tryGetContext('nag');
-  if (nag !== false && nag !== 'false') {
-    cdk.Validations.of(app).addPlugins(
-      new AwsSolutionsChecks(app, { verbose: true }),
-      new ServerlessChecks(app, { verbose: true }),
-    );
-  }
-  return { app, stack };
+  return { app, stack, nag: (nag ?? SETTING_DEFAULTS.nag) ? new NagChecks(app) : undefined };
 }

@@ -1,10 +1,11 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { LIMITS } from '../lambdas/core/settings';
 
 /**
- * Defaults that only the infrastructure knows about. Everything the Lambdas or the local runtime
- * also read (attempts, schedule, timeouts, batch size…) stays in `lambdas/core/config.ts`; this
- * object holds the knobs that exist only as AWS resource settings, so there is still exactly one
- * place per value.
+ * Fixed values that only the infrastructure knows about (not configurable per stage). The stage
+ * settings (attempts, schedule, timeouts, batch size, alarm threshold…) are declared in
+ * `lambdas/core/settings.ts`; this object holds the knobs that exist only as AWS resource
+ * settings, so there is still exactly one place per value.
  */
 export const INFRA_DEFAULTS = {
   /** Memory of both functions (MB). Explicit because cdk-nag (Serverless) rightly flags the 128 MB default. */
@@ -23,16 +24,14 @@ export const INFRA_DEFAULTS = {
   fanOutAsyncMaxEventAgeHours: 6,
   /** Delivery queue visibility timeout = this × delivery function timeout (AWS guidance for SQS event sources). */
   visibilityTimeoutFactor: 6,
+  /** Retention of the delivery queue; the settings' ranges depend on it, so it is declared with them. */
+  deliveryQueueRetentionDays: LIMITS.deliveryQueueRetentionDays,
+  /** Delivery function timeout (s); declared with the settings, whose ranges depend on it. */
+  deliveryFunctionTimeoutSeconds: LIMITS.deliveryFunctionTimeoutSeconds,
+  fanOutFunctionTimeoutSeconds: 30,
   /**
-   * Alarm when the oldest delivery job is older than this (s). SQS leaves messages received three
-   * times or more out of ApproximateAgeOfOldestMessage, so jobs waiting for their long retries
-   * (1 h, 6 h) do not trip it; an old *fresh* job does, and that means delivery is not keeping up.
+   * Default retention of a statushooks queue: 14 days, the SQS maximum. The dead-letter queues use
+   * it because parked messages wait for an operator; the delivery queue sets its own (above).
    */
-  deliveryQueueAgeAlarmSeconds: 3600,
-  /**
-   * Retention of the delivery queue: days, since jobs wait hours between attempts (the default
-   * schedule spans ~7 h), but shorter than the DLQs' 14 days because a message SQS itself
-   * redrives keeps its first enqueue time and would otherwise expire early in the DLQ.
-   */
-  deliveryQueueRetentionDays: 4,
+  queueRetentionDays: 14,
 } as const;

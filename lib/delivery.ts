@@ -3,7 +3,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as lambdaEventSources from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
-import { DEFAULTS, ENV } from '../lambdas/core/config';
+import { ENV } from '../lambdas/core/config';
 import { INFRA_DEFAULTS } from './defaults';
 import { StatusHooksFunction } from './function';
 import { StatusHooksQueue } from './queue';
@@ -13,15 +13,10 @@ export interface DeliveryProps {
   readonly table: dynamodb.ITable;
   /** Attempts per job; also the queue's redrive `maxReceiveCount` (attempt number = receive count). */
   readonly maxAttempts: number;
-  /** Seconds to wait after failed attempt n (index n-1). */
-  readonly retrySchedule: readonly number[];
-  readonly httpTimeoutMs: number;
-  readonly httpConnectTimeoutMs: number;
   readonly batchSize: number;
   readonly maxConcurrency: number;
-  readonly allowPrivateEndpoints: boolean;
-  readonly allowHttpEndpoints: boolean;
-  readonly subscriptionCacheTtlMs: number;
+  /** The function's settings as environment variables (`settingsEnvironment(settings, 'delivery')`). */
+  readonly settings: Readonly<Record<string, string>>;
 }
 
 /**
@@ -37,7 +32,7 @@ export class Delivery extends Construct {
 
   constructor(scope: Construct, id: string, props: DeliveryProps) {
     super(scope, id);
-    const functionTimeout = Duration.seconds(DEFAULTS.deliveryFunctionTimeoutSeconds);
+    const functionTimeout = Duration.seconds(INFRA_DEFAULTS.deliveryFunctionTimeoutSeconds);
 
     // Parked jobs are data an operator still has to act on: keep them if the stack is deleted.
     this.deadLetterQueue = new StatusHooksQueue(this, 'DeadLetterQueue', { removalPolicy: RemovalPolicy.RETAIN });
@@ -69,13 +64,7 @@ export class Delivery extends Construct {
     fn.bindQueue(ENV.deliveryQueueUrl, this.queue, 'consume');
     // After the last attempt the handler parks the job itself, with the last error attached.
     fn.bindQueue(ENV.deliveryDlqUrl, this.deadLetterQueue, 'send');
-    fn.setConfig(ENV.maxAttempts, props.maxAttempts)
-      .setConfig(ENV.retrySchedule, props.retrySchedule)
-      .setConfig(ENV.httpTimeoutMs, props.httpTimeoutMs)
-      .setConfig(ENV.httpConnectTimeoutMs, props.httpConnectTimeoutMs)
-      .setConfig(ENV.allowPrivateEndpoints, props.allowPrivateEndpoints)
-      .setConfig(ENV.allowHttpEndpoints, props.allowHttpEndpoints)
-      .setConfig(ENV.subscriptionCacheTtlMs, props.subscriptionCacheTtlMs);
+    for (const [name, value] of Object.entries(props.settings)) fn.addEnvironment(name, value);
     // dns.lookup runs on libuv's thread pool (4 threads by default): a few endpoints with a dead
     // name server would stall every other job of the batch. Room for more than a batch at once.
     fn.addEnvironment('UV_THREADPOOL_SIZE', '64');

@@ -5,7 +5,6 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { EVENT_NAMES } from '../lambdas/core/catalog';
-import { DEFAULTS } from '../lambdas/core/config';
 import { INFRA_DEFAULTS } from './defaults';
 
 export interface StatusEventBusProps {
@@ -14,16 +13,10 @@ export interface StatusEventBusProps {
    * @default a unique name CDK derives from the stack and construct path
    */
   readonly eventBusName?: string;
-  /**
-   * EventBridge `source` values the rule accepts.
-   * @default DEFAULTS.sources (`returns.cloud`)
-   */
-  readonly sources?: readonly string[];
-  /**
-   * How long the archive keeps matching events (for replay); 0 keeps them indefinitely.
-   * @default Duration.days(DEFAULTS.archiveRetentionDays)
-   */
-  readonly archiveRetention?: Duration;
+  /** EventBridge `source` values the rule accepts (setting `sources`). */
+  readonly sources: readonly string[];
+  /** How long the archive keeps matching events (for replay); 0 keeps them indefinitely. */
+  readonly archiveRetention: Duration;
   /** Invoked (asynchronously) for every matching event. */
   readonly fanOutFunction: lambda.IFunction;
   /** Where EventBridge parks events it could not hand to the fan-out function. */
@@ -47,7 +40,7 @@ export class StatusEventBus extends Construct {
 
     // Derived from the catalog, so a new event name reaches the rule in the same commit.
     this.eventPattern = {
-      source: [...(props.sources ?? DEFAULTS.sources)],
+      source: [...props.sources],
       detailType: [...EVENT_NAMES],
     };
 
@@ -55,7 +48,7 @@ export class StatusEventBus extends Construct {
     this.archive = new events.Archive(this, 'Archive', {
       sourceEventBus: this.bus,
       eventPattern: this.eventPattern,
-      retention: props.archiveRetention ?? Duration.days(DEFAULTS.archiveRetentionDays),
+      retention: props.archiveRetention,
       description: 'statushooks: status-change events accepted by the fan-out rule, for replay',
     });
 

@@ -3,7 +3,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DEFAULTS, ENV } from '../lambdas/core/config';
+import { ENV } from '../lambdas/core/config';
 import { INFRA_DEFAULTS } from './defaults';
 import { StatusHooksFunction } from './function';
 import { StatusHooksQueue } from './queue';
@@ -13,11 +13,8 @@ export interface FanOutProps {
   readonly table: dynamodb.ITable;
   /** Delivery jobs are sent here. */
   readonly deliveryQueue: sqs.IQueue;
-  /**
-   * How long the function caches a tenant's subscriptions (ms).
-   * @default DEFAULTS.subscriptionCacheTtlMs
-   */
-  readonly subscriptionCacheTtlMs?: number;
+  /** The function's settings as environment variables (`settingsEnvironment(settings, 'fan-out')`). */
+  readonly settings: Readonly<Record<string, string>>;
 }
 
 /**
@@ -53,7 +50,7 @@ export class FanOut extends Construct {
       entry: 'lambdas/fan-out/handler.ts',
       serviceName: 'statushooks-fan-out',
       description: 'statushooks: status-change event → one delivery job per matching subscription',
-      timeout: Duration.seconds(DEFAULTS.fanOutFunctionTimeoutSeconds),
+      timeout: Duration.seconds(INFRA_DEFAULTS.fanOutFunctionTimeoutSeconds),
     });
     const fn = this.function;
     // Fan-out only ever queries one tenant's partition.
@@ -61,7 +58,7 @@ export class FanOut extends Construct {
     fn.bindQueue(ENV.deliveryQueueUrl, props.deliveryQueue, 'send');
     // The handler parks invalid events here itself (docs/architecture.md §1: never retried, never dropped).
     fn.bindQueue(ENV.fanOutDlqUrl, this.deadLetterQueue, 'send');
-    fn.setConfig(ENV.subscriptionCacheTtlMs, props.subscriptionCacheTtlMs ?? DEFAULTS.subscriptionCacheTtlMs);
+    for (const [name, value] of Object.entries(props.settings)) fn.addEnvironment(name, value);
 
     // A thrown fan-out (e.g. DynamoDB or SQS unavailable) is worth a couple of retries; after that
     // the event lands in the DLQ with the error context of the on-failure record.

@@ -40,7 +40,7 @@ export interface StatusHooksFunctionProps {
   readonly description?: string;
 }
 
-/** What a function may do with a table: Powertools-style read, or an exact list of actions. */
+/** What a function may do with a table: the exact DynamoDB actions it is granted, nothing broader. */
 export type TableAccess = readonly `dynamodb:${string}`[];
 
 /** What a function may do with a queue. */
@@ -140,11 +140,5 @@ export class StatusHooksFunction extends NodejsFunction {
   bindQueue(envName: string, queue: sqs.IQueue, access: QueueAccess): iam.Grant {
     this.addEnvironment(envName, queue.queueUrl);
     return access === 'send' ? queue.grantSendMessages(this) : queue.grantConsumeMessages(this);
-  }
-
-  /** Sets a plain configuration value (numbers and booleans are written as the handlers parse them). */
-  setConfig(envName: string, value: string | number | boolean | readonly number[]): this {
-    this.addEnvironment(envName, Array.isArray(value) ? value.join(',') : String(value));
-    return this;
   }
 }

@@ -5,7 +5,6 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { INFRA_DEFAULTS } from './defaults';
 
 export interface MonitoringProps {
   readonly deliveryQueue: sqs.IQueue;
@@ -13,11 +12,8 @@ export interface MonitoringProps {
   readonly fanOutDeadLetterQueue: sqs.IQueue;
   readonly fanOutFunction: lambda.IFunction;
   readonly deliveryFunction: lambda.IFunction;
-  /**
-   * Alarm when the oldest job in the delivery queue is older than this.
-   * @default Duration.seconds(INFRA_DEFAULTS.deliveryQueueAgeAlarmSeconds) (1 h)
-   */
-  readonly deliveryQueueMaxAge?: Duration;
+  /** Alarm when the oldest job in the delivery queue is older than this (setting deliveryQueueAgeAlarmSeconds). */
+  readonly deliveryQueueMaxAge: Duration;
   /**
    * Topic notified when an alarm fires (and when it recovers).
    * @default no action: the alarms are visible in the CloudWatch console only
@@ -45,7 +41,7 @@ export class Monitoring extends Construct {
     this.deliveryDlqAlarm = this.notEmpty('DeliveryDlqNotEmpty', props.deliveryDeadLetterQueue, 'delivery jobs parked after their last attempt');
     this.fanOutDlqAlarm = this.notEmpty('FanOutDlqNotEmpty', props.fanOutDeadLetterQueue, 'events that could not be fanned out (invalid or failed)');
 
-    const maxAge = props.deliveryQueueMaxAge ?? Duration.seconds(INFRA_DEFAULTS.deliveryQueueAgeAlarmSeconds);
+    const maxAge = props.deliveryQueueMaxAge;
     this.deliveryQueueAgeAlarm = new cloudwatch.Alarm(this, 'DeliveryQueueBacklog', {
       alarmDescription: `statushooks: the oldest delivery job is older than ${maxAge.toSeconds()} s; delivery is not keeping up`,
       metric: props.deliveryQueue.metricApproximateAgeOfOldestMessage({ period, statistic: 'Maximum' }),

@@ -126,10 +126,6 @@ export function dynamoDbClient(endpoint: string, region: string): DynamoDBClient
   return new DynamoDBClient({ endpoint, region, credentials: LOCAL_CREDENTIALS });
 }
 
-export function sqsClient(endpoint: string, region: string): SQSClient {
-  return new SQSClient({ endpoint, region, credentials: LOCAL_CREDENTIALS, useQueueUrlAsEndpoint: false });
-}
-
 const TABLE_TYPES = ['AWS::DynamoDB::Table', 'AWS::DynamoDB::GlobalTable'];
 
 /**

@@ -9,8 +9,9 @@ import http from 'node:http';
 import type net from 'node:net';
 import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { type EventMatcher, compilePattern } from './patterns';
-import { describeError } from './lambda-runner';
+import { errorMessage } from '../lambdas/core/errors';
 import { type CfnTemplate, type TemplateResolver, UnsupportedTemplateError, resourcesOfType } from './template';
+import { stringifyJson } from '../lambdas/core/json';
 
 export const DEFAULT_BUS = 'default';
 
@@ -302,7 +303,7 @@ export class LocalEventBridge {
         if (this.stopped) return;
       }
     }
-    const message = describeError(lastError);
+    const message = errorMessage(lastError);
     if (!target.deadLetterQueueUrl) {
       this.deps.log(`! rule ${rule.logicalId}: event ${event.id} could not be delivered to ${target.arn} (${message}) and the target has no dead-letter queue`);
       return;
@@ -317,7 +318,7 @@ export class LocalEventBridge {
     };
     for (let i = 0; !this.stopped; i++) {
       try {
-        await this.deps.sqs.send(new SendMessageCommand({ QueueUrl: target.deadLetterQueueUrl, MessageBody: JSON.stringify(event), MessageAttributes: attributes }));
+        await this.deps.sqs.send(new SendMessageCommand({ QueueUrl: target.deadLetterQueueUrl, MessageBody: stringifyJson(event), MessageAttributes: attributes }));
         this.deps.log(`! rule ${rule.logicalId}: event ${event.id} sent to the target's dead-letter queue (${message})`);
         return;
       } catch {
@@ -366,7 +367,7 @@ export class LocalEventBridge {
       reply(200, this.putEvents((body ?? {}) as { Entries?: unknown }));
     } catch (error) {
       if (error instanceof EventBridgeApiError) return fail(error);
-      reply(500, { __type: 'InternalException', message: describeError(error) }, 'InternalException');
+      reply(500, { __type: 'InternalException', message: errorMessage(error) }, 'InternalException');
     }
   }
 }

@@ -8,6 +8,9 @@ import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { FunctionErrorPayload, LambdaHostData, LambdaHostMessage, LambdaHostRequest } from './hosts/protocol';
+import { stringifyJson } from '../lambdas/core/json';
+import { errorMessage } from '../lambdas/core/errors';
+import { truncateText } from '../lambdas/core/text';
 
 export interface FunctionSpec {
   readonly logicalId: string;
@@ -150,7 +153,7 @@ export class LambdaFunction {
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), timeoutMs);
     });
-    const outcome = await Promise.race([env.run(JSON.stringify(event ?? null), context), timedOut]);
+    const outcome = await Promise.race([env.run(stringifyJson(event ?? null), context), timedOut]);
     clearTimeout(timer);
     if (outcome === 'timeout') {
       // Lambda ends the environment on timeout; the next invocation gets a fresh one.
@@ -333,7 +336,7 @@ export class AsyncInvoker {
       }
       if (last.ok) {
         if (this.config.onSuccessQueueUrl) {
-          await this.send(this.config.onSuccessQueueUrl, JSON.stringify(this.record(payload, requestId, attempt, 'Success', last)));
+          await this.send(this.config.onSuccessQueueUrl, stringifyJson(this.record(payload, requestId, attempt, 'Success', last)));
         }
         return;
       }
@@ -356,11 +359,11 @@ export class AsyncInvoker {
     const reason = last && !last.ok ? `${last.error.errorType}: ${last.error.errorMessage}` : condition;
     const { onFailureQueueUrl, deadLetterQueueUrl } = this.config;
     if (onFailureQueueUrl) {
-      await this.send(onFailureQueueUrl, JSON.stringify(this.record(payload, requestId, invokeCount, condition, last)));
+      await this.send(onFailureQueueUrl, stringifyJson(this.record(payload, requestId, invokeCount, condition, last)));
     }
     if (deadLetterQueueUrl) {
       const error = last && !last.ok ? last.error : { errorType: condition, errorMessage: condition };
-      await this.send(deadLetterQueueUrl, JSON.stringify(payload), {
+      await this.send(deadLetterQueueUrl, stringifyJson(payload), {
         RequestID: { DataType: 'String', StringValue: requestId },
         ErrorCode: { DataType: 'Number', StringValue: '200' },
         ErrorMessage: { DataType: 'String', StringValue: error.errorMessage.slice(0, 1000) },
@@ -377,7 +380,7 @@ export class AsyncInvoker {
         return;
       } catch (error) {
         if (this.stopped) throw new RuntimeStoppedError();
-        if (attempt === 0) this.deps.log(`! ${this.fn.spec.displayName}: cannot reach its destination queue yet (${describeError(error)}); retrying`);
+        if (attempt === 0) this.deps.log(`! ${this.fn.spec.displayName}: cannot reach its destination queue yet (${errorMessage(error)}); retrying`);
         await this.sleep(Math.min(250 * 2 ** attempt, 2000));
       }
     }
@@ -399,16 +402,7 @@ export class AsyncInvoker {
 }
 
 function firstLine(text: string): string {
-  const line = text.split('\n')[0] ?? '';
-  return line.length > 200 ? `${line.slice(0, 199)}…` : line;
-}
-
-export function describeError(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as { code?: string }).code;
-    return code && !error.message.includes(code) ? `${error.name} ${code}: ${error.message}` : `${error.name}: ${error.message}`;
-  }
-  return String(error);
+  return truncateText(text.split('\n')[0] ?? '', 200);
 }
 
 export { RuntimeStoppedError };

@@ -11,7 +11,9 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { type LambdaFunction, describeError } from './lambda-runner';
+import { errorMessage } from '../lambdas/core/errors';
+import { sleep } from '../lambdas/core/sleep';
+import type { LambdaFunction } from './lambda-runner';
 
 export interface EventSourceMappingSpec {
   readonly logicalId: string;
@@ -108,7 +110,7 @@ export class SqsEventSourcePoller {
         failures++;
         if (!this.outage) {
           this.outage = true;
-          this.deps.log(`! ${this.fn.spec.displayName}: cannot poll ${queueName(this.spec.queueUrl)} (${describeError(error)}); retrying`);
+          this.deps.log(`! ${this.fn.spec.displayName}: cannot poll ${queueName(this.spec.queueUrl)} (${errorMessage(error)}); retrying`);
         }
         await sleep(Math.min(100 * 2 ** failures, 2000));
         continue;
@@ -155,7 +157,7 @@ export class SqsEventSourcePoller {
       result = await this.fn.invoke(event);
     } catch (error) {
       // The runtime is stopping; the messages come back after their visibility timeout.
-      if (this.running) this.deps.log(`! ${this.fn.spec.displayName}: could not invoke (${describeError(error)})`);
+      if (this.running) this.deps.log(`! ${this.fn.spec.displayName}: could not invoke (${errorMessage(error)})`);
       return;
     }
     if (!result.ok) {
@@ -200,7 +202,7 @@ export class SqsEventSourcePoller {
           break;
         } catch (error) {
           if (attempt >= 60 || !this.running) {
-            this.deps.log(`! ${this.fn.spec.displayName}: gave up deleting ${chunk.length} processed message(s) (${describeError(error)}); they will be delivered again`);
+            this.deps.log(`! ${this.fn.spec.displayName}: gave up deleting ${chunk.length} processed message(s) (${errorMessage(error)}); they will be delivered again`);
             break;
           }
           await sleep(Math.min(100 * 2 ** attempt, 1000));
@@ -251,6 +253,3 @@ function queueName(url: string): string {
   return url.slice(url.lastIndexOf('/') + 1);
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { DEFAULTS, parseSchedule, retryPolicyProblems } from '../../lambdas/core/config';
-import { UsageError } from '../errors';
+import { declarations, devFlagSource, formatSetting, readSettings, resolveSettings } from '../../lambdas/core/settings';
+import { UsageError } from '../cli-errors';
 
 export interface DevOptions {
   readonly retrySchedule?: number[];
@@ -8,29 +8,29 @@ export interface DevOptions {
   readonly demo: boolean;
 }
 
-/** Parses and checks dev's options against the same rules the stack applies. */
+/** The stage settings `statushooks dev` takes as options (declared with their `devFlag`). */
+const DEV_SETTINGS = declarations().filter(([, d]) => d.devFlag !== undefined);
+
+/** Commander's camel-case key of a `--kebab-case` flag. */
+const optionKey = (flag: string) => flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/** Parses and checks dev's options by the declarations, with the same rules the stack applies. */
 export function devOptions(raw: { retrySchedule?: string; maxAttempts?: string; demo: boolean }): DevOptions {
-  let retrySchedule: number[] | undefined;
-  if (raw.retrySchedule !== undefined) {
-    try {
-      retrySchedule = parseSchedule(raw.retrySchedule);
-    } catch (error) {
-      throw new UsageError(`--retry-schedule: ${(error as Error).message}`);
-    }
-  }
-  if (raw.maxAttempts !== undefined && !/^\d+$/.test(raw.maxAttempts.trim())) throw new UsageError(`--max-attempts: expected a whole number, got "${raw.maxAttempts}"`);
-  const maxAttempts = raw.maxAttempts === undefined ? undefined : Number(raw.maxAttempts);
-  const problems = retryPolicyProblems({ maxAttempts: maxAttempts ?? DEFAULTS.maxAttempts, schedule: retrySchedule ?? DEFAULTS.retrySchedule });
-  if (problems.length) throw new UsageError(problems.join('; '));
-  return { retrySchedule, maxAttempts, demo: raw.demo };
+  const byFlag: Record<string, unknown> = {};
+  for (const [, d] of DEV_SETTINGS) byFlag[d.devFlag!] = (raw as Record<string, unknown>)[optionKey(d.devFlag!)];
+  const read = readSettings(devFlagSource(byFlag));
+  const { problems } = resolveSettings(read.settings);
+  if (read.problems.length + problems.length > 0) throw new UsageError([...read.problems, ...problems].join('; '));
+  const { retrySchedule, maxAttempts } = read.settings;
+  return { retrySchedule: retrySchedule && [...retrySchedule], maxAttempts, demo: raw.demo };
 }
 
 export function registerDev(program: Command, keepAlive: () => void): void {
-  program
+  const command = program
     .command('dev')
-    .description('run the whole pipeline locally (emulators, bus, functions, pollers) and write .statushooks/dev.json; `npm start` runs this')
-    .option('--retry-schedule <seconds>', `retry delays in seconds, comma-separated (default ${DEFAULTS.retrySchedule.join(',')})`)
-    .option('--max-attempts <n>', `delivery attempts before a job is parked (default ${DEFAULTS.maxAttempts})`)
+    .description('run the whole pipeline locally (emulators, bus, functions, pollers) and write .statushooks/dev.json; `npm start` runs this');
+  for (const [, d] of DEV_SETTINGS) command.option(`${d.devFlag} <value>`, `${d.doc.replace(/\.$/, "")} (default ${formatSetting(d.default)})`);
+  command
     .option('--no-demo', 'no demo receiver, subscription and event')
     .addHelpText('after', '\nExamples:\n  npm start\n  statushooks dev --retry-schedule 1,1,1,1 --max-attempts 3 --no-demo')
     .action(async (raw: { retrySchedule?: string; maxAttempts?: string; demo: boolean }) => {

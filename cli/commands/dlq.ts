@@ -1,18 +1,10 @@
 import { Option, type Command } from 'commander';
-import {
-  fanOutTarget,
-  LIST_VISIBILITY_SECONDS,
-  listParkedEvents,
-  listParkedJobs,
-  REDRIVE_VISIBILITY_SECONDS,
-  redriveDeliveryDlq,
-  redriveFanOutDlq,
-  type Listing,
-  type RedriveReport,
-} from '../dlq';
-import { UsageError } from '../errors';
+import { LIST_VISIBILITY_SECONDS, listParkedEvents, listParkedJobs, type Listing } from '../dlq-queue';
+import { fanOutTarget, REDRIVE_VISIBILITY_SECONDS, redriveDeliveryDlq, redriveFanOutDlq, type RedriveReport } from '../redrive';
+import { UsageError } from '../cli-errors';
 import { nonEmpty, positiveInt } from '../inputs';
-import { formatAge, printJson, printLines, table, truncate } from '../output';
+import { truncateText } from '../../lambdas/core/text';
+import { formatAge, printJson, printLines, table } from '../output';
 import { withClients, withTargetOptions, type JsonOption } from '../run';
 import { outputOf, targetKind, type TargetOptions } from '../target';
 
@@ -63,7 +55,7 @@ function printListing<V extends ParkedCommon>(options: Options, key: 'jobs' | 'e
   printLines(
     table(
       [...idColumns, 'ATTEMPTS', 'AGE', 'REASON'],
-      listing.items.map((item) => [...ids(item), item.attempts === null ? '-' : String(item.attempts), formatAge(item.ageSeconds ?? undefined), truncate(item.reason, 120)]),
+      listing.items.map((item) => [...ids(item), item.attempts === null ? '-' : String(item.attempts), formatAge(item.ageSeconds ?? undefined), truncateText(item.reason, 120)]),
     ),
     `${listing.items.length} shown${listing.total !== null && listing.total > listing.items.length ? ` of ${listing.total}` : ''}`,
   );
@@ -71,7 +63,12 @@ function printListing<V extends ParkedCommon>(options: Options, key: 'jobs' | 'e
 
 export function registerDlq(program: Command): void {
   const dlq = program.command('dlq').description('inspect and redrive the dead-letter queues (parked delivery jobs, events fan-out could not handle)');
+  registerList(dlq);
+  registerRedrive(dlq);
+}
 
+/** `dlq list`. */
+function registerList(dlq: Command): void {
   withTargetOptions(
     dlq
       .command('list')
@@ -80,22 +77,27 @@ export function registerDlq(program: Command): void {
       .option('--limit <n>', 'show at most n messages', positiveInt, 100),
   )
     .addHelpText('after', '\nExamples:\n  statushooks dlq list\n  statushooks dlq list --queue fan-out --json')
-    .action(async (options: Options & { limit: number }) => {
-      targetKind(options);
-      const now = new Date();
-      if (options.queue === 'delivery') {
-        const listing = await withClients(options, (c) => listParkedJobs(c.sqs, outputOf(c.target, 'DeliveryDlqUrl'), options.limit, now));
-        return printListing(options, 'jobs', listing, ['DELIVERY ID', 'TENANT', 'SUBSCRIPTION', 'EVENT'], (j) => [
-          j.deliveryId ?? `(message ${j.messageId})`,
-          j.tenantId ?? '-',
-          j.subscriptionId ?? '-',
-          j.event ?? '-',
-        ]);
-      }
-      const listing = await withClients(options, (c) => listParkedEvents(c.sqs, outputOf(c.target, 'FanOutDlqUrl'), options.limit, now));
-      return printListing(options, 'events', listing, ['EVENT ID', 'TENANT', 'DETAIL-TYPE', 'KIND'], (e) => [e.eventId ?? `(message ${e.messageId})`, e.tenantId ?? '-', e.detailType ?? '-', e.kind]);
-    });
+    .action(listDlq);
+}
 
+async function listDlq(options: Options & { limit: number }): Promise<void> {
+  targetKind(options);
+  const now = new Date();
+  if (options.queue === 'delivery') {
+    const listing = await withClients(options, (c) => listParkedJobs(c.sqs, outputOf(c.target, 'DeliveryDlqUrl'), options.limit, now));
+    return printListing(options, 'jobs', listing, ['DELIVERY ID', 'TENANT', 'SUBSCRIPTION', 'EVENT'], (j) => [
+      j.deliveryId ?? `(message ${j.messageId})`,
+      j.tenantId ?? '-',
+      j.subscriptionId ?? '-',
+      j.event ?? '-',
+    ]);
+  }
+  const listing = await withClients(options, (c) => listParkedEvents(c.sqs, outputOf(c.target, 'FanOutDlqUrl'), options.limit, now));
+  return printListing(options, 'events', listing, ['EVENT ID', 'TENANT', 'DETAIL-TYPE', 'KIND'], (e) => [e.eventId ?? `(message ${e.messageId})`, e.tenantId ?? '-', e.detailType ?? '-', e.kind]);
+}
+
+/** `dlq redrive`. */
+function registerRedrive(dlq: Command): void {
   withTargetOptions(
     dlq
       .command('redrive')
@@ -123,29 +125,33 @@ export function registerDlq(program: Command): void {
         '  statushooks dlq redrive --queue fan-out',
       ].join('\n'),
     )
-    .action(async (options: Options & { tenant?: string; subscription?: string; max?: number; includeRejected?: boolean; dryRun?: boolean }) => {
-      targetKind(options);
-      const tenant = options.tenant === undefined ? undefined : nonEmpty('--tenant', options.tenant);
-      const subscription = options.subscription === undefined ? undefined : nonEmpty('--subscription', options.subscription);
-      if (options.queue === 'fan-out' && subscription !== undefined) {
-        throw new UsageError('--subscription applies to the delivery DLQ only: fan-out DLQ messages are events, not yet per subscription');
-      }
-      if (options.queue === 'delivery' && options.includeRejected) throw new UsageError('--include-rejected applies to --queue fan-out only');
-      const selection = { tenant, subscription, max: options.max, dryRun: options.dryRun, includeRejected: options.includeRejected };
-      const report = await withClients(options, (c) =>
-        options.queue === 'delivery'
-          ? redriveDeliveryDlq(c.sqs, outputOf(c.target, 'DeliveryDlqUrl'), outputOf(c.target, 'DeliveryQueueUrl'), selection)
-          : redriveFanOutDlq(
-              c.sqs,
-              outputOf(c.target, 'FanOutDlqUrl'),
-              fanOutTarget(c.sqs, c.db, outputOf(c.target, 'SubscriptionsTableName'), outputOf(c.target, 'DeliveryQueueUrl')),
-              selection,
-            ),
-      );
-      for (const warning of report.warnings) process.stderr.write(`warning: ${warning}\n`);
-      releaseWarning(report.unreleased, REDRIVE_VISIBILITY_SECONDS);
-      if (options.json) printJson({ queue: options.queue, ...report });
-      else printRedrive(options.queue, report);
-      if (report.failed.length > 0) process.exitCode = 1;
-    });
+    .action(redriveDlq);
+}
+
+type RedriveOptions = Options & { tenant?: string; subscription?: string; max?: number; includeRejected?: boolean; dryRun?: boolean };
+
+async function redriveDlq(options: RedriveOptions): Promise<void> {
+  targetKind(options);
+  const tenant = options.tenant === undefined ? undefined : nonEmpty('--tenant', options.tenant);
+  const subscription = options.subscription === undefined ? undefined : nonEmpty('--subscription', options.subscription);
+  if (options.queue === 'fan-out' && subscription !== undefined) {
+    throw new UsageError('--subscription applies to the delivery DLQ only: fan-out DLQ messages are events, not yet per subscription');
+  }
+  if (options.queue === 'delivery' && options.includeRejected) throw new UsageError('--include-rejected applies to --queue fan-out only');
+  const selection = { tenant, subscription, max: options.max, dryRun: options.dryRun, includeRejected: options.includeRejected };
+  const report = await withClients(options, (c) =>
+    options.queue === 'delivery'
+      ? redriveDeliveryDlq(c.sqs, outputOf(c.target, 'DeliveryDlqUrl'), outputOf(c.target, 'DeliveryQueueUrl'), selection)
+      : redriveFanOutDlq(
+          c.sqs,
+          outputOf(c.target, 'FanOutDlqUrl'),
+          fanOutTarget(c.sqs, c.db, outputOf(c.target, 'SubscriptionsTableName'), outputOf(c.target, 'DeliveryQueueUrl')),
+          selection,
+        ),
+  );
+  for (const warning of report.warnings) process.stderr.write(`warning: ${warning}\n`);
+  releaseWarning(report.unreleased, REDRIVE_VISIBILITY_SECONDS);
+  if (options.json) printJson({ queue: options.queue, ...report });
+  else printRedrive(options.queue, report);
+  if (report.failed.length > 0) process.exitCode = 1;
 }

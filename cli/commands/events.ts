@@ -1,12 +1,11 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { DEFAULTS } from '../../lambdas/core/config';
 import { InvalidEventError } from '../../lambdas/core/errors';
 import { entityKeyOf } from '../../lambdas/core/catalog';
 import { exampleDetail, parseDetail } from '../../lambdas/core/events';
-import { CliError, UsageError } from '../errors';
-import { putEvents } from '../eventbridge';
-import { nonEmpty, parseEventName } from '../inputs';
+import { CliError, UsageError } from '../cli-errors';
+import { putEvents } from '../put-events';
+import { nonEmpty, parseEventName, readInput } from '../inputs';
 import { printJson, printLines } from '../output';
 import { withClients, withTargetOptions, type JsonOption } from '../run';
 import { outputOf, targetKind, type TargetOptions } from '../target';
@@ -21,15 +20,6 @@ interface SendOptions extends TargetOptions, JsonOption {
   uuid?: string;
   number?: string;
   externalId?: string;
-}
-
-/** Reads a file, or stdin for `-`. */
-export function readInput(option: string, file: string): string {
-  try {
-    return readFileSync(file === '-' ? 0 : file, 'utf8');
-  } catch (error) {
-    throw new UsageError(`${option} ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
 }
 
 function detailFromOptions(options: SendOptions): Record<string, unknown> {
@@ -57,7 +47,12 @@ function detailFromOptions(options: SendOptions): Record<string, unknown> {
 
 export function registerEvents(program: Command): void {
   const events = program.command('events').description('put status-change events on the bus; print example details');
+  registerSend(events);
+  registerExample(events);
+}
 
+/** `events send`. */
+function registerSend(events: Command): void {
   withTargetOptions(
     events
       .command('send')
@@ -81,29 +76,34 @@ export function registerEvents(program: Command): void {
         '  statushooks events example sales_order.status.changed > detail.json && statushooks events send --type sales_order.status.changed --file detail.json',
       ].join('\n'),
     )
-    .action(async (options: SendOptions) => {
-      targetKind(options);
-      const detail = detailFromOptions(options);
-      const source = nonEmpty('--source', options.source);
-      try {
-        parseDetail(options.type, detail);
-      } catch (error) {
-        if (error instanceof InvalidEventError) throw new UsageError(`${options.file !== undefined ? `--file ${options.file}: ` : ''}${error.message}`);
-        throw error;
-      }
-      if (!DEFAULTS.sources.includes(source)) {
-        process.stderr.write(`warning: source "${source}" is not a default source (${DEFAULTS.sources.join(', ')}); the stack's rule drops events from sources it was not deployed with\n`);
-      }
-      const sent = await withClients(options, async (c) => {
-        const bus = outputOf(c.target, 'EventBusName');
-        const [result] = await putEvents(c.eventBridge, [{ EventBusName: bus, Source: source, DetailType: options.type, Detail: JSON.stringify(detail) }]);
-        if (!result?.ok) throw new CliError(`PutEvents did not accept the event: ${result?.error ?? 'no result'}`);
-        return { eventId: result.eventId, eventBusName: bus };
-      });
-      if (options.json) return printJson({ ...sent, detailType: options.type, source, tenantId: detail.tenantId });
-      printLines(sent.eventId);
-    });
+    .action(sendEvent);
+}
 
+async function sendEvent(options: SendOptions): Promise<void> {
+  targetKind(options);
+  const detail = detailFromOptions(options);
+  const source = nonEmpty('--source', options.source);
+  try {
+    parseDetail(options.type, detail);
+  } catch (error) {
+    if (error instanceof InvalidEventError) throw new UsageError(`${options.file !== undefined ? `--file ${options.file}: ` : ''}${error.message}`);
+    throw error;
+  }
+  if (!DEFAULTS.sources.includes(source)) {
+    process.stderr.write(`warning: source "${source}" is not a default source (${DEFAULTS.sources.join(', ')}); the stack's rule drops events from sources it was not deployed with\n`);
+  }
+  const sent = await withClients(options, async (c) => {
+    const bus = outputOf(c.target, 'EventBusName');
+    const [result] = await putEvents(c.eventBridge, [{ EventBusName: bus, Source: source, DetailType: options.type, Detail: JSON.stringify(detail) }]);
+    if (!result?.ok) throw new CliError(`PutEvents did not accept the event: ${result?.error ?? 'no result'}`);
+    return { eventId: result.eventId, eventBusName: bus };
+  });
+  if (options.json) return printJson({ ...sent, detailType: options.type, source, tenantId: detail.tenantId });
+  printLines(sent.eventId);
+}
+
+/** `events example`. */
+function registerExample(events: Command): void {
   events
     .command('example')
     .description('print an example detail for an event (valid input for `events send --file`)')

@@ -19,7 +19,7 @@ import {
   type Subscription,
 } from '../../lambdas/core/subscriptions';
 import { redactUrl } from '../../lambdas/core/endpoint-guard';
-import { CliError, UsageError } from '../errors';
+import { CliError, UsageError } from '../cli-errors';
 import { nonEmpty, parseDuration, parseEventList, parseStatusFilter, parseSubscriptionUrl } from '../inputs';
 import { fields, formatAge, printJson, printLines, table } from '../output';
 import { withClients, withTargetOptions, withUrlPolicyOptions, type JsonOption } from '../run';
@@ -163,7 +163,11 @@ export function registerSubscriptions(program: Command): void {
     .command('subscriptions')
     .alias('subs')
     .description("manage a tenant's webhook subscriptions: where to deliver, which events, the signing secret");
+  for (const register of [registerCreate, registerList, registerGet, registerUpdate, registerStateChanges, registerDelete, registerRotateSecret]) register(subs);
+}
 
+/** `subscriptions create`. */
+function registerCreate(subs: Command): void {
   withUrlPolicyOptions(
     withTargetOptions(
       withTenant(subs.command('create'))
@@ -175,31 +179,42 @@ export function registerSubscriptions(program: Command): void {
     ),
   )
     .addHelpText('after', '\nExample:\n  statushooks subscriptions create --tenant acme-shop --url https://hooks.acme.example/statushooks --events "*" --status-filter delivered')
-    .action(async (options: Options & { url: string; events: string; statusFilter?: string; description?: string }) => {
-      const kind = targetKind(options);
-      const tenantId = tenantOf(options);
-      const url = parseSubscriptionUrl('--url', options.url, endpointPolicyFor(options), kind);
-      const events = parseEventList('--events', options.events);
-      const statusFilter = options.statusFilter === undefined ? undefined : parseStatusFilter('--status-filter', options.statusFilter);
-      const description = options.description === undefined ? undefined : nonEmpty('--description', options.description);
-      const now = new Date().toISOString();
-      const subscription = subscriptionSchema.parse({
-        tenantId,
-        subscriptionId: newSubscriptionId(),
-        url,
-        events,
-        statusFilter,
-        secret: newSecret(),
-        state: 'active',
-        description,
-        createdAt: now,
-        updatedAt: now,
-      });
-      await withClients(options, (c) => c.store().create(subscription));
-      if (options.json) return printJson(subscription);
-      printLines(describe(subscription, new Date(), subscription.secret), '', 'Store the secret now: it is not shown again (rotate-secret issues a new one).');
-    });
+    .action(createSubscription);
+}
 
+type CreateOptions = Options & { url: string; events: string; statusFilter?: string; description?: string };
+
+async function createSubscription(options: CreateOptions): Promise<void> {
+  const kind = targetKind(options);
+  const tenantId = tenantOf(options);
+  const events = parseEventList('--events', options.events);
+  const statusFilter = options.statusFilter === undefined ? undefined : parseStatusFilter('--status-filter', options.statusFilter);
+  const description = options.description === undefined ? undefined : nonEmpty('--description', options.description);
+  const subscription = await withClients(options, async (c) => {
+    // A stack's endpoint policy is in its outputs: the URL is checked once the target is known.
+    const url = parseSubscriptionUrl('--url', options.url, endpointPolicyFor(options, c.target), kind);
+    const now = new Date().toISOString();
+    const created = subscriptionSchema.parse({
+      tenantId,
+      subscriptionId: newSubscriptionId(),
+      url,
+      events,
+      statusFilter,
+      secret: newSecret(),
+      state: 'active',
+      description,
+      createdAt: now,
+      updatedAt: now,
+    });
+    await c.store().create(created);
+    return created;
+  });
+  if (options.json) return printJson(subscription);
+  printLines(describe(subscription, new Date(), subscription.secret), '', 'Store the secret now: it is not shown again (rotate-secret issues a new one).');
+}
+
+/** `subscriptions list`. */
+function registerList(subs: Command): void {
   withTargetOptions(withTenant(subs.command('list')).description("list a tenant's subscriptions (secrets are never shown)"))
     .addHelpText('after', '\nExample:\n  statushooks subscriptions list --tenant acme-shop')
     .action(async (options: Options) => {
@@ -215,7 +230,10 @@ export function registerSubscriptions(program: Command): void {
         ),
       );
     });
+}
 
+/** `subscriptions get`. */
+function registerGet(subs: Command): void {
   withTargetOptions(withTenant(subs.command('get').argument('<subscriptionId>')).description('show one subscription (its secret stays hidden); a broken item is shown as stored, with what is wrong'))
     .option('--show-url', 'show the whole URL; by default path segments that look like tokens are masked')
     .addHelpText('after', '\nExample:\n  statushooks subscriptions get sub_8f14e45fceea167a5a36dedd --tenant acme-shop')
@@ -233,7 +251,10 @@ export function registerSubscriptions(program: Command): void {
       const invalid = new InvalidSubscriptionError(stored.problems, tenantId, subscriptionId);
       throw new CliError(`${invalid.message}; fan-out skips it until it is fixed (${fixHint(stored.problems)})`);
     });
+}
 
+/** `subscriptions update`. */
+function registerUpdate(subs: Command): void {
   withUrlPolicyOptions(
     withTargetOptions(
       withTenant(subs.command('update').argument('<subscriptionId>'))
@@ -252,18 +273,24 @@ export function registerSubscriptions(program: Command): void {
       const tenantId = tenantOf(options);
       const subscriptionId = subscriptionIdOf(id);
       const changes: SubscriptionChanges = {};
-      if (options.url !== undefined) changes.url = parseSubscriptionUrl('--url', options.url, endpointPolicyFor(options), kind);
       if (options.events !== undefined) changes.events = parseEventList('--events', options.events);
       if (options.statusFilter !== undefined) changes.statusFilter = options.statusFilter === false ? null : parseStatusFilter('--status-filter', options.statusFilter);
       if (options.description !== undefined) changes.description = options.description === false ? null : nonEmpty('--description', options.description);
-      if (Object.keys(changes).length === 0) {
+      if (Object.keys(changes).length === 0 && options.url === undefined) {
         throw new UsageError('nothing to update: give --url, --events, --status-filter / --no-status-filter or --description / --no-description');
       }
       changes.updatedAt = new Date().toISOString();
-      const stored = await withClients(options, (c) => change(c.store(), tenantId, subscriptionId, () => ({ changes })));
+      const stored = await withClients(options, (c) => {
+        // A stack's endpoint policy is in its outputs: the URL is checked once the target is known.
+        if (options.url !== undefined) changes.url = parseSubscriptionUrl('--url', options.url, endpointPolicyFor(options, c.target), kind);
+        return change(c.store(), tenantId, subscriptionId, () => ({ changes }));
+      });
       printChanged(stored, options, (s) => describe(s, new Date()), { tenantId, subscriptionId });
     });
+}
 
+/** `subscriptions pause` and `subscriptions resume`. */
+function registerStateChanges(subs: Command): void {
   const stateCommands = [
     { name: 'pause', description: 'stop new deliveries to a subscription (jobs already queued for it are dropped, not retried)', state: 'paused' },
     { name: 'resume', description: 'make a paused or disabled subscription active again (clears disabledReason)', state: 'active' },
@@ -280,7 +307,10 @@ export function registerSubscriptions(program: Command): void {
         printChanged(stored, options, (s) => `${s.subscriptionId} (tenant ${s.tenantId}) is now ${s.state}`, { tenantId, subscriptionId });
       });
   }
+}
 
+/** `subscriptions delete`. */
+function registerDelete(subs: Command): void {
   withTargetOptions(withTenant(subs.command('delete').argument('<subscriptionId>')).description('delete a subscription (jobs already queued for it are dropped)'))
     .addHelpText('after', '\nExample:\n  statushooks subscriptions delete sub_8f14e45fceea167a5a36dedd --tenant acme-shop')
     .action(async (id: string, options: Options) => {
@@ -297,7 +327,10 @@ export function registerSubscriptions(program: Command): void {
       if (options.json) return printJson({ tenantId, subscriptionId, deleted: true });
       printLines(`deleted ${subscriptionId} (tenant ${tenantId})`);
     });
+}
 
+/** `subscriptions rotate-secret`. */
+function registerRotateSecret(subs: Command): void {
   withTargetOptions(
     withTenant(subs.command('rotate-secret').argument('<subscriptionId>'))
       .description('issue a new secret; the old one keeps signing (a second signature) until the grace period ends')
@@ -316,59 +349,79 @@ export function registerSubscriptions(program: Command): void {
         '  statushooks subscriptions rotate-secret sub_8f14e45fceea167a5a36dedd --tenant acme-shop --grace 48h',
       ].join('\n'),
     )
-    .action(async (id: string, options: Options & { grace: string; force?: boolean }) => {
-      const tenantId = tenantOf(options);
-      const subscriptionId = subscriptionIdOf(id);
-      const graceMs = parseDuration('--grace', options.grace);
-      const now = new Date();
-      const secret = newSecret();
-      let dropped: string | undefined;
-      let oldSecretBroken = false;
-      const stored = await withClients(options, (c) =>
-        change(c.store(), tenantId, subscriptionId, ({ item }) => {
-          const liveUntil = livePreviousSecretExpiry(item, now);
-          if (liveUntil !== undefined && !options.force) {
-            const left = formatAge((Date.parse(liveUntil) - now.getTime()) / 1000);
-            throw new CliError(
-              `subscription ${subscriptionId} of tenant ${tenantId} is still in the grace period of its last rotation: ` +
-                `its previous secret signs until ${liveUntil} (in ${left}). Rotating now would drop that secret and receivers still on it would fail verification; ` +
-                'wait until the grace period ends, or pass --force to drop it now. Nothing was written',
-            );
-          }
-          dropped = liveUntil;
-          // A broken current secret cannot keep signing: the new one replaces it at once.
-          oldSecretBroken = !secretSchema.safeParse(item.secret).success;
-          const keepOld = graceMs > 0 && !oldSecretBroken;
-          return {
-            changes: {
-              secret,
-              previousSecret: keepOld ? (item.secret as string) : null,
-              previousSecretExpiresAt: keepOld ? new Date(now.getTime() + graceMs).toISOString() : null,
-              updatedAt: now.toISOString(),
-            },
-            // Compare-and-set on the secret: two rotations at once cannot both keep "the old" secret.
-            expected: { secret: item.secret },
-          };
-        }),
-      );
-      if (oldSecretBroken) process.stderr.write('warning: the old secret was not a valid secret, so it cannot keep signing: the new secret replaces it at once\n');
-      if (dropped !== undefined) process.stderr.write(`warning: --force: dropped the previous secret that would have signed until ${dropped}\n`);
-      const after = stored.item as Partial<Subscription>;
-      const result = { tenantId, subscriptionId, secret, previousSecretExpiresAt: after.previousSecretExpiresAt ?? null, updatedAt: after.updatedAt };
-      if (!stored.subscription) {
-        const invalid = new InvalidSubscriptionError(stored.problems, tenantId, subscriptionId);
-        process.stderr.write(`warning: written, but ${invalid.message}; fan-out skips it until that is fixed (${fixHint(stored.problems)})\n`);
-      }
-      if (options.json) return printJson(result);
-      printLines(
-        fields([
-          ['subscriptionId', subscriptionId],
-          ['tenantId', tenantId],
-          ['secret', secret],
-          ['previousSecret', result.previousSecretExpiresAt ? `(hidden; still signs until ${result.previousSecretExpiresAt})` : '(none: the old secret no longer signs)'],
-        ]),
-        '',
-        'Store the new secret now: it is not shown again. Deliveries carry a signature for each live secret.',
-      );
-    });
+    .action(rotateSecret);
+}
+
+type RotateOptions = Options & { grace: string; force?: boolean };
+
+interface Rotation extends Plan {
+  /** When the previous secret --force dropped would have stopped signing. */
+  readonly dropped?: string;
+  /** The current secret was not a valid secret, so it could not keep signing. */
+  readonly oldSecretBroken: boolean;
+}
+
+/** What a rotation writes to `item`; refused (unless forced) while the previous secret still signs. */
+function rotationPlan(
+  item: StoredItem['item'],
+  ids: { tenantId: string; subscriptionId: string },
+  rotate: { secret: string; graceMs: number; now: Date; force: boolean },
+): Rotation {
+  const { secret, graceMs, now } = rotate;
+  const liveUntil = livePreviousSecretExpiry(item, now);
+  if (liveUntil !== undefined && !rotate.force) {
+    const left = formatAge((Date.parse(liveUntil) - now.getTime()) / 1000);
+    throw new CliError(
+      `subscription ${ids.subscriptionId} of tenant ${ids.tenantId} is still in the grace period of its last rotation: ` +
+        `its previous secret signs until ${liveUntil} (in ${left}). Rotating now would drop that secret and receivers still on it would fail verification; ` +
+        'wait until the grace period ends, or pass --force to drop it now. Nothing was written',
+    );
+  }
+  // A broken current secret cannot keep signing: the new one replaces it at once.
+  const oldSecretBroken = !secretSchema.safeParse(item.secret).success;
+  const keepOld = graceMs > 0 && !oldSecretBroken;
+  return {
+    changes: {
+      secret,
+      previousSecret: keepOld ? (item.secret as string) : null,
+      previousSecretExpiresAt: keepOld ? new Date(now.getTime() + graceMs).toISOString() : null,
+      updatedAt: now.toISOString(),
+    },
+    // Compare-and-set on the secret: two rotations at once cannot both keep "the old" secret.
+    expected: { secret: item.secret },
+    dropped: liveUntil,
+    oldSecretBroken,
+  };
+}
+
+async function rotateSecret(id: string, options: RotateOptions): Promise<void> {
+  const tenantId = tenantOf(options);
+  const subscriptionId = subscriptionIdOf(id);
+  const graceMs = parseDuration('--grace', options.grace);
+  const now = new Date();
+  const secret = newSecret();
+  let rotation: Rotation | undefined;
+  const stored = await withClients(options, (c) =>
+    change(c.store(), tenantId, subscriptionId, ({ item }) => (rotation = rotationPlan(item, { tenantId, subscriptionId }, { secret, graceMs, now, force: options.force === true }))),
+  );
+  const { dropped, oldSecretBroken } = rotation!;
+  if (oldSecretBroken) process.stderr.write('warning: the old secret was not a valid secret, so it cannot keep signing: the new secret replaces it at once\n');
+  if (dropped !== undefined) process.stderr.write(`warning: --force: dropped the previous secret that would have signed until ${dropped}\n`);
+  const after = stored.item as Partial<Subscription>;
+  const result = { tenantId, subscriptionId, secret, previousSecretExpiresAt: after.previousSecretExpiresAt ?? null, updatedAt: after.updatedAt };
+  if (!stored.subscription) {
+    const invalid = new InvalidSubscriptionError(stored.problems, tenantId, subscriptionId);
+    process.stderr.write(`warning: written, but ${invalid.message}; fan-out skips it until that is fixed (${fixHint(stored.problems)})\n`);
+  }
+  if (options.json) return printJson(result);
+  printLines(
+    fields([
+      ['subscriptionId', subscriptionId],
+      ['tenantId', tenantId],
+      ['secret', secret],
+      ['previousSecret', result.previousSecretExpiresAt ? `(hidden; still signs until ${result.previousSecretExpiresAt})` : '(none: the old secret no longer signs)'],
+    ]),
+    '',
+    'Store the new secret now: it is not shown again. Deliveries carry a signature for each live secret.',
+  );
 }

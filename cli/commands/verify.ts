@@ -2,10 +2,9 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Command } from 'commander';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { secretSchema } from '../../lambdas/core/subscriptions';
-import { CliError, UsageError } from '../errors';
-import { nonEmpty, parseUnixSeconds } from '../inputs';
+import { CliError, UsageError } from '../cli-errors';
+import { nonEmpty, parseUnixSeconds, readInput } from '../inputs';
 import { printJson, printLines } from '../output';
-import { readInput } from './events';
 
 /** Where `verify` reads the secret when --secret is not given: keeps it out of shell history and `ps`. */
 export const SECRET_ENV = 'STATUSHOOKS_WEBHOOK_SECRET';

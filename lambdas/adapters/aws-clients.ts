@@ -7,19 +7,28 @@ export interface ClientOptions {
   readonly region?: string;
   /** Explicit endpoint (local emulators); otherwise the SDK's own resolution, incl. AWS_ENDPOINT_URL_*. */
   readonly endpoint?: string;
+  /** Explicit credentials (the emulators take any); otherwise the SDK's default chain. */
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  /**
+   * Most milliseconds one request may take (default 3 000). A caller that long-polls SQS
+   * (ReceiveMessage with WaitTimeSeconds) must allow the wait plus a margin.
+   */
+  readonly requestTimeoutMs?: number;
 }
 
 // Short SDK timeouts: a stuck AWS call must fail well inside the function timeout. With 3 tries
 // one call takes at most ~13 s (see DEFAULTS.deliveryFunctionTimeoutSeconds for the budget).
-const requestHandler = () => new NodeHttpHandler({ connectionTimeout: 1_000, requestTimeout: 3_000 });
+const requestHandler = (requestTimeoutMs = 3_000) => new NodeHttpHandler({ connectionTimeout: 1_000, requestTimeout: requestTimeoutMs });
 
 export function sqsClient(options: ClientOptions = {}): SQSClient {
+  const { requestTimeoutMs, ...config } = options;
   // The queue URL is not used as the endpoint: the regional (or configured local) endpoint is,
   // which is the same on AWS and lets the local SQS emulator's *.localhost URLs work.
-  return new SQSClient({ ...options, useQueueUrlAsEndpoint: false, maxAttempts: 3, requestHandler: requestHandler() });
+  return new SQSClient({ ...config, useQueueUrlAsEndpoint: false, maxAttempts: 3, requestHandler: requestHandler(requestTimeoutMs) });
 }
 
 export function documentClient(options: ClientOptions = {}): DynamoDBDocumentClient {
-  const client = new DynamoDBClient({ ...options, maxAttempts: 3, requestHandler: requestHandler() });
+  const { requestTimeoutMs, ...config } = options;
+  const client = new DynamoDBClient({ ...config, maxAttempts: 3, requestHandler: requestHandler(requestTimeoutMs) });
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }

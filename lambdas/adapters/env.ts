@@ -1,6 +1,15 @@
-import { DEFAULTS, ENV, parseSchedule, retryPolicyProblems, type EndpointPolicy, type RetryPolicy } from '../core/config';
+import { DEFAULTS, ENV, type EndpointPolicy, type RetryPolicy } from '../core/config';
+import { environmentSource, readSettings, resolveSettings, type Settings } from '../core/settings';
 
 type Env = Record<string, string | undefined>;
+
+/** The Lambda environment holds settings the stack could not deploy (or someone edited it by hand). */
+export class InvalidEnvironmentError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration in the environment: ${problems.join('; ')}`);
+    this.name = 'InvalidEnvironmentError';
+  }
+}
 
 /** Reads a required variable once, at cold start; a missing one is a deployment error, said plainly. */
 export function requiredEnv(env: Env, name: string): string {
@@ -9,48 +18,34 @@ export function requiredEnv(env: Env, name: string): string {
   return value;
 }
 
-function numberEnv(env: Env, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0) throw new Error(`environment variable ${name} must be a non-negative number, got "${raw}"`);
-  return value;
-}
-
-function booleanEnv(env: Env, name: string, fallback: boolean): boolean {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (raw === 'true' || raw === 'false') return raw === 'true';
-  throw new Error(`environment variable ${name} must be "true" or "false", got "${raw}"`);
+/**
+ * Every declared setting from the environment (defaults for the unset ones), checked by the same
+ * rules the stack applies; throws one error listing every problem.
+ */
+export function settingsFromEnv(env: Env): Settings {
+  const read = readSettings(environmentSource(env));
+  const { settings, problems } = resolveSettings(read.settings);
+  if (read.problems.length + problems.length > 0) throw new InvalidEnvironmentError([...read.problems, ...problems]);
+  return settings;
 }
 
 export function retryPolicyFromEnv(env: Env): RetryPolicy {
-  const policy = {
-    maxAttempts: numberEnv(env, ENV.maxAttempts, DEFAULTS.maxAttempts),
-    schedule: env[ENV.retrySchedule] ? parseSchedule(env[ENV.retrySchedule]!) : [...DEFAULTS.retrySchedule],
-    jitter: DEFAULTS.retryJitter,
-    maxRetryAfterSeconds: DEFAULTS.maxRetryAfterSeconds,
-  };
-  const problems = retryPolicyProblems(policy);
-  if (problems.length) throw new Error(`invalid retry configuration: ${problems.join('; ')}`);
-  return policy;
+  const s = settingsFromEnv(env);
+  return { maxAttempts: s.maxAttempts, schedule: s.retrySchedule, jitter: DEFAULTS.retryJitter, maxRetryAfterSeconds: DEFAULTS.maxRetryAfterSeconds };
 }
 
 export function endpointPolicyFromEnv(env: Env): EndpointPolicy {
-  return {
-    allowPrivate: booleanEnv(env, ENV.allowPrivateEndpoints, DEFAULTS.allowPrivateEndpoints),
-    allowHttp: booleanEnv(env, ENV.allowHttpEndpoints, DEFAULTS.allowHttpEndpoints),
-  };
+  const s = settingsFromEnv(env);
+  return { allowPrivate: s.allowPrivateEndpoints, allowHttp: s.allowHttpEndpoints };
 }
 
 export function httpTimeoutsFromEnv(env: Env): { timeoutMs: number; connectTimeoutMs: number } {
-  const timeoutMs = numberEnv(env, ENV.httpTimeoutMs, DEFAULTS.httpTimeoutMs);
-  const connectTimeoutMs = Math.min(numberEnv(env, ENV.httpConnectTimeoutMs, DEFAULTS.httpConnectTimeoutMs), timeoutMs);
-  return { timeoutMs, connectTimeoutMs };
+  const s = settingsFromEnv(env);
+  return { timeoutMs: s.httpTimeoutMs, connectTimeoutMs: s.httpConnectTimeoutMs };
 }
 
 export function cacheTtlFromEnv(env: Env): number {
-  return numberEnv(env, ENV.subscriptionCacheTtlMs, DEFAULTS.subscriptionCacheTtlMs);
+  return settingsFromEnv(env).subscriptionCacheTtlMs;
 }
 
 export function userAgentFromEnv(env: Env): string {

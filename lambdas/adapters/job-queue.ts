@@ -1,6 +1,8 @@
 import { ChangeMessageVisibilityCommand, SendMessageBatchCommand, SendMessageCommand, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
 import { PARKED_ATTRIBUTES, type DeliveryJob, type RejectedEventRecord } from '../core/job';
-import { SQS_MAX_MESSAGE_BYTES, sqsSafeAttribute, sqsSafeJsonText, toSqsText, truncateText, utf8Length } from '../core/sqs-text';
+import { SQS_MAX_MESSAGE_BYTES, sqsSafeAttribute, sqsSafeJsonText, toSqsText, utf8Length } from '../core/sqs-text';
+import { sleep } from '../core/sleep';
+import { truncateText } from '../core/text';
 
 /** Longest park reason kept in the message attribute (the record body of a rejected event has it whole). */
 const REASON_ATTRIBUTE_CHARS = 1024;
@@ -30,44 +32,57 @@ export interface SendOptions {
  * tried again a bounded number of times. Throws QueueSendError naming what still failed.
  */
 export async function sendAll(sqs: SQSClient, queueUrl: string, entries: readonly SendMessageBatchRequestEntry[], options: SendOptions): Promise<void> {
+  const { refused, senderFault } = await sendEach(sqs, queueUrl, entries, options);
+  if (refused.size === 0) return;
+  const failedIds = [...refused.keys()];
+  if (senderFault) throw new QueueSendError(`SQS refused message ${senderFault}: ${refused.get(senderFault)}`, failedIds);
+  const reasons = [...new Set(refused.values())].slice(0, 3).join('; ');
+  throw new QueueSendError(`${refused.size} of ${entries.length} messages were not accepted by SQS: ${reasons}`, failedIds);
+}
+
+interface SendEachResult {
+  /** Entry id → why SQS did not accept it, after the tries; accepted entries are absent. */
+  readonly refused: Map<string, string>;
+  /** The first entry SQS refused as the sender's fault (never retried), if any. */
+  readonly senderFault?: string;
+}
+
+/**
+ * The sending of sendAll without the throw: every entry is tried (an entry refused as the
+ * sender's fault only once), and the result says which ones SQS did not accept.
+ */
+async function sendEach(sqs: SQSClient, queueUrl: string, entries: readonly SendMessageBatchRequestEntry[], options: SendOptions): Promise<SendEachResult> {
   const backoff = options.backoffMs ?? ((n: number) => 100 * 2 ** n);
+  const refused = new Map<string, string>();
+  let senderFault: string | undefined;
   let pending = [...entries];
-  let lastReasons: string[] = [];
-  for (let round = 0; pending.length > 0; round++) {
-    if (round > options.retries) {
-      throw new QueueSendError(`${pending.length} of ${entries.length} messages were not accepted by SQS: ${lastReasons.slice(0, 3).join('; ')}`, pending.map((e) => e.Id!));
-    }
+  for (let round = 0; pending.length > 0 && round <= options.retries; round++) {
     if (round > 0) await sleep(backoff(round));
     const chunks: SendMessageBatchRequestEntry[][] = [];
     for (let i = 0; i < pending.length; i += BATCH) chunks.push(pending.slice(i, i + BATCH));
     const results = await Promise.allSettled(chunks.map((Entries) => sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries }))));
     const next: SendMessageBatchRequestEntry[] = [];
-    lastReasons = [];
     results.forEach((result, i) => {
       const chunk = chunks[i]!;
       if (result.status === 'rejected') {
         // The whole call failed (throttled, network): every entry of it is tried again.
         next.push(...chunk);
-        lastReasons.push(String((result.reason as Error)?.message ?? result.reason));
+        for (const entry of chunk) refused.set(entry.Id!, String((result.reason as Error)?.message ?? result.reason));
         return;
       }
+      for (const entry of chunk) refused.delete(entry.Id!);
       for (const failed of result.value.Failed ?? []) {
         const entry = chunk.find((e) => e.Id === failed.Id);
         if (!entry) continue;
-        if (failed.SenderFault) {
-          // The request itself is wrong: retrying cannot help.
-          throw new QueueSendError(`SQS refused message ${failed.Id}: ${failed.Code} ${failed.Message ?? ''}`.trim(), [failed.Id!]);
-        }
-        next.push(entry);
-        lastReasons.push(`${failed.Code}: ${failed.Message ?? ''}`);
+        refused.set(entry.Id!, `${failed.Code}: ${failed.Message ?? ''}`.trim());
+        // The request itself is wrong: retrying cannot help.
+        if (failed.SenderFault) senderFault ??= entry.Id!;
+        else next.push(entry);
       }
     });
     pending = next;
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  return { refused, senderFault };
 }
 
 /** Pauses between the tries of ChangeMessageVisibility: short, the function's time budget is small. */
@@ -85,6 +100,21 @@ export class SqsJobQueue {
     // Entry ids must be unique within a call and match [A-Za-z0-9_-]{1,80}: the delivery id does.
     const entries = jobs.map((job) => ({ Id: job.deliveryId, MessageBody: toSqsText(job) }));
     await sendAll(this.sqs, this.queueUrl, entries, this.options);
+  }
+
+  /**
+   * Puts message bodies on the queue as they are (e.g. parked jobs going back), escaped to what
+   * SQS carries, with the same bounded retries as enqueue. Never throws for a refused body:
+   * returns per body whether SQS accepted it, so a caller can act on exactly the accepted ones.
+   */
+  async sendBodies(bodies: readonly string[]): Promise<({ ok: true } | { ok: false; reason: string })[]> {
+    // Index ids, not delivery ids: the same job may be parked twice, and ids must be unique per call.
+    const entries = bodies.map((body, i) => ({ Id: `m${i}`, MessageBody: sqsSafeJsonText(body) }));
+    const { refused } = await sendEach(this.sqs, this.queueUrl, entries, this.options);
+    return entries.map(({ Id }) => {
+      const reason = refused.get(Id);
+      return reason === undefined ? { ok: true as const } : { ok: false as const, reason };
+    });
   }
 
   /**

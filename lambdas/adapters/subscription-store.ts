@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { SubscriptionLookup } from '../core/fan-out';
+import type { SubscriptionLookup } from '../core/route-event';
 import { parseSubscription, subscriptionProblems, type Subscription, type SubscriptionChanges } from '../core/subscriptions';
 
 export type { SubscriptionChanges } from '../core/subscriptions';

@@ -29,6 +29,11 @@ export class InvalidEventError extends Error {
   }
 }
 
+/** `Name: message` of a thrown value for logs and reports; a Node `code` (ECONNREFUSED) is added when the message lacks it. */
 export function errorMessage(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return typeof code === 'string' && code && !error.message.includes(code) ? `${error.name} ${code}: ${error.message}` : `${error.name}: ${error.message}`;
+  }
+  return String(error);
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { formatIssues } from './issues';
 import { EVENT_CATALOG, EVENT_NAMES, type EntityKey, type EventName, closestEventName, entityKeyOf, isEventName } from './catalog';
 import { InvalidEventError } from './errors';
 import { uncarriableReason } from './sqs-text';
@@ -76,13 +77,6 @@ const envelopeSchema = z.object({
   detail: z.unknown(),
 });
 
-function describe(issues: readonly z.core.$ZodIssue[], prefix: string): string[] {
-  return issues.map((i) => {
-    const path = [prefix, ...i.path.map(String)].filter(Boolean).join('.');
-    return `${path || '(root)'}: ${i.message}`;
-  });
-}
-
 /**
  * Validates the `detail` of one event of type `detailType`. Throws InvalidEventError whose
  * message lists every problem, e.g. `detail.returnOrder.uuid: must be a non-empty string`.
@@ -96,7 +90,7 @@ export function parseDetail(detailType: unknown, detail: unknown): Omit<StatusCh
   const entityKey = entityKeyOf(detailType);
   const parsed = detailSchemas[detailType].safeParse(detail);
   if (!parsed.success) {
-    const issues = describe(parsed.error.issues, 'detail');
+    const issues = formatIssues(parsed.error.issues, 'detail');
     throw new InvalidEventError(`invalid ${detailType} event: ${issues.join('; ')}`, issues);
   }
   const data = parsed.data as z.infer<typeof baseDetailSchema> & Record<string, EntityRef>;
@@ -115,7 +109,7 @@ export function parseDetail(detailType: unknown, detail: unknown): Omit<StatusCh
 export function parseBusEvent(input: unknown): StatusChange {
   const envelope = envelopeSchema.safeParse(input);
   if (!envelope.success) {
-    const issues = describe(envelope.error.issues, '');
+    const issues = formatIssues(envelope.error.issues);
     throw new InvalidEventError(`not an EventBridge event: ${issues.join('; ')}`, issues);
   }
   const { id, time } = envelope.data;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { formatIssues } from './issues';
 import { isEventName, type EventName } from './catalog';
 import type { StatusChange } from './events';
 import { deliveryIdFor } from './subscriptions';
@@ -52,7 +53,7 @@ export function parseJob(text: string): DeliveryJob {
   }
   const parsed = deliveryJobSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new Error(`invalid delivery job: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new Error(`invalid delivery job: ${formatIssues(parsed.error.issues).join('; ')}`);
   }
   return parsed.data as DeliveryJob;
 }

@@ -1,4 +1,5 @@
 import { stringifyJson } from './json';
+import { isHighSurrogate, isLowSurrogate, truncateText } from './text';
 
 /**
  * SQS's character rule, in one place. A message body and a String message attribute may hold
@@ -67,15 +68,6 @@ export function sqsSafeAttribute(text: string, maxChars = Number.POSITIVE_INFINI
   return truncateText(text, maxChars).replace(UNCARRIABLE, '\uFFFD');
 }
 
-/** At most `max` UTF-16 units, never splitting a surrogate pair; `…` marks a cut. */
-export function truncateText(text: string, max: number): string {
-  if (text.length <= max) return text;
-  if (max <= 0) return '';
-  let end = max - 1;
-  if (isHighSurrogate(text.charCodeAt(end - 1))) end--;
-  return `${text.slice(0, end)}…`;
-}
-
 /** Bytes of `text` in UTF-8, what SQS counts (a lone surrogate counts as the 3-byte U+FFFD). */
 export function utf8Length(text: string): number {
   let bytes = 0;
@@ -89,12 +81,4 @@ export function utf8Length(text: string): number {
     } else bytes += 3;
   }
   return bytes;
-}
-
-function isHighSurrogate(unit: number): boolean {
-  return unit >= 0xd800 && unit <= 0xdbff;
-}
-
-function isLowSurrogate(unit: number): boolean {
-  return unit >= 0xdc00 && unit <= 0xdfff;
 }

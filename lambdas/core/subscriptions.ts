@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { formatIssues } from './issues';
 import { ALL_EVENTS, EVENT_NAMES, type EventName, closestEventName, isEventName } from './catalog';
 import type { StatusChange } from './events';
 
@@ -69,7 +70,7 @@ export class InvalidSubscriptionError extends Error {
 /** What is wrong with a stored item, one `path: message` line per broken field; empty when it is valid. */
 export function subscriptionProblems(item: unknown): string[] {
   const parsed = subscriptionSchema.safeParse(item);
-  return parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+  return parsed.success ? [] : formatIssues(parsed.error.issues);
 }
 
 /** Parses a stored item; an item that breaks the schema is reported, never guessed at. */

@@ -6,7 +6,7 @@ import { observability } from '../adapters/observability';
 import { DynamoSubscriptionStore } from '../adapters/subscription-store';
 import { TtlCache } from '../core/cache';
 import { DEFAULTS, ENV } from '../core/config';
-import { fanOut, type FanOutResult, type SubscriptionLookup } from '../core/fan-out';
+import { fanOut, type FanOutResult, type SubscriptionLookup } from '../core/route-event';
 
 // Built once per cold start and reused by every invocation of this instance.
 const env = process.env;

@@ -15,6 +15,7 @@ import type net from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
+import { applySqsCharacterRule } from './sqs-characters';
 import type { EmulatedService, EmulatorHostData, EmulatorPorts, EmulatorRequest, EmulatorResponse } from './protocol';
 
 const data = workerData as EmulatorHostData;
@@ -105,12 +106,17 @@ async function start(): Promise<EmulatorPorts> {
 
   const dist = path.join(data.fauxqsDir, 'dist');
   const load = (file: string) => import(pathToFileURL(path.join(dist, file)).href);
-  const [{ buildApp }, { SqsStore }, { SnsStore }, { S3Store }] = await Promise.all([
+  const [{ buildApp }, { SqsStore }, { SnsStore }, { S3Store }, sqsTypes, { SqsRouter }, { SqsError }] = await Promise.all([
     load('app.js'),
     load('sqs/sqsStore.js'),
     load('sns/snsStore.js'),
     load('s3/s3Store.js'),
+    load('sqs/sqsTypes.js'),
+    load('sqs/sqsRouter.js'),
+    load('common/errors.js'),
   ]);
+  // Before buildApp: its router registers the handlers this wraps.
+  applySqsCharacterRule({ bodyCheck: sqsTypes.INVALID_MESSAGE_BODY_CHAR, batchEntryId: sqsTypes.VALID_BATCH_ENTRY_ID, router: SqsRouter, SqsError });
   const store = new SqsStore() as FauxqsStore;
   // An empty host makes fauxqs build queue URLs from the request's Host header, so queue URLs are
   // http://127.0.0.1:<port>/000000000000/<name>: resolvable by any client, unlike *.localhost.

@@ -6,6 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import type { FunctionErrorPayload, InvokeContextData, LambdaHostData, LambdaHostMessage, LambdaHostRequest } from './protocol';
+import { stringifyJson } from '../../lambdas/core/json';
 
 type Handler = (event: unknown, context: unknown, callback?: (error?: unknown, result?: unknown) => void) => unknown;
 
@@ -96,7 +97,7 @@ load().then(
         (result) => {
           let payload: string;
           try {
-            payload = JSON.stringify(result === undefined ? null : result);
+            payload = stringifyJson(result === undefined ? null : result);
           } catch (error) {
             post({ type: 'result', id: request.id, ok: false, error: { ...toErrorPayload(error), errorType: 'Runtime.MarshalError' } });
             return;

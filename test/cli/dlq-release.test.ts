@@ -15,7 +15,7 @@ import {
   type Message,
 } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { REDRIVE_VISIBILITY_SECONDS, redriveDeliveryDlq } from '../../cli/dlq';
+import { REDRIVE_VISIBILITY_SECONDS, redriveDeliveryDlq } from '../../cli/redrive';
 import { main } from '../../cli/program';
 import { deliveryIdFor } from '../../lambdas/core/subscriptions';
 
@@ -101,4 +101,37 @@ test('dlq redrive warns on stderr about messages it could not release, with the 
     if (savedEnv.secret === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+describe('redrive sends through the job queue', () => {
+  test('an entry SQS refuses for a moment is tried again and moved; only then is it deleted from the DLQ', async () => {
+    sqsMock
+      .on(SendMessageBatchCommand)
+      .resolvesOnce({ Successful: [], Failed: [{ Id: 'm0', Code: 'InternalError', SenderFault: false, Message: 'try again' }] })
+      .resolves({ Successful: [{ Id: 'm0', MessageId: 'x', MD5OfMessageBody: '' }], Failed: [] });
+
+    const report = await redriveDeliveryDlq(new SQSClient({ region: 'us-east-1' }), DLQ, QUEUE, { tenant: 'acme-shop' });
+
+    expect(report.moved.map((m) => m.id)).toEqual([deliveryIdFor('evt-1', 'sub_a')]);
+    expect(report.failed).toEqual([]);
+    expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(2);
+    const deleted = sqsMock.commandCalls(DeleteMessageBatchCommand).flatMap((c) => c.args[0].input.Entries ?? []);
+    expect(deleted.map((e) => e.ReceiptHandle)).toEqual(['rh-1']);
+  });
+
+  test('of two selected jobs, the one SQS refuses as malformed stays parked and the accepted one is deleted', async () => {
+    sqsMock.on(ReceiveMessageCommand).resolvesOnce({ Messages: [parked(1, 'acme-shop'), parked(4, 'acme-shop')] }).resolves({ Messages: [] });
+    sqsMock
+      .on(SendMessageBatchCommand)
+      .resolves({ Successful: [{ Id: 'm1', MessageId: 'x', MD5OfMessageBody: '' }], Failed: [{ Id: 'm0', Code: 'InvalidMessageContents', SenderFault: true, Message: 'bad' }] });
+
+    const report = await redriveDeliveryDlq(new SQSClient({ region: 'us-east-1' }), DLQ, QUEUE, { tenant: 'acme-shop' });
+
+    expect(report.moved.map((m) => m.id)).toEqual([deliveryIdFor('evt-4', 'sub_a')]);
+    expect(report.failed).toEqual([{ messageId: 'm-1', id: deliveryIdFor('evt-1', 'sub_a'), reason: 'InvalidMessageContents: bad' }]);
+    // A sender fault is not retried.
+    expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(1);
+    const deleted = sqsMock.commandCalls(DeleteMessageBatchCommand).flatMap((c) => c.args[0].input.Entries ?? []);
+    expect(deleted.map((e) => e.ReceiptHandle)).toEqual(['rh-4']);
+  });
 });

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import type { Message } from '@aws-sdk/client-sqs';
 import { readParkedEvent, readParkedJob } from '../../cli/dlq-view';
-import { CliError, UsageError, errorLine } from '../../cli/errors';
+import { CliError, UsageError, errorLine } from '../../cli/cli-errors';
 import { parseDuration, parseEventList, parseStatusFilter, parseSubscriptionUrl, parseUnixSeconds } from '../../cli/inputs';
 import { buildProgram } from '../../cli/program';
 import { cli } from './helpers';

@@ -120,6 +120,52 @@ test('--stack reads the outputs through DescribeStacks and refuses http and priv
   expect(json(publicHttps)).toMatchObject({ tenantId: 'stack-tenant', url: 'https://hooks.example.com/in', state: 'active' });
 });
 
+describe('--stack knows the endpoint policy from the AllowPrivateEndpoints / AllowHttpEndpoints outputs', () => {
+  const createOn = (stackName: string, url: string, ...extra: string[]) =>
+    cli(['subscriptions', 'create', '--tenant', `policy-${stackName}`, '--url', url, '--events', '*', '--stack', stackName, '--json', ...extra], { env: stackEnv(f) });
+
+  test('a stack deployed with both allowed accepts a private http URL without --allow-private / --allow-http, and says nothing', async () => {
+    const r = await createOn('StatusHooksCliTestOpen', 'http://10.1.2.3:8080/in');
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(json(r)).toMatchObject({ url: 'http://10.1.2.3:8080/in', state: 'active' });
+  });
+
+  test('a strict stack refuses them; the flags still override it, with a warning on stderr naming the stack', async () => {
+    const [refused, overridden] = await Promise.all([
+      createOn('StatusHooksCliTest', 'http://10.9.9.9/in'),
+      createOn('StatusHooksCliTest', 'http://10.9.9.9/in', '--allow-private', '--allow-http'),
+    ]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('--url: scheme "http" is not allowed');
+    expect(overridden.code).toBe(0);
+    expect(overridden.stderr).toBe(
+      'warning: --allow-private overrides stack StatusHooksCliTest (us-east-1), deployed with allowPrivateEndpoints=false: its delivery function will refuse this URL\n' +
+        'warning: --allow-http overrides stack StatusHooksCliTest (us-east-1), deployed with allowHttpEndpoints=false: its delivery function will refuse this URL\n',
+    );
+  });
+
+  test('a stack deployed before the outputs existed is taken as strict; the flags allow without a warning', async () => {
+    const [refused, allowed] = await Promise.all([
+      createOn('StatusHooksCliTestLegacy', 'https://192.168.1.1/in'),
+      createOn('StatusHooksCliTestLegacy', 'https://192.168.1.1/in', '--allow-private'),
+    ]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('--url: address 192.168.1.1 is not public (private)');
+    expect(allowed).toMatchObject({ code: 0, stderr: '' });
+  });
+
+  test('update checks a new URL against the stack outputs too', async () => {
+    const created = json<{ subscriptionId: string }>(await createOn('StatusHooksCliTestOpen', 'https://hooks.example.com/in'));
+    const update = (stackName: string) =>
+      cli(['subscriptions', 'update', created.subscriptionId, '--tenant', 'policy-StatusHooksCliTestOpen', '--url', 'http://127.0.0.1:9000/in', '--stack', stackName, '--json'], { env: stackEnv(f) });
+    const onStrict = await update('StatusHooksCliTest');
+    expect(onStrict.code).toBe(2);
+    const onOpen = await update('StatusHooksCliTestOpen');
+    expect(onOpen).toMatchObject({ code: 0, stderr: '' });
+    expect(json(onOpen)).toMatchObject({ url: 'http://127.0.0.1:9000/in' });
+  });
+});
+
 test('usage errors exit 2 (commander\'s too); --help exits 0', async () => {
   const [bothTargets, unknownOption, badLimit, nestedHelp] = await Promise.all([
     cli(['dlq', 'list', '--stack', 'X', '--local', f.devFile]),

@@ -110,6 +110,12 @@ describe('the local runtime configuration', () => {
     });
   });
 
+  it('tells the CLI through the outputs that this stack accepts private and http endpoints', () => {
+    const outputs = s.template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(outputs.AllowPrivateEndpoints?.Value).toBe('true');
+    expect(outputs.AllowHttpEndpoints?.Value).toBe('true');
+  });
+
   it('points each function at its esbuild bundle in the cloud assembly', () => {
     for (const fn of [s.stack.fanOut.function, s.stack.delivery.function]) {
       const resource = s.template.toJSON().Resources[s.idOf(fn)];
@@ -133,6 +139,7 @@ describe('a stage configured from the command line (string context)', () => {
       deliveryMaxConcurrency: '25',
       archiveRetentionDays: '3',
       httpTimeoutMs: '8000',
+      allowHttpEndpoints: 'true',
     });
   });
   afterAll(() => s?.cleanup());
@@ -153,6 +160,12 @@ describe('a stage configured from the command line (string context)', () => {
     const fn = s.template.toJSON().Resources[s.idOf(s.stack.delivery.function)].Properties;
     expect(fn.Environment.Variables[ENV.maxAttempts]).toBe('7');
     expect(fn.Environment.Variables[ENV.httpTimeoutMs]).toBe('8000');
+  });
+
+  it('reports the endpoint policy it was deployed with in its outputs (strict unless configured)', () => {
+    const outputs = s.template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(outputs.AllowPrivateEndpoints?.Value).toBe('false');
+    expect(outputs.AllowHttpEndpoints?.Value).toBe('true');
   });
 
   it('flows batch size and concurrency into the event source mapping', () => {

@@ -78,11 +78,32 @@ describe('cdk-nag', () => {
 
     const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'statushooks-nag-'));
     try {
-      const { app, stack } = createApp({ outdir });
+      const { app, stack, nag } = createApp({ outdir });
       new sqs.Queue(stack, 'Careless', { encryption: sqs.QueueEncryption.UNENCRYPTED });
       expect(() => app.synth()).toThrow(/AwsSolutions-SQS4/);
+      // The line `cdk synth` prints names what was found, so a failed synth is explained.
+      const summary = nag!.summary()!;
+      expect(summary).toMatch(/^cdk-nag: AwsSolutions and Serverless packs: [1-9]\d* findings \(12 acknowledged\)\n/);
+      expect(summary).toContain('  AwsSolutions-SQS4 on StatusHooks/Careless/Resource');
     } finally {
       fs.rmSync(outdir, { recursive: true, force: true });
     }
+  });
+
+  it('says in one line that it ran and found nothing, with the number of acknowledged findings', () => {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'statushooks-nag-'));
+    try {
+      const { app, nag } = createApp({ outdir });
+      expect(nag!.summary()).toBeUndefined(); // not run before synthesis
+      app.synth();
+      expect(nag!.summary()).toBe('cdk-nag: AwsSolutions and Serverless packs: 0 findings (12 acknowledged)');
+    } finally {
+      fs.rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+
+  it('is off with -c nag=false (the local runtime), so nothing is printed', () => {
+    const { nag } = createApp({ outdir: s.outdir, context: { nag: 'false' } });
+    expect(nag).toBeUndefined();
   });
 });

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { EVENT_NAMES } from '../../lambdas/core/catalog';
 import { DEFAULTS, ENV } from '../../lambdas/core/config';
+import { INFRA_DEFAULTS } from '../../lib/defaults';
 import { actionsOf, getAtt, ref, roleIdOf, statementsOf, synth, type Synthesized } from './synth';
 
 // The default stage, as `npx cdk synth` builds it with no context.
@@ -168,7 +169,7 @@ describe('subscriptions table (operator contract)', () => {
 
 describe('functions', () => {
   it.each([
-    ['fan-out', () => ids.fanOutFn, DEFAULTS.fanOutFunctionTimeoutSeconds],
+    ['fan-out', () => ids.fanOutFn, INFRA_DEFAULTS.fanOutFunctionTimeoutSeconds],
     ['delivery', () => ids.deliveryFn, DEFAULTS.deliveryFunctionTimeoutSeconds],
   ])('%s runs Node.js 22 on arm64 with tracing, its own log group and timeout', (_name, id, timeout) => {
     const fn = resourceProps(id());
@@ -334,6 +335,12 @@ describe('outputs (consumed by producers, the CLI and the local runtime)', () =>
     expect(outputs.DeliveryQueueUrl?.Value).toEqual(ref(ids.deliveryQueue));
     expect(outputs.DeliveryDlqUrl?.Value).toEqual(ref(ids.deliveryDlq));
     expect(outputs.FanOutDlqUrl?.Value).toEqual(ref(ids.fanOutDlq));
+  });
+
+  it('exports the deployed endpoint policy (strict by default), which the CLI reads for --stack', () => {
+    const outputs = s.template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(outputs.AllowPrivateEndpoints?.Value).toBe('false');
+    expect(outputs.AllowHttpEndpoints?.Value).toBe('false');
   });
 
   it('is named StatusHooks by default', () => {

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { DEFAULTS } from '../../lambdas/core/config';
 import { createApp } from '../../lib/app';
-import { StatusHooksConfigError } from '../../lib/errors';
+import { StatusHooksConfigError } from '../../lib/config-errors';
 import { resolveStatusHooksConfig, StatusHooksStack, type StatusHooksStackProps } from '../../lib/statushooks-stack';
 
 // Validation runs before any resource (and any bundle) is created, so these tests are fast.

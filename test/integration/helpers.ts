@@ -3,6 +3,7 @@
  * and operators use (AWS SDK EventBridge, DynamoDB DocumentClient, SQS), and real HTTP receivers
  * on 127.0.0.1 whose behaviour each test scripts.
  */
+import fs from 'node:fs';
 import http from 'node:http';
 import type net from 'node:net';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry, type PutEventsResultEntry } from '@aws-sdk/client-eventbridge';
@@ -12,6 +13,7 @@ import { DeleteMessageBatchCommand, GetQueueAttributesCommand, type Message, Rec
 import { Webhook } from 'standardwebhooks';
 import { type EventName, entityKeyOf } from '../../lambdas/core/catalog';
 import { newSecret, newSubscriptionId } from '../../lambdas/core/subscriptions';
+import { parseFunctionLine } from '../../local/logs';
 import { type LocalRuntime, type LocalRuntimeOptions, startLocalRuntime } from '../../local/runtime';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -285,6 +287,29 @@ export async function waitFor<T>(check: () => T | Promise<T>, options: { timeout
     if (Date.now() > deadline) throw new Error(`timed out after ${options.timeoutMs} ms: ${options.describe()}`);
     await sleep(options.intervalMs ?? 50);
   }
+}
+
+/** The JSON lines the functions logged so far (Powertools' structured logs), parsed. */
+export function functionLogEntries(h: Harness): Record<string, unknown>[] {
+  const text = fs.existsSync(h.runtime.logFile) ? fs.readFileSync(h.runtime.logFile, 'utf8') : '';
+  // Each line is `<time> <function> <stream> <what the function printed>`.
+  return text.split('\n').flatMap((line) => {
+    const entry = parseFunctionLine(line.slice(Math.max(0, line.indexOf('{'))));
+    return entry.kind === 'log' ? [{ ...entry.fields, message: entry.message }] : [];
+  });
+}
+
+/**
+ * Waits until a function logged the line that proves a decision was taken (e.g. fan-out's
+ * `no matching subscriptions` for an event): tests that assert "nothing happened" wait for it
+ * instead of sleeping, so they cannot pass merely because the pipeline had not got there yet.
+ */
+export async function waitForLogLine(h: Harness, message: string | readonly string[], fields: Record<string, unknown>, timeoutMs = 20_000): Promise<Record<string, unknown>> {
+  const messages = typeof message === 'string' ? [message] : message;
+  return waitFor(() => functionLogEntries(h).find((e) => messages.includes(String(e.message)) && Object.entries(fields).every(([k, v]) => e[k] === v)), {
+    timeoutMs,
+    describe: () => `no ${messages.map((m) => `"${m}"`).join(' or ')} line with ${JSON.stringify(fields)} in the function log; last runtime lines:\n${h.logs.slice(-10).join('\n')}`,
+  });
 }
 
 /** Waits until the delivery queue has nothing waiting or in flight: every job was settled. */

@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { type Emulators, type LocalQueue, createQueues, sqsClient, startEmulators } from '../../local/emulators';
+import { sqsClient } from '../../lambdas/adapters/aws-clients';
+import { type Emulators, LOCAL_CREDENTIALS, type LocalQueue, createQueues, startEmulators } from '../../local/emulators';
 import { type HostScripts, buildHostScripts } from '../../local/hosts/build';
 import type { FunctionSpec } from '../../local/lambda-runner';
 import { type CfnTemplate, TemplateResolver } from '../../local/template';
@@ -61,7 +62,7 @@ export interface QueueFixture {
 export async function queues(f: Fixture, definitions: Record<string, Record<string, unknown>>): Promise<QueueFixture> {
   const emulators = await startEmulators({ hostScript: f.hosts.emulatorHost, region: REGION, cwd: process.cwd() });
   const template: CfnTemplate = { Resources: Object.fromEntries(Object.entries(definitions).map(([id, Properties]) => [id, { Type: 'AWS::SQS::Queue', Properties }])) };
-  const sqs = sqsClient(emulators.endpoints.sqs, REGION);
+  const sqs = sqsClient({ endpoint: emulators.endpoints.sqs, region: REGION, credentials: LOCAL_CREDENTIALS, requestTimeoutMs: 30_000 });
   const created = await createQueues(template, new TemplateResolver(template, { region: REGION, accountId: '000000000000', stackName: 'Test' }), sqs);
   return {
     emulators,

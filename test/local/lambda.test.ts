@@ -3,6 +3,7 @@
  * one invocation per environment, and async invocations (retries, then the destinations).
  */
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { stringifyJson } from '../../lambdas/core/json';
 import { AsyncInvoker, LambdaFunction } from '../../local/lambda-runner';
 import { type Fixture, type QueueFixture, fixture, handlerSpec, queues, sleep } from './fixtures';
 
@@ -56,6 +57,15 @@ test('the event arrives as JSON, the context is Lambda-like, and stdout lines re
   expect(lines.some((l) => l.startsWith(`${fn.spec.name} stdout `) && l.includes('"requestId":"req-1"'))).toBe(true);
 });
 
+test('an event nested 10,000 deep reaches the handler, and a deep result comes back (as Lambda passes any JSON through)', async () => {
+  const deep = JSON.parse(`{"depth":${'['.repeat(10_000)}"bottom"${']'.repeat(10_000)}}`) as unknown;
+  const fn = run(`exports.handler = async (event) => { let d = 0, v = event.depth; while (Array.isArray(v)) { v = v[0]; d++; } return { d, v, echo: event }; }`);
+  const result = await fn.invoke(deep);
+  expect(result).toMatchObject({ ok: true, payload: { d: 10_000, v: 'bottom' } });
+  // Compared as text: jest's deep equality recurses too.
+  expect(stringifyJson((result as { payload: { echo: unknown } }).payload.echo)).toBe(stringifyJson(deep));
+});
+
 test('a thrown error is the invocation’s error, and the warm environment is reused', async () => {
   const fn = run(`let n = 0; exports.handler = async () => { n++; if (n === 1) { const e = new Error('boom'); e.name = 'BoomError'; throw e; } return n; }`, { maxEnvironments: 1 });
   const first = await fn.invoke({});
@@ -77,7 +87,6 @@ test('the function timeout ends the invocation as Sandbox.Timedout, and the next
   const timedOut = await fn.invoke({ hang: true });
   expect(timedOut).toMatchObject({ ok: false, error: { errorType: 'Sandbox.Timedout' } });
   expect((timedOut as { error: { errorMessage: string } }).error.errorMessage).toMatch(/Task timed out after 1\.\d\d seconds/);
-  expect(timedOut.durationMs).toBeGreaterThanOrEqual(1_000);
   expect(await fn.invoke({})).toMatchObject({ ok: true, payload: { wasCold: true } });
 });
 
@@ -87,10 +96,10 @@ test('a module that fails to load reports Runtime.ImportModuleError on invocatio
 });
 
 test('an environment runs one invocation at a time', async () => {
-  const fn = run(`exports.handler = async () => { await new Promise((r) => setTimeout(r, 300)); return Date.now(); }`, { maxEnvironments: 1 });
-  const started = Date.now();
-  await Promise.all([fn.invoke({}), fn.invoke({})]);
-  expect(Date.now() - started).toBeGreaterThanOrEqual(600);
+  // The handler counts how many invocations it is inside at once: never more than one.
+  const fn = run(`let inside = 0, most = 0; exports.handler = async () => { inside++; most = Math.max(most, inside); await new Promise((r) => setTimeout(r, 100)); inside--; return most; }`, { maxEnvironments: 1 });
+  const results = await Promise.all([fn.invoke({}), fn.invoke({}), fn.invoke({})]);
+  expect(results.map((r) => (r.ok ? r.payload : r.error))).toEqual([1, 1, 1]);
 });
 
 describe('async invocation', () => {
@@ -107,9 +116,10 @@ describe('async invocation', () => {
     await invoker.whenIdle();
     expect(logs.filter((l) => /retry \d of 2/.test(l))).toHaveLength(2);
     const at = (await fn.invoke({})) as { ok: true; payload: number[] };
+    // Three invocations, in order, and the runtime announced the configured delays.
     const [a, b, c] = at.payload;
-    expect(b! - a!).toBeGreaterThanOrEqual(190);
-    expect(c! - b!).toBeGreaterThanOrEqual(390);
+    expect(a! <= b! && b! <= c!).toBe(true);
+    expect(logs.filter((l) => /retry \d of 2/.test(l)).map((l) => l.replace(/.* in /, 'in '))).toEqual(['in 0.2 s', 'in 0.4 s']);
   });
 
   test('after MaximumRetryAttempts the on-failure destination gets Lambda’s record, the DLQ the event', async () => {

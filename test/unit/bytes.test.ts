@@ -5,13 +5,13 @@
  */
 import { ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { SqsJobQueue, SqsParkingLot } from '../../lambdas/adapters/job-queue';
-import { fanOut, type FanOutPorts } from '../../lambdas/core/fan-out';
+import { fanOut, type FanOutPorts } from '../../lambdas/core/route-event';
 import { stringifyJson } from '../../lambdas/core/json';
 import { buildJob, parseJob, PARKED_ATTRIBUTES, type DeliveryJob } from '../../lambdas/core/job';
 import { noMetrics, silentLog } from '../../lambdas/core/ports';
 import { escapeUncarriable, firstUncarriable, sqsSafeAttribute, toSqsText } from '../../lambdas/core/sqs-text';
 import { newSecret, type Subscription } from '../../lambdas/core/subscriptions';
-import { redriveDeliveryDlq } from '../../cli/dlq';
+import { redriveDeliveryDlq } from '../../cli/redrive';
 import { fakeSqs, sqsRefuses } from './fake-sqs';
 
 let sqs: ReturnType<typeof fakeSqs>;

@@ -1,4 +1,4 @@
-import { fanOut, type FanOutPorts } from '../../lambdas/core/fan-out';
+import { fanOut, type FanOutPorts } from '../../lambdas/core/route-event';
 import type { DeliveryJob, RejectedEventRecord } from '../../lambdas/core/job';
 import { silentLog, type MetricName } from '../../lambdas/core/ports';
 import { deliveryIdFor, newSecret, type Subscription } from '../../lambdas/core/subscriptions';

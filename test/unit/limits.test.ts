@@ -5,7 +5,7 @@
 import { SqsJobQueue, SqsParkingLot } from '../../lambdas/adapters/job-queue';
 import { EVENT_CATALOG, EVENT_NAMES, type EventName } from '../../lambdas/core/catalog';
 import { buildPayload, FIELD_LIMITS, MAX_WEBHOOK_BODY_BYTES, MAX_WEBHOOK_BODY_CHARS, parseBusEvent, type StatusChange } from '../../lambdas/core/events';
-import { fanOut, type FanOutPorts } from '../../lambdas/core/fan-out';
+import { fanOut, type FanOutPorts } from '../../lambdas/core/route-event';
 import { buildJob, MAX_JOB_BYTES, MAX_SUBSCRIPTION_ID_BYTES } from '../../lambdas/core/job';
 import { noMetrics, silentLog } from '../../lambdas/core/ports';
 import { SQS_MAX_MESSAGE_BYTES, toSqsText } from '../../lambdas/core/sqs-text';

@@ -1,122 +1,24 @@
-import {
-  ChangeMessageVisibilityBatchCommand,
-  DeleteMessageBatchCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SendMessageBatchCommand,
-  type Message,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SqsJobQueue } from '../lambdas/adapters/job-queue';
 import { DynamoSubscriptionStore } from '../lambdas/adapters/subscription-store';
 import { DEFAULTS } from '../lambdas/core/config';
 import { errorMessage, InvalidEventError } from '../lambdas/core/errors';
 import { parseBusEvent } from '../lambdas/core/events';
-import { fanOut, type FanOutPorts } from '../lambdas/core/fan-out';
+import { fanOut, type FanOutPorts } from '../lambdas/core/route-event';
 import { noMetrics, silentLog } from '../lambdas/core/ports';
-import { sqsSafeJsonText } from '../lambdas/core/sqs-text';
-import { readParkedEvent, readParkedJob, type BusEvent, type ParkedEvent, type ParkedEventKind, type ParkedJob } from './dlq-view';
+import { queueDepth, release, scan } from './dlq-queue';
+import { readParkedEvent, readParkedJob, type BusEvent, type ParkedEventKind } from './dlq-view';
 
-/** SQS batch calls take at most 10 entries. */
-const BATCH = 10;
-/** How long `dlq list` hides what it has read, so one scan sees each message once. */
-export const LIST_VISIBILITY_SECONDS = 30;
+/**
+ * The redrive engine of `dlq redrive`: scans a DLQ, sends the selected messages on and deletes
+ * from the DLQ only what the target accepted; everything else stays parked and is released.
+ */
+
 /** How long `dlq redrive` holds messages while it scans and moves; generous, the scan is bounded. */
 export const REDRIVE_VISIBILITY_SECONDS = 300;
 /** Most messages one redrive run looks at; run it again for more. */
 export const MAX_SCAN = 5_000;
-
-/**
- * Receives distinct messages without consuming them: each stays hidden for `visibilitySeconds`
- * (so the scan does not see it twice) until released. Ends on an empty long poll or at `max`.
- */
-export async function* scan(sqs: SQSClient, queueUrl: string, visibilitySeconds: number, max: number): AsyncGenerator<Message[]> {
-  const seen = new Set<string>();
-  while (seen.size < max) {
-    let messages = await receive(sqs, queueUrl, visibilitySeconds, Math.min(BATCH, max - seen.size), 0);
-    // A short poll may miss messages on some SQS hosts: confirm "empty" with a long poll.
-    if (messages.length === 0) messages = await receive(sqs, queueUrl, visibilitySeconds, Math.min(BATCH, max - seen.size), 1);
-    if (messages.length === 0) return;
-    const fresh = messages.filter((m) => m.MessageId && !seen.has(m.MessageId));
-    for (const m of fresh) seen.add(m.MessageId!);
-    if (fresh.length) yield fresh;
-  }
-}
-
-async function receive(sqs: SQSClient, queueUrl: string, visibilitySeconds: number, count: number, waitSeconds: number): Promise<Message[]> {
-  const out = await sqs.send(
-    new ReceiveMessageCommand({
-      QueueUrl: queueUrl,
-      MaxNumberOfMessages: count,
-      VisibilityTimeout: visibilitySeconds,
-      WaitTimeSeconds: waitSeconds,
-      MessageSystemAttributeNames: ['All'],
-      MessageAttributeNames: ['All'],
-    }),
-  );
-  return out.Messages ?? [];
-}
-
-/** Makes held messages visible again at once. Returns how many could not be released (they reappear when their visibility ends). */
-export async function release(sqs: SQSClient, queueUrl: string, messages: readonly Message[]): Promise<number> {
-  let failed = 0;
-  for (let i = 0; i < messages.length; i += BATCH) {
-    const chunk = messages.slice(i, i + BATCH);
-    try {
-      const out = await sqs.send(
-        new ChangeMessageVisibilityBatchCommand({
-          QueueUrl: queueUrl,
-          Entries: chunk.map((m, j) => ({ Id: `m${j}`, ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: 0 })),
-        }),
-      );
-      failed += out.Failed?.length ?? 0;
-    } catch {
-      failed += chunk.length;
-    }
-  }
-  return failed;
-}
-
-/** Messages in the queue, visible or held (approximate on AWS). */
-export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<number | null> {
-  try {
-    const out = await sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'] }),
-    );
-    const a = out.Attributes ?? {};
-    return Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) + Number(a.ApproximateNumberOfMessagesDelayed ?? 0);
-  } catch {
-    return null;
-  }
-}
-
-export interface Listing<V> {
-  readonly items: V[];
-  /** Messages in the queue (approximate); more than items when --limit cut the list. */
-  readonly total: number | null;
-  readonly unreleased: number;
-}
-
-/** Reads up to `limit` messages and puts every one of them back: nothing is consumed. */
-async function list<V>(sqs: SQSClient, queueUrl: string, limit: number, read: (m: Message) => V): Promise<Listing<V>> {
-  const held: Message[] = [];
-  let unreleased = 0;
-  try {
-    for await (const batch of scan(sqs, queueUrl, LIST_VISIBILITY_SECONDS, limit)) held.push(...batch);
-  } finally {
-    unreleased = await release(sqs, queueUrl, held);
-  }
-  return { items: held.map(read), total: await queueDepth(sqs, queueUrl), unreleased };
-}
-
-export function listParkedJobs(sqs: SQSClient, queueUrl: string, limit: number, now = new Date()): Promise<Listing<ParkedJob>> {
-  return list(sqs, queueUrl, limit, (m) => readParkedJob(m, now).view);
-}
-
-export function listParkedEvents(sqs: SQSClient, queueUrl: string, limit: number, now = new Date()): Promise<Listing<ParkedEvent>> {
-  return list(sqs, queueUrl, limit, (m) => readParkedEvent(m, now).view);
-}
 
 export interface RedriveSelection {
   readonly tenant?: string;
@@ -292,6 +194,7 @@ async function move<C extends Candidate>(
  */
 export function redriveDeliveryDlq(sqs: SQSClient, dlqUrl: string, deliveryQueueUrl: string, selection: RedriveSelection, now = new Date()): Promise<RedriveReport> {
   type C = Candidate & { body: string };
+  const queue = new SqsJobQueue(sqs, deliveryQueueUrl, { retries: DEFAULTS.sendBatchRetries });
   return redrive<C>(
     sqs,
     dlqUrl,
@@ -304,10 +207,9 @@ export function redriveDeliveryDlq(sqs: SQSClient, dlqUrl: string, deliveryQueue
         return { candidate: { message, body: message.Body!, id: job.deliveryId, tenantId: job.tenantId, subscriptionId: job.subscriptionId } };
       },
       async send(batch) {
-        const out = await sqs.send(new SendMessageBatchCommand({ QueueUrl: deliveryQueueUrl, Entries: batch.map((c, i) => ({ Id: `m${i}`, MessageBody: sqsSafeJsonText(c.body) })) }));
-        const ok = new Set((out.Successful ?? []).map((s) => s.Id));
-        const failed = new Map((out.Failed ?? []).map((f) => [f.Id, `${f.Code ?? 'Error'}: ${f.Message ?? ''}`.trim()]));
-        return batch.map((_, i) => (ok.has(`m${i}`) ? { ok: true as const } : { ok: false as const, error: failed.get(`m${i}`) ?? 'not accepted by SQS' }));
+        // The job queue's own sending: bounded retries of refused entries, SQS-safe escaping.
+        const results = await queue.sendBodies(batch.map((c) => c.body));
+        return results.map((result) => (result.ok ? { ok: true as const } : { ok: false as const, error: result.reason }));
       },
     },
     selection,
@@ -341,7 +243,7 @@ function invalidSkip(kind: ParkedEventKind, reason: string): string {
 
 /**
  * Fan-out DLQ → fan-out again: each selected event goes through the same code the fan-out
- * function runs (`fanOut` of lambdas/core/fan-out.ts), with its original event id, so its jobs
+ * function runs (`fanOut` of lambdas/core/route-event.ts), with its original event id, so its jobs
  * get the same delivery ids (`webhook-id`) as the first fan-out and receivers that already got
  * some of them dedupe. A message leaves the DLQ only after fan-out resolved, i.e. after SQS
  * accepted every job. An event the current validator refuses is not parked again: its message

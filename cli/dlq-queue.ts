@@ -1,0 +1,103 @@
+import { ChangeMessageVisibilityBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import { readParkedEvent, readParkedJob, type ParkedEvent, type ParkedJob } from './dlq-view';
+
+/**
+ * Reading a dead-letter queue without consuming it: scan (receive and hold), release, depth, and
+ * the listings of `dlq list`. Moving messages out is cli/redrive.ts.
+ */
+
+/** SQS batch calls take at most 10 entries. */
+const BATCH = 10;
+/** How long `dlq list` hides what it has read, so one scan sees each message once. */
+export const LIST_VISIBILITY_SECONDS = 30;
+
+/**
+ * Receives distinct messages without consuming them: each stays hidden for `visibilitySeconds`
+ * (so the scan does not see it twice) until released. Ends on an empty long poll or at `max`.
+ */
+export async function* scan(sqs: SQSClient, queueUrl: string, visibilitySeconds: number, max: number): AsyncGenerator<Message[]> {
+  const seen = new Set<string>();
+  while (seen.size < max) {
+    let messages = await receive(sqs, queueUrl, visibilitySeconds, Math.min(BATCH, max - seen.size), 0);
+    // A short poll may miss messages on some SQS hosts: confirm "empty" with a long poll.
+    if (messages.length === 0) messages = await receive(sqs, queueUrl, visibilitySeconds, Math.min(BATCH, max - seen.size), 1);
+    if (messages.length === 0) return;
+    const fresh = messages.filter((m) => m.MessageId && !seen.has(m.MessageId));
+    for (const m of fresh) seen.add(m.MessageId!);
+    if (fresh.length) yield fresh;
+  }
+}
+
+async function receive(sqs: SQSClient, queueUrl: string, visibilitySeconds: number, count: number, waitSeconds: number): Promise<Message[]> {
+  const out = await sqs.send(
+    new ReceiveMessageCommand({
+      QueueUrl: queueUrl,
+      MaxNumberOfMessages: count,
+      VisibilityTimeout: visibilitySeconds,
+      WaitTimeSeconds: waitSeconds,
+      MessageSystemAttributeNames: ['All'],
+      MessageAttributeNames: ['All'],
+    }),
+  );
+  return out.Messages ?? [];
+}
+
+/** Makes held messages visible again at once. Returns how many could not be released (they reappear when their visibility ends). */
+export async function release(sqs: SQSClient, queueUrl: string, messages: readonly Message[]): Promise<number> {
+  let failed = 0;
+  for (let i = 0; i < messages.length; i += BATCH) {
+    const chunk = messages.slice(i, i + BATCH);
+    try {
+      const out = await sqs.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: chunk.map((m, j) => ({ Id: `m${j}`, ReceiptHandle: m.ReceiptHandle!, VisibilityTimeout: 0 })),
+        }),
+      );
+      failed += out.Failed?.length ?? 0;
+    } catch {
+      failed += chunk.length;
+    }
+  }
+  return failed;
+}
+
+/** Messages in the queue, visible or held (approximate on AWS). */
+export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<number | null> {
+  try {
+    const out = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'] }),
+    );
+    const a = out.Attributes ?? {};
+    return Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0) + Number(a.ApproximateNumberOfMessagesDelayed ?? 0);
+  } catch {
+    return null;
+  }
+}
+
+export interface Listing<V> {
+  readonly items: V[];
+  /** Messages in the queue (approximate); more than items when --limit cut the list. */
+  readonly total: number | null;
+  readonly unreleased: number;
+}
+
+/** Reads up to `limit` messages and puts every one of them back: nothing is consumed. */
+async function list<V>(sqs: SQSClient, queueUrl: string, limit: number, read: (m: Message) => V): Promise<Listing<V>> {
+  const held: Message[] = [];
+  let unreleased = 0;
+  try {
+    for await (const batch of scan(sqs, queueUrl, LIST_VISIBILITY_SECONDS, limit)) held.push(...batch);
+  } finally {
+    unreleased = await release(sqs, queueUrl, held);
+  }
+  return { items: held.map(read), total: await queueDepth(sqs, queueUrl), unreleased };
+}
+
+export function listParkedJobs(sqs: SQSClient, queueUrl: string, limit: number, now = new Date()): Promise<Listing<ParkedJob>> {
+  return list(sqs, queueUrl, limit, (m) => readParkedJob(m, now).view);
+}
+
+export function listParkedEvents(sqs: SQSClient, queueUrl: string, limit: number, now = new Date()): Promise<Listing<ParkedEvent>> {
+  return list(sqs, queueUrl, limit, (m) => readParkedEvent(m, now).view);
+}

@@ -1,0 +1,12 @@
+import type { z } from 'zod';
+
+/**
+ * Schema problems as `path: message` lines, e.g. `detail.returnOrder.uuid: must be a non-empty
+ * string`; `prefix` names where the checked value sits (`detail`), `(root)` stands for the value itself.
+ */
+export function formatIssues(issues: readonly z.core.$ZodIssue[], prefix = ''): string[] {
+  return issues.map((i) => {
+    const path = [prefix, ...i.path.map(String)].filter(Boolean).join('.');
+    return `${path || '(root)'}: ${i.message}`;
+  });
+}
