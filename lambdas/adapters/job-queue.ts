@@ -148,7 +148,7 @@ export class SqsParkingLot {
    * Parks a delivery job's original body; the reason and attempts travel as message attributes.
    * The body came from SQS, so it is carriable already; it is escaped anyway (JSON-lossless) so a
    * body from elsewhere cannot make parking fail. The reason is cut to 1024 characters and any
-   * character SQS refuses in it becomes U+FFFD (the attribute is informational).
+   * character SQS refuses in it is written as the text `\uXXXX`.
    */
   async parkJob(body: string, reason: string, attempts: number, now: Date): Promise<void> {
     await this.sqs.send(

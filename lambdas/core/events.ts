@@ -22,12 +22,12 @@ export const FIELD_LIMITS = {
 
 /**
  * A text field that is forwarded to webhooks: at most `max` characters, none that SQS cannot
- * carry (so the job can always be queued), and — when `required` — not empty or blank (only whitespace).
+ * carry (so the job can always be queued), and — when `required` — not empty or only whitespace.
  */
 function forwardedText(max: number, required: boolean) {
   return z.string().superRefine((text, ctx) => {
     if (required && text.length === 0) ctx.addIssue({ code: 'custom', message: 'must be a non-empty string' });
-    else if (required && text.trim() === '') ctx.addIssue({ code: 'custom', message: 'must not be blank' });
+    else if (required && text.trim() === '') ctx.addIssue({ code: 'custom', message: 'must not be only whitespace' });
     if (text.length > max) ctx.addIssue({ code: 'custom', message: `is ${text.length} characters long; at most ${max} are allowed` });
     const reason = uncarriableReason(text);
     if (reason !== null) ctx.addIssue({ code: 'custom', message: reason });

@@ -30,12 +30,12 @@ export function firstUncarriable(text: string): number | null {
   return match ? match[0].charCodeAt(0) : null;
 }
 
-/** Why a forwarded field is refused, or null: `contains U+FFFF, which webhooks cannot carry`. */
+/** Why a forwarded field is refused, or null: `contains U+FFFF, a character webhooks cannot carry`. */
 export function uncarriableReason(text: string): string | null {
   const unit = firstUncarriable(text);
   if (unit === null) return null;
   const surrogate = unit >= 0xd800 && unit <= 0xdfff ? ' (an unpaired surrogate)' : '';
-  return `contains ${codePointName(unit)}${surrogate}, which webhooks cannot carry`;
+  return `contains ${codePointName(unit)}${surrogate}, a character webhooks cannot carry`;
 }
 
 /**
@@ -59,13 +59,12 @@ export function sqsSafeJsonText(text: string): string {
 
 /**
  * A String message attribute value (e.g. a park reason) SQS accepts: every character it refuses
- * becomes U+FFFD. Lossy on purpose — attributes are informational (the reason is also in logs,
- * and a parked event's record body has it exactly); message bodies use the lossless `toSqsText`
- * / `sqsSafeJsonText`. With `maxChars` the text is first cut between code points (a cut pair
- * would leave a lone surrogate).
+ * is written as the six characters `\uXXXX`, as in bodies, so an operator still sees which
+ * character it was (a reason can quote producer input, e.g. an unknown detail-type). With
+ * `maxChars` the text is first cut between code points (a cut pair would leave a lone surrogate).
  */
 export function sqsSafeAttribute(text: string, maxChars = Number.POSITIVE_INFINITY): string {
-  return truncateText(text, maxChars).replace(UNCARRIABLE, '\uFFFD');
+  return escapeUncarriable(truncateText(text, maxChars));
 }
 
 /** Bytes of `text` in UTF-8, what SQS counts (a lone surrogate counts as the 3-byte U+FFFD). */

@@ -79,16 +79,16 @@ describe('characters SQS refuses', () => {
   it('a valid event with U+FFFF in newStatus is refused with a reason naming the field and code point, and parked', async () => {
     const event = busEvent(validDetail({ newStatus: 'ship\uFFFFped' }));
     const result = await fanOut(event, ports());
-    expect(result).toEqual({ status: 'rejected', reason: expect.stringContaining('detail.newStatus: contains U+FFFF, which webhooks cannot carry') });
+    expect(result).toEqual({ status: 'rejected', reason: expect.stringContaining('detail.newStatus: contains U+FFFF, a character webhooks cannot carry') });
     expect(queuedJobs()).toEqual([]);
     const [record] = parkedRecords();
-    expect(record!.reason).toContain('detail.newStatus: contains U+FFFF, which webhooks cannot carry');
+    expect(record!.reason).toContain('detail.newStatus: contains U+FFFF, a character webhooks cannot carry');
     expect(record!.event).toEqual(event);
     expect(sqs.sent.find((m) => m.queueUrl === DLQ)!.attributes[PARKED_ATTRIBUTES.reason]!.StringValue).toContain('U+FFFF');
   });
 
   it.each([
-    ['a lone high surrogate in uuid', {}, { uuid: 'u-\uD83D' }, 'detail.salesOrder.uuid: contains U+D83D (an unpaired surrogate), which webhooks cannot carry'],
+    ['a lone high surrogate in uuid', {}, { uuid: 'u-\uD83D' }, 'detail.salesOrder.uuid: contains U+D83D (an unpaired surrogate), a character webhooks cannot carry'],
     ['a lone low surrogate in externalId', {}, { externalId: '\uDE00x' }, 'detail.salesOrder.externalId: contains U+DE00 (an unpaired surrogate)'],
     ['reversed surrogates in number', {}, { number: '\uDE00\uD83D' }, 'detail.salesOrder.number: contains U+DE00'],
     ['U+FFFE in tenantId', { tenantId: 'acme\uFFFE' }, {}, 'detail.tenantId: contains U+FFFE'],
@@ -115,11 +115,11 @@ describe('characters SQS refuses', () => {
     expect(parkedRecords()).toEqual([]);
   });
 
-  it('a detail-type with U+FFFF is parked; the reason attribute has it as U+FFFD, the record body exactly', async () => {
+  it('a detail-type with U+FFFF is parked; the reason attribute has it as the text \\uffff, the record body exactly', async () => {
     const event = busEvent(validDetail(), { 'detail-type': 'sales_order.status.changed\uFFFF' });
     await expect(fanOut(event, ports())).resolves.toMatchObject({ status: 'rejected' });
     const [message] = sqs.sent;
-    expect(message!.attributes[PARKED_ATTRIBUTES.reason]!.StringValue).toContain('"sales_order.status.changed\uFFFD"');
+    expect(message!.attributes[PARKED_ATTRIBUTES.reason]!.StringValue).toContain('"sales_order.status.changed\\uffff"');
     expect(JSON.parse(message!.body).event).toEqual(event);
     expect(JSON.parse(message!.body).reason).toContain('"sales_order.status.changed\uFFFF"');
   });
@@ -135,7 +135,7 @@ describe('characters SQS refuses', () => {
     expect(sqs.refused).toEqual([]);
     const [message] = sqs.sent;
     expect(parseJob(message!.body)).toEqual(job);
-    expect(message!.attributes[PARKED_ATTRIBUTES.reason]!.StringValue).toBe('HTTP 400: bad \uFFFD\uFFFD text');
+    expect(message!.attributes[PARKED_ATTRIBUTES.reason]!.StringValue).toBe('HTTP 400: bad \\ufffe\\ud800 text');
   });
 
   it('queued jobs are written with the escaping, whatever a job holds', async () => {
@@ -189,10 +189,10 @@ describe('the character rule and the escaping (lambdas/core/sqs-text.ts)', () =>
     expect(escapeUncarriable(fine)).toBe(fine);
   });
 
-  it('an attribute has every character SQS refuses replaced by U+FFFD, and nothing else changed', () => {
+  it('an attribute has every character SQS refuses written as the text \\uXXXX, and nothing else changed', () => {
     const text = 'a\uFFFEb\uFFFFc\uD800d\uDC00e\u0001f\tg😀h\uFFFD';
     const safe = sqsSafeAttribute(text);
-    expect(safe).toBe('a\uFFFDb\uFFFDc\uFFFDd\uFFFDe\uFFFDf\tg😀h\uFFFD');
+    expect(safe).toBe('a\\ufffeb\\uffffc\\ud800d\\udc00e\\u0001f\tg😀h\uFFFD');
     expect(sqsRefuses(safe)).toBeNull();
   });
 

@@ -62,10 +62,10 @@ describe('field limits', () => {
     ['a 129-character newStatus', { newStatus: 's'.repeat(129) }, {}, 'detail.newStatus: is 129 characters long; at most 128 are allowed'],
     ['a 129-character oldStatus', { oldStatus: 's'.repeat(129) }, {}, 'detail.oldStatus: is 129 characters long; at most 128 are allowed'],
     ['a 257-character tenantId', { tenantId: 't'.repeat(257) }, {}, 'detail.tenantId: is 257 characters long; at most 256 are allowed'],
-    ['a whitespace-only newStatus', { newStatus: '  \t ' }, {}, 'detail.newStatus: must not be blank'],
-    ['a whitespace-only oldStatus', { oldStatus: '\u00A0' }, {}, 'detail.oldStatus: must not be blank'],
-    ['a whitespace-only tenantId', { tenantId: ' ' }, {}, 'detail.tenantId: must not be blank'],
-    ['a whitespace-only uuid', {}, { uuid: '\n' }, 'detail.salesOrder.uuid: must not be blank'],
+    ['a whitespace-only newStatus', { newStatus: '  \t ' }, {}, 'detail.newStatus: must not be only whitespace'],
+    ['a whitespace-only oldStatus', { oldStatus: '\u00A0' }, {}, 'detail.oldStatus: must not be only whitespace'],
+    ['a whitespace-only tenantId', { tenantId: ' ' }, {}, 'detail.tenantId: must not be only whitespace'],
+    ['a whitespace-only uuid', {}, { uuid: '\n' }, 'detail.salesOrder.uuid: must not be only whitespace'],
     ['an empty uuid', {}, { uuid: '' }, 'detail.salesOrder.uuid: must be a non-empty string'],
   ])('%s is refused and parked with the reason', async (_name, overrides, entity, reason) => {
     const event = busEvent(detail(overrides, entity));
