@@ -2,14 +2,11 @@
  * Events with deeply nested extra fields: valid ones are delivered (the extra field is never
  * walked), invalid ones are parked with their exact bytes (lambdas/core/json.ts writes any depth).
  */
-import { SqsJobQueue, SqsParkingLot } from '../../lambdas/adapters/job-queue';
-import { fanOut, type FanOutPorts } from '../../lambdas/core/route-event';
+import { fanOut } from '../../lambdas/core/route-event';
 import { stringifyJson } from '../../lambdas/core/json';
 import { parseJob } from '../../lambdas/core/job';
-import { noMetrics, silentLog } from '../../lambdas/core/ports';
 import { toSqsJson } from '../../lambdas/core/sqs-text';
-import { newSecret } from '../../lambdas/core/subscriptions';
-import { fakeSqs } from './fake-sqs';
+import { DLQ, fakeSqs, fanOutPortsOver } from './fake-sqs';
 
 let sqs: ReturnType<typeof fakeSqs>;
 beforeEach(() => {
@@ -17,24 +14,7 @@ beforeEach(() => {
 });
 afterEach(() => sqs.mock.restore());
 
-const QUEUE = 'https://sqs/delivery';
-const DLQ = 'https://sqs/fan-out-dlq';
-
-function ports(): FanOutPorts {
-  const queue = new SqsJobQueue(sqs.client, QUEUE, { retries: 0 });
-  const parking = new SqsParkingLot(sqs.client, DLQ);
-  return {
-    subscriptionsOf: async () => ({
-      subscriptions: [{ tenantId: 'acme', subscriptionId: 'sub_1', url: 'https://example.com/hook', events: ['*'], secret: newSecret(), state: 'active' }],
-      invalid: [],
-    }),
-    enqueue: (jobs) => queue.enqueue(jobs),
-    park: (record) => parking.parkEvent(record),
-    now: () => new Date('2026-11-28T10:00:00Z'),
-    log: silentLog,
-    metrics: noMetrics,
-  };
-}
+const ports = () => fanOutPortsOver(sqs.client);
 
 /** `[[[…{"a":"\uFFFE"}…]]]` nested `depth` deep, as JSON text. */
 const deepText = (depth: number) => `${'['.repeat(depth)}{"a":"x\uFFFE"}${']'.repeat(depth)}`;
