@@ -5,14 +5,12 @@
  */
 import { ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { SqsJobQueue, SqsParkingLot } from '../../lambdas/adapters/job-queue';
-import { fanOut, type FanOutPorts } from '../../lambdas/core/route-event';
+import { fanOut } from '../../lambdas/core/route-event';
 import { stringifyJson } from '../../lambdas/core/json';
 import { buildJob, parseJob, PARKED_ATTRIBUTES, type DeliveryJob } from '../../lambdas/core/job';
-import { noMetrics, silentLog } from '../../lambdas/core/ports';
 import { escapeUncarriable, firstUncarriable, sqsSafeAttribute, toSqsText } from '../../lambdas/core/sqs-text';
-import { newSecret, type Subscription } from '../../lambdas/core/subscriptions';
 import { redriveDeliveryDlq } from '../../cli/redrive';
-import { fakeSqs, sqsRefuses } from './fake-sqs';
+import { DLQ, QUEUE, fakeSqs, fanOutPortsOver, sqsRefuses } from './fake-sqs';
 
 let sqs: ReturnType<typeof fakeSqs>;
 beforeEach(() => {
@@ -20,24 +18,7 @@ beforeEach(() => {
 });
 afterEach(() => sqs.mock.restore());
 
-const QUEUE = 'https://sqs/delivery';
-const DLQ = 'https://sqs/fan-out-dlq';
-
-const subscription: Subscription = { tenantId: 'acme', subscriptionId: 'sub_1', url: 'https://example.com/hook', events: ['*'], secret: newSecret(), state: 'active' };
-
-/** The ports lambdas/fan-out/handler.ts wires, on the fake SQS. */
-function ports(): FanOutPorts {
-  const queue = new SqsJobQueue(sqs.client, QUEUE, { retries: 0, backoffMs: () => 0 });
-  const parking = new SqsParkingLot(sqs.client, DLQ);
-  return {
-    subscriptionsOf: async (tenantId) => ({ subscriptions: tenantId === 'acme' ? [subscription] : [], invalid: [] }),
-    enqueue: (jobs) => queue.enqueue(jobs),
-    park: (record) => parking.parkEvent(record),
-    now: () => new Date('2026-11-28T10:00:00Z'),
-    log: silentLog,
-    metrics: noMetrics,
-  };
-}
+const ports = () => fanOutPortsOver(sqs.client);
 
 function busEvent(detail: Record<string, unknown>, extra: Record<string, unknown> = {}) {
   return { version: '0', id: 'evt-1', 'detail-type': 'sales_order.status.changed', source: 'shop', time: '2026-11-28T09:59:00Z', detail, ...extra };

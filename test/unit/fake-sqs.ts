@@ -6,6 +6,10 @@
  */
 import { InvalidMessageContents, SendMessageBatchCommand, SendMessageCommand, SQSClient, type MessageAttributeValue } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
+import { SqsJobQueue, SqsParkingLot } from '../../lambdas/adapters/job-queue';
+import type { FanOutPorts } from '../../lambdas/core/route-event';
+import { noMetrics, silentLog } from '../../lambdas/core/ports';
+import { newSecret } from '../../lambdas/core/subscriptions';
 
 export interface SentMessage {
   readonly queueUrl: string;
@@ -73,4 +77,24 @@ export function fakeSqs() {
     return { Successful, Failed };
   });
   return { mock, client: new SQSClient({ region: 'us-east-1' }), sent, refused };
+}
+
+export const QUEUE = 'https://sqs/delivery';
+export const DLQ = 'https://sqs/fan-out-dlq';
+
+/** Fan-out's ports over the real SQS adapters and a client (the fake): one active `*` subscription. */
+export function fanOutPortsOver(client: SQSClient): FanOutPorts {
+  const queue = new SqsJobQueue(client, QUEUE, { retries: 0 });
+  const parking = new SqsParkingLot(client, DLQ);
+  return {
+    subscriptionsOf: async () => ({
+      subscriptions: [{ tenantId: 'acme', subscriptionId: 'sub_1', url: 'https://example.com/hook', events: ['*'], secret: newSecret(), state: 'active' }],
+      invalid: [],
+    }),
+    enqueue: (jobs) => queue.enqueue(jobs),
+    park: (record) => parking.parkEvent(record),
+    now: () => new Date('2026-11-28T10:00:00Z'),
+    log: silentLog,
+    metrics: noMetrics,
+  };
 }

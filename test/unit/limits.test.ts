@@ -2,15 +2,12 @@
  * Documented field limits (docs/notes/bytes.md): what breaks them is parked with the reason, and
  * the largest webhook body and delivery job the contract allows are what the docs state.
  */
-import { SqsJobQueue, SqsParkingLot } from '../../lambdas/adapters/job-queue';
 import { EVENT_CATALOG, EVENT_NAMES, type EventName } from '../../lambdas/core/catalog';
 import { buildPayload, FIELD_LIMITS, MAX_WEBHOOK_BODY_BYTES, MAX_WEBHOOK_BODY_CHARS, parseBusEvent, type StatusChange } from '../../lambdas/core/events';
-import { fanOut, type FanOutPorts } from '../../lambdas/core/route-event';
+import { fanOut } from '../../lambdas/core/route-event';
 import { buildJob, MAX_JOB_BYTES, MAX_SUBSCRIPTION_ID_BYTES } from '../../lambdas/core/job';
-import { noMetrics, silentLog } from '../../lambdas/core/ports';
 import { SQS_MAX_MESSAGE_BYTES, toSqsText } from '../../lambdas/core/sqs-text';
-import { newSecret } from '../../lambdas/core/subscriptions';
-import { fakeSqs } from './fake-sqs';
+import { DLQ, QUEUE, fakeSqs, fanOutPortsOver } from './fake-sqs';
 
 let sqs: ReturnType<typeof fakeSqs>;
 beforeEach(() => {
@@ -18,24 +15,7 @@ beforeEach(() => {
 });
 afterEach(() => sqs.mock.restore());
 
-const QUEUE = 'https://sqs/delivery';
-const DLQ = 'https://sqs/fan-out-dlq';
-
-function ports(): FanOutPorts {
-  const queue = new SqsJobQueue(sqs.client, QUEUE, { retries: 0 });
-  const parking = new SqsParkingLot(sqs.client, DLQ);
-  return {
-    subscriptionsOf: async () => ({
-      subscriptions: [{ tenantId: 'acme', subscriptionId: 'sub_1', url: 'https://example.com/hook', events: ['*'], secret: newSecret(), state: 'active' }],
-      invalid: [],
-    }),
-    enqueue: (jobs) => queue.enqueue(jobs),
-    park: (record) => parking.parkEvent(record),
-    now: () => new Date('2026-11-28T10:00:00Z'),
-    log: silentLog,
-    metrics: noMetrics,
-  };
-}
+const ports = () => fanOutPortsOver(sqs.client);
 
 const busEvent = (detail: Record<string, unknown>, event = 'sales_order.status.changed') => ({
   version: '0',
