@@ -1,5 +1,6 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as lambdaEventSources from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
@@ -11,10 +12,14 @@ import { StatusHooksQueue } from './queue';
 /** Everything here is required: the stack resolves defaults and validates before passing them. */
 export interface DeliveryProps {
   readonly table: dynamodb.ITable;
+  /** Endpoint health, rate-limit counters and operational events. */
+  readonly healthTable: dynamodb.ITable;
   /** Attempts per job; also the queue's redrive `maxReceiveCount` (attempt number = receive count). */
   readonly maxAttempts: number;
   readonly batchSize: number;
   readonly maxConcurrency: number;
+  /** Concurrency of the retry lane, apart from the fast lane's. */
+  readonly retryMaxConcurrency: number;
   /** The function's settings as environment variables (`settingsEnvironment(settings, 'delivery')`). */
   readonly settings: Readonly<Record<string, string>>;
 }
@@ -28,7 +33,11 @@ export interface DeliveryProps {
 export class Delivery extends Construct {
   readonly queue: StatusHooksQueue;
   readonly deadLetterQueue: StatusHooksQueue;
+  /** The fast lane: first attempts to healthy endpoints. */
   readonly function: StatusHooksFunction;
+  /** The retry lane: retries, slow and failing endpoints, waits (DELIVERY_LANE=retry). */
+  readonly retryFunction: StatusHooksFunction;
+  readonly retryQueue: StatusHooksQueue;
 
   constructor(scope: Construct, id: string, props: DeliveryProps) {
     super(scope, id);
@@ -48,20 +57,53 @@ export class Delivery extends Construct {
       // invocation still runs (AWS guidance for SQS event sources: 6× the function timeout).
       visibilityTimeout: Duration.seconds(functionTimeout.toSeconds() * INFRA_DEFAULTS.visibilityTimeoutFactor),
       retentionPeriod: Duration.days(INFRA_DEFAULTS.deliveryQueueRetentionDays),
+      // Faults (our own dependencies failing) retry a job on this queue by visibility: after
+      // maxAttempts receives SQS parks it even if the handler cannot.
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxAttempts },
     });
 
-    this.function = new StatusHooksFunction(this, 'Function', {
-      entry: 'lambdas/delivery/handler.ts',
-      serviceName: 'statushooks-delivery',
-      description: 'statushooks: delivery job → signed webhook POST, retried with backoff',
-      timeout: functionTimeout,
+    // Both lanes' jobs carry their attempt count (a failed attempt re-queues the job on the retry
+    // lane), so receives only count as a crash safety net here: the retry lane also receives a
+    // job every time it waits (open circuit, rate limit), hence SQS's maximum there.
+    this.retryQueue = new StatusHooksQueue(this, 'RetryQueue', {
+      visibilityTimeout: Duration.seconds(functionTimeout.toSeconds() * INFRA_DEFAULTS.visibilityTimeoutFactor),
+      // A job may wait behind an open circuit until its subscription is disabled (disableAfterHours ≤ 13 days).
+      retentionPeriod: Duration.days(INFRA_DEFAULTS.queueRetentionDays),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: INFRA_DEFAULTS.retryLaneMaxReceiveCount },
     });
-    const fn = this.function;
-    // Reads the subscription (secret, state) and disables it on 410 Gone: nothing else.
+
+    this.function = this.laneFunction('Function', 'fast', this.queue, props.batchSize, props.maxConcurrency, props);
+    this.retryFunction = this.laneFunction('RetryFunction', 'retry', this.retryQueue, props.batchSize, props.retryMaxConcurrency, props);
+  }
+
+  /** Lets both lanes publish the operational events on the stack's bus. */
+  publishOperationalEventsTo(bus: events.IEventBus): void {
+    for (const fn of [this.function, this.retryFunction]) {
+      fn.addEnvironment(ENV.eventBusName, bus.eventBusName);
+      bus.grantPutEventsTo(fn);
+    }
+  }
+
+  /** One lane: the same bundle, told its lane by DELIVERY_LANE, draining its own queue. */
+  private laneFunction(id: string, lane: 'fast' | 'retry', queue: StatusHooksQueue, batchSize: number, maxConcurrency: number, props: DeliveryProps): StatusHooksFunction {
+    const fn = new StatusHooksFunction(this, id, {
+      entry: 'lambdas/delivery/handler.ts',
+      serviceName: lane === 'fast' ? 'statushooks-delivery' : 'statushooks-retry',
+      description:
+        lane === 'fast'
+          ? 'statushooks: first attempts to healthy endpoints → signed webhook POST (fast lane)'
+          : 'statushooks: retries, slow and failing endpoints → signed webhook POST (retry lane)',
+      timeout: Duration.seconds(INFRA_DEFAULTS.deliveryFunctionTimeoutSeconds),
+    });
+    fn.addEnvironment(ENV.deliveryLane, lane);
+    // Reads the subscription (secret, state) and disables it on 410 Gone or sustained failure: nothing else.
     fn.bindTable(ENV.subscriptionsTable, props.table, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
-    // The handler calls ChangeMessageVisibility itself to schedule a retry.
-    fn.bindQueue(ENV.deliveryQueueUrl, this.queue, 'consume');
+    // Health: read, counted updates, rate tokens; PutItem for the operational events it keeps.
+    fn.bindTable(ENV.healthTable, props.healthTable, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem']);
+    // The handler calls ChangeMessageVisibility itself to make a job wait.
+    fn.bindQueue(lane === 'fast' ? ENV.deliveryQueueUrl : ENV.retryQueueUrl, queue, 'consume');
+    // A failed attempt, or a job that must wait, continues as a new message on the retry lane.
+    fn.bindQueue(ENV.retryQueueUrl, this.retryQueue, 'send');
     // After the last attempt the handler parks the job itself, with the last error attached.
     fn.bindQueue(ENV.deliveryDlqUrl, this.deadLetterQueue, 'send');
     for (const [name, value] of Object.entries(props.settings)) fn.addEnvironment(name, value);
@@ -70,9 +112,9 @@ export class Delivery extends Construct {
     fn.addEnvironment('UV_THREADPOOL_SIZE', '64');
 
     fn.addEventSource(
-      new lambdaEventSources.SqsEventSource(this.queue, {
-        batchSize: props.batchSize,
-        maxConcurrency: props.maxConcurrency,
+      new lambdaEventSources.SqsEventSource(queue, {
+        batchSize,
+        maxConcurrency,
         // Without it one failed job would make the whole batch retry (and re-POST the others).
         reportBatchItemFailures: true,
         // No batching window: a webhook should leave as soon as its job is queued.
@@ -89,8 +131,9 @@ export class Delivery extends Construct {
     for (const mapping of mappings) {
       Validations.of(mapping).acknowledge({
         id: 'Serverless-LambdaEventSourceMappingDestination',
-        reason: 'SQS event source mappings do not support on-failure destinations; the failure path is the delivery queue redrive policy (maxReceiveCount = maxAttempts) into the delivery DLQ.',
+        reason: 'SQS event source mappings do not support on-failure destinations; the failure path is the lane queue redrive policy into the delivery DLQ (and the handler parking jobs itself, with the reason).',
       });
     }
+    return fn;
   }
 }

@@ -2,9 +2,11 @@ import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { EVENT_NAMES } from '../lambdas/core/catalog';
+import { OPERATIONAL_DETAIL_TYPE_LIST, OPERATIONAL_SOURCE } from '../lambdas/core/operational';
 import { INFRA_DEFAULTS } from './defaults';
 
 export interface StatusEventBusProps {
@@ -63,6 +65,19 @@ export class StatusEventBus extends Construct {
           deadLetterQueue: props.deadLetterQueue,
         }),
       ],
+    });
+  }
+
+  /**
+   * Routes the stack's operational events (source `statushooks`) to an SNS topic. A topic of
+   * another stack must allow events.amazonaws.com to publish (its policy is not managed here).
+   */
+  notifyOperationalEvents(topic: sns.ITopic): events.Rule {
+    return new events.Rule(this, 'OperationalEventsRule', {
+      eventBus: this.bus,
+      eventPattern: { source: [OPERATIONAL_SOURCE], detailType: [...OPERATIONAL_DETAIL_TYPE_LIST] },
+      description: 'statushooks: operational events (endpoint failing/recovered, subscription disabled) → alarm topic',
+      targets: [new targets.SnsTopic(topic)],
     });
   }
 }

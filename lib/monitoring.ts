@@ -12,6 +12,7 @@ export interface MonitoringProps {
   readonly fanOutDeadLetterQueue: sqs.IQueue;
   readonly fanOutFunction: lambda.IFunction;
   readonly deliveryFunction: lambda.IFunction;
+  readonly retryFunction: lambda.IFunction;
   /** Alarm when the oldest job in the delivery queue is older than this (setting deliveryQueueAgeAlarmSeconds). */
   readonly deliveryQueueMaxAge: Duration;
   /**
@@ -33,6 +34,7 @@ export class Monitoring extends Construct {
   readonly deliveryQueueAgeAlarm: cloudwatch.Alarm;
   readonly fanOutErrorsAlarm: cloudwatch.Alarm;
   readonly deliveryErrorsAlarm: cloudwatch.Alarm;
+  readonly retryErrorsAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
@@ -52,11 +54,12 @@ export class Monitoring extends Construct {
     });
 
     this.fanOutErrorsAlarm = this.functionErrors('FanOutErrors', props.fanOutFunction, 'fan-out');
-    this.deliveryErrorsAlarm = this.functionErrors('DeliveryErrors', props.deliveryFunction, 'delivery');
+    this.deliveryErrorsAlarm = this.functionErrors('DeliveryErrors', props.deliveryFunction, 'delivery (fast lane)');
+    this.retryErrorsAlarm = this.functionErrors('RetryErrors', props.retryFunction, 'delivery (retry lane)');
 
     if (props.alarmTopic) {
       const action = new cloudwatchActions.SnsAction(props.alarmTopic);
-      for (const alarm of [this.deliveryDlqAlarm, this.fanOutDlqAlarm, this.deliveryQueueAgeAlarm, this.fanOutErrorsAlarm, this.deliveryErrorsAlarm]) {
+      for (const alarm of [this.deliveryDlqAlarm, this.fanOutDlqAlarm, this.deliveryQueueAgeAlarm, this.fanOutErrorsAlarm, this.deliveryErrorsAlarm, this.retryErrorsAlarm]) {
         alarm.addAlarmAction(action);
         alarm.addOkAction(action);
       }

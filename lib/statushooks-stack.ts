@@ -11,6 +11,7 @@ import {
   type Settings,
 } from '../lambdas/core/settings';
 import { Delivery } from './delivery';
+import { EndpointHealthTable } from './endpoint-health-table';
 import { StatusHooksConfigError } from './config-errors';
 import { StatusEventBus } from './event-bus';
 import { FanOut } from './fan-out';
@@ -29,8 +30,8 @@ type AppSetting = 'stackName' | 'nag';
 
 export interface StatusHooksStackProps extends StackProps, StatusHooksConfig {
   /**
-   * Topic the alarms notify.
-   * @default none: alarms show in the CloudWatch console only
+   * Topic the alarms and the operational events notify (overrides the `alarmTopicArn` setting).
+   * @default the `alarmTopicArn` setting; unset: alarms show in the CloudWatch console only
    */
   readonly alarmTopic?: sns.ITopic;
 }
@@ -61,6 +62,7 @@ export class StatusHooksStack extends Stack {
   readonly config: ResolvedStatusHooksConfig;
   readonly eventBus: StatusEventBus;
   readonly subscriptions: SubscriptionsTable;
+  readonly health: EndpointHealthTable;
   readonly fanOut: FanOut;
   readonly delivery: Delivery;
   readonly monitoring: Monitoring;
@@ -76,13 +78,16 @@ export class StatusHooksStack extends Stack {
 
     this.subscriptions = new SubscriptionsTable(this, 'Subscriptions');
     const table = this.subscriptions.table;
+    this.health = new EndpointHealthTable(this, 'EndpointHealth');
 
     // Each function gets the settings declared for it, as the handlers read them back.
     this.delivery = new Delivery(this, 'Delivery', {
       table,
+      healthTable: this.health.table,
       maxAttempts: config.maxAttempts,
       batchSize: config.deliveryBatchSize,
       maxConcurrency: config.deliveryMaxConcurrency,
+      retryMaxConcurrency: config.retryMaxConcurrency,
       settings: settingsEnvironment(config, 'delivery'),
     });
 
@@ -100,21 +105,28 @@ export class StatusHooksStack extends Stack {
       deadLetterQueue: this.fanOut.deadLetterQueue,
     });
 
+    this.delivery.publishOperationalEventsTo(this.eventBus.bus);
+    const alarmTopic = props.alarmTopic ?? (config.alarmTopicArn ? sns.Topic.fromTopicArn(this, 'AlarmTopic', config.alarmTopicArn) : undefined);
+    if (alarmTopic) this.eventBus.notifyOperationalEvents(alarmTopic);
+
     this.monitoring = new Monitoring(this, 'Monitoring', {
       deliveryQueue: this.delivery.queue,
       deliveryDeadLetterQueue: this.delivery.deadLetterQueue,
       fanOutDeadLetterQueue: this.fanOut.deadLetterQueue,
       fanOutFunction: this.fanOut.function,
       deliveryFunction: this.delivery.function,
+      retryFunction: this.delivery.retryFunction,
       deliveryQueueMaxAge: Duration.seconds(config.deliveryQueueAgeAlarmSeconds),
-      alarmTopic: props.alarmTopic,
+      alarmTopic,
     });
 
     // Public contract (producers, CLI, local runtime's dev.json): ids are the output keys.
     new CfnOutput(this, 'EventBusName', { value: this.eventBus.bus.eventBusName, description: 'PutEvents here' });
     new CfnOutput(this, 'EventBusArn', { value: this.eventBus.bus.eventBusArn });
     new CfnOutput(this, 'SubscriptionsTableName', { value: table.tableName, description: 'Subscription items (tenantId, subscriptionId)' });
-    new CfnOutput(this, 'DeliveryQueueUrl', { value: this.delivery.queue.queueUrl });
+    new CfnOutput(this, 'DeliveryQueueUrl', { value: this.delivery.queue.queueUrl, description: 'The fast lane: first attempts to healthy endpoints' });
+    new CfnOutput(this, 'RetryQueueUrl', { value: this.delivery.retryQueue.queueUrl, description: 'The retry lane: retries, slow and failing endpoints' });
+    new CfnOutput(this, 'HealthTableName', { value: this.health.table.tableName, description: 'Endpoint health (circuit breakers), rate-limit counters, operational events' });
     new CfnOutput(this, 'DeliveryDlqUrl', { value: this.delivery.deadLetterQueue.queueUrl, description: 'Parked delivery jobs; redrive to DeliveryQueueUrl' });
     new CfnOutput(this, 'FanOutDlqUrl', { value: this.fanOut.deadLetterQueue.queueUrl, description: 'Events that could not be fanned out' });
     // The deployed values of settings others must know (the CLI checks subscription URLs by the

@@ -1,4 +1,6 @@
 import { DEFAULTS, ENV, type EndpointPolicy, type RetryPolicy } from '../core/config';
+import { DEFAULT_BREAKER_POLICY, type BreakerPolicy } from '../core/breaker';
+import type { Lane } from '../core/delivery';
 import { environmentSource, readSettings, resolveSettings, type Settings } from '../core/settings';
 
 type Env = Record<string, string | undefined>;
@@ -42,6 +44,24 @@ export function endpointPolicyFromEnv(env: Env): EndpointPolicy {
 export function httpTimeoutsFromEnv(env: Env): { timeoutMs: number; connectTimeoutMs: number } {
   const s = settingsFromEnv(env);
   return { timeoutMs: s.httpTimeoutMs, connectTimeoutMs: s.httpConnectTimeoutMs };
+}
+
+/** The lane this delivery function drains; its request timeout (the fast lane's is short). */
+export function laneFromEnv(env: Env): { lane: Lane; timeoutMs: number; connectTimeoutMs: number } {
+  const raw = env[ENV.deliveryLane] ?? 'fast';
+  if (raw !== 'fast' && raw !== 'retry') throw new InvalidEnvironmentError([`environment variable ${ENV.deliveryLane} must be "fast" or "retry", got "${raw}"`]);
+  const s = settingsFromEnv(env);
+  const timeoutMs = raw === 'fast' ? s.fastLaneTimeoutMs : s.httpTimeoutMs;
+  return { lane: raw, timeoutMs, connectTimeoutMs: Math.min(s.httpConnectTimeoutMs, timeoutMs) };
+}
+
+export function breakerPolicyFromEnv(env: Env): BreakerPolicy {
+  const s = settingsFromEnv(env);
+  return { ...DEFAULT_BREAKER_POLICY, threshold: s.breakerThreshold, probeIntervalMs: s.breakerProbeIntervalSeconds * 1000, disableAfterHours: s.disableAfterHours };
+}
+
+export function healthCacheTtlFromEnv(env: Env): number {
+  return settingsFromEnv(env).healthCacheTtlMs;
 }
 
 export function cacheTtlFromEnv(env: Env): number {

@@ -7,6 +7,9 @@ import { truncateText } from '../core/text';
 /** Longest park reason kept in the message attribute (the record body of a rejected event has it whole). */
 const REASON_ATTRIBUTE_CHARS = 1024;
 
+/** SQS's longest DelaySeconds. */
+export const SQS_MAX_DELAY_SECONDS = 900;
+
 /** SendMessageBatch takes at most 10 entries. */
 const BATCH = 10;
 
@@ -115,6 +118,15 @@ export class SqsJobQueue {
       const reason = refused.get(Id);
       return reason === undefined ? { ok: true as const } : { ok: false as const, reason };
     });
+  }
+
+  /**
+   * Queues one job after `delaySeconds` (SQS's DelaySeconds, at most 900: a longer wait is the
+   * job's `notBefore`, which the delivery function honours by visibility when it comes early).
+   */
+  async sendJob(job: DeliveryJob, delaySeconds: number): Promise<void> {
+    const DelaySeconds = Math.min(Math.max(0, Math.ceil(delaySeconds)), SQS_MAX_DELAY_SECONDS);
+    await this.sqs.send(new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: toSqsText(job), DelaySeconds }));
   }
 
   /**

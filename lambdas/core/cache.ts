@@ -27,6 +27,12 @@ export class TtlCache<V> {
     return value;
   }
 
+  /** Replaces an entry with a value known to be fresh (e.g. what this instance just wrote). */
+  set(key: string, value: V): void {
+    if (this.ttlMs <= 0) return;
+    this.entries.set(key, { value: Promise.resolve(value), expires: this.now() + this.ttlMs });
+  }
+
   delete(key: string): void {
     this.entries.delete(key);
   }

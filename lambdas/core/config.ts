@@ -32,6 +32,12 @@ export const ENV = {
   deliveryQueueUrl: 'DELIVERY_QUEUE_URL',
   deliveryDlqUrl: 'DELIVERY_DLQ_URL',
   fanOutDlqUrl: 'FANOUT_DLQ_URL',
+  healthTable: 'HEALTH_TABLE',
+  retryQueueUrl: 'RETRY_QUEUE_URL',
+  /** `fast` or `retry`: which lane this delivery function drains (docs/architecture.md §4.3). */
+  deliveryLane: 'DELIVERY_LANE',
+  /** The stack's bus, for the operational events. */
+  eventBusName: 'EVENT_BUS_NAME',
   userAgentVersion: 'STATUSHOOKS_VERSION',
   maxAttempts: SETTINGS.maxAttempts.env!.name,
   retrySchedule: SETTINGS.retrySchedule.env!.name,

@@ -1,9 +1,12 @@
+import { admit, isHealthy, markSlow, record, shouldDisable, waitForOpenCircuit, type BreakerPolicy, type EndpointHealth, type RecordResult, type Transition } from './breaker';
 import type { EndpointPolicy, RetryPolicy } from './config';
 import { checkUrl, redactUrl } from './endpoint-guard';
 import { EndpointBlockedError, errorMessage, RetryableError } from './errors';
 import { parseJob, type DeliveryJob } from './job';
+import { OPERATIONAL_DETAIL_TYPES, type OperationalDetailType, type OperationalPort } from './operational';
 import { classify, type AttemptResult, type Outcome } from './outcome';
 import { METRIC, type Log, type Metrics } from './ports';
+import { refusedWait } from './rate-limit';
 import { nextDelay } from './retry';
 import { signatureHeaders } from './signing';
 import { signingSecrets, type Subscription } from './subscriptions';
@@ -15,7 +18,7 @@ export interface WebhookRequest {
   readonly body: string;
 }
 
-/** The subscription a job belongs to: read before the attempt, disabled after a 410. */
+/** The subscription a job belongs to: read before the attempt, disabled after a 410 or sustained failure. */
 export interface SubscriptionPort {
   getSubscription(tenantId: string, subscriptionId: string): Promise<Subscription | undefined>;
   disableSubscription(tenantId: string, subscriptionId: string, reason: string): Promise<void>;
@@ -26,10 +29,24 @@ export interface SenderPort {
   send(request: WebhookRequest): Promise<AttemptResult>;
 }
 
+/** The endpoint's health (breaker), shared by every instance through DynamoDB. */
+export interface HealthPort {
+  /** The endpoint's health, possibly cached for a moment; undefined when it never failed. */
+  endpointHealth(tenantId: string, subscriptionId: string): Promise<EndpointHealth | undefined>;
+  /** Persists breaker.record()'s result; the stored health and the transition this caller alone made. */
+  saveHealth(tenantId: string, subscriptionId: string, result: RecordResult, nowMs: number): Promise<{ health: EndpointHealth; transition?: Transition }>;
+  /** The one probe of an open circuit: true for exactly one caller per lease. */
+  acquireProbe(tenantId: string, subscriptionId: string, nowMs: number, leaseMs: number): Promise<boolean>;
+  /** One request token of the subscription's rate limit for the current second. */
+  takeToken(tenantId: string, subscriptionId: string, max: number, nowMs: number): Promise<boolean>;
+}
+
 /** What can be done with the SQS message of the job. */
 export interface JobPort {
-  /** Hides this job for `delaySeconds` (the SQS message's visibility). */
+  /** Hides this message for `delaySeconds` (its visibility): it comes back unchanged. */
   retryLater(delaySeconds: number): Promise<void>;
+  /** Queues `job` (a new message) on the retry lane after `delaySeconds` (≤ 900; longer waits are `notBefore`). */
+  toRetryLane(job: DeliveryJob, delaySeconds: number): Promise<void>;
   /** Parks the job's original message body in the delivery DLQ with the reason. */
   park(body: string, reason: string, attempts: number): Promise<void>;
 }
@@ -45,64 +62,107 @@ export interface ObservabilityPort {
 }
 
 /** Everything `deliver` needs; each step below takes only the parts it uses. */
-export type DeliveryPorts = SubscriptionPort & SenderPort & JobPort & ClockPort & ObservabilityPort;
+export type DeliveryPorts = SubscriptionPort & SenderPort & HealthPort & JobPort & OperationalPort & ClockPort & ObservabilityPort;
+
+/**
+ * The two lanes (docs/architecture.md §4.3): the fast lane takes first attempts to healthy
+ * endpoints with a short request timeout; everything else (retries, slow or failing endpoints,
+ * waits) runs in the retry lane, with its own concurrency, so it never delays a fast delivery.
+ */
+export type Lane = 'fast' | 'retry';
 
 export interface DeliveryConfig {
+  readonly lane: Lane;
   readonly retry: RetryPolicy;
+  readonly breaker: BreakerPolicy;
   readonly endpoints: EndpointPolicy;
   readonly userAgent: string;
+  /** From queuedAt to the point where a job that was tried is parked (retry.ts deadlineSpanMs). */
+  readonly deadlineSpanMs: number;
 }
+
+/** SQS's longest DelaySeconds: a longer wait on the retry lane is the job's `notBefore`. */
+const MAX_DELAY_SECONDS = 900;
+/** SQS's longest visibility timeout. */
+const MAX_VISIBILITY_SECONDS = 43_200;
+/** A job received this little before its notBefore is tried (SQS's delays are whole seconds). */
+const EARLY_SLACK_MS = 1000;
 
 /**
  * How a job ended in this invocation, when its record may be deleted. A job that must come
- * back is not a report: `deliver` throws RetryableError after setting its visibility.
+ * back as the same message is not a report: `deliver` throws RetryableError after setting its
+ * visibility.
  */
 export type DeliveryReport =
   | { readonly result: 'delivered'; readonly status: number }
   | { readonly result: 'dropped'; readonly reason: string }
-  | { readonly result: 'parked'; readonly reason: string };
+  | { readonly result: 'parked'; readonly reason: string }
+  /** A new message on the retry lane carries the job on (after a failed attempt, or a wait). */
+  | { readonly result: 'rescheduled'; readonly delaySeconds: number; readonly reason: string };
 
 /**
  * What the attempt step yields: the endpoint's outcome, or a decision taken before any request.
- * `fault` is a failure of our own dependencies (DynamoDB, SQS): nothing was sent.
+ * `fault` is a failure of our own dependencies (DynamoDB, SQS): nothing was sent. `wait` and
+ * `leave-fast-lane` are not attempts.
  */
 export type StepOutcome =
-  | Outcome
+  | { readonly kind: 'attempted'; readonly outcome: Outcome; readonly slow: boolean; readonly health?: EndpointHealth; readonly subscription: Subscription }
   | { readonly kind: 'dropped'; readonly reason: string }
   | { readonly kind: 'malformed'; readonly reason: string }
-  | { readonly kind: 'fault'; readonly reason: string };
+  | { readonly kind: 'fault'; readonly reason: string }
+  | { readonly kind: 'wait'; readonly untilMs: number; readonly reason: string }
+  | { readonly kind: 'leave-fast-lane'; readonly reason: string }
+  | { readonly kind: 'expired'; readonly reason: string };
 
 type Fields = Record<string, unknown>;
 
+interface Settling {
+  readonly job: DeliveryJob | undefined;
+  readonly messageBody: string;
+  /** Real HTTP attempts made before this invocation. */
+  readonly attempts: number;
+  readonly fields: Fields;
+}
+
 /**
  * Delivers one job (one SQS record): the attempt step yields an outcome, the settle step acts on
- * it. Resolves when the record may be deleted (delivered, dropped or parked); throws
- * RetryableError when it must come back, after its visibility was set. Nothing is acknowledged
- * without being delivered, parked or dropped on purpose.
+ * it. Resolves when the record may be deleted (delivered, dropped, parked, or carried on by a new
+ * message); throws RetryableError when it must come back, after its visibility was set. Nothing
+ * is acknowledged without being delivered, parked, rescheduled or dropped on purpose.
+ *
+ * `receiveCount` is SQS's ApproximateReceiveCount: the attempt number of a job from before jobs
+ * carried `attempts`.
  */
-export async function deliver(messageBody: string, attempt: number, ports: DeliveryPorts, config: DeliveryConfig): Promise<DeliveryReport> {
+export async function deliver(messageBody: string, receiveCount: number, ports: DeliveryPorts, config: DeliveryConfig): Promise<DeliveryReport> {
   let job: DeliveryJob | undefined;
-  let outcome: StepOutcome;
+  let outcome: StepOutcome | undefined;
   try {
     job = parseJob(messageBody);
   } catch (error) {
     outcome = { kind: 'malformed', reason: `malformed job: ${(error as Error).message}` };
   }
+  const attempts = job?.attempts ?? Math.max(0, receiveCount - 1);
   const fields: Fields = job
-    ? { eventId: job.eventId, deliveryId: job.deliveryId, event: job.event, tenantId: job.tenantId, subscriptionId: job.subscriptionId, attempt }
-    : { attempt };
-  outcome ??= await attemptJob(job!, fields, ports, config);
+    ? { eventId: job.eventId, deliveryId: job.deliveryId, event: job.event, tenantId: job.tenantId, subscriptionId: job.subscriptionId, attempt: attempts + 1, lane: config.lane }
+    : { attempt: attempts + 1, lane: config.lane };
+  const s: Settling = { job, messageBody, attempts, fields };
+  outcome ??= await attemptJob(job!, s, ports, config);
   try {
-    return await settle(outcome, { job, messageBody, attempt, fields }, ports, config);
+    return await settle(outcome, s, ports, config);
   } catch (error) {
     if (error instanceof RetryableError) throw error;
-    // Disabling after a 410, or parking, failed: the one fault path.
-    return fault(`${errorMessage(error)} (while settling: ${outcome.kind})`, { job, messageBody, attempt, fields }, ports, config);
+    // Disabling, parking or rescheduling failed: the one fault path.
+    return fault(`${errorMessage(error)} (while settling: ${outcome.kind})`, s, ports, config);
   }
 }
 
-/** The attempt step: look the subscription up, check the endpoint, sign and send once. */
-async function attemptJob(job: DeliveryJob, fields: Fields, ports: SubscriptionPort & SenderPort & ClockPort & ObservabilityPort, config: DeliveryConfig): Promise<StepOutcome> {
+/**
+ * The attempt step: the job's own wait, the subscription, the deadline, the lane, the breaker and
+ * the rate limit decide whether to send; then sign and send once and record what the endpoint did.
+ */
+async function attemptJob(job: DeliveryJob, s: Settling, ports: DeliveryPorts, config: DeliveryConfig): Promise<StepOutcome> {
+  const nowMs = ports.now().getTime();
+  if (job.notBefore !== undefined && job.notBefore > nowMs + EARLY_SLACK_MS) return { kind: 'wait', untilMs: job.notBefore, reason: 'scheduled retry' };
   let subscription: Subscription | undefined;
   try {
     subscription = await ports.getSubscription(job.tenantId, job.subscriptionId);
@@ -112,18 +172,114 @@ async function attemptJob(job: DeliveryJob, fields: Fields, ports: SubscriptionP
   if (!subscription || subscription.state !== 'active') {
     return { kind: 'dropped', reason: subscription ? `subscription is ${subscription.state}` : 'subscription no longer exists' };
   }
+  let health: EndpointHealth | undefined;
+  try {
+    health = await ports.endpointHealth(job.tenantId, job.subscriptionId);
+  } catch (error) {
+    // Health is advisory: without it the job is sent as to a healthy endpoint.
+    ports.log.warn('endpoint health could not be read; sending as if healthy', { ...s.fields, reason: errorMessage(error) });
+  }
+  const queuedMs = Date.parse(job.queuedAt ?? job.occurredAt);
+  if (s.attempts >= 1 && Number.isFinite(queuedMs) && nowMs >= queuedMs + config.deadlineSpanMs) {
+    const last = health?.lastError ? `; last error: ${health.lastError}` : '';
+    return { kind: 'expired', reason: `not delivered within its deadline (${formatSpan(config.deadlineSpanMs)} from ${new Date(queuedMs).toISOString()}) after ${plural(s.attempts, 'attempt')}${last}` };
+  }
+  if (config.lane === 'fast' && !isHealthy(health, nowMs)) return { kind: 'leave-fast-lane', reason: unhealthyReason(health!, nowMs) };
+
+  const admission = admit(health, nowMs, config.breaker, ports.rng);
+  if (admission.kind === 'wait') return { kind: 'wait', untilMs: admission.untilMs, reason: `circuit open since ${health?.openedAt ?? '?'}` };
+  const probe = admission.kind === 'probe';
+  if (probe) {
+    let won: boolean;
+    try {
+      won = await ports.acquireProbe(job.tenantId, job.subscriptionId, nowMs, config.breaker.probeIntervalMs);
+    } catch (error) {
+      return { kind: 'fault', reason: `fault: ${errorMessage(error)}` };
+    }
+    // Another instance probes (or the circuit just closed, which the next look at the health shows).
+    if (!won) return { kind: 'wait', untilMs: nowMs + waitForOpenCircuit(health!, nowMs, config.breaker, ports.rng), reason: 'another delivery probes the endpoint' };
+  }
+  const limit = subscription.maxRequestsPerSecond;
+  if (limit !== undefined) {
+    let granted: boolean;
+    try {
+      granted = await ports.takeToken(job.tenantId, job.subscriptionId, limit, nowMs);
+    } catch (error) {
+      return { kind: 'fault', reason: `fault: ${errorMessage(error)}` };
+    }
+    if (!granted) {
+      ports.metrics.count(METRIC.deliveriesRateLimited);
+      return { kind: 'wait', untilMs: nowMs + refusedWait(nowMs, ports.rng).waitMs, reason: `rate limit of ${limit} requests per second` };
+    }
+  }
+
   const result = await sendSigned(job, subscription, ports, config);
   const outcome = classify(result, ports.now());
+  const slow = config.lane === 'fast' && result.kind === 'error' && result.error === 'timeout';
   if (result.kind !== 'error' || result.error !== 'blocked') ports.metrics.milliseconds(METRIC.endpointResponseTime, result.durationMs);
   ports.log.info('delivery attempt', {
-    ...fields,
+    ...s.fields,
     url: redactUrl(subscription.url),
     outcome: outcome.kind,
     statusCode: result.kind === 'response' ? result.status : undefined,
     error: result.kind === 'error' ? result.message : undefined,
     durationMs: result.durationMs,
+    probe: probe || undefined,
   });
-  return outcome;
+  const after = await recordHealth(job, subscription, health, result, outcome, slow, s, ports, config);
+  return { kind: 'attempted', outcome, slow, health: after, subscription };
+}
+
+/**
+ * Feeds the attempt to the breaker and persists it (only changes are written). A policy refusal
+ * (blocked endpoint) and a 410 say nothing about the endpoint's health. Never throws: health is
+ * advisory, a failure to write it is logged and the delivery goes on.
+ */
+async function recordHealth(
+  job: DeliveryJob,
+  subscription: Subscription,
+  before: EndpointHealth | undefined,
+  result: AttemptResult,
+  outcome: Outcome,
+  slow: boolean,
+  s: Settling,
+  ports: DeliveryPorts,
+  config: DeliveryConfig,
+): Promise<EndpointHealth | undefined> {
+  if (outcome.kind === 'gone' || outcome.kind === 'permanent') return before;
+  const nowMs = ports.now().getTime();
+  const attempt = outcome.kind === 'delivered' ? { ok: true as const, durationMs: result.durationMs } : { ok: false as const, error: outcome.reason };
+  let next = record(before, attempt, nowMs, config.breaker);
+  if (slow) next = { ...next, health: markSlow(next.health, nowMs, config.breaker), write: 'failure' };
+  try {
+    const saved = await ports.saveHealth(job.tenantId, job.subscriptionId, next, nowMs);
+    if (saved.transition === 'opened') {
+      ports.metrics.count(METRIC.circuitsOpened);
+      ports.log.warn('circuit opened: jobs of this endpoint wait, one probe per interval', { ...s.fields, consecutiveFailures: saved.health.consecutiveFailures });
+      await announce(OPERATIONAL_DETAIL_TYPES.failing, job, subscription, `${plural(saved.health.consecutiveFailures, 'consecutive failed attempt')}; last: ${outcome.kind === 'delivered' ? '' : outcome.reason}`, saved.health.firstFailureAt ?? new Date(nowMs).toISOString(), ports);
+    } else if (saved.transition === 'closed') {
+      ports.log.info('circuit closed: the endpoint answered again', { ...s.fields });
+      const failures = before?.consecutiveFailures ?? 0;
+      await announce(OPERATIONAL_DETAIL_TYPES.recovered, job, subscription, `delivered again after ${plural(failures, 'consecutive failed attempt')}`, before?.firstFailureAt ?? before?.openedAt ?? new Date(nowMs).toISOString(), ports);
+    }
+    return saved.health;
+  } catch (error) {
+    ports.log.warn('endpoint health could not be recorded', { ...s.fields, reason: errorMessage(error) });
+    return next.health;
+  }
+}
+
+/** Publishes an operational event; a failure is logged, never thrown (the delivery goes on). */
+async function announce(detailType: OperationalDetailType, job: DeliveryJob, subscription: Subscription, reason: string, since: string, ports: OperationalPort & ClockPort & ObservabilityPort): Promise<void> {
+  try {
+    await ports.publishOperational({
+      detailType,
+      time: ports.now().toISOString(),
+      detail: { tenantId: job.tenantId, subscriptionId: job.subscriptionId, url: redactUrl(subscription.url), reason, since },
+    });
+  } catch (error) {
+    ports.log.error('operational event could not be published', { detailType, tenantId: job.tenantId, subscriptionId: job.subscriptionId, reason: errorMessage(error) });
+  }
 }
 
 async function sendSigned(job: DeliveryJob, subscription: Subscription, ports: SenderPort & ClockPort, config: DeliveryConfig): Promise<AttemptResult> {
@@ -143,63 +299,103 @@ async function sendSigned(job: DeliveryJob, subscription: Subscription, ports: S
   return ports.send({ url, headers, body: job.body });
 }
 
-interface Settling {
-  readonly job: DeliveryJob | undefined;
-  readonly messageBody: string;
-  readonly attempt: number;
-  readonly fields: Fields;
+/** The settle step: acts on the outcome. Errors of the actions go to the fault path. */
+async function settle(step: StepOutcome, s: Settling, ports: DeliveryPorts, config: DeliveryConfig): Promise<DeliveryReport> {
+  switch (step.kind) {
+    case 'attempted':
+      return settleAttempt(step, s, ports, config);
+    case 'dropped':
+      ports.log.info('delivery dropped', { ...s.fields, reason: step.reason });
+      ports.metrics.count(METRIC.deliveriesDropped);
+      return { result: 'dropped', reason: step.reason };
+    case 'malformed':
+      // A malformed job cannot improve with time: park it as it is, for an operator.
+      return park(step.reason, s, ports);
+    case 'expired':
+      return park(step.reason, s, ports);
+    case 'leave-fast-lane':
+      return reschedule(s.job!, 0, `not tried in the fast lane: ${step.reason}`, s, ports, config);
+    case 'wait': {
+      ports.metrics.count(METRIC.deliveriesDeferred);
+      const delaySeconds = Math.max(1, Math.ceil((step.untilMs - ports.now().getTime()) / 1000));
+      if (config.lane === 'fast') return reschedule(s.job!, delaySeconds, `waits (not an attempt): ${step.reason}`, s, ports, config);
+      return retryAfter(Math.min(delaySeconds, MAX_VISIBILITY_SECONDS), `waits (not an attempt): ${step.reason}`, s, ports);
+    }
+    case 'fault':
+      return fault(step.reason, s, ports, config);
+  }
 }
 
-/** The settle step: acts on the outcome. Errors of the actions go to the fault path. */
-async function settle(outcome: StepOutcome, s: Settling, ports: DeliveryPorts, config: DeliveryConfig): Promise<DeliveryReport> {
+async function settleAttempt(step: Extract<StepOutcome, { kind: 'attempted' }>, s: Settling, ports: DeliveryPorts, config: DeliveryConfig): Promise<DeliveryReport> {
+  const { outcome } = step;
+  const job = s.job!;
+  const attempt = s.attempts + 1;
   switch (outcome.kind) {
     case 'delivered': {
       ports.metrics.count(METRIC.deliveriesSucceeded);
-      const latency = ports.now().getTime() - Date.parse(s.job!.occurredAt);
+      const latency = ports.now().getTime() - Date.parse(job.occurredAt);
       if (Number.isFinite(latency)) ports.metrics.milliseconds(METRIC.deliveryLatency, Math.max(0, latency));
       return { result: 'delivered', status: outcome.status };
     }
-    case 'dropped':
-      ports.log.info('delivery dropped', { ...s.fields, reason: outcome.reason });
-      ports.metrics.count(METRIC.deliveriesDropped);
-      return { result: 'dropped', reason: outcome.reason };
-    case 'malformed':
-      // A malformed job cannot improve with time: park it as it is, for an operator.
-      return park(outcome.reason, s, ports);
     case 'gone': {
-      const job = s.job!;
       const reason = `endpoint answered 410 Gone on ${ports.now().toISOString()} (delivery ${job.deliveryId})`;
-      await ports.disableSubscription(job.tenantId, job.subscriptionId, reason);
-      ports.metrics.count(METRIC.subscriptionsDisabled);
-      ports.log.warn('subscription disabled', { ...s.fields, reason });
-      return park('410 Gone: subscription disabled', s, ports);
+      await disable(job, step.subscription, reason, ports.now().toISOString(), s, ports);
+      return park('410 Gone: subscription disabled', s, ports, attempt);
     }
     case 'permanent':
       ports.metrics.count(METRIC.deliveriesFailed);
-      return park(outcome.reason, s, ports);
+      return park(outcome.reason, s, ports, attempt);
     case 'retryable': {
       ports.metrics.count(METRIC.deliveriesFailed);
-      const decision = nextDelay(config.retry, s.attempt, outcome.retryAfterSeconds, ports.rng);
-      if (decision.kind === 'park') {
-        return park(`failed ${s.attempt} attempt${s.attempt === 1 ? '' : 's'}; last: ${outcome.reason}`, s, ports);
+      const nowMs = ports.now().getTime();
+      if (shouldDisable(step.health, nowMs, config.breaker)) {
+        const since = step.health!.firstFailureAt!;
+        const reason =
+          `no successful delivery since ${since} (${config.breaker.disableAfterHours} h allowed; ` +
+          `${plural(step.health!.consecutiveFailures, 'consecutive failed attempt')}); last: ${outcome.reason}`;
+        await disable(job, step.subscription, reason, since, s, ports);
+        return park(`subscription disabled after sustained failure; ${reason}`, s, ports, attempt);
       }
-      return retryAfter(decision.delaySeconds, `attempt ${s.attempt} failed (${outcome.reason})`, s, ports);
+      const decision = nextDelay(config.retry, attempt, outcome.retryAfterSeconds, ports.rng);
+      if (decision.kind === 'park') return park(`failed ${plural(attempt, 'attempt')}; last: ${outcome.reason}`, s, ports, attempt);
+      // Slow is not dead: an answer the fast lane did not wait for gets the retry lane's full timeout at once.
+      const delaySeconds = step.slow ? 0 : decision.delaySeconds;
+      const why = step.slow ? `attempt ${attempt} got no answer within the fast lane's timeout (${outcome.reason})` : `attempt ${attempt} failed (${outcome.reason})`;
+      return reschedule({ ...job, attempts: attempt }, delaySeconds, why, s, ports, config);
     }
-    case 'fault':
-      return fault(outcome.reason, s, ports, config);
   }
+}
+
+async function disable(job: DeliveryJob, subscription: Subscription, reason: string, since: string, s: Settling, ports: DeliveryPorts): Promise<void> {
+  await ports.disableSubscription(job.tenantId, job.subscriptionId, reason);
+  ports.metrics.count(METRIC.subscriptionsDisabled);
+  ports.log.warn('subscription disabled', { ...s.fields, reason });
+  await announce(OPERATIONAL_DETAIL_TYPES.disabled, job, subscription, reason, since, ports);
+}
+
+/**
+ * Carries the job on as a new message on the retry lane, `delaySeconds` from now (a wait longer
+ * than SQS's 15-minute delay rides in `notBefore`). This record is then deleted.
+ */
+async function reschedule(job: DeliveryJob, delaySeconds: number, why: string, s: Settling, ports: JobPort & ClockPort & ObservabilityPort, config: DeliveryConfig): Promise<DeliveryReport> {
+  const nowMs = ports.now().getTime();
+  const { notBefore: _old, ...rest } = job;
+  const next: DeliveryJob = delaySeconds > MAX_DELAY_SECONDS ? { ...rest, notBefore: nowMs + delaySeconds * 1000 } : rest;
+  await ports.toRetryLane(next, Math.min(delaySeconds, MAX_DELAY_SECONDS));
+  ports.log.info('delivery continues in the retry lane', { ...s.fields, from: config.lane, delaySeconds, reason: why });
+  return { result: 'rescheduled', delaySeconds, reason: why };
 }
 
 /**
  * The one fault path: a dependency of ours failed, not the endpoint. Counted as a fault, not as
- * a failed delivery; the job comes back after the schedule's delay for this attempt. On the last
- * attempt it is made visible at once, so SQS's redrive (maxReceiveCount = maxAttempts) moves it
+ * a failed delivery; the same message comes back after the schedule's delay for the next
+ * attempt (visibility). On the last attempt it is made visible at once, so SQS's redrive moves it
  * to the DLQ even when our own parking is what failed.
  */
 async function fault(reason: string, s: Settling, ports: JobPort & ClockPort & ObservabilityPort, config: DeliveryConfig): Promise<never> {
   ports.metrics.count(METRIC.deliveryFaults);
   ports.log.error('delivery fault', { ...s.fields, reason });
-  const decision = nextDelay(config.retry, s.attempt, undefined, ports.rng);
+  const decision = nextDelay(config.retry, s.attempts + 1, undefined, ports.rng);
   return retryAfter(decision.kind === 'retry' ? decision.delaySeconds : 0, `fault: ${reason}`, s, ports);
 }
 
@@ -214,13 +410,27 @@ async function retryAfter(delaySeconds: number, why: string, s: Settling, ports:
   throw new RetryableError(`${why}; next in ${delaySeconds}s`);
 }
 
-async function park(reason: string, s: Settling, ports: JobPort & ObservabilityPort): Promise<DeliveryReport> {
+async function park(reason: string, s: Settling, ports: JobPort & ObservabilityPort, attempts = s.attempts): Promise<DeliveryReport> {
   try {
-    await ports.park(s.messageBody, reason, s.attempt);
+    await ports.park(s.messageBody, reason, attempts);
   } catch (error) {
     throw new Error(`could not park the job (${errorMessage(error)}); reason was: ${reason}`);
   }
   ports.metrics.count(METRIC.deliveriesDeadLettered);
   ports.log.warn('delivery parked in the dead-letter queue', { ...s.fields, reason });
   return { result: 'parked', reason };
+}
+
+function unhealthyReason(health: EndpointHealth, nowMs: number): string {
+  if (health.circuit !== 'closed') return `circuit ${health.circuit}`;
+  if ((health.slowUntil ?? 0) > nowMs) return `endpoint slow (no answer within the fast lane's timeout) until ${new Date(health.slowUntil!).toISOString()}`;
+  return `endpoint failing (${plural(health.consecutiveFailures, 'consecutive failed attempt')})`;
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+function formatSpan(ms: number): string {
+  return ms >= 3_600_000 ? `${(ms / 3_600_000).toFixed(1)} h` : ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`;
 }

@@ -17,6 +17,12 @@ export const deliveryJobSchema = z.object({
   subscriptionId: z.string().min(1),
   body: z.string().min(2),
   occurredAt: z.string(),
+  /** Real HTTP attempts made so far (absent in jobs of older versions: the receive count tells). */
+  attempts: z.number().int().min(0).optional(),
+  /** ISO time the job was first queued: the start of its deadline. */
+  queuedAt: z.string().optional(),
+  /** Epoch ms before which the job must not be tried (a wait longer than SQS's 15-minute DelaySeconds). */
+  notBefore: z.number().int().min(0).optional(),
 });
 export type DeliveryJob = Omit<z.infer<typeof deliveryJobSchema>, 'event'> & { event: EventName };
 
@@ -31,7 +37,7 @@ export const MAX_JOB_BYTES = 11_987;
 /** The subscription-id bound MAX_JOB_BYTES assumes: DynamoDB's limit for a sort key. */
 export const MAX_SUBSCRIPTION_ID_BYTES = 1024;
 
-export function buildJob(change: StatusChange, subscriptionId: string, body: string): DeliveryJob {
+export function buildJob(change: StatusChange, subscriptionId: string, body: string, queuedAt: Date = new Date()): DeliveryJob {
   return {
     v: 1,
     deliveryId: deliveryIdFor(change.eventId, subscriptionId),
@@ -41,7 +47,26 @@ export function buildJob(change: StatusChange, subscriptionId: string, body: str
     subscriptionId,
     body,
     occurredAt: change.time,
+    attempts: 0,
+    queuedAt: queuedAt.toISOString(),
   };
+}
+
+/**
+ * A parked job as it goes back to the delivery queue on redrive: its attempts, deadline and wait
+ * start again (the operator judged it worth another full schedule). Text that is not a job is
+ * returned as it is (the delivery function parks it again, with the reason).
+ */
+export function freshJobBody(text: string, now: Date): string {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return text;
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw) || (raw as { v?: unknown }).v !== 1) return text;
+  const { attempts: _a, queuedAt: _q, notBefore: _n, ...rest } = raw as Record<string, unknown>;
+  return JSON.stringify({ ...rest, attempts: 0, queuedAt: now.toISOString() });
 }
 
 export function parseJob(text: string): DeliveryJob {

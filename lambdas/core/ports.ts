@@ -20,6 +20,12 @@ export const METRIC = {
   deliveriesDeadLettered: 'DeliveriesDeadLettered',
   deliveriesDropped: 'DeliveriesDropped',
   subscriptionsDisabled: 'SubscriptionsDisabled',
+  /** a job waited instead of being tried (open circuit, rate limit, scheduled retry not yet due): not an attempt */
+  deliveriesDeferred: 'DeliveriesDeferred',
+  /** a job waited because its subscription's maxRequestsPerSecond was reached */
+  deliveriesRateLimited: 'DeliveriesRateLimited',
+  /** an endpoint's circuit breaker opened */
+  circuitsOpened: 'CircuitsOpened',
   invalidSubscriptions: 'InvalidSubscriptions',
   /** ms from the event's time on the bus to a successful delivery */
   deliveryLatency: 'DeliveryLatency',

@@ -39,3 +39,17 @@ export function parseRetryAfter(header: string | undefined, now: Date): number |
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, Math.ceil((at - now.getTime()) / 1000));
 }
+
+/**
+ * How long a job may take from being queued to being delivered or parked (ms): every scheduled
+ * delay of `maxAttempts` attempts at its longest (jitter included, so one more delay than there
+ * are retries), plus each attempt's request timeout, plus one probe interval of the breaker.
+ * A job that comes back later than this after at least one attempt is parked ("deadline passed").
+ */
+export function deadlineSpanMs(policy: RetryPolicy, requestTimeoutMs: number, probeIntervalMs: number): number {
+  let delays = 0;
+  for (let attempt = 1; attempt <= policy.maxAttempts; attempt++) {
+    delays += policy.schedule[Math.min(attempt, policy.schedule.length) - 1] ?? 0;
+  }
+  return Math.ceil(delays * (1 + policy.jitter) * 1000) + policy.maxAttempts * requestTimeoutMs + probeIntervalMs;
+}

@@ -69,7 +69,8 @@ export async function fanOut(input: unknown, ports: FanOutPorts): Promise<FanOut
     return { status: 'queued', eventId: change.eventId, deliveryIds: [], invalidSubscriptions };
   }
   const body = buildPayload(change);
-  const jobs = targets.map((s) => buildJob(change, s.subscriptionId, body));
+  const queuedAt = ports.now();
+  const jobs = targets.map((s) => buildJob(change, s.subscriptionId, body, queuedAt));
   try {
     await ports.enqueue(jobs);
   } catch (error) {

@@ -10,6 +10,8 @@
  *
  * Pure: no process.env, no AWS; the callers hand in how to look a raw value up.
  */
+import { OPERATIONAL_SOURCE } from './operational';
+
 /** Facts of the deployment the ranges below depend on (not configurable). */
 export const LIMITS = {
   /** Hard limit of SQS: visibility timeouts cannot exceed 12 hours. */
@@ -37,6 +39,8 @@ export type FunctionName = 'fan-out' | 'delivery';
 
 interface KindValues {
   integer: number;
+  /** Any finite number (fractions allowed). */
+  number: number;
   boolean: boolean;
   text: string;
   /** Comma-separated strings. */
@@ -99,6 +103,7 @@ export const SETTINGS = {
     check: (value) => [
       ...(value.length === 0 ? ['sources must list at least one EventBridge source'] : []),
       ...(value.some((s) => typeof s !== 'string' || s.trim() === '') ? ['sources must not contain empty values'] : []),
+      ...(value.includes(OPERATIONAL_SOURCE) ? [`sources must not contain "${OPERATIONAL_SOURCE}": it is the source of the stack's own operational events`] : []),
     ],
     context: 'sources',
   }),
@@ -219,6 +224,67 @@ export const SETTINGS = {
     context: 'subscriptionCacheTtlMs',
     env: { name: 'SUBSCRIPTION_CACHE_TTL_MS', functions: ['fan-out', 'delivery'] },
   }),
+  fastLaneTimeoutMs: declare({
+    kind: 'integer',
+    default: 3_000,
+    doc: "Request timeout of a first attempt in the fast lane (ms); an endpoint slower than this is moved to the retry lane, whose requests get `httpTimeoutMs`.",
+    range: '1–`httpTimeoutMs`',
+    ...integerIn('fastLaneTimeoutMs', 1, (all) => Math.max(1, all.httpTimeoutMs as number), ' (at most httpTimeoutMs)'),
+    context: 'fastLaneTimeoutMs',
+    env: { name: 'FAST_LANE_TIMEOUT_MS', functions: ['delivery'] },
+  }),
+  retryMaxConcurrency: declare({
+    kind: 'integer',
+    default: 10,
+    doc: 'Maximum concurrent invocations of the retry lane (retries, slow and failing endpoints), apart from the fast lane.',
+    range: '2–1000',
+    ...integerIn('retryMaxConcurrency', 2, 1000),
+    context: 'retryMaxConcurrency',
+  }),
+  breakerThreshold: declare({
+    kind: 'integer',
+    default: 5,
+    doc: "Consecutive failed attempts to one endpoint that open its circuit breaker (its jobs then wait; one probe per interval).",
+    range: '1–1000',
+    ...integerIn('breakerThreshold', 1, 1000),
+    context: 'breakerThreshold',
+    env: { name: 'BREAKER_THRESHOLD', functions: ['delivery'] },
+  }),
+  breakerProbeIntervalSeconds: declare({
+    kind: 'integer',
+    default: 60,
+    doc: 'Seconds between probes of an open circuit: while open, the endpoint gets at most one request per interval.',
+    range: '1–3600',
+    ...integerIn('breakerProbeIntervalSeconds', 1, 3600),
+    context: 'breakerProbeIntervalSeconds',
+    env: { name: 'BREAKER_PROBE_INTERVAL_SECONDS', functions: ['delivery'] },
+  }),
+  disableAfterHours: declare({
+    kind: 'number',
+    default: 120,
+    doc: 'A subscription whose endpoint kept failing without one success for this long is disabled (fractions allowed).',
+    range: 'more than 0, at most 312 (13 days: the retry lane keeps a waiting job 14 days)',
+    check: (value) => (Number.isFinite(value) && value > 0 && value <= 312 ? [] : [`disableAfterHours must be a number of hours above 0 and at most 312 (the retry lane keeps a waiting job 14 days), got ${value}`]),
+    context: 'disableAfterHours',
+    env: { name: 'DISABLE_AFTER_HOURS', functions: ['delivery'] },
+  }),
+  healthCacheTtlMs: declare({
+    kind: 'integer',
+    default: 1_000,
+    doc: "How long a delivery instance caches an endpoint's health (ms); 0 reads it for every job.",
+    range: '0–60000',
+    ...integerIn('healthCacheTtlMs', 0, 60_000),
+    context: 'healthCacheTtlMs',
+    env: { name: 'HEALTH_CACHE_TTL_MS', functions: ['delivery'] },
+  }),
+  alarmTopicArn: declare({
+    kind: 'text',
+    default: undefined,
+    doc: 'SNS topic the CloudWatch alarms and the operational events notify; unset: alarms show in CloudWatch, events are listed by `statushooks events operational`.',
+    range: 'an SNS topic ARN',
+    check: (value) => (/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/.test(value) ? [] : [`alarmTopicArn must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>), got "${value}"`]),
+    context: 'alarmTopicArn',
+  }),
   deliveryQueueAgeAlarmSeconds: declare({
     kind: 'integer',
     default: 3600,
@@ -282,6 +348,10 @@ function parseValue(kind: Kind, raw: unknown, label: string): { value: unknown }
     case 'integer': {
       const n = typeof raw === 'string' ? Number(raw.trim()) : raw;
       return typeof n === 'number' && !Number.isNaN(n) ? { value: n } : { problem: `${label} must be a number, got ${shown}` };
+    }
+    case 'number': {
+      const n = typeof raw === 'string' ? Number(raw.trim()) : raw;
+      return typeof n === 'number' && Number.isFinite(n) ? { value: n } : { problem: `${label} must be a number, got ${shown}` };
     }
     case 'boolean':
       if (typeof raw === 'boolean') return { value: raw };

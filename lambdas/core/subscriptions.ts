@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { formatIssues } from './issues';
 import { ALL_EVENTS, EVENT_NAMES, type EventName, closestEventName, isEventName } from './catalog';
 import type { StatusChange } from './events';
+import { maxRequestsPerSecondSchema } from './rate-limit';
 
 export const SUBSCRIPTION_STATES = ['active', 'paused', 'disabled'] as const;
 export type SubscriptionState = (typeof SUBSCRIPTION_STATES)[number];
@@ -43,6 +44,8 @@ export const subscriptionSchema = z.object({
   state: z.enum(SUBSCRIPTION_STATES),
   disabledReason: z.string().optional(),
   description: z.string().optional(),
+  /** Requests per second the pipeline sends at most, across all instances; absent: no limit. */
+  maxRequestsPerSecond: maxRequestsPerSecondSchema,
   createdAt: z.string().optional(),
   updatedAt: z.string().optional(),
 });

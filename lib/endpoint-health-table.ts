@@ -1,0 +1,28 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { Construct } from 'constructs';
+
+/**
+ * The endpoint health table (docs/architecture.md §4.3): partition key `tenantId`, sort key
+ * `subscriptionId`, one item per endpoint that ever failed (circuit, consecutive failures, last
+ * success and failure). Two more kinds of items live in partitions of their own: rate-limit
+ * counters (`rate#<tenant>#<subscription>`, one per second, expiring after 2 minutes) and the
+ * operational events (`ops#<UTC day>`, kept 30 days), both removed by TTL on `expiresAt`.
+ * Everything here is derived, short-lived state: deleting the stack deletes it.
+ */
+export class EndpointHealthTable extends Construct {
+  readonly table: dynamodb.Table;
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    this.table = new dynamodb.Table(this, 'Table', {
+      partitionKey: { name: 'tenantId', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'subscriptionId', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      timeToLiveAttribute: 'expiresAt',
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+  }
+}
