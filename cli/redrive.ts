@@ -5,6 +5,7 @@ import { DynamoSubscriptionStore } from '../lambdas/adapters/subscription-store'
 import { DEFAULTS } from '../lambdas/core/config';
 import { errorMessage, InvalidEventError } from '../lambdas/core/errors';
 import { parseBusEvent } from '../lambdas/core/events';
+import { freshJobBody } from '../lambdas/core/job';
 import { fanOut, type FanOutPorts } from '../lambdas/core/route-event';
 import { noMetrics, silentLog } from '../lambdas/core/ports';
 import { queueDepth, release, scan } from './dlq-queue';
@@ -189,8 +190,9 @@ async function move<C extends Candidate>(
 }
 
 /**
- * Delivery DLQ → delivery queue: the original job body as a fresh message, so attempts start
- * again at 1 and the delivery id (in the body) stays the receiver's dedupe key.
+ * Delivery DLQ → delivery queue (the fast lane): the original job as a fresh message, so attempts
+ * start again at 1 (and a new deadline), and the delivery id (in the body) stays the receiver's
+ * dedupe key. A job of an endpoint that is still failing moves on to the retry lane by itself.
  */
 export function redriveDeliveryDlq(sqs: SQSClient, dlqUrl: string, deliveryQueueUrl: string, selection: RedriveSelection, now = new Date()): Promise<RedriveReport> {
   type C = Candidate & { body: string };
@@ -208,7 +210,8 @@ export function redriveDeliveryDlq(sqs: SQSClient, dlqUrl: string, deliveryQueue
       },
       async send(batch) {
         // The job queue's own sending: bounded retries of refused entries, SQS-safe escaping.
-        const results = await queue.sendBodies(batch.map((c) => c.body));
+        // Attempts, deadline and waits start again (job.ts freshJobBody); the delivery id stays.
+        const results = await queue.sendBodies(batch.map((c) => freshJobBody(c.body, new Date())));
         return results.map((result) => (result.ok ? { ok: true as const } : { ok: false as const, error: result.reason }));
       },
     },

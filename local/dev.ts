@@ -103,7 +103,7 @@ function printGuide(print: (line: string) => void, runtime: LocalRuntime, cwd: s
   print(`statushooks is running locally (started in ${(ms / 1000).toFixed(1)} s)`);
   print(`  EventBridge  ${runtime.endpoints.eventbridge}   bus ${o.EventBusName ?? '?'}`);
   print(`  DynamoDB     ${runtime.endpoints.dynamodb}   table ${o.SubscriptionsTableName ?? '?'}`);
-  print(`  SQS          ${runtime.endpoints.sqs}   delivery queue, delivery DLQ, fan-out DLQ`);
+  print(`  SQS          ${runtime.endpoints.sqs}   delivery queue (fast lane), retry queue (retry lane), delivery DLQ, fan-out DLQ`);
   print(`  state file   ${state}  (the CLI and any AWS SDK client find the stack through it)`);
   print(`  function logs ${runtime.logFile}`);
   print(`  retries      schedule ${schedule} s, ${opts.maxAttempts ?? DEFAULTS.maxAttempts} attempts`);

@@ -64,10 +64,11 @@ export interface RoutingDeps {
 }
 
 /**
- * Reads the buses and rules of the template. Every rule pattern is compiled now, so an operator
- * the local runtime does not implement stops the start-up with its name.
+ * The template's buses (and the default bus), defined in the resolver so that references to them
+ * resolve: called at provisioning, since functions get a bus name in their environment, and again
+ * by compileRouting (defining twice is harmless).
  */
-export function compileRouting(template: CfnTemplate, resolver: TemplateResolver, deps: RoutingDeps): { buses: BusSpec[]; rules: RuleSpec[] } {
+export function defineBuses(template: CfnTemplate, resolver: TemplateResolver): BusSpec[] {
   const { region, accountId } = resolver.env;
   const busArn = (name: string) => `arn:aws:events:${region}:${accountId}:event-bus/${name}`;
   const buses: BusSpec[] = [{ name: DEFAULT_BUS, arn: busArn(DEFAULT_BUS) }];
@@ -77,6 +78,16 @@ export function compileRouting(template: CfnTemplate, resolver: TemplateResolver
     buses.push({ name, arn: busArn(name) });
     resolver.define(id, { ref: name, attributes: { Name: name, Arn: busArn(name) } });
   }
+  return buses;
+}
+
+/**
+ * Reads the buses and rules of the template. Every rule pattern is compiled now, so an operator
+ * the local runtime does not implement stops the start-up with its name.
+ */
+export function compileRouting(template: CfnTemplate, resolver: TemplateResolver, deps: RoutingDeps): { buses: BusSpec[]; rules: RuleSpec[] } {
+  const { region, accountId } = resolver.env;
+  const buses = defineBuses(template, resolver);
   const rules: RuleSpec[] = [];
   for (const [id, resource] of resourcesOfType(template, 'AWS::Events::Rule')) {
     const props = resource.Properties ?? {};

@@ -132,7 +132,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     });
     const routing = compileRouting(template, resolver, {
       queueUrlOfArn: (arn) => queueByArn.get(arn)?.url,
-      resolveTarget: (arn, where) => targetFor(arn, where, { functions, queueByArn, sqs }),
+      resolveTarget: (arn, where) => targetFor(arn, where, { functions, queueByArn, sqs, log }),
     });
     bridge.configure(routing);
 

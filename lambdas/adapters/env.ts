@@ -51,7 +51,7 @@ export function laneFromEnv(env: Env): { lane: Lane; timeoutMs: number; connectT
   const raw = env[ENV.deliveryLane] ?? 'fast';
   if (raw !== 'fast' && raw !== 'retry') throw new InvalidEnvironmentError([`environment variable ${ENV.deliveryLane} must be "fast" or "retry", got "${raw}"`]);
   const s = settingsFromEnv(env);
-  const timeoutMs = raw === 'fast' ? s.fastLaneTimeoutMs : s.httpTimeoutMs;
+  const timeoutMs = raw === 'fast' ? Math.min(s.fastLaneTimeoutMs, s.httpTimeoutMs) : s.httpTimeoutMs;
   return { lane: raw, timeoutMs, connectTimeoutMs: Math.min(s.httpConnectTimeoutMs, timeoutMs) };
 }
 

@@ -227,9 +227,9 @@ export const SETTINGS = {
   fastLaneTimeoutMs: declare({
     kind: 'integer',
     default: 3_000,
-    doc: "Request timeout of a first attempt in the fast lane (ms); an endpoint slower than this is moved to the retry lane, whose requests get `httpTimeoutMs`.",
-    range: '1–`httpTimeoutMs`',
-    ...integerIn('fastLaneTimeoutMs', 1, (all) => Math.max(1, all.httpTimeoutMs as number), ' (at most httpTimeoutMs)'),
+    doc: "Request timeout of a first attempt in the fast lane (ms; at most `httpTimeoutMs`): an endpoint slower than this continues in the retry lane, whose requests get `httpTimeoutMs`.",
+    range: `1–${(LIMITS.deliveryFunctionTimeoutSeconds * 1000) / 2}; capped at \`httpTimeoutMs\``,
+    ...integerIn('fastLaneTimeoutMs', 1, (LIMITS.deliveryFunctionTimeoutSeconds * 1000) / 2),
     context: 'fastLaneTimeoutMs',
     env: { name: 'FAST_LANE_TIMEOUT_MS', functions: ['delivery'] },
   }),

@@ -6,6 +6,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { LOCAL_ACCOUNT_ID, type LocalQueue, createQueues, createTables } from '../emulators';
+import { defineBuses } from '../eventbridge';
 import { type CfnTemplate, type TemplateResolver, resourcesOfType } from '../template';
 
 export interface Provisioned {
@@ -16,6 +17,7 @@ export interface Provisioned {
 
 export async function provisionResources(template: CfnTemplate, resolver: TemplateResolver, region: string, clients: { sqs: SQSClient; dynamodb: DynamoDBClient }): Promise<Provisioned> {
   defineGenericResources(template, resolver);
+  defineBuses(template, resolver);
   const functionIds = defineFunctions(template, resolver, region);
   await createTables(template, resolver, clients.dynamodb);
   const queues = await createQueues(template, resolver, clients.sqs);

@@ -15,6 +15,7 @@ export interface TargetContext {
   readonly functions: StackFunctions;
   readonly queueByArn: Map<string, LocalQueue>;
   readonly sqs: SQSClient;
+  readonly log: (line: string) => void;
 }
 
 type TargetKind = (arn: string, ctx: TargetContext) => TargetHandler | undefined;
@@ -37,6 +38,15 @@ const TARGET_KINDS: readonly TargetKind[] = [
       await ctx.sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: stringifyJson(payload) }));
     };
   },
+  // An SNS topic (the alarm topic, context alarmTopicArn): nothing is sent from a laptop; the
+  // runtime says what would have been published.
+  (arn, ctx) => {
+    if (!/^arn:aws[a-z-]*:sns:/.test(arn)) return undefined;
+    return async (payload) => {
+      const { 'detail-type': detailType } = (payload ?? {}) as { 'detail-type'?: unknown };
+      ctx.log(`~ SNS ${arn}: ${String(detailType ?? 'event')} (not sent by the local runtime)`);
+    };
+  },
 ];
 
 export function targetFor(arn: string, where: string, ctx: TargetContext): TargetHandler {
@@ -44,5 +54,5 @@ export function targetFor(arn: string, where: string, ctx: TargetContext): Targe
     const handler = kind(arn, ctx);
     if (handler) return handler;
   }
-  throw new UnsupportedTemplateError(`${where}: target ${arn} is not supported by the local runtime (only this stack's Lambda functions and SQS queues)`);
+  throw new UnsupportedTemplateError(`${where}: target ${arn} is not supported by the local runtime (only this stack's Lambda functions and SQS queues, and SNS topics, which are logged)`);
 }
