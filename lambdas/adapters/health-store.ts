@@ -181,6 +181,21 @@ export class DynamoHealthStore {
     }
   }
 
+  /**
+   * Marks the endpoint slow until `untilMs` (it stays out of the fast lane), without counting a
+   * failure: the request that revealed it may still succeed.
+   */
+  async markSlow(tenantId: string, subscriptionId: string, untilMs: number): Promise<void> {
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { tenantId, subscriptionId },
+        UpdateExpression: 'SET slowUntil = :until, circuit = if_not_exists(circuit, :closed), consecutiveFailures = if_not_exists(consecutiveFailures, :zero)',
+        ExpressionAttributeValues: { ':until': untilMs, ':closed': 'closed', ':zero': 0 },
+      }),
+    );
+  }
+
   /** Forgets the endpoint's history: on resume or a URL change it starts healthy. */
   async reset(tenantId: string, subscriptionId: string): Promise<void> {
     await this.db.send(new DeleteCommand({ TableName: this.tableName, Key: { tenantId, subscriptionId } }));

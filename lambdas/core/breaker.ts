@@ -37,8 +37,14 @@ export interface BreakerPolicy {
   readonly maxWaitMs: number;
   /** Waits are shortened by up to this fraction at random, so a backlog does not return at once. */
   readonly waitJitter: number;
-  /** How long a fast-lane timeout keeps the endpoint out of the fast lane. */
+  /** How long a fast-lane timeout (or an answer slower than slowAfterMs) keeps the endpoint out of the fast lane. */
   readonly slowForMs: number;
+  /**
+   * A fast-lane request still unanswered after this long marks its endpoint slow at once (while it
+   * goes on, up to the fast lane's timeout), so the endpoint's next jobs take the retry lane
+   * instead of holding fast-lane slots. Healthy endpoints answer far sooner and never pay for it.
+   */
+  readonly slowAfterMs: number;
   /** Failing without a single success for this long disables the subscription (fractions allowed). */
   readonly disableAfterHours: number;
 }
@@ -50,6 +56,7 @@ export const DEFAULT_BREAKER_POLICY: BreakerPolicy = {
   maxWaitMs: 15 * 60_000,
   waitJitter: 0.2,
   slowForMs: 10 * 60_000,
+  slowAfterMs: 1_000,
   disableAfterHours: 120,
 };
 

@@ -37,6 +37,8 @@ export interface HealthPort {
   saveHealth(tenantId: string, subscriptionId: string, result: RecordResult, nowMs: number): Promise<{ health: EndpointHealth; transition?: Transition }>;
   /** The one probe of an open circuit: true for exactly one caller per lease. */
   acquireProbe(tenantId: string, subscriptionId: string, nowMs: number, leaseMs: number): Promise<boolean>;
+  /** Keeps the endpoint out of the fast lane until `untilMs` (not a failure). */
+  markSlow(tenantId: string, subscriptionId: string, untilMs: number): Promise<void>;
   /** One request token of the subscription's rate limit for the current second. */
   takeToken(tenantId: string, subscriptionId: string, max: number, nowMs: number): Promise<boolean>;
 }
@@ -213,7 +215,7 @@ async function attemptJob(job: DeliveryJob, s: Settling, ports: DeliveryPorts, c
     }
   }
 
-  const result = await sendSigned(job, subscription, ports, config);
+  const result = await sendWatched(job, subscription, s, ports, config);
   const outcome = classify(result, ports.now());
   const slow = config.lane === 'fast' && result.kind === 'error' && result.error === 'timeout';
   if (result.kind !== 'error' || result.error !== 'blocked') ports.metrics.milliseconds(METRIC.endpointResponseTime, result.durationMs);
@@ -279,6 +281,33 @@ async function announce(detailType: OperationalDetailType, job: DeliveryJob, sub
     });
   } catch (error) {
     ports.log.error('operational event could not be published', { detailType, tenantId: job.tenantId, subscriptionId: job.subscriptionId, reason: errorMessage(error) });
+  }
+}
+
+/**
+ * Sends; in the fast lane, a request still unanswered after the breaker's slowAfterMs marks the
+ * endpoint slow right away (it continues, up to the fast lane's timeout), so the endpoint's next
+ * jobs go to the retry lane instead of taking fast-lane slots while this one waits.
+ */
+async function sendWatched(job: DeliveryJob, subscription: Subscription, s: Settling, ports: DeliveryPorts, config: DeliveryConfig): Promise<AttemptResult> {
+  const sending = sendSigned(job, subscription, ports, config);
+  if (config.lane !== 'fast') return sending;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let marking: Promise<void> | undefined;
+  const slowMark = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, config.breaker.slowAfterMs);
+  }).then(() => {
+    ports.log.info('endpoint slow: its next jobs take the retry lane', { ...s.fields, afterMs: config.breaker.slowAfterMs });
+    marking = ports.markSlow(job.tenantId, job.subscriptionId, ports.now().getTime() + config.breaker.slowForMs).catch((error: unknown) => {
+      ports.log.warn('endpoint could not be marked slow', { ...s.fields, reason: errorMessage(error) });
+    });
+  });
+  void slowMark;
+  try {
+    return await sending;
+  } finally {
+    clearTimeout(timer);
+    await marking;
   }
 }
 

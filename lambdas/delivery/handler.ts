@@ -73,6 +73,10 @@ async function recordHandler(record: SQSRecord): Promise<void> {
       healthCache.delete(key(tenantId, subscriptionId));
       return health.acquireProbe(tenantId, subscriptionId, nowMs, leaseMs);
     },
+    markSlow: async (tenantId, subscriptionId, untilMs) => {
+      await health.markSlow(tenantId, subscriptionId, untilMs);
+      healthCache.delete(key(tenantId, subscriptionId));
+    },
     takeToken: (tenantId, subscriptionId, max, nowMs) => health.takeToken(tenantId, subscriptionId, max, nowMs),
     publishOperational: (event) => operational.publishOperational(event),
     send: (request) => sender.send(request),

@@ -312,10 +312,11 @@ export async function waitForLogLine(h: Harness, message: string | readonly stri
   });
 }
 
-/** Waits until the delivery queue has nothing waiting or in flight: every job was settled. */
+/** Waits until both delivery lanes have nothing waiting or in flight: every job was settled. */
 export async function waitForQuiet(h: Harness, timeoutMs: number): Promise<void> {
-  await waitFor(async () => (await queueDepth(h, h.runtime.outputs.DeliveryQueueUrl!)) === 0, {
+  const lanes = [h.runtime.outputs.DeliveryQueueUrl!, h.runtime.outputs.RetryQueueUrl!];
+  await waitFor(async () => (await Promise.all(lanes.map((q) => queueDepth(h, q)))).every((n) => n === 0), {
     timeoutMs,
-    describe: () => `the delivery queue still holds jobs; last runtime lines:\n${h.logs.slice(-15).join('\n')}`,
+    describe: () => `a delivery lane still holds jobs; last runtime lines:\n${h.logs.slice(-15).join('\n')}`,
   });
 }
