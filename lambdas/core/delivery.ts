@@ -6,7 +6,7 @@ import { parseJob, type DeliveryJob } from './job';
 import { OPERATIONAL_DETAIL_TYPES, type OperationalDetailType, type OperationalPort } from './operational';
 import { classify, type AttemptResult, type Outcome } from './outcome';
 import { METRIC, type Log, type Metrics } from './ports';
-import { refusedWait } from './rate-limit';
+import { rateWindow, refusedWait } from './rate-limit';
 import { nextDelay } from './retry';
 import { signatureHeaders } from './signing';
 import { signingSecrets, type Subscription } from './subscriptions';
@@ -202,6 +202,7 @@ async function attemptJob(job: DeliveryJob, s: Settling, ports: DeliveryPorts, c
     if (!won) return { kind: 'wait', untilMs: nowMs + waitForOpenCircuit(health!, nowMs, config.breaker, ports.rng), reason: 'another delivery probes the endpoint' };
   }
   const limit = subscription.maxRequestsPerSecond;
+  let rateSecond: number | undefined;
   if (limit !== undefined) {
     let granted: boolean;
     try {
@@ -213,6 +214,7 @@ async function attemptJob(job: DeliveryJob, s: Settling, ports: DeliveryPorts, c
       ports.metrics.count(METRIC.deliveriesRateLimited);
       return { kind: 'wait', untilMs: nowMs + refusedWait(nowMs, ports.rng).waitMs, reason: `rate limit of ${limit} requests per second` };
     }
+    rateSecond = rateWindow(nowMs).second;
   }
 
   const result = await sendWatched(job, subscription, s, ports, config);
@@ -227,6 +229,8 @@ async function attemptJob(job: DeliveryJob, s: Settling, ports: DeliveryPorts, c
     error: result.kind === 'error' ? result.message : undefined,
     durationMs: result.durationMs,
     probe: probe || undefined,
+    // The second whose rate-limit token this request used.
+    rateSecond,
   });
   const after = await recordHealth(job, subscription, health, result, outcome, slow, s, ports, config);
   return { kind: 'attempted', outcome, slow, health: after, subscription };

@@ -294,7 +294,10 @@ export function functionLogEntries(h: Harness): Record<string, unknown>[] {
   const text = fs.existsSync(h.runtime.logFile) ? fs.readFileSync(h.runtime.logFile, 'utf8') : '';
   // Each line is `<time> <function> <stream> <what the function printed>`.
   return text.split('\n').flatMap((line) => {
-    const entry = parseFunctionLine(line.slice(Math.max(0, line.indexOf('{'))));
+    const json = line.slice(Math.max(0, line.indexOf('{')));
+    const entry = parseFunctionLine(json);
+    // Delivery attempts are log lines too, with every field (the runtime also shows them as `→` lines).
+    if (entry.kind === 'delivery-attempt') return [JSON.parse(json) as Record<string, unknown>];
     return entry.kind === 'log' ? [{ ...entry.fields, message: entry.message }] : [];
   });
 }
