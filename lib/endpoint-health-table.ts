@@ -3,7 +3,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 
 /**
- * The endpoint health table (docs/architecture.md §4.3): partition key `tenantId`, sort key
+ * The endpoint health table (docs/architecture.md §7): partition key `tenantId`, sort key
  * `subscriptionId`, one item per endpoint that ever failed (circuit, consecutive failures, last
  * success and failure). Two more kinds of items live in partitions of their own: rate-limit
  * counters (`rate#<tenant>#<subscription>`, one per second, expiring after 2 minutes) and the

@@ -14,7 +14,7 @@ import {
 } from '../core/operational';
 
 /**
- * Operational events (docs/architecture.md §7) go two ways at once: onto the stack's bus (source
+ * Operational events (docs/architecture.md §8) go two ways at once: onto the stack's bus (source
  * `statushooks`), where the platform routes them with its own rules (and the stack's own rule to
  * the alarm topic, when configured), and into the health table, where `statushooks events
  * operational` lists them on a deployed stack and on the local runtime alike. Items live under

@@ -34,7 +34,7 @@ export const ENV = {
   fanOutDlqUrl: 'FANOUT_DLQ_URL',
   healthTable: 'HEALTH_TABLE',
   retryQueueUrl: 'RETRY_QUEUE_URL',
-  /** `fast` or `retry`: which lane this delivery function drains (docs/architecture.md §4.3). */
+  /** `fast` or `retry`: which lane this delivery function drains (docs/architecture.md §7). */
   deliveryLane: 'DELIVERY_LANE',
   /** The stack's bus, for the operational events. */
   eventBusName: 'EVENT_BUS_NAME',

@@ -67,7 +67,7 @@ export interface ObservabilityPort {
 export type DeliveryPorts = SubscriptionPort & SenderPort & HealthPort & JobPort & OperationalPort & ClockPort & ObservabilityPort;
 
 /**
- * The two lanes (docs/architecture.md §4.3): the fast lane takes first attempts to healthy
+ * The two lanes (docs/architecture.md §7): the fast lane takes first attempts to healthy
  * endpoints with a short request timeout; everything else (retries, slow or failing endpoints,
  * waits) runs in the retry lane, with its own concurrency, so it never delays a fast delivery.
  */
@@ -254,9 +254,19 @@ async function recordHealth(
 ): Promise<EndpointHealth | undefined> {
   if (outcome.kind === 'gone' || outcome.kind === 'permanent') return before;
   const nowMs = ports.now().getTime();
+  if (slow) {
+    // Slow is not dead: no answer within the fast lane's short timeout keeps the endpoint out of
+    // the fast lane, but does not count towards its breaker (the retry lane's full timeout does).
+    const marked = markSlow(before, nowMs, config.breaker);
+    try {
+      await ports.markSlow(job.tenantId, job.subscriptionId, marked.slowUntil!);
+    } catch (error) {
+      ports.log.warn('endpoint could not be marked slow', { ...s.fields, reason: errorMessage(error) });
+    }
+    return marked;
+  }
   const attempt = outcome.kind === 'delivered' ? { ok: true as const, durationMs: result.durationMs } : { ok: false as const, error: outcome.reason };
-  let next = record(before, attempt, nowMs, config.breaker);
-  if (slow) next = { ...next, health: markSlow(next.health, nowMs, config.breaker), write: 'failure' };
+  const next = record(before, attempt, nowMs, config.breaker);
   try {
     const saved = await ports.saveHealth(job.tenantId, job.subscriptionId, next, nowMs);
     if (saved.transition === 'opened') {

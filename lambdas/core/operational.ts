@@ -1,5 +1,5 @@
 /**
- * Operational events: what the stack tells operators about endpoints (docs/architecture.md §7).
+ * Operational events: what the stack tells operators about endpoints (docs/architecture.md §8).
  * Published on the stack's own bus with this source and kept for `statushooks events operational`.
  */
 
