@@ -33,6 +33,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { type EventName, entityKeyOf } from '../lambdas/core/catalog';
+import { DynamoHealthStore } from '../lambdas/adapters/health-store';
 import { DEFAULTS } from '../lambdas/core/config';
 import { newSecret, newSubscriptionId } from '../lambdas/core/subscriptions';
 import { LOCAL_CREDENTIALS } from '../local/emulators';
@@ -141,14 +142,16 @@ async function runScenario(scenario: ScenarioName, round: number, o: IsolationOp
   let blackHole: BlackHole | undefined;
   let slow: SlowReceiver | undefined;
   try {
-    const subscribe = async (tenantId: string, url: string, secret: string) => {
+    const subscribe = async (tenantId: string, url: string, secret: string): Promise<string> => {
       const now = new Date().toISOString();
+      const subscriptionId = newSubscriptionId();
       await db.send(
         new PutCommand({
           TableName: runtime.outputs.SubscriptionsTableName,
-          Item: { tenantId, subscriptionId: newSubscriptionId(), url, events: ['*'], secret, state: 'active', createdAt: now, updatedAt: now },
+          Item: { tenantId, subscriptionId, url, events: ['*'], secret, state: 'active', createdAt: now, updatedAt: now },
         }),
       );
+      return subscriptionId;
     };
     // Each healthy receiver is its own tenant with one subscription, and so is the bad endpoint.
     for (let k = 0; k < o.healthyReceivers; k++) {
@@ -164,7 +167,7 @@ async function runScenario(scenario: ScenarioName, round: number, o: IsolationOp
       slow = await SlowReceiver.start(o.slowAnswerMs);
       await subscribe('iso-bad', slow.url, newSecret(32));
     }
-    if (!o.cold) await prewarm(runtime, events, subscribe, o);
+    if (!o.cold) await prewarm(runtime, events, db, subscribe, o);
     const setupMs = performance.now() - started;
 
     const putFailures: string[] = [];
@@ -280,28 +283,40 @@ async function runScenario(scenario: ScenarioName, round: number, o: IsolationOp
 async function prewarm(
   runtime: LocalRuntime,
   events: EventBridgeClient,
-  subscribe: (tenantId: string, url: string, secret: string) => Promise<void>,
+  db: DynamoDBDocumentClient,
+  subscribe: (tenantId: string, url: string, secret: string) => Promise<string>,
   o: IsolationOptions,
 ): Promise<void> {
   const secret = newSecret(32);
-  const receiver = await HealthyReceiver.start(secret, 1000);
+  // Answers in 800 ms: long enough to need every environment, short of the fast lane's slow mark (1 s).
+  const receiver = await HealthyReceiver.start(secret, 800);
   try {
-    await subscribe('iso-warm', receiver.url, secret);
+    const subscriptionId = await subscribe('iso-warm', receiver.url, secret);
     const count = DEFAULTS.deliveryBatchSize * DEFAULTS.deliveryMaxConcurrency;
-    const uuids = Array.from({ length: count }, (_, i) => `prewarm-${i}`);
-    const entries = uuids.map((uuid) => ({
-      EventBusName: runtime.outputs.EventBusName,
-      Source: SOURCE,
-      DetailType: EVENT,
-      Detail: JSON.stringify({ tenantId: 'iso-warm', oldStatus: 'approved', newStatus: 'option_selected', [entityKeyOf(EVENT)]: { number: null, uuid, externalId: null } }),
-    }));
-    const calls: Promise<unknown>[] = [];
-    for (let i = 0; i < entries.length; i += 10) calls.push(events.send(new PutEventsCommand({ Entries: entries.slice(i, i + 10) })));
-    await Promise.all(calls);
-    const until = performance.now() + 60_000;
-    while (receiver.firstArrival.size < count && performance.now() < until) await sleep(100);
-    if (receiver.firstArrival.size < count) o.print(`  ! pre-warm: only ${receiver.firstArrival.size} of ${count} deliveries arrived within 60 s`);
-    // Let the last answers (1 s) finish and the new environments settle.
+    const round = async (name: string) => {
+      const uuids = Array.from({ length: count }, (_, i) => `prewarm-${name}-${i}`);
+      const entries = uuids.map((uuid) => ({
+        EventBusName: runtime.outputs.EventBusName,
+        Source: SOURCE,
+        DetailType: EVENT,
+        Detail: JSON.stringify({ tenantId: 'iso-warm', oldStatus: 'approved', newStatus: 'option_selected', [entityKeyOf(EVENT)]: { number: null, uuid, externalId: null } }),
+      }));
+      const before = receiver.firstArrival.size;
+      const calls: Promise<unknown>[] = [];
+      for (let i = 0; i < entries.length; i += 10) calls.push(events.send(new PutEventsCommand({ Entries: entries.slice(i, i + 10) })));
+      await Promise.all(calls);
+      const until = performance.now() + 60_000;
+      while (receiver.firstArrival.size < before + count && performance.now() < until) await sleep(100);
+      if (receiver.firstArrival.size < before + count) o.print(`  ! pre-warm (${name}): only ${receiver.firstArrival.size - before} of ${count} deliveries arrived within 60 s`);
+    };
+    // The fast lane's environments, then the retry lane's: marked slow, the endpoint's jobs take the retry lane.
+    await round('fast');
+    if (runtime.outputs.HealthTableName) {
+      await new DynamoHealthStore(db, runtime.outputs.HealthTableName).markSlow('iso-warm', subscriptionId, Date.now() + 10 * 60_000);
+      await sleep(DEFAULTS.healthCacheTtlMs + 200);
+      await round('retry');
+    }
+    // Let the last answers finish and the new environments settle.
     await sleep(1500);
   } finally {
     await receiver.stop();

@@ -7,13 +7,24 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { formatIssues } from '../lambdas/core/issues';
 import { documentClient, sqsClient } from '../lambdas/adapters/aws-clients';
 import { DynamoSubscriptionStore } from '../lambdas/adapters/subscription-store';
+import { DynamoHealthStore } from '../lambdas/adapters/health-store';
+import { OperationalEvents } from '../lambdas/adapters/operational-events';
 import type { EndpointPolicy } from '../lambdas/core/config';
 import { SETTINGS } from '../lambdas/core/settings';
 import { CliError, UsageError, isNetworkError } from './cli-errors';
 import { LOCAL_STATE_FILE, localStateSchema } from '../local/state-file';
 
 /** The stack outputs the CLI uses (docs/architecture.md, `CfnOutput`s of the stack). */
-export type OutputKey = 'EventBusName' | 'SubscriptionsTableName' | 'DeliveryQueueUrl' | 'DeliveryDlqUrl' | 'FanOutDlqUrl' | 'AllowPrivateEndpoints' | 'AllowHttpEndpoints';
+export type OutputKey =
+  | 'EventBusName'
+  | 'SubscriptionsTableName'
+  | 'HealthTableName'
+  | 'DeliveryQueueUrl'
+  | 'RetryQueueUrl'
+  | 'DeliveryDlqUrl'
+  | 'FanOutDlqUrl'
+  | 'AllowPrivateEndpoints'
+  | 'AllowHttpEndpoints';
 
 export interface TargetOptions {
   readonly stack?: string;
@@ -176,6 +187,15 @@ export class Clients {
 
   store(): DynamoSubscriptionStore {
     return new DynamoSubscriptionStore(this.db, outputOf(this.target, 'SubscriptionsTableName'));
+  }
+
+  /** Endpoint health (circuit breakers); fails plainly for a stack deployed before it existed. */
+  health(): DynamoHealthStore {
+    return new DynamoHealthStore(this.db, outputOf(this.target, 'HealthTableName'));
+  }
+
+  operationalEvents(): OperationalEvents {
+    return new OperationalEvents(this.db, outputOf(this.target, 'HealthTableName'));
   }
 
   destroy(): void {

@@ -5,8 +5,8 @@ import { entityKeyOf } from '../../lambdas/core/catalog';
 import { exampleDetail, parseDetail } from '../../lambdas/core/events';
 import { CliError, UsageError } from '../cli-errors';
 import { putEvents } from '../put-events';
-import { nonEmpty, parseEventName, readInput } from '../inputs';
-import { printJson, printLines } from '../output';
+import { nonEmpty, parseDuration, parseEventName, readInput } from '../inputs';
+import { printJson, printLines, table } from '../output';
 import { withClients, withTargetOptions, type JsonOption } from '../run';
 import { outputOf, targetKind, type TargetOptions } from '../target';
 
@@ -46,9 +46,45 @@ function detailFromOptions(options: SendOptions): Record<string, unknown> {
 }
 
 export function registerEvents(program: Command): void {
-  const events = program.command('events').description('put status-change events on the bus; print example details');
+  const events = program.command('events').description('put status-change events on the bus; print example details; list operational events');
   registerSend(events);
   registerExample(events);
+  registerOperational(events);
+}
+
+/** `--since`: a duration back from now (`1h`, `2d`) or an ISO time. */
+export function parseSince(option: string, text: string, now: number): number {
+  const trimmed = text.trim();
+  if (/^\d+[smhd]$/.test(trimmed)) return now - parseDuration(option, trimmed);
+  const at = /^\d{4}-\d{2}-\d{2}/.test(trimmed) ? Date.parse(trimmed) : Number.NaN;
+  if (!Number.isFinite(at)) throw new UsageError(`${option}: expected a duration such as 30m, 24h, 7d or an ISO time such as 2026-12-03T10:00:00Z, got "${text}"`);
+  if (at > now) throw new UsageError(`${option}: ${text} is in the future`);
+  return at;
+}
+
+/** `events operational`. */
+function registerOperational(events: Command): void {
+  withTargetOptions(
+    events
+      .command('operational')
+      .description('list the operational events of the stack: endpoints failing and recovered, subscriptions disabled (kept 30 days)')
+      .option('--since <time>', 'how far back: a duration (30m, 24h, 7d; at most 30d) or an ISO time', '24h'),
+  )
+    .addHelpText('after', '\nExamples:\n  statushooks events operational --since 1h\n  statushooks events operational --since 2026-12-01T00:00:00Z --json')
+    .action(async (options: TargetOptions & JsonOption & { since: string }) => {
+      targetKind(options);
+      const now = Date.now();
+      const since = parseSince('--since', options.since, now);
+      const listed = await withClients(options, (c) => c.operationalEvents().list(since, now));
+      if (options.json) return printJson({ events: listed.map(({ detailType, time, detail }) => ({ detailType, time, detail })) });
+      if (listed.length === 0) return printLines(`no operational events since ${new Date(since).toISOString()}`);
+      printLines(
+        table(
+          ['TIME', 'EVENT', 'TENANT', 'SUBSCRIPTION', 'SINCE', 'URL', 'REASON'],
+          listed.map((e) => [e.time, e.detailType.replace(/^statushooks\./, ''), e.detail.tenantId, e.detail.subscriptionId, e.detail.since, e.detail.url, e.detail.reason]),
+        ),
+      );
+    });
 }
 
 /** `events send`. */

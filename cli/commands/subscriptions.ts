@@ -19,6 +19,9 @@ import {
   type Subscription,
 } from '../../lambdas/core/subscriptions';
 import { redactUrl } from '../../lambdas/core/endpoint-guard';
+import { maxRequestsPerSecondSchema } from '../../lambdas/core/rate-limit';
+import { healthColumn, healthLine, healthView, type HealthView } from '../health-view';
+import type { Clients } from '../target';
 import { CliError, UsageError } from '../cli-errors';
 import { nonEmpty, parseDuration, parseEventList, parseStatusFilter, parseSubscriptionUrl } from '../inputs';
 import { fields, formatAge, printJson, printLines, table } from '../output';
@@ -45,7 +48,7 @@ function publicItem(item: Readonly<Record<string, unknown>>): Record<string, unk
  * A subscription as text. The URL is shown whole only with its secret (create) or on request
  * (`get --show-url`): a token in the path is as much a credential as the secret.
  */
-function describe(s: Subscription, now: Date, secretShown?: string, showUrl = secretShown !== undefined): string {
+function describe(s: Subscription, now: Date, secretShown?: string, showUrl = secretShown !== undefined, health?: HealthView): string {
   const entries: [string, string][] = [
     ['subscriptionId', s.subscriptionId],
     ['tenantId', s.tenantId],
@@ -53,7 +56,9 @@ function describe(s: Subscription, now: Date, secretShown?: string, showUrl = se
   ];
   if (s.disabledReason) entries.push(['disabledReason', s.disabledReason]);
   entries.push(['url', showUrl ? s.url : redactUrl(s.url)], ['events', s.events.join(', ')], ['statusFilter', s.statusFilter?.length ? s.statusFilter.join(', ') : '(all statuses)']);
+  if (s.maxRequestsPerSecond !== undefined) entries.push(['maxRequestsPerSecond', `${s.maxRequestsPerSecond} (rate limit)`]);
   if (s.description) entries.push(['description', s.description]);
+  if (health) entries.push(['health', healthLine(health)]);
   entries.push(['secret', secretShown ?? '(hidden)']);
   if (s.previousSecret && s.previousSecretExpiresAt) {
     const live = Date.parse(s.previousSecretExpiresAt) > now.getTime();
@@ -64,7 +69,7 @@ function describe(s: Subscription, now: Date, secretShown?: string, showUrl = se
   return fields(entries);
 }
 
-const FIELD_ORDER = ['subscriptionId', 'tenantId', 'state', 'disabledReason', 'url', 'events', 'statusFilter', 'description', 'secret', 'previousSecret', 'previousSecretExpiresAt', 'createdAt', 'updatedAt'];
+const FIELD_ORDER = ['subscriptionId', 'tenantId', 'state', 'disabledReason', 'url', 'events', 'statusFilter', 'maxRequestsPerSecond', 'description', 'secret', 'previousSecret', 'previousSecretExpiresAt', 'createdAt', 'updatedAt'];
 
 /** A broken item, field by field as stored (secrets hidden), then what is wrong with it. */
 function describeBroken(stored: StoredItem): string {
@@ -81,6 +86,7 @@ const FIXED_BY: Readonly<Record<string, string>> = {
   events: 'update --events',
   statusFilter: 'update --status-filter or --no-status-filter',
   description: 'update --description or --no-description',
+  maxRequestsPerSecond: 'update --max-rps or --no-max-rps',
   secret: 'rotate-secret',
   previousSecret: 'rotate-secret',
   previousSecretExpiresAt: 'rotate-secret',
@@ -94,6 +100,30 @@ const FIXED_BY: Readonly<Record<string, string>> = {
 export function fixHint(problems: readonly string[]): string {
   const fieldsOf = [...new Set(problems.map((p) => p.split(/[.:]/)[0]!))];
   return fieldsOf.map((f) => `${f}: ${FIXED_BY[f] ?? 'fix it in the table'}`).join('; ');
+}
+
+/** `--max-rps`: the subscription attribute's own rule, in its words. */
+function parseMaxRps(text: string): number {
+  const trimmed = text.trim();
+  const parsed = maxRequestsPerSecondSchema.safeParse(/^-?\d+(\.\d+)?$/.test(trimmed) ? Number(trimmed) : Number.NaN);
+  if (!parsed.success || parsed.data === undefined) throw new UsageError(`--max-rps: ${parsed.success ? 'a number is required' : parsed.error.issues[0]!.message}, got "${text}"`);
+  return parsed.data;
+}
+
+/**
+ * The endpoint's health, or undefined when the target has no health table (a stack deployed
+ * before it existed): health is shown where it exists and never stops a command.
+ */
+async function healthOf(c: Clients, tenantId: string, subscriptionId: string): Promise<HealthView | undefined> {
+  if (!c.target.outputs.HealthTableName) return undefined;
+  return healthView(await c.health().get(tenantId, subscriptionId));
+}
+
+/** Forgets the endpoint's health (resume, a new URL): it starts healthy, its breaker closed. */
+async function resetHealth(c: Clients, tenantId: string, subscriptionId: string, why: string, options: JsonOption): Promise<void> {
+  if (!c.target.outputs.HealthTableName) return;
+  await c.health().reset(tenantId, subscriptionId);
+  if (!options.json) process.stderr.write(`endpoint health reset (${why}): its circuit breaker is closed and its failure count is 0\n`);
 }
 
 function tenantOf(options: { tenant: string }): string {
@@ -175,6 +205,7 @@ function registerCreate(subs: Command): void {
         .requiredOption('--url <url>', 'the receiver: https://… (http and private hosts only where the target allows them)')
         .requiredOption('--events <names>', 'comma-separated event names, or "*" (quoted) for all five')
         .option('--status-filter <statuses>', 'deliver only when newStatus is one of these (comma-separated)')
+        .option('--max-rps <n>', 'rate limit: at most n requests per second to the endpoint (1–1000), across all instances')
         .option('--description <text>', 'a note for operators'),
     ),
   )
@@ -182,7 +213,7 @@ function registerCreate(subs: Command): void {
     .action(createSubscription);
 }
 
-type CreateOptions = Options & { url: string; events: string; statusFilter?: string; description?: string };
+type CreateOptions = Options & { url: string; events: string; statusFilter?: string; maxRps?: string; description?: string };
 
 async function createSubscription(options: CreateOptions): Promise<void> {
   const kind = targetKind(options);
@@ -190,6 +221,7 @@ async function createSubscription(options: CreateOptions): Promise<void> {
   const events = parseEventList('--events', options.events);
   const statusFilter = options.statusFilter === undefined ? undefined : parseStatusFilter('--status-filter', options.statusFilter);
   const description = options.description === undefined ? undefined : nonEmpty('--description', options.description);
+  const maxRequestsPerSecond = options.maxRps === undefined ? undefined : parseMaxRps(options.maxRps);
   const subscription = await withClients(options, async (c) => {
     // A stack's endpoint policy is in its outputs: the URL is checked once the target is known.
     const url = parseSubscriptionUrl('--url', options.url, endpointPolicyFor(options, c.target), kind);
@@ -200,6 +232,7 @@ async function createSubscription(options: CreateOptions): Promise<void> {
       url,
       events,
       statusFilter,
+      maxRequestsPerSecond,
       secret: newSecret(),
       state: 'active',
       description,
@@ -219,14 +252,23 @@ function registerList(subs: Command): void {
     .addHelpText('after', '\nExample:\n  statushooks subscriptions list --tenant acme-shop')
     .action(async (options: Options) => {
       const tenantId = tenantOf(options);
-      const { subscriptions, invalid } = await withClients(options, (c) => c.store().listByTenant(tenantId));
+      const { subscriptions, invalid, health } = await withClients(options, async (c) => {
+        const listed = await c.store().listByTenant(tenantId);
+        // One Query for the whole tenant's health, not one read per subscription.
+        const items = c.target.outputs.HealthTableName ? await c.health().listByTenant(tenantId) : undefined;
+        const byId = new Map(items?.map((i) => [i.subscriptionId, i]));
+        return { ...listed, health: (id: string) => (items ? healthView(byId.get(id)) : undefined) };
+      });
       for (const bad of invalid) process.stderr.write(`warning: item ${bad.subscriptionId} breaks the subscription schema and is skipped by fan-out: ${bad.reason}\n`);
-      if (options.json) return printJson({ tenantId, subscriptions: subscriptions.map((s) => publicView(s)), invalid });
+      if (options.json) return printJson({ tenantId, subscriptions: subscriptions.map((s) => ({ ...publicView(s), health: health(s.subscriptionId) })), invalid });
       if (subscriptions.length === 0) return printLines(`no subscriptions for tenant ${tenantId}`);
       printLines(
         table(
-          ['SUBSCRIPTION', 'STATE', 'EVENTS', 'STATUS FILTER', 'URL', 'DESCRIPTION'],
-          subscriptions.map((s) => [s.subscriptionId, s.state, s.events.join(','), s.statusFilter?.join(',') || '*', redactUrl(s.url), s.description ?? '']),
+          ['SUBSCRIPTION', 'STATE', 'HEALTH', 'EVENTS', 'STATUS FILTER', 'URL', 'DESCRIPTION'],
+          subscriptions.map((s) => {
+            const h = health(s.subscriptionId);
+            return [s.subscriptionId, s.state, h ? healthColumn(h) : '?', s.events.join(','), s.statusFilter?.join(',') || '*', redactUrl(s.url), s.description ?? ''];
+          }),
         ),
       );
     });
@@ -240,10 +282,10 @@ function registerGet(subs: Command): void {
     .action(async (id: string, options: Options) => {
       const tenantId = tenantOf(options);
       const subscriptionId = subscriptionIdOf(id);
-      const stored = await withClients(options, (c) => mustRead(c.store(), tenantId, subscriptionId));
+      const { stored, health } = await withClients(options, async (c) => ({ stored: await mustRead(c.store(), tenantId, subscriptionId), health: await healthOf(c, tenantId, subscriptionId) }));
       if (stored.subscription) {
-        if (options.json) return printJson(publicView(stored.subscription, options.showUrl === true));
-        return printLines(describe(stored.subscription, new Date(), undefined, options.showUrl === true));
+        if (options.json) return printJson({ ...publicView(stored.subscription, options.showUrl === true), health });
+        return printLines(describe(stored.subscription, new Date(), undefined, options.showUrl === true, health));
       }
       // Show what is there (an operator needs it to fix the item), then fail: it is not a working subscription.
       if (options.json) printJson({ ...publicItem(stored.item), problems: stored.problems });
@@ -263,12 +305,14 @@ function registerUpdate(subs: Command): void {
         .option('--events <names>', 'new event list: comma-separated names, or "*"')
         .option('--status-filter <statuses>', 'new status filter (comma-separated)')
         .option('--no-status-filter', 'remove the status filter (deliver every status)')
+        .option('--max-rps <n>', 'new rate limit: at most n requests per second (1–1000)')
+        .option('--no-max-rps', 'remove the rate limit')
         .option('--description <text>', 'new description')
         .option('--no-description', 'remove the description'),
     ),
   )
     .addHelpText('after', '\nExample:\n  statushooks subscriptions update sub_8f14e45fceea167a5a36dedd --tenant acme-shop --events return_order.status.changed --no-status-filter')
-    .action(async (id: string, options: Options & { url?: string; events?: string; statusFilter?: string | false; description?: string | false }) => {
+    .action(async (id: string, options: Options & { url?: string; events?: string; statusFilter?: string | false; maxRps?: string | false; description?: string | false }) => {
       const kind = targetKind(options);
       const tenantId = tenantOf(options);
       const subscriptionId = subscriptionIdOf(id);
@@ -276,14 +320,19 @@ function registerUpdate(subs: Command): void {
       if (options.events !== undefined) changes.events = parseEventList('--events', options.events);
       if (options.statusFilter !== undefined) changes.statusFilter = options.statusFilter === false ? null : parseStatusFilter('--status-filter', options.statusFilter);
       if (options.description !== undefined) changes.description = options.description === false ? null : nonEmpty('--description', options.description);
+      if (options.maxRps !== undefined) changes.maxRequestsPerSecond = options.maxRps === false ? null : parseMaxRps(options.maxRps);
       if (Object.keys(changes).length === 0 && options.url === undefined) {
-        throw new UsageError('nothing to update: give --url, --events, --status-filter / --no-status-filter or --description / --no-description');
+        throw new UsageError('nothing to update: give --url, --events, --status-filter / --no-status-filter, --max-rps / --no-max-rps or --description / --no-description');
       }
       changes.updatedAt = new Date().toISOString();
       const stored = await withClients(options, (c) => {
         // A stack's endpoint policy is in its outputs: the URL is checked once the target is known.
         if (options.url !== undefined) changes.url = parseSubscriptionUrl('--url', options.url, endpointPolicyFor(options, c.target), kind);
-        return change(c.store(), tenantId, subscriptionId, () => ({ changes }));
+        return change(c.store(), tenantId, subscriptionId, () => ({ changes })).then(async (written) => {
+          // A new URL is a new endpoint: its breaker starts closed.
+          if (options.url !== undefined) await resetHealth(c, tenantId, subscriptionId, 'new URL', options);
+          return written;
+        });
       });
       printChanged(stored, options, (s) => describe(s, new Date()), { tenantId, subscriptionId });
     });
@@ -293,7 +342,7 @@ function registerUpdate(subs: Command): void {
 function registerStateChanges(subs: Command): void {
   const stateCommands = [
     { name: 'pause', description: 'stop new deliveries to a subscription (jobs already queued for it are dropped, not retried)', state: 'paused' },
-    { name: 'resume', description: 'make a paused or disabled subscription active again (clears disabledReason)', state: 'active' },
+    { name: 'resume', description: 'make a paused or disabled subscription active again (clears disabledReason, resets its endpoint health)', state: 'active' },
   ] as const;
   for (const { name, description, state } of stateCommands) {
     withTargetOptions(withTenant(subs.command(name).argument('<subscriptionId>')).description(description))
@@ -303,7 +352,11 @@ function registerStateChanges(subs: Command): void {
         const subscriptionId = subscriptionIdOf(id);
         const changes: SubscriptionChanges = { state, updatedAt: new Date().toISOString() };
         if (state === 'active') changes.disabledReason = null;
-        const stored = await withClients(options, (c) => change(c.store(), tenantId, subscriptionId, () => ({ changes })));
+        const stored = await withClients(options, async (c) => {
+          const written = await change(c.store(), tenantId, subscriptionId, () => ({ changes }));
+          if (state === 'active') await resetHealth(c, tenantId, subscriptionId, 'resumed', options);
+          return written;
+        });
         printChanged(stored, options, (s) => `${s.subscriptionId} (tenant ${s.tenantId}) is now ${s.state}`, { tenantId, subscriptionId });
       });
   }

@@ -66,6 +66,8 @@ export interface FixtureState {
   readonly DeliveryQueueUrl: string;
   readonly DeliveryDlqUrl: string;
   readonly FanOutDlqUrl: string;
+  /** The local runtime's endpoint health table (the emulator fixture has none). */
+  readonly HealthTableName?: string;
   readonly region: string;
   readonly endpoints: { eventbridge: string; dynamodb: string; sqs: string };
   readonly fakeAws: string;
@@ -134,6 +136,7 @@ export async function startRuntimeFixture(): Promise<Fixture> {
     DeliveryQueueUrl: outputs.DeliveryQueueUrl!,
     DeliveryDlqUrl: outputs.DeliveryDlqUrl!,
     FanOutDlqUrl: outputs.FanOutDlqUrl!,
+    HealthTableName: outputs.HealthTableName!,
     region: runtime.region,
     endpoints: runtime.endpoints,
     fakeAws: '',

@@ -90,7 +90,7 @@ describe('subscriptions: the whole lifecycle', () => {
       expect(r.stdout).not.toContain(second.secret);
       expect(r.stdout).not.toContain('whsec_');
     }
-    expect(listText.stdout).toMatch(new RegExp(`${created.subscriptionId}\\s+active\\s+return_order.status.changed,sales_order.status.changed\\s+delivered,cancelled`));
+    expect(listText.stdout).toMatch(new RegExp(`${created.subscriptionId}\\s+active\\s+healthy\\s+return_order.status.changed,sales_order.status.changed\\s+delivered,cancelled`));
     expect(listText.stdout).toContain(second.id);
     const listed = json<{ subscriptions: Subscription[] }>(listJson).subscriptions;
     expect(listed.map((s) => s.subscriptionId).sort()).toEqual([created.subscriptionId, second.id].sort());
