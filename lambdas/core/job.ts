@@ -31,9 +31,9 @@ export type DeliveryJob = Omit<z.infer<typeof deliveryJobSchema>, 'event'> & { e
  * every forwarded field at its limit and made of `"` (each becomes `\\\"` in the job), tenantId
  * of 3-byte characters, event id and time of control characters (written `\u0001`), the longest
  * event name, and a subscription id at DynamoDB's sort-key limit of 1024 bytes, also control
- * characters. Far below SQS's 256 KiB (SQS_MAX_MESSAGE_BYTES).
+ * characters, on its last retry (attempts 100, the settings' bound, and a notBefore). Far below SQS's 256 KiB (SQS_MAX_MESSAGE_BYTES).
  */
-export const MAX_JOB_BYTES = 11_987;
+export const MAX_JOB_BYTES = 12_066;
 /** The subscription-id bound MAX_JOB_BYTES assumes: DynamoDB's limit for a sort key. */
 export const MAX_SUBSCRIPTION_ID_BYTES = 1024;
 

@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HttpSender } from '../../lambdas/adapters/http-sender';
 import { deliver, type DeliveryConfig, type DeliveryPorts } from '../../lambdas/core/delivery';
-import { buildJob } from '../../lambdas/core/job';
+import { buildJob, type DeliveryJob } from '../../lambdas/core/job';
+import { DEFAULT_BREAKER_POLICY } from '../../lambdas/core/breaker';
+import { deadlineSpanMs } from '../../lambdas/core/retry';
 import { classify } from '../../lambdas/core/outcome';
 import { noMetrics, silentLog } from '../../lambdas/core/ports';
 import { newSecret } from '../../lambdas/core/subscriptions';
@@ -93,20 +95,33 @@ describe('webhooks over TLS', () => {
     const body = '{"event":"return_order.status.changed"}';
     const job = buildJob({ eventId: 'evt-tls', event: 'return_order.status.changed', entityKey: 'returnOrder', tenantId: 'acme', oldStatus: 'a', newStatus: 'b', entity: { uuid: 'u', number: null, externalId: null }, time: new Date().toISOString() }, 'sub_tls', body);
     const parked: string[] = [];
+    const moved: DeliveryJob[] = [];
     const ports: DeliveryPorts = {
       getSubscription: async () => ({ tenantId: 'acme', subscriptionId: 'sub_tls', url: r.url, events: ['*'], secret, state: 'active' }),
       disableSubscription: async () => undefined,
+      // An endpoint that never failed before (health is not what this test is about).
+      endpointHealth: async () => undefined,
+      saveHealth: async (_t, _s, result) => ({ health: result.health }),
+      acquireProbe: async () => true,
+      markSlow: async () => undefined,
+      takeToken: async () => true,
+      publishOperational: async () => undefined,
       send: (request) => s.send(request),
       retryLater: async () => undefined,
+      toRetryLane: async (next) => void moved.push(next),
       park: async (_body, reason) => void parked.push(reason),
       now: () => new Date(),
       rng: () => 0.5,
       log: silentLog,
       metrics: noMetrics,
     };
-    const config: DeliveryConfig = { retry: { maxAttempts: 5, schedule: [60], jitter: 0, maxRetryAfterSeconds: 60 }, endpoints: { allowPrivate: true, allowHttp: false }, userAgent: 'statushooks/test' };
-    await expect(deliver(JSON.stringify(job), 4, ports, config)).rejects.toThrow('tls: ');
-    await expect(deliver(JSON.stringify(job), 5, ports, config)).resolves.toMatchObject({ result: 'parked' });
+    const retry = { maxAttempts: 5, schedule: [60], jitter: 0, maxRetryAfterSeconds: 60 };
+    const config: DeliveryConfig = { lane: 'retry', retry, breaker: DEFAULT_BREAKER_POLICY, endpoints: { allowPrivate: true, allowHttp: false }, userAgent: 'statushooks/test', deadlineSpanMs: deadlineSpanMs(retry, 10_000, 60_000) };
+    // Attempt 4 fails with the TLS reason and continues in the retry lane as attempt 5's job ...
+    await expect(deliver(JSON.stringify({ ...job, attempts: 3 }), 1, ports, config)).resolves.toMatchObject({ result: 'rescheduled', reason: expect.stringContaining('tls: ') });
+    expect(moved[0]!.attempts).toBe(4);
+    // ... which is the last: it parks the job with the reason.
+    await expect(deliver(JSON.stringify(moved[0]), 1, ports, config)).resolves.toMatchObject({ result: 'parked' });
     expect(parked).toEqual([expect.stringMatching(/^failed 5 attempts; last: tls: certificate has expired/)]);
     s.close();
     await r.close();

@@ -61,6 +61,8 @@ describe('fan-out', () => {
       subscriptionId: 'sub_all',
       body: '{"event":"sales_order_parcel.status.changed","oldStatus":"in_transit","newStatus":"delivered","salesOrderParcel":{"number":"P1","uuid":"p-1","externalId":null}}',
       occurredAt: '2026-11-28T09:59:00Z',
+      attempts: 0,
+      queuedAt: '2026-11-28T10:00:00.000Z',
     });
     expect(result).toMatchObject({ status: 'queued', eventId: 'evt-42' });
     expect(counts).toMatchObject({ EventsReceived: 1, DeliveriesQueued: 3 });
