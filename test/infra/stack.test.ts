@@ -31,6 +31,9 @@ beforeAll(() => {
     fanOutDlq: s.idOf(stack.fanOut.deadLetterQueue),
     fanOutFn: s.idOf(stack.fanOut.function),
     deliveryFn: s.idOf(stack.delivery.function),
+    retryQueue: s.idOf(stack.delivery.retryQueue),
+    retryFn: s.idOf(stack.delivery.retryFunction),
+    healthTable: s.idOf(stack.health.table),
   };
 });
 afterAll(() => s?.cleanup());
@@ -228,15 +231,18 @@ describe('IAM', () => {
   const dynamoStatements = (roleId: string) =>
     statementsOf(s.template, roleId).filter((st) => actionsOf(st).some((a) => a.startsWith('dynamodb:')));
 
-  it('lets the delivery function only get and update subscriptions, on the table ARN only', () => {
-    const statements = dynamoStatements(roleIdOf(s, s.stack.delivery.function));
-    const actions = statements.flatMap(actionsOf);
-    expect(new Set(actions)).toEqual(new Set(['dynamodb:GetItem', 'dynamodb:UpdateItem']));
-    for (const forbidden of ['dynamodb:Query', 'dynamodb:Scan', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:*']) {
-      expect(actions).not.toContain(forbidden);
-    }
-    for (const st of statements) {
-      expect([st.Resource].flat()).toEqual([getAtt(ids.table)]);
+  it.each([
+    ['fast lane', () => s.stack.delivery.function],
+    ['retry lane', () => s.stack.delivery.retryFunction],
+  ])('lets the %s only get and update subscriptions, and only get, update and put endpoint health', (_lane, fn) => {
+    const statements = dynamoStatements(roleIdOf(s, fn()));
+    const byTable = (id: string) => statements.filter((st) => JSON.stringify([st.Resource].flat()) === JSON.stringify([getAtt(id)])).flatMap(actionsOf);
+    expect(new Set(byTable(ids.table))).toEqual(new Set(['dynamodb:GetItem', 'dynamodb:UpdateItem']));
+    expect(new Set(byTable(ids.healthTable))).toEqual(new Set(['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem']));
+    // Nothing else, on nothing else.
+    expect(statements.flatMap(actionsOf).length).toBe(byTable(ids.table).length + byTable(ids.healthTable).length);
+    for (const forbidden of ['dynamodb:Query', 'dynamodb:Scan', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:*']) {
+      expect(statements.flatMap(actionsOf)).not.toContain(forbidden);
     }
   });
 
@@ -264,7 +270,21 @@ describe('IAM', () => {
         `sqs:SendMessage ${on(ids.deliveryDlq)}`,
       ]),
     );
-    expect(delivery.filter((g) => g.startsWith('sqs:SendMessage '))).toEqual([`sqs:SendMessage ${on(ids.deliveryDlq)}`]);
+    // A failed attempt continues on the retry lane; the last one is parked: nothing else is sent.
+    expect(delivery.filter((g) => g.startsWith('sqs:SendMessage ')).sort()).toEqual([`sqs:SendMessage ${on(ids.retryQueue)}`, `sqs:SendMessage ${on(ids.deliveryDlq)}`].sort());
+    expect(delivery.some((g) => g.startsWith('sqs:ReceiveMessage') && g.includes(ids.retryQueue))).toBe(false);
+
+    const retry = sqsGrants(roleIdOf(s, s.stack.delivery.retryFunction));
+    expect(retry).toEqual(
+      expect.arrayContaining([
+        `sqs:ReceiveMessage ${on(ids.retryQueue)}`,
+        `sqs:DeleteMessage ${on(ids.retryQueue)}`,
+        `sqs:ChangeMessageVisibility ${on(ids.retryQueue)}`,
+      ]),
+    );
+    expect(retry.filter((g) => g.startsWith('sqs:SendMessage ')).sort()).toEqual([`sqs:SendMessage ${on(ids.retryQueue)}`, `sqs:SendMessage ${on(ids.deliveryDlq)}`].sort());
+    // The retry lane never touches the fast lane's queue.
+    expect(retry.some((g) => g.includes(ids.deliveryQueue))).toBe(false);
 
     const fanOut = sqsGrants(roleIdOf(s, s.stack.fanOut.function));
     expect(fanOut.filter((g) => g.startsWith('sqs:SendMessage ')).sort()).toEqual(
