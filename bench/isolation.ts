@@ -27,7 +27,9 @@
  * also 1 when a ratio misses its target.
  */
 import { spawnSync } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
@@ -107,6 +109,11 @@ interface RunResult {
   readonly setupMs: number;
   readonly totalMs: number;
   readonly runtimeWarnings: string[];
+  /** Per second of the window (by put time): the slowest healthy latency (ms), for --verbose. */
+  readonly worstPerSecond: number[];
+  /** Per second from the warm-up on: CPU ms of the whole process, and the main thread's worst event-loop stall (ms). */
+  readonly cpuPerSecond: number[];
+  readonly stallPerSecond: number[];
 }
 
 const EVENT: EventName = 'return_order.status.changed';
@@ -132,6 +139,7 @@ async function runScenario(scenario: ScenarioName, round: number, o: IsolationOp
     ...(o.httpTimeoutMs !== undefined ? { httpTimeoutMs: o.httpTimeoutMs } : {}),
     context: o.context,
     log: (line) => {
+      if (process.env.ISOLATION_BENCH_LOG) appendFileSync(process.env.ISOLATION_BENCH_LOG, `${Math.round(performance.now())} ${scenario} ${line}\n`);
       if (line.startsWith('!') && warnings.length < 200) warnings.push(line);
     },
   });
@@ -201,6 +209,19 @@ async function runScenario(scenario: ScenarioName, round: number, o: IsolationOp
     const tag = `${scenario}-r${round}`;
     let next = 0;
     const t0 = performance.now() + 200 + warmupSlots * intervalMs;
+    // Diagnostics for --verbose: CPU of the whole process (all threads) and the main thread's worst stall, per second.
+    const cpuPerSecond: number[] = [];
+    const stallPerSecond: number[] = [];
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
+    let lastCpu = process.cpuUsage();
+    const sampler = setInterval(() => {
+      const cpu = process.cpuUsage(lastCpu);
+      lastCpu = process.cpuUsage();
+      cpuPerSecond.push(Math.round((cpu.user + cpu.system) / 1000));
+      stallPerSecond.push(Math.round(loop.max / 1e6));
+      loop.reset();
+    }, 1000);
     const firstSlotAt = t0 - warmupSlots * intervalMs;
     let badPut = 0;
     for (let i = 0; i < warmupSlots + windowSlots; i++) {
@@ -237,12 +258,17 @@ async function runScenario(scenario: ScenarioName, round: number, o: IsolationOp
       if (pending.size > 0) await sleep(100);
     }
     const drainedAt = performance.now();
+    clearInterval(sampler);
+    loop.disable();
 
     const latenciesMs: number[] = [];
     const censored: boolean[] = [];
+    const worstPerSecond: number[] = Array.from({ length: Math.ceil(o.durationS) }, () => 0);
     for (const [uuid, at] of putAt) {
       const arrived = firstArrival(uuid);
       latenciesMs.push((arrived ?? drainedAt) - at);
+      const second = Math.min(worstPerSecond.length - 1, Math.max(0, Math.floor((at - t0) / 1000)));
+      worstPerSecond[second] = Math.max(worstPerSecond[second]!, (arrived ?? drainedAt) - at);
       censored.push(arrived === undefined);
     }
     let arrivedInWindow = 0;
@@ -263,6 +289,9 @@ async function runScenario(scenario: ScenarioName, round: number, o: IsolationOp
       setupMs,
       totalMs: 0,
       runtimeWarnings: warnings,
+      worstPerSecond,
+      cpuPerSecond,
+      stallPerSecond,
     };
   } finally {
     events.destroy();
@@ -438,7 +467,12 @@ export async function benchIsolation(options: Partial<IsolationOptions> = {}): P
       );
       for (const f of result.putFailures) broken.push(`${scenario}: PutEvents failed for ${f}`);
       for (const p of result.receiverProblems) broken.push(`${scenario}: a healthy receiver refused a request: ${p}`);
-      if (o.verbose) for (const w of result.runtimeWarnings.slice(0, 20)) print(`    ${w}`);
+      if (o.verbose) {
+        print(`    slowest healthy latency per second of the window (ms): ${result.worstPerSecond.map((v) => Math.round(v)).join(' ')}`);
+        print(`    CPU ms per second, all threads, from the warm-up on: ${result.cpuPerSecond.join(' ')}`);
+        print(`    main thread's worst stall per second (ms): ${result.stallPerSecond.join(' ')}`);
+        for (const w of result.runtimeWarnings.slice(0, 20)) print(`    ${w}`);
+      }
     }
   }
 

@@ -98,6 +98,7 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
     // job already carries its own retry delay (visibility), which a thrown error would not change.
     return await processPartialResponse(event, recordHandler, processor, { context, throwOnFullBatchFailure: false });
   } finally {
-    powertoolsMetrics.publishStoredMetrics();
+    // Nothing counted (e.g. an invocation that only moved jobs between lanes): nothing to publish, and no warning.
+    if (powertoolsMetrics.hasStoredMetrics()) powertoolsMetrics.publishStoredMetrics();
   }
 }

@@ -29,6 +29,7 @@ export async function handler(event: EventBridgeEvent<string, unknown>, context?
       metrics,
     });
   } finally {
-    powertoolsMetrics.publishStoredMetrics();
+    // Nothing counted: nothing to publish, and no warning about it.
+    if (powertoolsMetrics.hasStoredMetrics()) powertoolsMetrics.publishStoredMetrics();
   }
 }

@@ -17,6 +17,9 @@ let ids: {
   fanOutDlq: string;
   fanOutFn: string;
   deliveryFn: string;
+  retryQueue: string;
+  retryFn: string;
+  healthTable: string;
 };
 
 beforeAll(() => {
