@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import { EVENT_NAMES } from '../lambdas/core/catalog';
 import { OPERATIONAL_DETAIL_TYPE_LIST, OPERATIONAL_SOURCE } from '../lambdas/core/operational';
 import { INFRA_DEFAULTS } from './defaults';
+import { StatusHooksQueue } from './queue';
 
 export interface StatusEventBusProps {
   /**
@@ -73,11 +74,36 @@ export class StatusEventBus extends Construct {
    * another stack must allow events.amazonaws.com to publish (its policy is not managed here).
    */
   notifyOperationalEvents(topic: sns.ITopic): events.Rule {
-    return new events.Rule(this, 'OperationalEventsRule', {
+    // A notification SNS refused (a topic policy that does not let EventBridge publish, a deleted
+    // topic) is kept here with the error, for an operator, instead of being dropped.
+    const deadLetterQueue = new StatusHooksQueue(this, 'OperationalEventsDeadLetterQueue', { removalPolicy: RemovalPolicy.RETAIN });
+    Validations.of(deadLetterQueue).acknowledge(
+      {
+        id: 'AwsSolutions-SQS3',
+        reason: 'This is the dead-letter queue of the operational-events rule target itself: the terminal place of notifications SNS refused. A DLQ of a DLQ adds nothing.',
+      },
+      {
+        id: 'Serverless-SQSRedrivePolicy',
+        reason: 'This is the dead-letter queue of the operational-events rule target itself; it has no consumer that could fail and need a redrive policy.',
+      },
+    );
+    const rule = new events.Rule(this, 'OperationalEventsRule', {
       eventBus: this.bus,
       eventPattern: { source: [OPERATIONAL_SOURCE], detailType: [...OPERATIONAL_DETAIL_TYPE_LIST] },
       description: 'statushooks: operational events (endpoint failing/recovered, subscription disabled) → alarm topic',
-      targets: [new targets.SnsTopic(topic)],
+      targets: [
+        new targets.SnsTopic(topic, {
+          retryAttempts: INFRA_DEFAULTS.ruleTargetRetryAttempts,
+          maxEventAge: Duration.hours(INFRA_DEFAULTS.ruleTargetMaxEventAgeHours),
+          deadLetterQueue,
+        }),
+      ],
     });
+    Annotations.of(rule).acknowledgeWarning(
+      '@aws-cdk/aws-events:ruleUnresolvedEnvironment',
+      'The topic comes from the alarmTopicArn context and the stack is environment-agnostic; the README says the topic must be in the stack\'s region and allow events.amazonaws.com to publish.',
+    );
+    return rule;
   }
+
 }

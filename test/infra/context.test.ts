@@ -1,8 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import { EVENT_NAMES } from '../../lambdas/core/catalog';
 import { DEFAULTS, ENV } from '../../lambdas/core/config';
+import { OPERATIONAL_SOURCE } from '../../lambdas/core/operational';
 import { propsFromContext } from '../../lib/app';
 import { getAtt, synth, type Synthesized } from './synth';
 
@@ -140,9 +141,44 @@ describe('a stage configured from the command line (string context)', () => {
       archiveRetentionDays: '3',
       httpTimeoutMs: '8000',
       allowHttpEndpoints: 'true',
+      retryMaxConcurrency: '4',
+      fastLaneTimeoutMs: '2000',
+      breakerThreshold: '3',
+      alarmTopicArn: 'arn:aws:sns:eu-west-1:123456789012:statushooks-ops',
     });
   });
   afterAll(() => s?.cleanup());
+
+  it('sends the operational events of its own bus, and every alarm, to the alarm topic', () => {
+    const topic = 'arn:aws:sns:eu-west-1:123456789012:statushooks-ops';
+    const rules = Object.values(s.template.findResources('AWS::Events::Rule')).map((r) => r.Properties);
+    const operational = rules.filter((r) => JSON.stringify(r.EventPattern?.source) === JSON.stringify([OPERATIONAL_SOURCE]));
+    expect(operational).toHaveLength(1);
+    expect(operational[0].EventBusName).toEqual({ Ref: s.idOf(s.stack.eventBus.bus) });
+    expect(new Set(operational[0].EventPattern['detail-type'])).toEqual(new Set(['statushooks.endpoint.failing', 'statushooks.endpoint.recovered', 'statushooks.subscription.disabled']));
+    expect(operational[0].Targets.map((t: { Arn: unknown }) => t.Arn)).toEqual([topic]);
+    // A notification SNS refuses is kept (with the error) in an encrypted queue, not dropped.
+    const dlqArn = operational[0].Targets[0].DeadLetterConfig?.Arn as { 'Fn::GetAtt': [string, string] };
+    expect(dlqArn?.['Fn::GetAtt']?.[1]).toBe('Arn');
+    expect(s.template.toJSON().Resources[dlqArn['Fn::GetAtt'][0]].Properties.SqsManagedSseEnabled).toBe(true);
+    const alarms = Object.values(s.template.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms.length).toBeGreaterThan(0);
+    for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([topic]);
+  });
+
+  it('flows the isolation settings into both lanes', () => {
+    const env = (fn: IConstruct) => s.template.toJSON().Resources[s.idOf(fn)].Properties.Environment.Variables as Record<string, string>;
+    const fast = env(s.stack.delivery.function);
+    const retry = env(s.stack.delivery.retryFunction);
+    expect([fast[ENV.deliveryLane], retry[ENV.deliveryLane]]).toEqual(['fast', 'retry']);
+    expect([fast.FAST_LANE_TIMEOUT_MS, fast.BREAKER_THRESHOLD, retry.BREAKER_THRESHOLD, retry[ENV.httpTimeoutMs]]).toEqual(['2000', '3', '3', '8000']);
+    s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: s.idOf(s.stack.delivery.retryFunction) },
+      EventSourceArn: getAtt(s.idOf(s.stack.delivery.retryQueue)),
+      ScalingConfig: { MaximumConcurrency: 4 },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
 
   it('names the stack and the bus', () => {
     expect(s.stack.stackName).toBe('StatusHooksStaging');

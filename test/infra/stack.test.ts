@@ -230,6 +230,39 @@ describe('functions', () => {
   });
 });
 
+describe('endpoint isolation (stack defaults)', () => {
+  it('gives the retry lane its own encrypted queue, redriven to the delivery DLQ only as a crash net, kept 14 days', () => {
+    const q = resourceProps(ids.retryQueue);
+    expect(q.RedrivePolicy).toEqual({ deadLetterTargetArn: getAtt(ids.deliveryDlq), maxReceiveCount: 1000 });
+    expect(q.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+    expect(q.KmsMasterKeyId ?? q.SqsManagedSseEnabled).toBeTruthy();
+    // The retry lane's own function drains it, with its own concurrency and partial batch responses.
+    s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: ids.retryFn },
+      EventSourceArn: getAtt(ids.retryQueue),
+      ScalingConfig: { MaximumConcurrency: DEFAULTS.retryMaxConcurrency },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+
+  it('keeps endpoint health in an on-demand, encrypted table with point-in-time recovery and TTL', () => {
+    const t = resourceProps(ids.healthTable);
+    expect(t.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(t.SSESpecification).toEqual({ SSEEnabled: true });
+    expect(t.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    expect(t.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+    const outputs = s.template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(outputs.HealthTableName?.Value).toEqual({ Ref: ids.healthTable });
+    expect(outputs.RetryQueueUrl?.Value).toEqual({ Ref: ids.retryQueue });
+  });
+
+  it('without alarmTopicArn: no rule forwards operational events and alarms notify nobody', () => {
+    const rules = Object.values(s.template.findResources('AWS::Events::Rule')).map((r) => r.Properties);
+    expect(rules.filter((r) => JSON.stringify(r.EventPattern?.source ?? []).includes('"statushooks"'))).toEqual([]);
+    for (const alarm of Object.values(s.template.findResources('AWS::CloudWatch::Alarm'))) expect(alarm.Properties.AlarmActions).toBeUndefined();
+  });
+});
+
 describe('IAM', () => {
   const dynamoStatements = (roleId: string) =>
     statementsOf(s.template, roleId).filter((st) => actionsOf(st).some((a) => a.startsWith('dynamodb:')));
