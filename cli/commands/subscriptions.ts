@@ -300,7 +300,7 @@ function registerUpdate(subs: Command): void {
   withUrlPolicyOptions(
     withTargetOptions(
       withTenant(subs.command('update').argument('<subscriptionId>'))
-        .description('change the url, events, status filter or description of a subscription')
+        .description('change the url, events, status filter, rate limit or description of a subscription (a new url resets its endpoint health)')
         .option('--url <url>', 'new receiver URL')
         .option('--events <names>', 'new event list: comma-separated names, or "*"')
         .option('--status-filter <statuses>', 'new status filter (comma-separated)')

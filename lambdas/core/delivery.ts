@@ -217,7 +217,7 @@ async function attemptJob(job: DeliveryJob, s: Settling, ports: DeliveryPorts, c
     rateSecond = rateWindow(nowMs).second;
   }
 
-  const result = await sendWatched(job, subscription, s, ports, config);
+  const { result, markedSlow } = await sendWatched(job, subscription, s, ports, config);
   const outcome = classify(result, ports.now());
   const slow = config.lane === 'fast' && result.kind === 'error' && result.error === 'timeout';
   if (result.kind !== 'error' || result.error !== 'blocked') ports.metrics.milliseconds(METRIC.endpointResponseTime, result.durationMs);
@@ -232,7 +232,10 @@ async function attemptJob(job: DeliveryJob, s: Settling, ports: DeliveryPorts, c
     // The second whose rate-limit token this request used.
     rateSecond,
   });
-  const after = await recordHealth(job, subscription, health, result, outcome, slow, s, ports, config);
+  // Marked slow while this request waited: what is recorded next (and cached) must keep the mark,
+  // even when the answer then came in time.
+  const before = markedSlow ? markSlow(health, ports.now().getTime(), config.breaker) : health;
+  const after = await recordHealth(job, subscription, before, result, outcome, slow, markedSlow, s, ports, config);
   return { kind: 'attempted', outcome, slow, health: after, subscription };
 }
 
@@ -248,6 +251,7 @@ async function recordHealth(
   result: AttemptResult,
   outcome: Outcome,
   slow: boolean,
+  alreadyMarkedSlow: boolean,
   s: Settling,
   ports: DeliveryPorts,
   config: DeliveryConfig,
@@ -258,6 +262,7 @@ async function recordHealth(
     // Slow is not dead: no answer within the fast lane's short timeout keeps the endpoint out of
     // the fast lane, but does not count towards its breaker (the retry lane's full timeout does).
     const marked = markSlow(before, nowMs, config.breaker);
+    if (alreadyMarkedSlow) return marked;
     try {
       await ports.markSlow(job.tenantId, job.subscriptionId, marked.slowUntil!);
     } catch (error) {
@@ -303,22 +308,24 @@ async function announce(detailType: OperationalDetailType, job: DeliveryJob, sub
  * endpoint slow right away (it continues, up to the fast lane's timeout), so the endpoint's next
  * jobs go to the retry lane instead of taking fast-lane slots while this one waits.
  */
-async function sendWatched(job: DeliveryJob, subscription: Subscription, s: Settling, ports: DeliveryPorts, config: DeliveryConfig): Promise<AttemptResult> {
+async function sendWatched(job: DeliveryJob, subscription: Subscription, s: Settling, ports: DeliveryPorts, config: DeliveryConfig): Promise<{ result: AttemptResult; markedSlow: boolean }> {
   const sending = sendSigned(job, subscription, ports, config);
-  if (config.lane !== 'fast') return sending;
+  if (config.lane !== 'fast') return { result: await sending, markedSlow: false };
   let timer: ReturnType<typeof setTimeout> | undefined;
   let marking: Promise<void> | undefined;
+  let markedSlow = false;
   const slowMark = new Promise<void>((resolve) => {
     timer = setTimeout(resolve, config.breaker.slowAfterMs);
   }).then(() => {
     ports.log.info('endpoint slow: its next jobs take the retry lane', { ...s.fields, afterMs: config.breaker.slowAfterMs });
+    markedSlow = true;
     marking = ports.markSlow(job.tenantId, job.subscriptionId, ports.now().getTime() + config.breaker.slowForMs).catch((error: unknown) => {
       ports.log.warn('endpoint could not be marked slow', { ...s.fields, reason: errorMessage(error) });
     });
   });
   void slowMark;
   try {
-    return await sending;
+    return { result: await sending, markedSlow };
   } finally {
     clearTimeout(timer);
     await marking;

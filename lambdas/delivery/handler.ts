@@ -66,7 +66,8 @@ async function recordHandler(record: SQSRecord): Promise<void> {
     endpointHealth: (tenantId, subscriptionId) => healthCache.get(key(tenantId, subscriptionId), () => health.get(tenantId, subscriptionId)),
     saveHealth: async (tenantId, subscriptionId, result, nowMs) => {
       const saved = await health.save(tenantId, subscriptionId, result, nowMs);
-      healthCache.set(key(tenantId, subscriptionId), saved.health);
+      // Nothing written: the cached copy (or the next read) stays the truth, not this caller's view of it.
+      if (result.write !== 'none') healthCache.set(key(tenantId, subscriptionId), saved.health);
       return saved;
     },
     acquireProbe: async (tenantId, subscriptionId, nowMs, leaseMs) => {

@@ -8,6 +8,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { EventName } from '../../lambdas/core/catalog';
+import { DynamoHealthStore } from '../../lambdas/adapters/health-store';
 import { type Harness, Receiver, type StatusChangeInput, functionLogEntries, putChanges, startHarness, subscribe, verify, waitFor } from './helpers';
 
 jest.setTimeout(120_000);
@@ -102,7 +103,7 @@ test('a black-hole endpoint and a slow one do not delay a healthy one; the slow 
   const slow = await SlowEndpoint.start(SLOW_ANSWER_MS);
   const healthySub = await subscribe(h, { tenantId: 'iso-healthy', url: healthy.url });
   await subscribe(h, { tenantId: 'iso-black-hole', url: blackHole.url });
-  await subscribe(h, { tenantId: 'iso-slow', url: slow.url });
+  const slowSub = await subscribe(h, { tenantId: 'iso-slow', url: slow.url });
 
   // A burst: 60 healthy deliveries with 6 to the black hole and 6 to the slow endpoint among them,
   // more bad jobs than the fast lane has slots (10).
@@ -134,9 +135,22 @@ test('a black-hole endpoint and a slow one do not delay a healthy one; the slow 
     timeoutMs: 60_000,
     describe: () => `the slow endpoint completed ${slow.answered.size} of 6 deliveries (${slow.arrived.length} requests arrived)`,
   });
-  // Once it was seen to be slow, its jobs were served by the retry lane.
-  const lanes = new Set(functionLogEntries(h).filter((e) => e.message === 'delivery attempt' && e.tenantId === 'iso-slow' && e.outcome === 'delivered').map((e) => e.lane));
-  expect(lanes).toContain('retry');
+  // Once it was seen to be slow (its first requests went unanswered for 1 s), its next jobs skip
+  // the fast lane: they are served by the retry lane, and still answered.
+  const health = new DynamoHealthStore(h.db, h.runtime.outputs.HealthTableName!);
+  await waitFor(async () => ((await health.get('iso-slow', slowSub.subscriptionId))?.slowUntil ?? 0) > Date.now(), {
+    timeoutMs: 10_000,
+    describe: () => 'the slow endpoint was never marked slow',
+  });
+  const later = await putChanges(h, [change('iso-slow', 100), change('iso-slow', 101), change('iso-slow', 102)]);
+  await waitFor(() => slow.answered.size === 9, {
+    timeoutMs: 60_000,
+    describe: () => `the slow endpoint completed ${slow.answered.size} of 9 deliveries`,
+  });
+  const laneOf = (eventId: string) =>
+    functionLogEntries(h).find((e) => e.message === 'delivery attempt' && e.eventId === eventId && e.outcome === 'delivered')?.lane;
+  await waitFor(() => later.every((id) => laneOf(id) !== undefined), { timeoutMs: 10_000, describe: () => 'the later deliveries were not logged' });
+  expect(later.map(laneOf)).toEqual(['retry', 'retry', 'retry']);
 });
 
 test('a rate limit holds across concurrent invocations: jobs wait, are not failed and cost no attempt', async () => {

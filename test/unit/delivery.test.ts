@@ -241,6 +241,31 @@ describe('delivery: lanes', () => {
     await expect(delivering).resolves.toEqual({ result: 'delivered', status: 200 });
   });
 
+  it('an endpoint marked slow while its request waited stays marked in what is recorded, even when the answer then came in time', async () => {
+    let answer!: (r: AttemptResult) => void;
+    const recorded: (EndpointHealth | undefined)[] = [];
+    const t = setup(active, () => new Promise((resolve) => (answer = resolve)), {}, undefined);
+    const saveHealth = t.ports.saveHealth;
+    t.ports = { ...t.ports, saveHealth: async (tenantId, subscriptionId, result, nowMs) => (recorded.push(result.health), saveHealth(tenantId, subscriptionId, result, nowMs)) };
+    const delivering = deliver(message, 1, t.ports, { ...fast, breaker: { ...breaker, slowAfterMs: 20 } });
+    await new Promise((r) => setTimeout(r, 60));
+    answer(ok);
+    await expect(delivering).resolves.toEqual({ result: 'delivered', status: 200 });
+    expect(recorded).toHaveLength(1);
+    expect(recorded[0]?.slowUntil).toBeGreaterThan(now.getTime());
+  });
+
+  it('a request marked slow that then times out is marked once, not twice', async () => {
+    let answer!: (r: AttemptResult) => void;
+    const t = setup(active, () => new Promise((resolve) => (answer = resolve)), {}, undefined);
+    const delivering = deliver(message, 1, t.ports, { ...fast, breaker: { ...breaker, slowAfterMs: 20 } });
+    await new Promise((r) => setTimeout(r, 60));
+    answer(timeout);
+    await expect(delivering).resolves.toMatchObject({ result: 'rescheduled', delaySeconds: 0 });
+    expect(t.slowMarks).toHaveLength(1);
+    expect(t.state.health?.consecutiveFailures ?? 0).toBe(0);
+  });
+
   it('the retry lane sends to an endpoint that is slow or failing but whose circuit is closed', async () => {
     const t = setup(active, ok, {}, { circuit: 'closed', consecutiveFailures: 2, firstFailureAt: '2026-11-28T09:58:00.000Z', slowUntil: now.getTime() + 60_000 });
     await expect(deliver(attemptMessage(2), 1, t.ports, retryLane)).resolves.toEqual({ result: 'delivered', status: 200 });
