@@ -75,7 +75,8 @@ function usage(command: Command, message: string): never {
  *   naming the typo. Required options are checked here, after commander's unknown-option check;
  * - an option and its negation (`--status-filter a --no-status-filter`) contradict each other;
  *   commander lets the last one win silently;
- * - an option given twice with different values (`--tenant a --tenant b`): the last one won;
+ * - an option given twice with different values (`--tenant a --tenant b`): the last one won
+ *   (variadic options such as `dlq discard --id a b` take several values on purpose);
  * - an option whose value is another option (`--events --json`): the user forgot the value.
  */
 function guardOptions(program: Command): void {
@@ -99,7 +100,7 @@ function guardOptions(program: Command): void {
         const key = option.attributeName();
         const before = seen.get(key);
         if (before && before.flag !== flag) usage(command, `${before.flag} and ${flag} contradict each other; give one of them`);
-        if (before && before.value !== value) usage(command, `${flag} given twice (${JSON.stringify(before.value)} and ${JSON.stringify(value)}); give it once`);
+        if (before && !option.variadic && before.value !== value) usage(command, `${flag} given twice (${JSON.stringify(before.value)} and ${JSON.stringify(value)}); give it once`);
         seen.set(key, { flag, value });
       });
     }

@@ -30,6 +30,8 @@ export interface RedriveSelection {
   readonly dryRun?: boolean;
   /** Fan-out DLQ: also retry events that fan-out rejected (only those the current validator accepts). */
   readonly includeRejected?: boolean;
+  /** Delivery DLQ: also move jobs whose subscription is not active (paused, disabled, deleted). */
+  readonly force?: boolean;
 }
 
 export interface Moved {
@@ -55,8 +57,10 @@ export interface RedriveReport {
   readonly failed: { messageId: string; id: string | null; reason: string }[];
   /** Accepted by the target but could not be deleted from the DLQ: will be delivered again (same delivery id). */
   readonly notDeleted: { messageId: string; id: string | null; reason: string }[];
-  /** Fan-out redrive: what fan-out reported along the way (subscription items it skipped as invalid). */
+  /** Fan-out redrive: what fan-out reported along the way (subscription items it skipped as invalid); delivery redrive: jobs left parked because their subscription is not active. */
   readonly warnings: string[];
+  /** Delivery redrive: jobs left parked because their subscription is not active (see --force). */
+  readonly inactive: number;
   /**
    * Messages left parked that could not be made visible again at the end of the run: they stay
    * hidden until their visibility (REDRIVE_VISIBILITY_SECONDS) ends, then reappear by themselves.
@@ -85,6 +89,8 @@ interface Mover<C extends Candidate> {
   select(message: Message): { candidate: C } | { skip: string; id: string | null } | null;
   /** Sends a batch on; returns one result per candidate, in order. */
   send(batch: readonly C[]): Promise<SendResult[]>;
+  /** Optional second look before anything moves (also in a dry run): a reason to leave each candidate parked, or null. */
+  vet?(batch: readonly C[]): Promise<(string | null)[]>;
 }
 
 type Report = {
@@ -94,18 +100,19 @@ type Report = {
   failed: RedriveReport['failed'];
   notDeleted: RedriveReport['notDeleted'];
   warnings: string[];
+  inactive: number;
 };
 
 async function redrive<C extends Candidate>(sqs: SQSClient, dlqUrl: string, mover: Mover<C>, selection: RedriveSelection): Promise<RedriveReport> {
   const max = selection.max ?? Number.POSITIVE_INFINITY;
   const held: Message[] = [];
-  const report: Report = { moved: [], notSelected: 0, skipped: [], failed: [], notDeleted: [], warnings: [] };
+  const report: Report = { moved: [], notSelected: 0, skipped: [], failed: [], notDeleted: [], warnings: [], inactive: 0 };
   let selectedCount = 0;
   let scanComplete = true;
   let unreleased = 0;
   try {
     for await (const batch of scan(sqs, dlqUrl, REDRIVE_VISIBILITY_SECONDS, MAX_SCAN)) {
-      const chosen: C[] = [];
+      let chosen: C[] = [];
       for (const message of batch) {
         const decision = selectedCount < max ? mover.select(message) : null;
         if (decision === null) {
@@ -118,6 +125,19 @@ async function redrive<C extends Candidate>(sqs: SQSClient, dlqUrl: string, move
           selectedCount++;
           chosen.push(decision.candidate);
         }
+      }
+      if (mover.vet && chosen.length) {
+        const reasons = await mover.vet(chosen);
+        chosen = chosen.filter((c, i) => {
+          const reason = reasons[i];
+          if (reason === null || reason === undefined) return true;
+          report.skipped.push({ messageId: c.message.MessageId!, id: c.id, reason });
+          report.warnings.push(`skipped ${c.id ?? c.message.MessageId}: ${reason}`);
+          report.inactive++;
+          held.push(c.message);
+          selectedCount--;
+          return false;
+        });
       }
       if (selection.dryRun) {
         held.push(...chosen.map((c) => c.message));
@@ -194,9 +214,23 @@ async function move<C extends Candidate>(
  * start again at 1 (and a new deadline), and the delivery id (in the body) stays the receiver's
  * dedupe key. A job of an endpoint that is still failing moves on to the retry lane by itself.
  */
-export function redriveDeliveryDlq(sqs: SQSClient, dlqUrl: string, deliveryQueueUrl: string, selection: RedriveSelection, now = new Date()): Promise<RedriveReport> {
+export function redriveDeliveryDlq(
+  sqs: SQSClient,
+  dlqUrl: string,
+  deliveryQueueUrl: string,
+  selection: RedriveSelection,
+  now = new Date(),
+  subscriptionState?: SubscriptionStateLookup,
+): Promise<RedriveReport> {
   type C = Candidate & { body: string };
   const queue = new SqsJobQueue(sqs, deliveryQueueUrl, { retries: DEFAULTS.sendBatchRetries });
+  const states = new Map<string, Promise<string>>();
+  const stateOf = (tenantId: string, subscriptionId: string): Promise<string> => {
+    const key = `${tenantId}\n${subscriptionId}`;
+    let state = states.get(key);
+    if (!state) states.set(key, (state = subscriptionState!(tenantId, subscriptionId)));
+    return state;
+  };
   return redrive<C>(
     sqs,
     dlqUrl,
@@ -208,6 +242,20 @@ export function redriveDeliveryDlq(sqs: SQSClient, dlqUrl: string, deliveryQueue
         if (!job) return { skip: view.reason, id: null };
         return { candidate: { message, body: message.Body!, id: job.deliveryId, tenantId: job.tenantId, subscriptionId: job.subscriptionId } };
       },
+      // A job of a subscription that is not active would only be dropped (or delivered against the
+      // customer's will, with --force): it stays parked and the operator is told why.
+      ...(subscriptionState && !selection.force
+        ? {
+            async vet(batch: readonly C[]) {
+              return Promise.all(
+                batch.map(async (c) => {
+                  const state = await stateOf(c.tenantId!, c.subscriptionId!);
+                  return state === 'active' ? null : `subscription ${c.subscriptionId} of tenant ${c.tenantId} is ${state}: left parked (--force moves it anyway)`;
+                }),
+              );
+            },
+          }
+        : {}),
       async send(batch) {
         // The job queue's own sending: bounded retries of refused entries, SQS-safe escaping.
         // Attempts, deadline and waits start again (job.ts freshJobBody); the delivery id stays.
@@ -217,6 +265,22 @@ export function redriveDeliveryDlq(sqs: SQSClient, dlqUrl: string, deliveryQueue
     },
     selection,
   );
+}
+
+/** The state of a subscription for redrive: `active`, `paused`, `disabled`, `deleted`, or why it cannot be read. */
+export type SubscriptionStateLookup = (tenantId: string, subscriptionId: string) => Promise<string>;
+
+/** Reads subscription states from the table; an item that breaks the schema is not active. */
+export function subscriptionStates(db: DynamoDBDocumentClient, subscriptionsTable: string): SubscriptionStateLookup {
+  const store = new DynamoSubscriptionStore(db, subscriptionsTable);
+  return async (tenantId, subscriptionId) => {
+    try {
+      const subscription = await store.get(tenantId, subscriptionId);
+      return subscription === undefined ? 'deleted' : subscription.state;
+    } catch (error) {
+      return `unreadable (${errorMessage(error)})`;
+    }
+  };
 }
 
 /** Where fan-out redrive sends events: the fan-out function's own ports, minus parking and observability. */

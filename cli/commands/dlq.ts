@@ -1,7 +1,8 @@
 import { Option, type Command } from 'commander';
 import { LIST_VISIBILITY_SECONDS, listParkedEvents, listParkedJobs, type Listing } from '../dlq-queue';
-import { fanOutTarget, REDRIVE_VISIBILITY_SECONDS, redriveDeliveryDlq, redriveFanOutDlq, type RedriveReport } from '../redrive';
+import { fanOutTarget, REDRIVE_VISIBILITY_SECONDS, redriveDeliveryDlq, redriveFanOutDlq, subscriptionStates, type RedriveReport } from '../redrive';
 import { UsageError } from '../cli-errors';
+import { discardParked, type DiscardCandidate, type DiscardReport } from '../discard';
 import { nonEmpty, positiveInt } from '../inputs';
 import { truncateText } from '../../lambdas/core/text';
 import { formatAge, printJson, printLines, table } from '../output';
@@ -65,6 +66,7 @@ export function registerDlq(program: Command): void {
   const dlq = program.command('dlq').description('inspect and redrive the dead-letter queues (parked delivery jobs, events fan-out could not handle)');
   registerList(dlq);
   registerRedrive(dlq);
+  registerDiscard(dlq);
 }
 
 /** `dlq list`. */
@@ -107,6 +109,7 @@ function registerRedrive(dlq: Command): void {
       .option('--subscription <id>', "only this subscription's jobs (delivery queue only)")
       .option('--max <n>', 'move at most n messages', positiveInt)
       .option('--include-rejected', 'fan-out queue: also retry events fan-out rejected as invalid, if the current validator accepts them now (the others stay parked)')
+      .option('--force', 'delivery queue: also move jobs whose subscription is paused, disabled or deleted (they are skipped otherwise)')
       .option('--dry-run', 'show what would move; move nothing'),
   )
     .addHelpText(
@@ -118,6 +121,8 @@ function registerRedrive(dlq: Command): void {
         'fan-out code as the function, with its original event id: its jobs get the',
         'same delivery ids (webhook-id) as the first time, so receivers that already',
         'got some of them dedupe. An event the current validator refuses stays parked.',
+        'A job whose subscription is not active stays parked, with a warning naming',
+        'the subscription and its state (exit 1 if nothing moved), unless --force.',
         '',
         'Examples:',
         '  statushooks dlq redrive --subscription sub_8f14e45fceea167a5a36dedd --tenant acme-shop',
@@ -128,7 +133,7 @@ function registerRedrive(dlq: Command): void {
     .action(redriveDlq);
 }
 
-type RedriveOptions = Options & { tenant?: string; subscription?: string; max?: number; includeRejected?: boolean; dryRun?: boolean };
+type RedriveOptions = Options & { tenant?: string; subscription?: string; max?: number; includeRejected?: boolean; dryRun?: boolean; force?: boolean };
 
 async function redriveDlq(options: RedriveOptions): Promise<void> {
   targetKind(options);
@@ -138,10 +143,18 @@ async function redriveDlq(options: RedriveOptions): Promise<void> {
     throw new UsageError('--subscription applies to the delivery DLQ only: fan-out DLQ messages are events, not yet per subscription');
   }
   if (options.queue === 'delivery' && options.includeRejected) throw new UsageError('--include-rejected applies to --queue fan-out only');
-  const selection = { tenant, subscription, max: options.max, dryRun: options.dryRun, includeRejected: options.includeRejected };
+  if (options.queue === 'fan-out' && options.force) throw new UsageError('--force applies to --queue delivery only: fan-out redrive queues jobs for active subscriptions only');
+  const selection = { tenant, subscription, max: options.max, dryRun: options.dryRun, includeRejected: options.includeRejected, force: options.force };
   const report = await withClients(options, (c) =>
     options.queue === 'delivery'
-      ? redriveDeliveryDlq(c.sqs, outputOf(c.target, 'DeliveryDlqUrl'), outputOf(c.target, 'DeliveryQueueUrl'), selection)
+      ? redriveDeliveryDlq(
+          c.sqs,
+          outputOf(c.target, 'DeliveryDlqUrl'),
+          outputOf(c.target, 'DeliveryQueueUrl'),
+          selection,
+          new Date(),
+          subscriptionStates(c.db, outputOf(c.target, 'SubscriptionsTableName')),
+        )
       : redriveFanOutDlq(
           c.sqs,
           outputOf(c.target, 'FanOutDlqUrl'),
@@ -153,5 +166,77 @@ async function redriveDlq(options: RedriveOptions): Promise<void> {
   releaseWarning(report.unreleased, REDRIVE_VISIBILITY_SECONDS);
   if (options.json) printJson({ queue: options.queue, ...report });
   else printRedrive(options.queue, report);
-  if (report.failed.length > 0) process.exitCode = 1;
+  // Refused by the target, or nothing moved because every selected job's subscription is not active.
+  if (report.failed.length > 0 || (report.moved.length === 0 && report.inactive > 0)) process.exitCode = 1;
+}
+
+/** `dlq discard`. */
+function registerDiscard(dlq: Command): void {
+  withTargetOptions(
+    dlq
+      .command('discard')
+      .description('delete parked messages an operator judged hopeless, after showing them and asking (or --yes)')
+      .addOption(queueOption())
+      .option('--id <id...>', 'message ids, or delivery ids (delivery DLQ) / event ids (fan-out DLQ), as `dlq list` shows them')
+      .option('--all', 'every message of the queue')
+      .option('--yes', 'do not ask (needed when stdin is not a terminal)'),
+  )
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Shows what will be deleted and asks; only "yes" deletes. Everything else stays',
+        'parked. Deleted messages are gone for good (redrive brings back what is',
+        'worth another try).',
+        '',
+        'Examples:',
+        '  statushooks dlq discard --id msg_35c4a658d12431c3a16d3e2e581080a5',
+        '  statushooks dlq discard --queue fan-out --all --yes',
+      ].join('\n'),
+    )
+    .action(discardDlq);
+}
+
+type DiscardOptions = Options & { id?: string[]; all?: boolean; yes?: boolean };
+
+async function discardDlq(options: DiscardOptions): Promise<void> {
+  targetKind(options);
+  const ids = options.id?.map((id) => nonEmpty('--id', id));
+  if ((ids === undefined) === (options.all !== true)) throw new UsageError('give either --id <id>... or --all');
+  // Decided before anything is read: without a terminal there is nobody to ask.
+  if (!options.yes && !process.stdin.isTTY) throw new UsageError('nobody to confirm (stdin is not a terminal): pass --yes to discard without asking');
+  const output = options.queue === 'delivery' ? 'DeliveryDlqUrl' : 'FanOutDlqUrl';
+  const report = await withClients(options, (c) =>
+    discardParked(c.sqs, outputOf(c.target, output), options.queue, { ids, all: options.all }, (candidates) => confirmDiscard(options, candidates)),
+  );
+  for (const id of report.notFound) process.stderr.write(`warning: ${id} is not in the ${options.queue} DLQ\n`);
+  releaseWarning(report.unreleased, REDRIVE_VISIBILITY_SECONDS);
+  if (options.json) printJson({ queue: options.queue, ...report });
+  else printDiscard(options.queue, report);
+  if (report.failed.length > 0 || report.discarded.length === 0) process.exitCode = 1;
+}
+
+function candidateLines(candidates: readonly DiscardCandidate[]): string[] {
+  return candidates.map((c) => `  ${c.id ?? `(message ${c.messageId})`}  tenant ${c.tenantId ?? '-'}  ${c.what ?? '-'}  ${truncateText(c.reason, 100)}`);
+}
+
+async function confirmDiscard(options: DiscardOptions, candidates: readonly DiscardCandidate[]): Promise<boolean> {
+  if (options.yes) return true;
+  process.stderr.write([`about to discard ${candidates.length} message(s) from the ${options.queue} DLQ for good:`, ...candidateLines(candidates), ''].join('\n'));
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return (await rl.question('type "yes" to discard them: ')).trim().toLowerCase() === 'yes';
+  } finally {
+    rl.close();
+  }
+}
+
+function printDiscard(queue: Queue, report: DiscardReport): void {
+  const lines = report.cancelled
+    ? [`cancelled: nothing discarded from the ${queue} DLQ`]
+    : [`discarded ${report.discarded.length} message${report.discarded.length === 1 ? '' : 's'} from the ${queue} DLQ`, ...candidateLines(report.discarded)];
+  for (const f of report.failed) lines.push(`failed ${f.id ?? f.messageId}: ${f.reason} (still parked)`);
+  if (report.remaining !== null) lines.push(`${report.remaining} left in the ${queue} DLQ`);
+  printLines(...lines);
 }

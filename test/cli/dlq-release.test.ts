@@ -14,6 +14,7 @@ import {
   SQSClient,
   type Message,
 } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { REDRIVE_VISIBILITY_SECONDS, redriveDeliveryDlq } from '../../cli/redrive';
 import { main } from '../../cli/program';
@@ -25,6 +26,11 @@ const QUEUE = 'http://127.0.0.1:1/000000000000/statushooks-delivery';
 // The SDK's advice about future Node versions is noise in test output.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const sqsMock = mockClient(SQSClient);
+// Redrive reads the subscription of each job it would move (only active ones move): this one is active.
+const dbMock = mockClient(DynamoDBDocumentClient);
+dbMock.on(GetCommand).resolves({
+  Item: { tenantId: 'acme-shop', subscriptionId: 'sub_a', url: 'https://hooks.example.com/in', events: ['*'], secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', state: 'active', createdAt: '2025-11-28T10:00:00.000Z', updatedAt: '2025-11-28T10:00:00.000Z' },
+});
 
 function parked(n: number, tenantId: string): Message {
   const eventId = `evt-${n}`;
@@ -78,6 +84,7 @@ test('dlq redrive warns on stderr about messages it could not release, with the 
       endpoints: { eventbridge: 'http://127.0.0.1:1', dynamodb: 'http://127.0.0.1:1', sqs: 'http://127.0.0.1:1' },
       DeliveryDlqUrl: DLQ,
       DeliveryQueueUrl: QUEUE,
+      SubscriptionsTableName: 'subscriptions',
     }),
   );
   const stderr: string[] = [];

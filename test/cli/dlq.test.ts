@@ -1,9 +1,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Message } from '@aws-sdk/client-sqs';
+import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import { buildPayload, parseBusEvent } from '../../lambdas/core/events';
 import { buildJob, PARKED_ATTRIBUTES, type DeliveryJob } from '../../lambdas/core/job';
 import { deliveryIdFor, newSecret } from '../../lambdas/core/subscriptions';
+import { discardParked } from '../../cli/discard';
 import { cli, json, peek, purge, putEventsReceived, putItem, send, type Fixture, useFixture } from './helpers';
 
 jest.setTimeout(60_000);
@@ -37,6 +39,21 @@ async function park(j: DeliveryJob, reason?: string, attempts = 5): Promise<void
   await send(f, f.state.DeliveryDlqUrl, JSON.stringify(j), attributes);
 }
 
+function subscriptionItem(tenantId: string, subscriptionId: string, state: 'active' | 'paused' | 'disabled'): Record<string, unknown> {
+  const at = '2026-11-28T10:00:00.000Z';
+  return {
+    tenantId,
+    subscriptionId,
+    url: 'https://hooks.example.com/in',
+    events: ['*'],
+    secret: newSecret(),
+    state,
+    ...(state === 'disabled' ? { disabledReason: 'endpoint answered 410 Gone' } : {}),
+    createdAt: at,
+    updatedAt: at,
+  };
+}
+
 const bodies = (messages: Message[]) => messages.map((m) => m.Body!).sort();
 
 describe('delivery DLQ', () => {
@@ -47,12 +64,23 @@ describe('delivery DLQ', () => {
   const c5 = job(5, 'globex', 'sub_c');
 
   beforeAll(async () => {
+    // Redrive moves jobs of active subscriptions only (the last describe covers the others).
+    for (const [tenantId, subscriptionId] of [['acme-shop', 'sub_a'], ['acme-shop', 'sub_b'], ['globex', 'sub_c']] as const) {
+      await putItem(f, subscriptionItem(tenantId, subscriptionId, 'active'));
+    }
     await park(a1, 'failed 5 attempts; last: HTTP 500 from https://hooks.acme.example/in');
     await park(a2, '410 Gone: subscription disabled', 1);
     await park(b3);
     await park(c4, 'failed 5 attempts; last: timeout after 10000 ms');
     await park(c5, 'failed 5 attempts; last: connection refused');
     await send(f, f.state.DeliveryDlqUrl, 'this is not a job', { [PARKED_ATTRIBUTES.reason]: { DataType: 'String', StringValue: 'malformed job: delivery job is not JSON' } });
+  });
+
+  // The fan-out tests below count which subscriptions their events reach: these must be gone by then.
+  afterAll(async () => {
+    for (const [tenantId, subscriptionId] of [['acme-shop', 'sub_a'], ['acme-shop', 'sub_b'], ['globex', 'sub_c']] as const) {
+      await f.db.send(new DeleteCommand({ TableName: f.state.SubscriptionsTableName, Key: { tenantId, subscriptionId } }));
+    }
   });
 
   test('dlq list shows every parked job and consumes none', async () => {
@@ -139,6 +167,61 @@ describe('delivery DLQ', () => {
     expect(r.stdout).toContain(`failed ${c6.deliveryId}:`);
     expect(r.stdout).toContain('(left parked)');
     expect(bodies(await peek(f, f.state.DeliveryDlqUrl))).toEqual([JSON.stringify(c6), 'this is not a job'].sort());
+  });
+});
+
+describe('delivery DLQ: jobs of subscriptions that are not active', () => {
+  const paused = job(20, 'inactive-co', 'sub_paused');
+  const disabled = job(21, 'inactive-co', 'sub_disabled');
+  const deleted = job(22, 'inactive-co', 'sub_deleted');
+  const active = job(23, 'inactive-co', 'sub_active');
+
+  beforeAll(async () => {
+    await putItem(f, subscriptionItem('inactive-co', 'sub_paused', 'paused'));
+    await putItem(f, subscriptionItem('inactive-co', 'sub_disabled', 'disabled'));
+    await putItem(f, subscriptionItem('inactive-co', 'sub_active', 'active'));
+    for (const j of [paused, disabled, deleted]) await park(j, 'failed 5 attempts; last: HTTP 500');
+  });
+
+  test('are skipped with a warning naming the subscription and its state; nothing moved → exit 1; they stay parked', async () => {
+    const before = (await peek(f, f.state.DeliveryQueueUrl)).length;
+    const r = await cli(['dlq', 'redrive', '--tenant', 'inactive-co', ...f.local]);
+
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('moved 0 jobs');
+    expect(r.stderr).toContain(`warning: skipped ${paused.deliveryId}: subscription sub_paused of tenant inactive-co is paused: left parked (--force moves it anyway)`);
+    expect(r.stderr).toContain(`warning: skipped ${disabled.deliveryId}: subscription sub_disabled of tenant inactive-co is disabled`);
+    expect(r.stderr).toContain(`warning: skipped ${deleted.deliveryId}: subscription sub_deleted of tenant inactive-co is deleted`);
+    expect((await peek(f, f.state.DeliveryQueueUrl)).length).toBe(before);
+    const left = bodies(await peek(f, f.state.DeliveryDlqUrl));
+    for (const j of [paused, disabled, deleted]) expect(left).toContain(JSON.stringify(j));
+  });
+
+  test('a dry run says the same; with an active one among them, that one moves and the run exits 0', async () => {
+    const dry = await cli(['dlq', 'redrive', '--tenant', 'inactive-co', '--dry-run', ...f.local]);
+    expect(dry.code).toBe(1);
+    expect(dry.stderr).toContain('subscription sub_paused of tenant inactive-co is paused');
+
+    await park(active, 'failed 5 attempts; last: HTTP 503');
+    const r = await cli(['dlq', 'redrive', '--tenant', 'inactive-co', '--json', ...f.local]);
+    expect(r.code).toBe(0);
+    const report = json<{ moved: { id: string }[]; inactive: number }>(r);
+    expect(report.moved.map((m) => m.id)).toEqual([active.deliveryId]);
+    expect(report.inactive).toBe(3);
+  });
+
+  test('--force moves them anyway', async () => {
+    const r = await cli(['dlq', 'redrive', '--tenant', 'inactive-co', '--force', '--json', ...f.local]);
+    expect(r.code).toBe(0);
+    expect(json<{ moved: { id: string }[] }>(r).moved.map((m) => m.id).sort()).toEqual([paused, disabled, deleted].map((j) => j.deliveryId).sort());
+    const left = bodies(await peek(f, f.state.DeliveryDlqUrl));
+    for (const j of [paused, disabled, deleted]) expect(left).not.toContain(JSON.stringify(j));
+  });
+
+  test('--force is refused for the fan-out queue', async () => {
+    const r = await cli(['dlq', 'redrive', '--queue', 'fan-out', '--force', ...f.local]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--force applies to --queue delivery only');
   });
 });
 
@@ -312,5 +395,77 @@ describe('fan-out DLQ', () => {
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('moved 1 event from the fan-out DLQ through fan-out to the delivery queue (original event ids)');
     expect(again.stdout).toContain(`  evt-retry  tenant globex → 1 delivery job queued: ${deliveryIdFor('evt-retry', 'sub_g')}`);
+  });
+});
+
+describe('dlq discard', () => {
+  const d1 = job(40, 'doomed-co', 'sub_d');
+  const d2 = job(41, 'doomed-co', 'sub_d');
+  const keep = job(42, 'doomed-co', 'sub_d');
+  const inDlq = async () => bodies(await peek(f, f.state.DeliveryDlqUrl));
+
+  beforeAll(async () => {
+    for (const j of [d1, d2, keep]) await park(j, 'failed 5 attempts; last: HTTP 404');
+  });
+
+  test('refuses without a selection, or without --yes when nobody can be asked; nothing is touched', async () => {
+    const before = await inDlq();
+    const none = await cli(['dlq', 'discard', ...f.local]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('give either --id <id>... or --all');
+    const both = await cli(['dlq', 'discard', '--all', '--id', d1.deliveryId, '--yes', ...f.local]);
+    expect(both.code).toBe(2);
+    const unasked = await cli(['dlq', 'discard', '--id', d1.deliveryId, ...f.local]);
+    expect(unasked.code).toBe(2);
+    expect(unasked.stderr).toContain('pass --yes to discard without asking');
+    expect(await inDlq()).toEqual(before);
+  });
+
+  test('an operator who does not say yes discards nothing, and every message stays parked', async () => {
+    const asked: string[][] = [];
+    const report = await discardParked(f.sqs, f.state.DeliveryDlqUrl, 'delivery', { ids: [d1.deliveryId] }, async (candidates) => {
+      asked.push(candidates.map((c) => c.id!));
+      return false;
+    });
+    expect(asked).toEqual([[d1.deliveryId]]);
+    expect(report).toMatchObject({ discarded: [], cancelled: true, unreleased: 0 });
+    expect(await inDlq()).toContain(JSON.stringify(d1));
+    // Released at once: visible to the next reader.
+    expect((await peek(f, f.state.DeliveryDlqUrl)).map((m) => m.Body)).toContain(JSON.stringify(d1));
+  });
+
+  test('--id deletes exactly the named messages (by delivery id or message id) and says what went', async () => {
+    const messageIdOfD2 = (await peek(f, f.state.DeliveryDlqUrl)).find((m) => m.Body === JSON.stringify(d2))!.MessageId!;
+    const r = await cli(['dlq', 'discard', '--id', d1.deliveryId, messageIdOfD2, '--yes', ...f.local]);
+
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('discarded 2 messages from the delivery DLQ');
+    expect(r.stdout).toContain(`  ${d1.deliveryId}  tenant doomed-co  sub_d  failed 5 attempts; last: HTTP 404`);
+    const left = await inDlq();
+    expect(left).not.toContain(JSON.stringify(d1));
+    expect(left).not.toContain(JSON.stringify(d2));
+    expect(left).toContain(JSON.stringify(keep));
+  });
+
+  test('an id that is not parked is named, and a run that discards nothing exits 1', async () => {
+    const r = await cli(['dlq', 'discard', '--id', 'msg_not_here', '--yes', '--json', ...f.local]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('warning: msg_not_here is not in the delivery DLQ');
+    expect(json<{ discarded: unknown[]; notFound: string[] }>(r)).toMatchObject({ discarded: [], notFound: ['msg_not_here'] });
+    expect(await inDlq()).toContain(JSON.stringify(keep));
+  });
+
+  test('--queue fan-out --all --yes empties the fan-out DLQ and leaves the delivery DLQ alone', async () => {
+    await send(f, f.state.FanOutDlqUrl, JSON.stringify({ kind: 'rejected-event', reason: 'hopeless', rejectedAt: new Date().toISOString(), event: { id: 'evt-hopeless' } }));
+    const delivery = await inDlq();
+    const r = await cli(['dlq', 'discard', '--queue', 'fan-out', '--all', '--yes', '--json', ...f.local]);
+    expect(r.code).toBe(0);
+    const report = json<{ discarded: { id: string | null }[]; remaining: number }>(r);
+    expect(report.discarded.length).toBeGreaterThan(0);
+    expect(report.discarded.map((c) => c.id)).toContain('evt-hopeless');
+    expect(report.remaining).toBe(0);
+    expect(await peek(f, f.state.FanOutDlqUrl)).toEqual([]);
+    expect(await inDlq()).toEqual(delivery);
   });
 });
