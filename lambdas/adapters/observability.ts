@@ -3,6 +3,11 @@ import { MetricUnit, Metrics as PowertoolsMetrics } from '@aws-lambda-powertools
 import { DEFAULTS } from '../core/config';
 import type { Log, LogFields, Metrics } from '../core/ports';
 
+/** The dimension of the per-tenant failure metrics. */
+export const TENANT_DIMENSION = 'TenantId';
+/** CloudWatch's limit for a dimension value. */
+const MAX_DIMENSION_VALUE_CHARS = 1024;
+
 /** Powertools logger (JSON lines) and metrics (EMF) behind the core's small ports. */
 export function observability(serviceName: string): { logger: Logger; log: Log; powertoolsMetrics: PowertoolsMetrics; metrics: Metrics } {
   const logger = new Logger({ serviceName });
@@ -15,6 +20,13 @@ export function observability(serviceName: string): { logger: Logger; log: Log; 
   const metrics: Metrics = {
     count: (name, value = 1) => powertoolsMetrics.addMetric(name, MetricUnit.Count, value),
     milliseconds: (name, value) => powertoolsMetrics.addMetric(name, MetricUnit.Milliseconds, value),
+    // Its own EMF record (a single metric carries its own dimensions and is written at once), so
+    // the function's other metrics keep their one dimension set.
+    countForTenant: (name, tenantId, value = 1) => {
+      const single = powertoolsMetrics.singleMetric();
+      single.addDimension(TENANT_DIMENSION, tenantId.slice(0, MAX_DIMENSION_VALUE_CHARS));
+      single.addMetric(name, MetricUnit.Count, value);
+    },
   };
   return { logger, log, powertoolsMetrics, metrics };
 }

@@ -5,7 +5,7 @@ import { EndpointBlockedError, errorMessage, RetryableError } from './errors';
 import { parseJob, type DeliveryJob } from './job';
 import { OPERATIONAL_DETAIL_TYPES, type OperationalDetailType, type OperationalPort } from './operational';
 import { classify, type AttemptResult, type Outcome } from './outcome';
-import { METRIC, type Log, type Metrics } from './ports';
+import { METRIC, type Log, type MetricName, type Metrics } from './ports';
 import { rateWindow, refusedWait } from './rate-limit';
 import { nextDelay } from './retry';
 import { signatureHeaders } from './signing';
@@ -393,10 +393,10 @@ async function settleAttempt(step: Extract<StepOutcome, { kind: 'attempted' }>, 
       return park('410 Gone: subscription disabled', s, ports, attempt);
     }
     case 'permanent':
-      ports.metrics.count(METRIC.deliveriesFailed);
+      countFailure(METRIC.deliveriesFailed, job.tenantId, ports);
       return park(outcome.reason, s, ports, attempt);
     case 'retryable': {
-      ports.metrics.count(METRIC.deliveriesFailed);
+      countFailure(METRIC.deliveriesFailed, job.tenantId, ports);
       const nowMs = ports.now().getTime();
       if (shouldDisable(step.health, nowMs, config.breaker)) {
         const since = step.health!.firstFailureAt!;
@@ -460,13 +460,20 @@ async function retryAfter(delaySeconds: number, why: string, s: Settling, ports:
   throw new RetryableError(`${why}; next in ${delaySeconds}s`);
 }
 
+/** A failure counts in the stack-wide metric (alarms) and once more per tenant (who is failing). */
+function countFailure(name: MetricName, tenantId: string, ports: ObservabilityPort): void {
+  ports.metrics.count(name);
+  ports.metrics.countForTenant(name, tenantId);
+}
+
 async function park(reason: string, s: Settling, ports: JobPort & ObservabilityPort, attempts = s.attempts): Promise<DeliveryReport> {
   try {
     await ports.park(s.messageBody, reason, attempts);
   } catch (error) {
     throw new Error(`could not park the job (${errorMessage(error)}); reason was: ${reason}`);
   }
-  ports.metrics.count(METRIC.deliveriesDeadLettered);
+  if (s.job) countFailure(METRIC.deliveriesDeadLettered, s.job.tenantId, ports);
+  else ports.metrics.count(METRIC.deliveriesDeadLettered);
   ports.log.warn('delivery parked in the dead-letter queue', { ...s.fields, reason });
   return { result: 'parked', reason };
 }

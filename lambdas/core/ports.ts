@@ -37,7 +37,13 @@ export type MetricName = (typeof METRIC)[keyof typeof METRIC];
 export interface Metrics {
   count(name: MetricName, value?: number): void;
   milliseconds(name: MetricName, value: number): void;
+  /**
+   * The same count once more with a `TenantId` dimension: which tenant's endpoints fail. Used for
+   * failures and parked jobs only, so the per-tenant metrics grow with the tenants that have
+   * failures, not with deliveries.
+   */
+  countForTenant(name: MetricName, tenantId: string, value?: number): void;
 }
 
 export const silentLog: Log = { info: () => {}, warn: () => {}, error: () => {} };
-export const noMetrics: Metrics = { count: () => {}, milliseconds: () => {} };
+export const noMetrics: Metrics = { count: () => {}, milliseconds: () => {}, countForTenant: () => {} };

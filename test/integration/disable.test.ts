@@ -7,7 +7,7 @@
 import { OperationalEvents } from '../../lambdas/adapters/operational-events';
 import type { EventName } from '../../lambdas/core/catalog';
 import { PARKED_ATTRIBUTES } from '../../lambdas/core/job';
-import { type Harness, Receiver, drain, getSubscription, putChanges, startHarness, subscribe, waitFor } from './helpers';
+import { type Harness, Receiver, drain, functionMetricRecords, getSubscription, putChanges, startHarness, subscribe, waitFor } from './helpers';
 
 jest.setTimeout(90_000);
 
@@ -57,6 +57,10 @@ test('sustained failure disables the subscription with a reason; the job is park
   // It kept trying until then (more than one attempt), and stopped.
   expect(r.requests.length).toBeGreaterThan(1);
   expect(Number(parked.MessageAttributes?.[PARKED_ATTRIBUTES.attempts]?.StringValue)).toBe(r.requests.length);
+  // The metrics say whose endpoint failed: one per-tenant count per failed attempt, and the parking.
+  const perTenant = functionMetricRecords(h).filter((e) => e.TenantId === 'dis-sustained');
+  expect(perTenant.reduce((n, e) => n + Number(e.DeliveriesFailed ?? 0), 0)).toBe(r.requests.length);
+  expect(perTenant.reduce((n, e) => n + Number(e.DeliveriesDeadLettered ?? 0), 0)).toBe(1);
 });
 
 test('410 Gone disables at once and tells operators the same way', async () => {

@@ -302,6 +302,20 @@ export function functionLogEntries(h: Harness): Record<string, unknown>[] {
   });
 }
 
+/** The metric records (CloudWatch embedded metric format) the functions printed. */
+export function functionMetricRecords(h: Harness): Record<string, unknown>[] {
+  const text = fs.existsSync(h.runtime.logFile) ? fs.readFileSync(h.runtime.logFile, 'utf8') : '';
+  return text.split('\n').flatMap((line) => {
+    const at = line.indexOf('{');
+    if (at < 0 || !line.includes('"_aws"')) return [];
+    try {
+      return [JSON.parse(line.slice(at)) as Record<string, unknown>];
+    } catch {
+      return [];
+    }
+  });
+}
+
 /**
  * Waits until a function logged the line that proves a decision was taken (e.g. fan-out's
  * `no matching subscriptions` for an event): tests that assert "nothing happened" wait for it

@@ -43,6 +43,7 @@ function setup(subscription: Subscription | undefined, respond: AttemptResult | 
   const announced: OperationalEvent[] = [];
   const slowMarks: number[] = [];
   const counts: Partial<Record<MetricName, number>> = {};
+  const byTenant: Record<string, number> = {};
   const state = { health: initialHealth, probes: 0, tokens: new Map<number, number>(), probeWon: true };
   const ports: DeliveryPorts = {
     getSubscription: async () => subscription,
@@ -80,10 +81,14 @@ function setup(subscription: Subscription | undefined, respond: AttemptResult | 
     now: () => now,
     rng: () => 0.5,
     log: silentLog,
-    metrics: { count: (name, n = 1) => void (counts[name] = (counts[name] ?? 0) + n), milliseconds: () => undefined },
+    metrics: {
+      count: (name, n = 1) => void (counts[name] = (counts[name] ?? 0) + n),
+      milliseconds: () => undefined,
+      countForTenant: (name, tenantId, n = 1) => void (byTenant[`${name} ${tenantId}`] = (byTenant[`${name} ${tenantId}`] ?? 0) + n),
+    },
     ...overrides,
   };
-  return { ports, sent, visibility, moved, parked, disabled, announced, slowMarks, counts, state };
+  return { ports, sent, visibility, moved, parked, disabled, announced, slowMarks, counts, byTenant, state };
 }
 
 const secret = newSecret();
@@ -160,6 +165,15 @@ describe('delivery: failed attempts continue in the retry lane, counted in the j
     await expect(deliver(attemptMessage(5), 40, t.ports, retryLane)).resolves.toMatchObject({ result: 'parked' });
     expect(t.parked).toEqual([{ body: attemptMessage(5), reason: 'failed 5 attempts; last: timeout: no response within 10000 ms', attempts: 5 }]);
     expect(t.counts).toMatchObject({ DeliveriesDeadLettered: 1 });
+    // Failures are counted once more per tenant, so an operator sees whose endpoints fail.
+    expect(t.byTenant).toEqual({ 'DeliveriesFailed acme': 1, 'DeliveriesDeadLettered acme': 1 });
+  });
+
+  it('a delivered job adds no per-tenant metric (they grow with failing tenants, not with deliveries)', async () => {
+    const t = setup(active, ok);
+    await expect(deliver(message, 1, t.ports, fast)).resolves.toMatchObject({ result: 'delivered' });
+    expect(t.byTenant).toEqual({});
+    expect(t.counts).toMatchObject({ DeliveriesSucceeded: 1 });
   });
 
   it('counts attempts by the receive count for a job queued before jobs carried them', async () => {

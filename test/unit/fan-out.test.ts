@@ -21,7 +21,7 @@ function ports(subscriptions: Subscription[], overrides: Partial<FanOutPorts> = 
     park: async (record) => void parked.push(record),
     now: () => new Date('2026-11-28T10:00:00Z'),
     log: silentLog,
-    metrics: { count: (name, n = 1) => void (counts[name] = (counts[name] ?? 0) + n), milliseconds: () => undefined },
+    metrics: { count: (name, n = 1) => void (counts[name] = (counts[name] ?? 0) + n), milliseconds: () => undefined, countForTenant: () => undefined },
     ...overrides,
   };
   return { p, queued, parked, counts, lookups };
