@@ -8,6 +8,7 @@ import { formatIssues } from '../lambdas/core/issues';
 import { documentClient, sqsClient } from '../lambdas/adapters/aws-clients';
 import { DynamoSubscriptionStore } from '../lambdas/adapters/subscription-store';
 import { DynamoHealthStore } from '../lambdas/adapters/health-store';
+import { DynamoDeliveryLog } from '../lambdas/adapters/delivery-log-store';
 import { OperationalEvents } from '../lambdas/adapters/operational-events';
 import type { EndpointPolicy } from '../lambdas/core/config';
 import { SETTINGS } from '../lambdas/core/settings';
@@ -19,6 +20,8 @@ export type OutputKey =
   | 'EventBusName'
   | 'SubscriptionsTableName'
   | 'HealthTableName'
+  | 'DeliveryLogTableName'
+  | 'DeliveryLogRetentionDays'
   | 'DeliveryQueueUrl'
   | 'RetryQueueUrl'
   | 'DeliveryDlqUrl'
@@ -192,6 +195,12 @@ export class Clients {
   /** Endpoint health (circuit breakers); fails plainly for a stack deployed before it existed. */
   health(): DynamoHealthStore {
     return new DynamoHealthStore(this.db, outputOf(this.target, 'HealthTableName'));
+  }
+
+  /** The delivery log; fails plainly for a stack deployed before it existed. */
+  deliveryLog(): DynamoDeliveryLog {
+    const days = Number(this.target.outputs.DeliveryLogRetentionDays);
+    return new DynamoDeliveryLog(this.db, outputOf(this.target, 'DeliveryLogTableName'), Number.isInteger(days) && days > 0 ? days : SETTINGS.deliveryLogRetentionDays.default);
   }
 
   operationalEvents(): OperationalEvents {

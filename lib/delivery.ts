@@ -14,6 +14,8 @@ export interface DeliveryProps {
   readonly table: dynamodb.ITable;
   /** Endpoint health, rate-limit counters and operational events. */
   readonly healthTable: dynamodb.ITable;
+  /** The delivery log: one record per delivery, updated on every attempt. */
+  readonly deliveryLogTable: dynamodb.ITable;
   /** Attempts per job; also the queue's redrive `maxReceiveCount` (attempt number = receive count). */
   readonly maxAttempts: number;
   readonly batchSize: number;
@@ -100,6 +102,8 @@ export class Delivery extends Construct {
     fn.bindTable(ENV.subscriptionsTable, props.table, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
     // Health: read, counted updates, rate tokens; PutItem for the operational events it keeps.
     fn.bindTable(ENV.healthTable, props.healthTable, ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem']);
+    // The delivery log: one UpdateItem per attempt, parking or drop (it creates the record if fan-out could not).
+    fn.bindTable(ENV.deliveryLogTable, props.deliveryLogTable, ['dynamodb:UpdateItem']);
     // The handler calls ChangeMessageVisibility itself to make a job wait.
     fn.bindQueue(lane === 'fast' ? ENV.deliveryQueueUrl : ENV.retryQueueUrl, queue, 'consume');
     // A failed attempt, or a job that must wait, continues as a new message on the retry lane.

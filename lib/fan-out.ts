@@ -11,6 +11,8 @@ import { StatusHooksQueue } from './queue';
 export interface FanOutProps {
   /** Subscriptions are read (queried per tenant) from here. */
   readonly table: dynamodb.ITable;
+  /** The delivery log: one `pending` record per queued job, batched. */
+  readonly deliveryLogTable: dynamodb.ITable;
   /** Delivery jobs are sent here. */
   readonly deliveryQueue: sqs.IQueue;
   /** The function's settings as environment variables (`settingsEnvironment(settings, 'fan-out')`). */
@@ -56,6 +58,8 @@ export class FanOut extends Construct {
     // Fan-out only ever queries one tenant's partition.
     fn.bindTable(ENV.subscriptionsTable, props.table, ['dynamodb:Query']);
     fn.bindQueue(ENV.deliveryQueueUrl, props.deliveryQueue, 'send');
+    // Pending records of the queued jobs, 25 to a call.
+    fn.bindTable(ENV.deliveryLogTable, props.deliveryLogTable, ['dynamodb:BatchWriteItem']);
     // The handler parks invalid events here itself (docs/architecture.md §1: never retried, never dropped).
     fn.bindQueue(ENV.fanOutDlqUrl, this.deadLetterQueue, 'send');
     for (const [name, value] of Object.entries(props.settings)) fn.addEnvironment(name, value);

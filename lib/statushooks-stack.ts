@@ -11,6 +11,7 @@ import {
   type Settings,
 } from '../lambdas/core/settings';
 import { Delivery } from './delivery';
+import { DeliveryLogTable } from './delivery-log-table';
 import { EndpointHealthTable } from './endpoint-health-table';
 import { StatusHooksConfigError } from './config-errors';
 import { StatusEventBus } from './event-bus';
@@ -63,6 +64,7 @@ export class StatusHooksStack extends Stack {
   readonly eventBus: StatusEventBus;
   readonly subscriptions: SubscriptionsTable;
   readonly health: EndpointHealthTable;
+  readonly deliveryLog: DeliveryLogTable;
   readonly fanOut: FanOut;
   readonly delivery: Delivery;
   readonly monitoring: Monitoring;
@@ -79,11 +81,13 @@ export class StatusHooksStack extends Stack {
     this.subscriptions = new SubscriptionsTable(this, 'Subscriptions');
     const table = this.subscriptions.table;
     this.health = new EndpointHealthTable(this, 'EndpointHealth');
+    this.deliveryLog = new DeliveryLogTable(this, 'DeliveryLog');
 
     // Each function gets the settings declared for it, as the handlers read them back.
     this.delivery = new Delivery(this, 'Delivery', {
       table,
       healthTable: this.health.table,
+      deliveryLogTable: this.deliveryLog.table,
       maxAttempts: config.maxAttempts,
       batchSize: config.deliveryBatchSize,
       maxConcurrency: config.deliveryMaxConcurrency,
@@ -93,6 +97,7 @@ export class StatusHooksStack extends Stack {
 
     this.fanOut = new FanOut(this, 'FanOut', {
       table,
+      deliveryLogTable: this.deliveryLog.table,
       deliveryQueue: this.delivery.queue,
       settings: settingsEnvironment(config, 'fan-out'),
     });
@@ -127,6 +132,7 @@ export class StatusHooksStack extends Stack {
     new CfnOutput(this, 'DeliveryQueueUrl', { value: this.delivery.queue.queueUrl, description: 'The fast lane: first attempts to healthy endpoints' });
     new CfnOutput(this, 'RetryQueueUrl', { value: this.delivery.retryQueue.queueUrl, description: 'The retry lane: retries, slow and failing endpoints' });
     new CfnOutput(this, 'HealthTableName', { value: this.health.table.tableName, description: 'Endpoint health (circuit breakers), rate-limit counters, operational events' });
+    new CfnOutput(this, 'DeliveryLogTableName', { value: this.deliveryLog.table.tableName, description: 'One record per delivery with every attempt (statushooks deliveries)' });
     new CfnOutput(this, 'DeliveryDlqUrl', { value: this.delivery.deadLetterQueue.queueUrl, description: 'Parked delivery jobs; redrive to DeliveryQueueUrl' });
     new CfnOutput(this, 'FanOutDlqUrl', { value: this.fanOut.deadLetterQueue.queueUrl, description: 'Events that could not be fanned out' });
     // The deployed values of settings others must know (the CLI checks subscription URLs by the

@@ -14,6 +14,8 @@ export interface ClientOptions {
    * (ReceiveMessage with WaitTimeSeconds) must allow the wait plus a margin.
    */
   readonly requestTimeoutMs?: number;
+  /** Tries per call, the first included (default 3). */
+  readonly maxAttempts?: number;
 }
 
 // Short SDK timeouts: a stuck AWS call must fail well inside the function timeout. With 3 tries
@@ -21,14 +23,22 @@ export interface ClientOptions {
 const requestHandler = (requestTimeoutMs = 3_000) => new NodeHttpHandler({ connectionTimeout: 1_000, requestTimeout: requestTimeoutMs });
 
 export function sqsClient(options: ClientOptions = {}): SQSClient {
-  const { requestTimeoutMs, ...config } = options;
+  const { requestTimeoutMs, maxAttempts = 3, ...config } = options;
   // The queue URL is not used as the endpoint: the regional (or configured local) endpoint is,
   // which is the same on AWS and lets the local SQS emulator's *.localhost URLs work.
-  return new SQSClient({ ...config, useQueueUrlAsEndpoint: false, maxAttempts: 3, requestHandler: requestHandler(requestTimeoutMs) });
+  return new SQSClient({ ...config, useQueueUrlAsEndpoint: false, maxAttempts, requestHandler: requestHandler(requestTimeoutMs) });
 }
 
 export function documentClient(options: ClientOptions = {}): DynamoDBDocumentClient {
-  const { requestTimeoutMs, ...config } = options;
-  const client = new DynamoDBClient({ ...config, maxAttempts: 3, requestHandler: requestHandler(requestTimeoutMs) });
+  const { requestTimeoutMs, maxAttempts = 3, ...config } = options;
+  const client = new DynamoDBClient({ ...config, maxAttempts, requestHandler: requestHandler(requestTimeoutMs) });
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+}
+
+/**
+ * The delivery log's client: it records, it never gates, so a slow or throttled table costs a
+ * delivery at most ~2 s (two tries of 1 s), then the write is counted as failed and skipped.
+ */
+export function deliveryLogClient(options: ClientOptions = {}): DynamoDBDocumentClient {
+  return documentClient({ requestTimeoutMs: 1_000, maxAttempts: 2, ...options });
 }

@@ -64,6 +64,10 @@ export function healthCacheTtlFromEnv(env: Env): number {
   return settingsFromEnv(env).healthCacheTtlMs;
 }
 
+export function deliveryLogRetentionDaysFromEnv(env: Env): number {
+  return settingsFromEnv(env).deliveryLogRetentionDays;
+}
+
 export function cacheTtlFromEnv(env: Env): number {
   return settingsFromEnv(env).subscriptionCacheTtlMs;
 }

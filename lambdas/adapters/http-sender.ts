@@ -6,6 +6,7 @@ import type { EndpointPolicy } from '../core/config';
 import type { WebhookRequest } from '../core/delivery';
 import { checkAddress, checkUrl, hostOf } from '../core/endpoint-guard';
 import { EndpointBlockedError } from '../core/errors';
+import { RESPONSE_SNIPPET_BYTES, responseSnippet } from '../core/delivery-log';
 import type { AttemptResult } from '../core/outcome';
 
 export interface SenderOptions {
@@ -109,8 +110,15 @@ export class HttpSender {
       });
       req.on('response', (res) => {
         let read = 0;
+        // The start of the body, for the delivery log; the rest is read only to free the socket.
+        const head: Buffer[] = [];
+        let headBytes = 0;
         res.on('data', (chunk: Buffer) => {
           read += chunk.length;
+          if (headBytes < RESPONSE_SNIPPET_BYTES) {
+            head.push(chunk.subarray(0, RESPONSE_SNIPPET_BYTES - headBytes));
+            headBytes += Math.min(chunk.length, RESPONSE_SNIPPET_BYTES - headBytes);
+          }
           if (read > MAX_RESPONSE_BYTES) res.destroy();
         });
         const done = () =>
@@ -119,6 +127,7 @@ export class HttpSender {
             status: res.statusCode ?? 0,
             retryAfter: headerValue(res.headers['retry-after']),
             durationMs: elapsed(),
+            response: responseSnippet(Buffer.concat(head, headBytes), read),
           });
         res.on('end', done);
         res.on('close', done);

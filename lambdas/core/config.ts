@@ -33,6 +33,7 @@ export const ENV = {
   deliveryDlqUrl: 'DELIVERY_DLQ_URL',
   fanOutDlqUrl: 'FANOUT_DLQ_URL',
   healthTable: 'HEALTH_TABLE',
+  deliveryLogTable: 'DELIVERY_LOG_TABLE',
   retryQueueUrl: 'RETRY_QUEUE_URL',
   /** `fast` or `retry`: which lane this delivery function drains (docs/architecture.md §7). */
   deliveryLane: 'DELIVERY_LANE',

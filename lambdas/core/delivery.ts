@@ -1,5 +1,6 @@
 import { admit, isHealthy, markSlow, record, shouldDisable, waitForOpenCircuit, type BreakerPolicy, type EndpointHealth, type RecordResult, type Transition } from './breaker';
 import type { EndpointPolicy, RetryPolicy } from './config';
+import { attemptRecord, factsFromJob, noDeliveryLog, writeLog, type DeliveryLogPort, type DeliveryState } from './delivery-log';
 import { checkUrl, redactUrl } from './endpoint-guard';
 import { EndpointBlockedError, errorMessage, RetryableError } from './errors';
 import { parseJob, type DeliveryJob } from './job';
@@ -63,8 +64,13 @@ export interface ObservabilityPort {
   readonly metrics: Metrics;
 }
 
+/** The delivery log (core/delivery-log.ts): written after each attempt, parking or drop; never a gate. */
+export interface DeliveryLogPorts {
+  readonly deliveryLog?: DeliveryLogPort;
+}
+
 /** Everything `deliver` needs; each step below takes only the parts it uses. */
-export type DeliveryPorts = SubscriptionPort & SenderPort & HealthPort & JobPort & OperationalPort & ClockPort & ObservabilityPort;
+export type DeliveryPorts = SubscriptionPort & SenderPort & HealthPort & JobPort & OperationalPort & ClockPort & ObservabilityPort & DeliveryLogPorts;
 
 /**
  * The two lanes (docs/architecture.md §7): the fast lane takes first attempts to healthy
@@ -108,7 +114,16 @@ export type DeliveryReport =
  * `leave-fast-lane` are not attempts.
  */
 export type StepOutcome =
-  | { readonly kind: 'attempted'; readonly outcome: Outcome; readonly slow: boolean; readonly health?: EndpointHealth; readonly subscription: Subscription }
+  | {
+      readonly kind: 'attempted';
+      readonly outcome: Outcome;
+      readonly slow: boolean;
+      readonly health?: EndpointHealth;
+      readonly subscription: Subscription;
+      /** What the endpoint did, and when the request was sent (for the delivery log). */
+      readonly result: AttemptResult;
+      readonly sentAt: Date;
+    }
   | { readonly kind: 'dropped'; readonly reason: string }
   | { readonly kind: 'malformed'; readonly reason: string }
   | { readonly kind: 'fault'; readonly reason: string }
@@ -149,6 +164,17 @@ export async function deliver(messageBody: string, receiveCount: number, ports: 
     : { attempt: attempts + 1, lane: config.lane };
   const s: Settling = { job, messageBody, attempts, fields };
   outcome ??= await attemptJob(job!, s, ports, config);
+  let report: DeliveryReport | undefined;
+  try {
+    report = await settleOrFault(outcome, s, ports, config);
+    return report;
+  } finally {
+    // After the job's own fate is settled: the log never delays or changes it.
+    await logOutcome(outcome, report, s, ports, config);
+  }
+}
+
+async function settleOrFault(outcome: StepOutcome, s: Settling, ports: DeliveryPorts, config: DeliveryConfig): Promise<DeliveryReport> {
   try {
     return await settle(outcome, s, ports, config);
   } catch (error) {
@@ -156,6 +182,50 @@ export async function deliver(messageBody: string, receiveCount: number, ports: 
     // Disabling, parking or rescheduling failed: the one fault path.
     return fault(`${errorMessage(error)} (while settling: ${outcome.kind})`, s, ports, config);
   }
+}
+
+/**
+ * Writes what happened to the delivery log: an attempt (with the state it left the job in), a
+ * drop, or a parking. Waits and moves between lanes are not attempts and are not written (the
+ * record keeps its state); a fault after an attempt still records the attempt, as `retrying`.
+ */
+async function logOutcome(outcome: StepOutcome, report: DeliveryReport | undefined, s: Settling, ports: DeliveryPorts, config: DeliveryConfig): Promise<void> {
+  if (!s.job) return;
+  let state: DeliveryState;
+  let reason: string | undefined;
+  switch (outcome.kind) {
+    case 'attempted':
+      state = report?.result === 'delivered' ? 'delivered' : report?.result === 'parked' ? 'parked' : 'retrying';
+      reason = report?.result === 'parked' ? report.reason : outcome.outcome.kind === 'delivered' ? undefined : outcome.outcome.reason;
+      break;
+    case 'dropped':
+      state = 'dropped';
+      reason = outcome.reason;
+      break;
+    case 'expired':
+      if (report?.result !== 'parked') return;
+      state = 'parked';
+      reason = outcome.reason;
+      break;
+    default:
+      return;
+  }
+  const job = s.job;
+  const at = ports.now().toISOString();
+  await writeLog(
+    state,
+    () =>
+      (ports.deliveryLog ?? noDeliveryLog).logUpdate({
+        facts: factsFromJob(job),
+        state,
+        at,
+        reason,
+        attempt: outcome.kind === 'attempted' ? attemptRecord(s.attempts + 1, outcome.sentAt, outcome.result, config.lane) : undefined,
+        url: outcome.kind === 'attempted' ? redactUrl(outcome.subscription.url) : undefined,
+      }),
+    ports,
+    s.fields,
+  );
 }
 
 /**
@@ -217,6 +287,7 @@ async function attemptJob(job: DeliveryJob, s: Settling, ports: DeliveryPorts, c
     rateSecond = rateWindow(nowMs).second;
   }
 
+  const sentAt = ports.now();
   const { result, markedSlow } = await sendWatched(job, subscription, s, ports, config);
   const outcome = classify(result, ports.now());
   const slow = config.lane === 'fast' && result.kind === 'error' && result.error === 'timeout';
@@ -236,7 +307,7 @@ async function attemptJob(job: DeliveryJob, s: Settling, ports: DeliveryPorts, c
   // even when the answer then came in time.
   const before = markedSlow ? markSlow(health, ports.now().getTime(), config.breaker) : health;
   const after = await recordHealth(job, subscription, before, result, outcome, slow, markedSlow, s, ports, config);
-  return { kind: 'attempted', outcome, slow, health: after, subscription };
+  return { kind: 'attempted', outcome, slow, health: after, subscription, result, sentAt };
 }
 
 /**

@@ -2,7 +2,14 @@ import { parseRetryAfter } from './retry';
 
 /** What one HTTP attempt produced, as the sender saw it. */
 export type AttemptResult =
-  | { readonly kind: 'response'; readonly status: number; readonly retryAfter?: string; readonly durationMs: number }
+  | {
+      readonly kind: 'response';
+      readonly status: number;
+      readonly retryAfter?: string;
+      readonly durationMs: number;
+      /** The start of the response body as the delivery log shows it (core/delivery-log.ts responseSnippet). */
+      readonly response?: string | null;
+    }
   | { readonly kind: 'error'; readonly error: 'timeout' | 'connection' | 'dns' | 'tls' | 'blocked'; readonly message: string; readonly durationMs: number };
 
 /** How a delivery attempt ended, from the pipeline's point of view. */

@@ -17,6 +17,8 @@ export const METRIC = {
   deliveriesFailed: 'DeliveriesFailed',
   /** a dependency of ours (DynamoDB, SQS) failed while handling a job; nothing was sent, or the result could not be settled */
   deliveryFaults: 'DeliveryFaults',
+  /** the delivery log could not be written (the delivery went on; docs/architecture.md §8) */
+  deliveryLogWriteFailures: 'DeliveryLogWriteFailures',
   deliveriesDeadLettered: 'DeliveriesDeadLettered',
   deliveriesDropped: 'DeliveriesDropped',
   subscriptionsDisabled: 'SubscriptionsDisabled',

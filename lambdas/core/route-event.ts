@@ -1,3 +1,4 @@
+import { noDeliveryLog, writeLog, type DeliveryFacts, type DeliveryLogPort } from './delivery-log';
 import { errorMessage, InvalidEventError } from './errors';
 import { buildPayload, parseBusEvent } from './events';
 import { buildJob, type DeliveryJob, type RejectedEventRecord } from './job';
@@ -11,6 +12,8 @@ export interface FanOutPorts {
   enqueue(jobs: readonly DeliveryJob[]): Promise<void>;
   /** Parks a rejected event where operators see it (the fan-out DLQ). */
   park(record: RejectedEventRecord): Promise<void>;
+  /** The delivery log (one `pending` record per queued job); a failure to write it is counted, never thrown. */
+  deliveryLog?: DeliveryLogPort;
   now(): Date;
   log: Log;
   metrics: Metrics;
@@ -71,6 +74,20 @@ export async function fanOut(input: unknown, ports: FanOutPorts): Promise<FanOut
   const body = buildPayload(change);
   const queuedAt = ports.now();
   const jobs = targets.map((s) => buildJob(change, s.subscriptionId, body, queuedAt));
+  // Written before the jobs are queued, so a delivery's own writes always come after its
+  // `pending` record (a later put would hide them). One batched write for all the event's jobs.
+  const facts: DeliveryFacts[] = jobs.map((job) => ({
+    tenantId: job.tenantId,
+    deliveryId: job.deliveryId,
+    subscriptionId: job.subscriptionId,
+    event: job.event,
+    eventId: job.eventId,
+    entityUuid: change.entity.uuid,
+    entityNumber: change.entity.number,
+    body,
+    occurredAt: job.occurredAt,
+  }));
+  await writeLog('queued', () => (ports.deliveryLog ?? noDeliveryLog).logQueued(facts, queuedAt.toISOString()), ports, { ...context, deliveries: jobs.length });
   try {
     await ports.enqueue(jobs);
   } catch (error) {

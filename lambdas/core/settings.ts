@@ -126,6 +126,17 @@ export const SETTINGS = {
     ...integerIn('archiveRetentionDays', 0, 36_500),
     context: 'archiveRetentionDays',
   }),
+  deliveryLogRetentionDays: declare({
+    kind: 'integer',
+    default: 30,
+    doc: 'Days the delivery log keeps a record after its last change (DynamoDB TTL on `expiresAt`; removal may lag by up to a few days).',
+    range: '1–3650',
+    ...integerIn('deliveryLogRetentionDays', 1, 3650),
+    context: 'deliveryLogRetentionDays',
+    env: { name: 'DELIVERY_LOG_RETENTION_DAYS', functions: ['fan-out', 'delivery'] },
+    // The CLI's own writes to the log (discard, resend) keep the same retention.
+    output: 'DeliveryLogRetentionDays',
+  }),
   maxAttempts: declare({
     kind: 'integer',
     default: 5,

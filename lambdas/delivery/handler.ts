@@ -1,9 +1,11 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { documentClient, sqsClient } from '../adapters/aws-clients';
+import { deliveryLogClient, documentClient, sqsClient } from '../adapters/aws-clients';
+import { DynamoDeliveryLog } from '../adapters/delivery-log-store';
 import {
   breakerPolicyFromEnv,
   cacheTtlFromEnv,
+  deliveryLogRetentionDaysFromEnv,
   endpointPolicyFromEnv,
   healthCacheTtlFromEnv,
   laneFromEnv,
@@ -43,6 +45,7 @@ const sender = new HttpSender({ policy: endpoints, timeoutMs, connectTimeoutMs }
 const subscriptions = new TtlCache<Subscription | undefined>(cacheTtlFromEnv(env));
 const healthCache = new TtlCache<EndpointHealth | undefined>(healthCacheTtlFromEnv(env));
 const retry = retryPolicyFromEnv(env);
+const deliveryLog = new DynamoDeliveryLog(deliveryLogClient(), requiredEnv(env, ENV.deliveryLogTable), deliveryLogRetentionDaysFromEnv(env));
 const config: DeliveryConfig = {
   lane,
   retry,
@@ -80,6 +83,7 @@ async function recordHandler(record: SQSRecord): Promise<void> {
     },
     takeToken: (tenantId, subscriptionId, max, nowMs) => health.takeToken(tenantId, subscriptionId, max, nowMs),
     publishOperational: (event) => operational.publishOperational(event),
+    deliveryLog,
     send: (request) => sender.send(request),
     retryLater: (delaySeconds) => ownQueue.changeVisibility(record.receiptHandle, delaySeconds),
     toRetryLane: (job, delaySeconds) => retryLane.sendJob(job, delaySeconds),

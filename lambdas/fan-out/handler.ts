@@ -1,6 +1,7 @@
 import type { Context, EventBridgeEvent } from 'aws-lambda';
-import { sqsClient, documentClient } from '../adapters/aws-clients';
-import { cacheTtlFromEnv, requiredEnv } from '../adapters/env';
+import { deliveryLogClient, documentClient, sqsClient } from '../adapters/aws-clients';
+import { DynamoDeliveryLog } from '../adapters/delivery-log-store';
+import { cacheTtlFromEnv, deliveryLogRetentionDaysFromEnv, requiredEnv } from '../adapters/env';
 import { SqsJobQueue, SqsParkingLot } from '../adapters/job-queue';
 import { observability } from '../adapters/observability';
 import { DynamoSubscriptionStore } from '../adapters/subscription-store';
@@ -16,6 +17,7 @@ const sqs = sqsClient();
 const queue = new SqsJobQueue(sqs, requiredEnv(env, ENV.deliveryQueueUrl), { retries: DEFAULTS.sendBatchRetries });
 const parking = new SqsParkingLot(sqs, requiredEnv(env, ENV.fanOutDlqUrl));
 const cache = new TtlCache<SubscriptionLookup>(cacheTtlFromEnv(env));
+const deliveryLog = new DynamoDeliveryLog(deliveryLogClient(), requiredEnv(env, ENV.deliveryLogTable), deliveryLogRetentionDaysFromEnv(env));
 
 export async function handler(event: EventBridgeEvent<string, unknown>, context?: Context): Promise<FanOutResult> {
   if (context) logger.addContext(context);
@@ -24,6 +26,7 @@ export async function handler(event: EventBridgeEvent<string, unknown>, context?
       subscriptionsOf: (tenantId) => cache.get(tenantId, () => store.listByTenant(tenantId)),
       enqueue: (jobs) => queue.enqueue(jobs),
       park: (record) => parking.parkEvent(record),
+      deliveryLog,
       now: () => new Date(),
       log,
       metrics,

@@ -1,0 +1,344 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, BatchWriteCommand, GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { EventName } from '../core/catalog';
+import {
+  expiresAt,
+  INDEXED_STATES,
+  isDeliveryState,
+  type AttemptRecord,
+  type DeliveryFacts,
+  type DeliveryLogPort,
+  type DeliveryLogUpdate,
+  type DeliveryRecord,
+  type DeliveryState,
+} from '../core/delivery-log';
+
+/**
+ * The DeliveryLog table (docs/architecture.md §8).
+ *
+ * | what | key | written |
+ * |---|---|---|
+ * | table | `tenantId` / `deliveryId` | every write |
+ * | index `byTenant` | `tenantId` / `listKey` (= createdAt#deliveryId) | once, when the record is created |
+ * | index `byEntity` | `entityKey` (= tenant#entity uuid) / `listKey` | once, when the record is created |
+ * | index `byState` | `stateKey` (= tenant#state) / `listKey` | only in retrying, parked, dropped, discarded (sparse) |
+ *
+ * The indexes project the keys plus `subscriptionId` and `entityUuid`, which never change, so an
+ * update that does not change the state's index key writes the table only.
+ */
+export const DELIVERY_LOG_INDEX = { byTenant: 'byTenant', byEntity: 'byEntity', byState: 'byState' } as const;
+export const DELIVERY_LOG_INDEX_KEYS = {
+  byTenant: { partition: 'tenantId', sort: 'listKey' },
+  byEntity: { partition: 'entityKey', sort: 'listKey' },
+  byState: { partition: 'stateKey', sort: 'listKey' },
+} as const;
+/** Attributes the indexes carry besides their keys (immutable, so updates do not rewrite index items). */
+export const DELIVERY_LOG_PROJECTED = ['subscriptionId', 'entityUuid'] as const;
+
+/** BatchWriteItem takes at most 25 items; BatchGetItem at most 100. */
+const BATCH_WRITE_MAX = 25;
+const BATCH_GET_MAX = 100;
+/** Rounds of retrying unprocessed items before the write counts as failed. */
+const UNPROCESSED_ROUNDS = 3;
+
+export const entityKey = (tenantId: string, uuid: string) => `${tenantId}#${uuid}`;
+export const stateKey = (tenantId: string, state: DeliveryState) => `${tenantId}#${state}`;
+export const listKey = (createdAt: string, deliveryId: string) => `${createdAt}#${deliveryId}`;
+
+export interface DeliveryQuery {
+  readonly tenantId: string;
+  readonly subscriptionId?: string;
+  readonly entityUuid?: string;
+  readonly state?: DeliveryState;
+  /** Only records created at or after this time. */
+  readonly since?: Date;
+  readonly limit: number;
+  /** From a previous page's `next`. */
+  readonly cursor?: string;
+}
+
+export interface DeliveryPage {
+  readonly records: readonly DeliveryRecord[];
+  /** Continues the listing; null when there is nothing more. */
+  readonly next: string | null;
+  /** Items DynamoDB read for this page (index items plus records), for the README's cost table. */
+  readonly itemsRead: number;
+}
+
+export class InvalidCursorError extends Error {
+  constructor() {
+    super('the cursor is not one this command printed (or it belongs to other filters)');
+    this.name = 'InvalidCursorError';
+  }
+}
+
+export class DynamoDeliveryLog implements DeliveryLogPort {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    readonly tableName: string,
+    private readonly retentionDays: number,
+  ) {}
+
+  /** One PutRequest per delivery, 25 to a BatchWriteItem call; unprocessed items retried, then it throws. */
+  async logQueued(facts: readonly DeliveryFacts[], at: string): Promise<void> {
+    const exp = expiresAt(new Date(at), this.retentionDays);
+    const items = facts.map((f) => ({
+      ...f,
+      state: 'pending',
+      createdAt: at,
+      updatedAt: at,
+      attempts: [],
+      lastStatusCode: null,
+      listKey: listKey(at, f.deliveryId),
+      entityKey: entityKey(f.tenantId, f.entityUuid),
+      expiresAt: exp,
+    }));
+    for (let i = 0; i < items.length; i += BATCH_WRITE_MAX) {
+      let requests = items.slice(i, i + BATCH_WRITE_MAX).map((Item) => ({ PutRequest: { Item } }));
+      for (let round = 0; requests.length > 0; round++) {
+        if (round === UNPROCESSED_ROUNDS) throw new Error(`${requests.length} delivery log records were not written after ${UNPROCESSED_ROUNDS} tries (throttled)`);
+        const out = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }));
+        requests = (out.UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
+      }
+    }
+  }
+
+  /**
+   * One UpdateItem: the state, the attempt appended, and the facts if the record is missing (fan-out
+   * could not write it), so a record written by the delivery alone is complete and indexed.
+   */
+  async logUpdate(update: DeliveryLogUpdate): Promise<void> {
+    const { facts, state, at } = update;
+    const names: Record<string, string> = { '#state': 'state' };
+    const values: Record<string, unknown> = { ':state': state, ':at': at, ':exp': expiresAt(new Date(at), this.retentionDays), ':listKey': listKey(at, facts.deliveryId), ':entityKey': entityKey(facts.tenantId, facts.entityUuid) };
+    const set = ['#state = :state', 'updatedAt = :at', 'expiresAt = :exp', 'createdAt = if_not_exists(createdAt, :at)', 'listKey = if_not_exists(listKey, :listKey)', 'entityKey = if_not_exists(entityKey, :entityKey)'];
+    const remove: string[] = [];
+    const factFields = ['subscriptionId', 'event', 'eventId', 'entityUuid', 'entityNumber', 'body', 'occurredAt'] as const;
+    factFields.forEach((field, i) => {
+      names[`#f${i}`] = field;
+      values[`:f${i}`] = facts[field];
+      set.push(`#f${i} = if_not_exists(#f${i}, :f${i})`);
+    });
+    if (update.attempt) {
+      values[':attempt'] = [update.attempt];
+      values[':none'] = [];
+      values[':code'] = update.attempt.statusCode;
+      set.push('attempts = list_append(if_not_exists(attempts, :none), :attempt)', 'lastStatusCode = :code');
+    } else {
+      values[':none'] = [];
+      values[':nocode'] = null;
+      set.push('attempts = if_not_exists(attempts, :none)', 'lastStatusCode = if_not_exists(lastStatusCode, :nocode)');
+    }
+    if (update.reason !== undefined) {
+      values[':reason'] = update.reason;
+      set.push('reason = :reason');
+    } else remove.push('reason');
+    if (update.url !== undefined) {
+      values[':url'] = update.url;
+      set.push('#url = :url');
+      names['#url'] = 'url';
+    }
+    if (INDEXED_STATES.includes(state)) {
+      values[':stateKey'] = stateKey(facts.tenantId, state);
+      set.push('stateKey = :stateKey');
+    } else remove.push('stateKey');
+    await this.db.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { tenantId: facts.tenantId, deliveryId: facts.deliveryId },
+        UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
+  }
+
+  /**
+   * Sets the state of an existing record (an operator's action: discard, resend); false when there
+   * is no record (never logged, or expired). Attempts are kept: the record is the whole history.
+   */
+  async mark(tenantId: string, deliveryId: string, state: DeliveryState, reason: string | undefined, at: Date): Promise<boolean> {
+    const values: Record<string, unknown> = { ':state': state, ':at': at.toISOString(), ':exp': expiresAt(at, this.retentionDays) };
+    const set = ['#state = :state', 'updatedAt = :at', 'expiresAt = :exp'];
+    const remove: string[] = [];
+    if (reason !== undefined) {
+      values[':reason'] = reason;
+      set.push('reason = :reason');
+    } else remove.push('reason');
+    if (INDEXED_STATES.includes(state)) {
+      values[':stateKey'] = stateKey(tenantId, state);
+      set.push('stateKey = :stateKey');
+    } else remove.push('stateKey');
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { tenantId, deliveryId },
+          UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
+          ConditionExpression: 'attribute_exists(deliveryId)',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+  }
+
+  /** One GetItem (strongly consistent: `get` right after an attempt shows it). */
+  async get(tenantId: string, deliveryId: string): Promise<DeliveryRecord | undefined> {
+    const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { tenantId, deliveryId }, ConsistentRead: true }));
+    return out.Item ? toRecord(out.Item) : undefined;
+  }
+
+  /**
+   * Newest first. The index is chosen by the filters: a state with an index of its own → byState;
+   * an entity → byEntity; otherwise byTenant. Subscription and entity filters on another index are
+   * filter expressions on its projected attributes; `pending` and `delivered` are checked on the
+   * records read. A page ends after `limit` matches; its cursor is the last returned record.
+   */
+  async list(query: DeliveryQuery): Promise<DeliveryPage> {
+    const { index, partition, partitionValue } = chooseIndex(query);
+    const names: Record<string, string> = { '#pk': partition, '#lk': 'listKey' };
+    const values: Record<string, unknown> = { ':pk': partitionValue };
+    let keyCondition = '#pk = :pk';
+    if (query.since) {
+      values[':since'] = query.since.toISOString();
+      keyCondition += ' AND #lk >= :since';
+    }
+    const filters: string[] = [];
+    if (query.subscriptionId !== undefined) {
+      names['#sub'] = 'subscriptionId';
+      values[':sub'] = query.subscriptionId;
+      filters.push('#sub = :sub');
+    }
+    if (query.entityUuid !== undefined && index !== DELIVERY_LOG_INDEX.byEntity) {
+      names['#ent'] = 'entityUuid';
+      values[':ent'] = query.entityUuid;
+      filters.push('#ent = :ent');
+    }
+    // Checked on the records even with the state's own index: an index is eventually consistent and
+    // may still list a record that has moved on.
+    const checkState = query.state;
+    let start = query.cursor === undefined ? undefined : decodeCursor(query.cursor, partition, partitionValue);
+    const records: DeliveryRecord[] = [];
+    let itemsRead = 0;
+    let lastKey: Record<string, unknown> | undefined;
+    for (;;) {
+      const want = query.limit - records.length;
+      const out = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: index,
+          KeyConditionExpression: keyCondition,
+          FilterExpression: filters.length ? filters.join(' AND ') : undefined,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ScanIndexForward: false,
+          ExclusiveStartKey: start,
+          // Without a state to check on the records, a page of index items is a page of matches.
+          Limit: checkState && index !== DELIVERY_LOG_INDEX.byState ? Math.max(want * 2, 25) : want,
+        }),
+      );
+      itemsRead += out.ScannedCount ?? 0;
+      const keys = (out.Items ?? []) as Array<Record<string, unknown>>;
+      const read = await this.batchGet(keys.map((k) => ({ tenantId: k.tenantId as string, deliveryId: k.deliveryId as string })));
+      itemsRead += read.size;
+      for (const key of keys) {
+        const record = read.get(key.deliveryId as string);
+        if (!record || (checkState && record.state !== checkState)) continue;
+        records.push(record);
+        lastKey = { tenantId: key.tenantId, deliveryId: key.deliveryId, [partition]: partitionValue, listKey: key.listKey };
+        if (records.length === query.limit) {
+          // More may follow this record: the next page starts after it.
+          const more = key !== keys[keys.length - 1] || out.LastEvaluatedKey !== undefined;
+          return { records, next: more ? encodeCursor(lastKey) : null, itemsRead };
+        }
+      }
+      if (!out.LastEvaluatedKey) return { records, next: null, itemsRead };
+      start = out.LastEvaluatedKey;
+    }
+  }
+
+  private async batchGet(keys: ReadonlyArray<{ tenantId: string; deliveryId: string }>): Promise<Map<string, DeliveryRecord>> {
+    const found = new Map<string, DeliveryRecord>();
+    for (let i = 0; i < keys.length; i += BATCH_GET_MAX) {
+      let pending: Array<Record<string, unknown>> = keys.slice(i, i + BATCH_GET_MAX);
+      for (let round = 0; pending.length > 0 && round < UNPROCESSED_ROUNDS + 2; round++) {
+        const out = await this.db.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending } } }));
+        for (const item of out.Responses?.[this.tableName] ?? []) found.set(String(item.deliveryId), toRecord(item));
+        pending = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+      }
+    }
+    return found;
+  }
+}
+
+function chooseIndex(query: DeliveryQuery): { index: string; partition: string; partitionValue: string } {
+  if (query.state !== undefined && INDEXED_STATES.includes(query.state)) {
+    return { index: DELIVERY_LOG_INDEX.byState, partition: DELIVERY_LOG_INDEX_KEYS.byState.partition, partitionValue: stateKey(query.tenantId, query.state) };
+  }
+  if (query.entityUuid !== undefined) {
+    return { index: DELIVERY_LOG_INDEX.byEntity, partition: DELIVERY_LOG_INDEX_KEYS.byEntity.partition, partitionValue: entityKey(query.tenantId, query.entityUuid) };
+  }
+  return { index: DELIVERY_LOG_INDEX.byTenant, partition: DELIVERY_LOG_INDEX_KEYS.byTenant.partition, partitionValue: query.tenantId };
+}
+
+function encodeCursor(key: Record<string, unknown>): string {
+  return Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string, partition: string, partitionValue: string): Record<string, unknown> {
+  let key: unknown;
+  try {
+    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw new InvalidCursorError();
+  }
+  const k = key as Record<string, unknown> | null;
+  const ok = typeof k === 'object' && k !== null && typeof k.tenantId === 'string' && typeof k.deliveryId === 'string' && typeof k.listKey === 'string' && k[partition] === partitionValue;
+  if (!ok) throw new InvalidCursorError();
+  return { tenantId: k.tenantId, deliveryId: k.deliveryId, listKey: k.listKey, [partition]: partitionValue };
+}
+
+/** Reads a stored item leniently: a record is for reading, a damaged field must not hide the rest. */
+export function toRecord(item: Record<string, unknown>): DeliveryRecord {
+  const str = (v: unknown, fallback = '') => (typeof v === 'string' ? v : fallback);
+  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+  const state = str(item.state);
+  const event = str(item.event);
+  const attempts = Array.isArray(item.attempts) ? (item.attempts as Array<Record<string, unknown>>).map(toAttempt) : [];
+  return {
+    tenantId: str(item.tenantId),
+    deliveryId: str(item.deliveryId),
+    subscriptionId: str(item.subscriptionId),
+    event: event as EventName,
+    eventId: str(item.eventId),
+    entityUuid: str(item.entityUuid),
+    entityNumber: typeof item.entityNumber === 'string' ? item.entityNumber : null,
+    body: str(item.body),
+    occurredAt: str(item.occurredAt),
+    state: isDeliveryState(state) ? state : 'pending',
+    createdAt: str(item.createdAt),
+    updatedAt: str(item.updatedAt),
+    attempts,
+    lastStatusCode: num(item.lastStatusCode),
+    ...(typeof item.reason === 'string' ? { reason: item.reason } : {}),
+    ...(typeof item.url === 'string' ? { url: item.url } : {}),
+    expiresAt: num(item.expiresAt) ?? 0,
+  };
+}
+
+function toAttempt(a: Record<string, unknown>): AttemptRecord {
+  return {
+    attempt: typeof a.attempt === 'number' ? a.attempt : 0,
+    at: typeof a.at === 'string' ? a.at : '',
+    statusCode: typeof a.statusCode === 'number' ? a.statusCode : null,
+    durationMs: typeof a.durationMs === 'number' ? a.durationMs : 0,
+    error: typeof a.error === 'string' ? a.error : null,
+    response: typeof a.response === 'string' ? a.response : null,
+    ...(typeof a.lane === 'string' ? { lane: a.lane } : {}),
+  };
+}
