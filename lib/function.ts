@@ -130,10 +130,14 @@ export class StatusHooksFunction extends NodejsFunction {
     );
   }
 
-  /** Sets `envName` to the table name and grants `access` on the table (and nothing else). */
+  /**
+   * Sets `envName` to the table name and grants `access` on the table itself: not on its indexes
+   * (which `table.grant` would add as `index/*`), since the functions only use the table's keys.
+   * The tables are encrypted with AWS-owned keys, so there is no key to grant.
+   */
   bindTable(envName: string, table: dynamodb.ITable, access: TableAccess): iam.Grant {
     this.addEnvironment(envName, table.tableName);
-    return table.grant(this, ...access);
+    return iam.Grant.addToPrincipal({ grantee: this, actions: [...access], resourceArns: [table.tableArn] });
   }
 
   /** Sets `envName` to the queue URL and grants `access` on the queue. */

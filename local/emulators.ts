@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { CreateTableCommand, type CreateTableCommandInput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { EmulatedService, EmulatorHostData, EmulatorPorts, EmulatorRequest, EmulatorResponse } from './hosts/protocol';
+import type { EmulatedService, EmulatorHostData, EmulatorPorts, EmulatorRequest, EmulatorResponse, TableFaultMode } from './hosts/protocol';
 import { type CfnTemplate, type PhysicalResource, TemplateResolver, UnsupportedTemplateError, dependencyOrder, resourcesOfType } from './template';
 
 /** The account id fauxqs puts in queue ARNs and URLs; the local runtime uses it everywhere. */
@@ -22,9 +22,14 @@ export interface Fault {
   readonly isDown: boolean;
 }
 
+/** Makes DynamoDB fail every request on one table (throttled or unavailable), the rest working. */
+export interface TableFaults {
+  set(tableName: string, mode: TableFaultMode | null): Promise<void>;
+}
+
 export interface Emulators {
   readonly endpoints: { readonly dynamodb: string; readonly sqs: string };
-  readonly faults: { readonly dynamodb: Fault; readonly sqs: Fault };
+  readonly faults: { readonly dynamodb: Fault; readonly sqs: Fault; readonly tables: TableFaults };
   stop(): Promise<void>;
 }
 
@@ -113,7 +118,7 @@ export async function startEmulators(options: { hostScript: string; region: stri
 
   return {
     endpoints: { dynamodb: `http://127.0.0.1:${ports.dynamodb}`, sqs: `http://127.0.0.1:${ports.sqs}` },
-    faults: { dynamodb: fault('dynamodb'), sqs: fault('sqs') },
+    faults: { dynamodb: fault('dynamodb'), sqs: fault('sqs'), tables: { set: async (table, mode) => void (await call({ op: 'table-fault', table, mode })) } },
     async stop() {
       if (!exited) await call({ op: 'stop' }).catch(() => undefined);
       worker.removeAllListeners('exit');

@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { LocalEventBridge, compileRouting } from './eventbridge';
 import { sqsClient } from '../lambdas/adapters/aws-clients';
-import { type Fault, LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, dynamoDbClient, startEmulators } from './emulators';
+import { type Fault, type TableFaults, LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, dynamoDbClient, startEmulators } from './emulators';
 import { type LocalEndpoints, type LocalState, localStateFile } from './state-file';
 import { acquireInstanceLock } from './instance-lock';
 import type { DeliveryAttempt } from './logs';
@@ -76,7 +76,7 @@ export interface LocalRuntime {
   /** Everything the functions printed (JSON logs, metrics); next to the state file, if any. */
   readonly logFile: string;
   /** Make an emulator unavailable and available again (same port, data kept). */
-  readonly faults: { readonly dynamodb: Fault; readonly sqs: Fault };
+  readonly faults: { readonly dynamodb: Fault; readonly sqs: Fault; readonly tables: TableFaults };
   stop(): Promise<void>;
 }
 

@@ -36,9 +36,12 @@ export function documentClient(options: ClientOptions = {}): DynamoDBDocumentCli
 }
 
 /**
- * The delivery log's client: it records, it never gates, so a slow or throttled table costs a
- * delivery at most ~2 s (two tries of 1 s), then the write is counted as failed and skipped.
+ * The delivery log's client: the log records, it never gates. After an attempt (delivery
+ * functions) a slow or throttled table holds the job's acknowledgement at most ~2 s (two tries of
+ * 1 s); before queueing (fan-out, `failFast`) one try of 500 ms, since the delivery itself waits
+ * for it there, and a record fan-out could not write is created by the delivery's next write.
  */
-export function deliveryLogClient(options: ClientOptions = {}): DynamoDBDocumentClient {
-  return documentClient({ requestTimeoutMs: 1_000, maxAttempts: 2, ...options });
+export function deliveryLogClient(options: ClientOptions & { failFast?: boolean } = {}): DynamoDBDocumentClient {
+  const { failFast, ...rest } = options;
+  return documentClient(failFast ? { requestTimeoutMs: 500, maxAttempts: 1, ...rest } : { requestTimeoutMs: 1_000, maxAttempts: 2, ...rest });
 }

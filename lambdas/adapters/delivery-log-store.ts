@@ -201,10 +201,11 @@ export class DynamoDeliveryLog implements DeliveryLogPort {
    */
   async list(query: DeliveryQuery): Promise<DeliveryPage> {
     const { index, partition, partitionValue } = chooseIndex(query);
-    const names: Record<string, string> = { '#pk': partition, '#lk': 'listKey' };
+    const names: Record<string, string> = { '#pk': partition };
     const values: Record<string, unknown> = { ':pk': partitionValue };
     let keyCondition = '#pk = :pk';
     if (query.since) {
+      names['#lk'] = 'listKey';
       values[':since'] = query.since.toISOString();
       keyCondition += ' AND #lk >= :since';
     }

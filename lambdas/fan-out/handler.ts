@@ -17,7 +17,7 @@ const sqs = sqsClient();
 const queue = new SqsJobQueue(sqs, requiredEnv(env, ENV.deliveryQueueUrl), { retries: DEFAULTS.sendBatchRetries });
 const parking = new SqsParkingLot(sqs, requiredEnv(env, ENV.fanOutDlqUrl));
 const cache = new TtlCache<SubscriptionLookup>(cacheTtlFromEnv(env));
-const deliveryLog = new DynamoDeliveryLog(deliveryLogClient(), requiredEnv(env, ENV.deliveryLogTable), deliveryLogRetentionDaysFromEnv(env));
+const deliveryLog = new DynamoDeliveryLog(deliveryLogClient({ failFast: true }), requiredEnv(env, ENV.deliveryLogTable), deliveryLogRetentionDaysFromEnv(env));
 
 export async function handler(event: EventBridgeEvent<string, unknown>, context?: Context): Promise<FanOutResult> {
   if (context) logger.addContext(context);

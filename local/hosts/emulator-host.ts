@@ -13,10 +13,11 @@
 import http from 'node:http';
 import type net from 'node:net';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 import { applySqsCharacterRule } from './sqs-characters';
-import type { EmulatedService, EmulatorHostData, EmulatorPorts, EmulatorRequest, EmulatorResponse } from './protocol';
+import type { EmulatedService, EmulatorHostData, EmulatorPorts, EmulatorRequest, EmulatorResponse, TableFaultMode } from './protocol';
 
 const data = workerData as EmulatorHostData;
 
@@ -102,7 +103,7 @@ async function start(): Promise<EmulatorPorts> {
   const dynalite = require(data.dynalitePath) as (options: Record<string, unknown>) => http.Server;
   const dynaliteServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const dynaliteHandler = dynaliteServer.listeners('request')[0] as http.RequestListener;
-  dynamodb = new FaultableListener(dynaliteHandler);
+  dynamodb = new FaultableListener((req, res) => (tableFaults.size === 0 ? dynaliteHandler(req, res) : faultTables(req, res, dynaliteHandler)));
 
   const dist = path.join(data.fauxqsDir, 'dist');
   const load = (file: string) => import(pathToFileURL(path.join(dist, file)).href);
@@ -170,6 +171,40 @@ function dropPendingLongPolls(): void {
   }
 }
 
+/** Tables that fail on purpose (tests: "DynamoDB down for the delivery log only"). */
+const tableFaults = new Map<string, TableFaultMode>();
+
+/**
+ * With table faults set, reads the request, answers it with the table's fault when it names a
+ * faulted table (TableName, or a key of RequestItems for batch calls), else hands it to dynalite
+ * as it came.
+ */
+function faultTables(req: http.IncomingMessage, res: http.ServerResponse, next: http.RequestListener): void {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => {
+    const body = Buffer.concat(chunks);
+    let tables: string[] = [];
+    try {
+      const parsed = JSON.parse(body.toString('utf8')) as { TableName?: unknown; RequestItems?: Record<string, unknown>; TransactItems?: unknown[] };
+      tables = [...(typeof parsed.TableName === 'string' ? [parsed.TableName] : []), ...Object.keys(parsed.RequestItems ?? {})];
+    } catch {
+      tables = [];
+    }
+    const mode = tables.map((t) => tableFaults.get(t)).find((m) => m !== undefined);
+    if (mode === 'throttle') {
+      res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException', message: 'The level of configured provisioned throughput for the table was exceeded (local fault)' }));
+      return;
+    }
+    if (mode === 'unavailable') {
+      res.writeHead(500, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'Internal server error (local fault)' }));
+      return;
+    }
+    const replay = Object.assign(Readable.from([body]), { headers: req.headers, rawHeaders: req.rawHeaders, method: req.method, url: req.url, httpVersion: req.httpVersion, socket: req.socket, connection: req.socket });
+    next(replay as unknown as http.IncomingMessage, res);
+  });
+}
+
 function listenerOf(service: EmulatedService): FaultableListener {
   const listener = service === 'dynamodb' ? dynamodb : sqs;
   if (!listener) throw new Error('emulators are not started');
@@ -186,6 +221,10 @@ async function handle(request: EmulatorRequest): Promise<unknown> {
       return undefined;
     case 'up':
       await listenerOf(request.service).restore();
+      return undefined;
+    case 'table-fault':
+      if (request.mode === null) tableFaults.delete(request.table);
+      else tableFaults.set(request.table, request.mode);
       return undefined;
     case 'stop':
       dropPendingLongPolls();

@@ -8,9 +8,14 @@ export type EmulatorRequest =
   | { id: number; op: 'start' }
   | { id: number; op: 'down'; service: EmulatedService }
   | { id: number; op: 'up'; service: EmulatedService }
+  /** Makes DynamoDB fail every request naming `table` (mode) or behave again (mode null). */
+  | { id: number; op: 'table-fault'; table: string; mode: TableFaultMode | null }
   | { id: number; op: 'stop' };
 
 export type EmulatedService = 'dynamodb' | 'sqs';
+
+/** How a faulted table fails: throttled (400 ProvisionedThroughputExceededException) or unavailable (500). */
+export type TableFaultMode = 'throttle' | 'unavailable';
 
 export type EmulatorResponse = { id: number; ok: true; result?: unknown } | { id: number; ok: false; error: string };
 

@@ -20,6 +20,7 @@ let ids: {
   retryQueue: string;
   retryFn: string;
   healthTable: string;
+  deliveryLog: string;
 };
 
 beforeAll(() => {
@@ -37,6 +38,7 @@ beforeAll(() => {
     retryQueue: s.idOf(stack.delivery.retryQueue),
     retryFn: s.idOf(stack.delivery.retryFunction),
     healthTable: s.idOf(stack.health.table),
+    deliveryLog: s.idOf(stack.deliveryLog.table),
   };
 });
 afterAll(() => s?.cleanup());
@@ -270,23 +272,47 @@ describe('IAM', () => {
   it.each([
     ['fast lane', () => s.stack.delivery.function],
     ['retry lane', () => s.stack.delivery.retryFunction],
-  ])('lets the %s only get and update subscriptions, and only get, update and put endpoint health', (_lane, fn) => {
+  ])('lets the %s only get and update subscriptions, get, update and put endpoint health, and update delivery-log records', (_lane, fn) => {
     const statements = dynamoStatements(roleIdOf(s, fn()));
     const byTable = (id: string) => statements.filter((st) => JSON.stringify([st.Resource].flat()) === JSON.stringify([getAtt(id)])).flatMap(actionsOf);
     expect(new Set(byTable(ids.table))).toEqual(new Set(['dynamodb:GetItem', 'dynamodb:UpdateItem']));
     expect(new Set(byTable(ids.healthTable))).toEqual(new Set(['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:PutItem']));
-    // Nothing else, on nothing else.
-    expect(statements.flatMap(actionsOf).length).toBe(byTable(ids.table).length + byTable(ids.healthTable).length);
+    expect(byTable(ids.deliveryLog)).toEqual(['dynamodb:UpdateItem']);
+    // Nothing else, on nothing else (not the log's indexes either).
+    expect(statements.flatMap(actionsOf).length).toBe(byTable(ids.table).length + byTable(ids.healthTable).length + 1);
     for (const forbidden of ['dynamodb:Query', 'dynamodb:Scan', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:*']) {
       expect(statements.flatMap(actionsOf)).not.toContain(forbidden);
     }
   });
 
-  it('lets the fan-out function query subscriptions, nothing more', () => {
-    const actions = dynamoStatements(roleIdOf(s, s.stack.fanOut.function)).flatMap(actionsOf);
-    expect(new Set(actions)).toEqual(new Set(['dynamodb:Query']));
-    for (const forbidden of ['dynamodb:Scan', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:*']) {
+  it('lets the fan-out function query subscriptions and batch-write delivery-log records, nothing more', () => {
+    const statements = dynamoStatements(roleIdOf(s, s.stack.fanOut.function));
+    const on = (id: string) => statements.filter((st) => JSON.stringify([st.Resource].flat()) === JSON.stringify([getAtt(id)])).flatMap(actionsOf);
+    expect(on(ids.table)).toEqual(['dynamodb:Query']);
+    expect(on(ids.deliveryLog)).toEqual(['dynamodb:BatchWriteItem']);
+    const actions = statements.flatMap(actionsOf);
+    expect(actions).toHaveLength(2);
+    for (const forbidden of ['dynamodb:Scan', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:*']) {
       expect(actions).not.toContain(forbidden);
+    }
+  });
+
+  it('keeps a delivery log: on demand, encrypted, point-in-time recovery, TTL, retained, three newest-first indexes', () => {
+    const table = s.template.toJSON().Resources[ids.deliveryLog];
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.Properties).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: 'tenantId', KeyType: 'HASH' }, { AttributeName: 'deliveryId', KeyType: 'RANGE' }],
+      SSESpecification: { SSEEnabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    });
+    const indexes = Object.fromEntries((table.Properties.GlobalSecondaryIndexes as Array<{ IndexName: string; KeySchema: unknown; Projection: unknown }>).map((i) => [i.IndexName, i]));
+    expect(Object.keys(indexes).sort()).toEqual(['byEntity', 'byState', 'byTenant']);
+    for (const [name, partition] of [['byTenant', 'tenantId'], ['byEntity', 'entityKey'], ['byState', 'stateKey']] as const) {
+      expect(indexes[name]!.KeySchema).toEqual([{ AttributeName: partition, KeyType: 'HASH' }, { AttributeName: 'listKey', KeyType: 'RANGE' }]);
+      // Only attributes that never change: updates do not rewrite the index items.
+      expect(indexes[name]!.Projection).toEqual({ ProjectionType: 'INCLUDE', NonKeyAttributes: ['subscriptionId', 'entityUuid'] });
     }
   });
 
