@@ -6,6 +6,8 @@ import { DEFAULTS } from '../lambdas/core/config';
 import { errorMessage, InvalidEventError } from '../lambdas/core/errors';
 import { parseBusEvent } from '../lambdas/core/events';
 import { freshJobBody } from '../lambdas/core/job';
+import type { DeliveryLogPort } from '../lambdas/core/delivery-log';
+import type { DynamoDeliveryLog } from '../lambdas/adapters/delivery-log-store';
 import { fanOut, type FanOutPorts } from '../lambdas/core/route-event';
 import { noMetrics, silentLog } from '../lambdas/core/ports';
 import { queueDepth, release, scan } from './dlq-queue';
@@ -221,8 +223,10 @@ export function redriveDeliveryDlq(
   selection: RedriveSelection,
   now = new Date(),
   subscriptionState?: SubscriptionStateLookup,
+  deliveryLog?: Pick<DynamoDeliveryLog, 'mark'>,
 ): Promise<RedriveReport> {
   type C = Candidate & { body: string };
+  const logWarnings: string[] = [];
   const queue = new SqsJobQueue(sqs, deliveryQueueUrl, { retries: DEFAULTS.sendBatchRetries });
   const states = new Map<string, Promise<string>>();
   const stateOf = (tenantId: string, subscriptionId: string): Promise<string> => {
@@ -260,11 +264,25 @@ export function redriveDeliveryDlq(
         // The job queue's own sending: bounded retries of refused entries, SQS-safe escaping.
         // Attempts, deadline and waits start again (job.ts freshJobBody); the delivery id stays.
         const results = await queue.sendBodies(batch.map((c) => freshJobBody(c.body, new Date())));
+        // Queued again: its delivery-log record says so (the attempts so far stay). The log is a
+        // record, not a gate: a failure is a warning, the job is queued all the same.
+        if (deliveryLog) {
+          await Promise.all(
+            batch.map(async (c, i) => {
+              if (!results[i]?.ok) return;
+              try {
+                await deliveryLog.mark(c.tenantId!, c.id!, 'pending', undefined, new Date());
+              } catch (error) {
+                logWarnings.push(`delivery ${c.id}: queued, but its delivery-log record could not be marked pending (${errorMessage(error)})`);
+              }
+            }),
+          );
+        }
         return results.map((result) => (result.ok ? { ok: true as const } : { ok: false as const, error: result.reason }));
       },
     },
     selection,
-  );
+  ).then((report) => ({ ...report, warnings: [...report.warnings, ...logWarnings] }));
 }
 
 /** The state of a subscription for redrive: `active`, `paused`, `disabled`, `deleted`, or why it cannot be read. */
@@ -284,13 +302,16 @@ export function subscriptionStates(db: DynamoDBDocumentClient, subscriptionsTabl
 }
 
 /** Where fan-out redrive sends events: the fan-out function's own ports, minus parking and observability. */
-export type FanOutTarget = Pick<FanOutPorts, 'subscriptionsOf' | 'enqueue'>;
+export type FanOutTarget = Pick<FanOutPorts, 'subscriptionsOf' | 'enqueue' | 'deliveryLog'>;
 
-/** The ports the fan-out function wires (lambdas/fan-out/handler.ts), built from the same adapters, without its cache. */
-export function fanOutTarget(sqs: SQSClient, db: DynamoDBDocumentClient, subscriptionsTable: string, deliveryQueueUrl: string): FanOutTarget {
+/**
+ * The ports the fan-out function wires (lambdas/fan-out/handler.ts), built from the same adapters,
+ * without its cache; with the delivery log when the target has one (pending records, as fan-out writes them).
+ */
+export function fanOutTarget(sqs: SQSClient, db: DynamoDBDocumentClient, subscriptionsTable: string, deliveryQueueUrl: string, deliveryLog?: DeliveryLogPort): FanOutTarget {
   const store = new DynamoSubscriptionStore(db, subscriptionsTable);
   const queue = new SqsJobQueue(sqs, deliveryQueueUrl, { retries: DEFAULTS.sendBatchRetries });
-  return { subscriptionsOf: (tenantId) => store.listByTenant(tenantId), enqueue: (jobs) => queue.enqueue(jobs) };
+  return { subscriptionsOf: (tenantId) => store.listByTenant(tenantId), enqueue: (jobs) => queue.enqueue(jobs), deliveryLog };
 }
 
 /** A reason the current validator gives for refusing the event, or null when it accepts it. */
@@ -347,8 +368,9 @@ export function redriveFanOutDlq(sqs: SQSClient, dlqUrl: string, target: FanOutT
               rejected = record.reason;
             },
             now: () => new Date(),
-            // fanOut's log lines are its own progress; what an operator should act on comes back in its result.
-            log: silentLog,
+            // fanOut's log lines are its own progress; what an operator should act on comes back in
+            // its result, or is a delivery-log write that failed (the jobs were queued all the same).
+            log: { ...silentLog, warn: (message, fields) => void (message.startsWith('delivery log') && warnings.add(`event ${String(fields?.eventId)}: ${message} (${String(fields?.reason)})`)) },
             metrics: noMetrics,
           };
           try {

@@ -154,11 +154,12 @@ async function redriveDlq(options: RedriveOptions): Promise<void> {
           selection,
           new Date(),
           subscriptionStates(c.db, outputOf(c.target, 'SubscriptionsTableName')),
+          c.target.outputs.DeliveryLogTableName ? c.deliveryLog() : undefined,
         )
       : redriveFanOutDlq(
           c.sqs,
           outputOf(c.target, 'FanOutDlqUrl'),
-          fanOutTarget(c.sqs, c.db, outputOf(c.target, 'SubscriptionsTableName'), outputOf(c.target, 'DeliveryQueueUrl')),
+          fanOutTarget(c.sqs, c.db, outputOf(c.target, 'SubscriptionsTableName'), outputOf(c.target, 'DeliveryQueueUrl'), c.target.outputs.DeliveryLogTableName ? c.deliveryLog() : undefined),
           selection,
         ),
   );

@@ -10,6 +10,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Webhook } from 'standardwebhooks';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDeliveryLog } from '../../lambdas/adapters/delivery-log-store';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
 import { cli, json } from './helpers';
 
@@ -23,6 +26,7 @@ interface Received {
 
 let runtime: LocalRuntime;
 let sqs: SQSClient;
+let db: DynamoDBDocumentClient;
 let dir: string;
 let stateFile: string;
 let receiver: http.Server;
@@ -35,6 +39,7 @@ beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'statushooks-e2e-'));
   stateFile = path.join(dir, 'dev.json');
   runtime = await startLocalRuntime({ retrySchedule: [1, 1, 1, 1], maxAttempts: 2, httpTimeoutMs: 2_000, stateFile, log: (line) => runtimeLog.push(line) });
+  db = DynamoDBDocumentClient.from(new DynamoDBClient({ region: runtime.region, endpoint: runtime.endpoints.dynamodb, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }));
   sqs = new SQSClient({ region: runtime.region, endpoint: runtime.endpoints.sqs, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, useQueueUrlAsEndpoint: false });
   // A receiver that fails with 500 until it is told it has recovered.
   receiver = http.createServer((req, res) => {
@@ -52,6 +57,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   sqs?.destroy();
+  db?.destroy();
   await new Promise((r) => (receiver ? receiver.close(r) : r(undefined)));
   await runtime?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -118,4 +124,12 @@ test('a failed delivery is parked, then redriven after the receiver recovers and
   const headers = { 'webhook-id': webhookId, 'webhook-timestamp': String(delivered.headers['webhook-timestamp']), 'webhook-signature': String(delivered.headers['webhook-signature']) };
   expect(() => new Webhook(secret).verify(delivered.body, headers)).not.toThrow();
   expect(await depth(dlqUrl)).toBe(0);
+
+  // The delivery log tells the whole story in one record: two failed attempts, then the redriven one.
+  const log = new DynamoDeliveryLog(db, runtime.outputs.DeliveryLogTableName!, 30);
+  const record = await waitFor('the record delivered', async () => {
+    const r = await log.get('e2e-shop', webhookId);
+    return r?.state === 'delivered' ? r : undefined;
+  });
+  expect(record.attempts.map((a) => [a.attempt, a.statusCode])).toEqual([[1, 500], [2, 500], [1, 204]]);
 });
