@@ -6,7 +6,7 @@ import * as lambdaEventSources from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
 import { ENV } from '../lambdas/core/config';
 import { INFRA_DEFAULTS } from './defaults';
-import { StatusHooksFunction } from './function';
+import { StatusHooksFunction, type FunctionObservability } from './function';
 import { StatusHooksQueue } from './queue';
 
 /** Everything here is required: the stack resolves defaults and validates before passing them. */
@@ -24,6 +24,7 @@ export interface DeliveryProps {
   readonly retryMaxConcurrency: number;
   /** The function's settings as environment variables (`settingsEnvironment(settings, 'delivery')`). */
   readonly settings: Readonly<Record<string, string>>;
+  readonly observability: FunctionObservability;
 }
 
 /**
@@ -96,6 +97,7 @@ export class Delivery extends Construct {
           ? 'statushooks: first attempts to healthy endpoints → signed webhook POST (fast lane)'
           : 'statushooks: retries, slow and failing endpoints → signed webhook POST (retry lane)',
       timeout: Duration.seconds(INFRA_DEFAULTS.deliveryFunctionTimeoutSeconds),
+      observability: props.observability,
     });
     fn.addEnvironment(ENV.deliveryLane, lane);
     // Reads the subscription (secret, state) and disables it on 410 Gone or sustained failure: nothing else.

@@ -5,7 +5,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '../lambdas/core/config';
 import { INFRA_DEFAULTS } from './defaults';
-import { StatusHooksFunction } from './function';
+import { StatusHooksFunction, type FunctionObservability } from './function';
 import { StatusHooksQueue } from './queue';
 
 export interface FanOutProps {
@@ -17,6 +17,7 @@ export interface FanOutProps {
   readonly deliveryQueue: sqs.IQueue;
   /** The function's settings as environment variables (`settingsEnvironment(settings, 'fan-out')`). */
   readonly settings: Readonly<Record<string, string>>;
+  readonly observability: FunctionObservability;
 }
 
 /**
@@ -53,6 +54,7 @@ export class FanOut extends Construct {
       serviceName: 'statushooks-fan-out',
       description: 'statushooks: status-change event → one delivery job per matching subscription',
       timeout: Duration.seconds(INFRA_DEFAULTS.fanOutFunctionTimeoutSeconds),
+      observability: props.observability,
     });
     const fn = this.function;
     // Fan-out only ever queries one tenant's partition.

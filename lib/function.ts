@@ -38,7 +38,18 @@ export interface StatusHooksFunctionProps {
    */
   readonly logRetention?: logs.RetentionDays;
   readonly description?: string;
+  /** Tracing and log levels (settings `tracing`, `logLevel`, `systemLogLevel`). */
+  readonly observability: FunctionObservability;
 }
+
+/** How a function is traced and what it logs: the stage's `tracing`, `logLevel` and `systemLogLevel` settings. */
+export interface FunctionObservability {
+  readonly tracing: string;
+  readonly logLevel: string;
+  readonly systemLogLevel: string;
+}
+
+const TRACING: Record<string, lambda.Tracing> = { off: lambda.Tracing.DISABLED, passthrough: lambda.Tracing.PASS_THROUGH, active: lambda.Tracing.ACTIVE };
 
 /** What a function may do with a table: the exact DynamoDB actions it is granted, nothing broader. */
 export type TableAccess = readonly `dynamodb:${string}`[];
@@ -83,12 +94,19 @@ export class StatusHooksFunction extends NodejsFunction {
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? INFRA_DEFAULTS.functionMemorySizeMb,
       timeout: props.timeout,
-      tracing: lambda.Tracing.ACTIVE,
+      tracing: TRACING[props.observability.tracing] ?? lambda.Tracing.PASS_THROUGH,
+      // JSON lines, filtered by Lambda itself: application lines below logLevel and platform lines
+      // (START/END/REPORT at INFO) below systemLogLevel are never ingested, so never paid for.
+      loggingFormat: lambda.LoggingFormat.JSON,
+      applicationLogLevelV2: props.observability.logLevel as lambda.ApplicationLogLevel,
+      systemLogLevelV2: props.observability.systemLogLevel as lambda.SystemLogLevel,
       logGroup,
       role,
       environment: {
         POWERTOOLS_SERVICE_NAME: props.serviceName,
         POWERTOOLS_METRICS_NAMESPACE: DEFAULTS.metricsNamespace,
+        // Powertools filters too (the local runtime has no Lambda log filter of its own).
+        POWERTOOLS_LOG_LEVEL: props.observability.logLevel,
         NODE_OPTIONS: '--enable-source-maps',
         [ENV.userAgentVersion]: PACKAGE_VERSION,
       },
@@ -110,14 +128,23 @@ export class StatusHooksFunction extends NodejsFunction {
       },
     });
 
-    // Active tracing makes CDK add xray:PutTraceSegments/PutTelemetryRecords, which X-Ray only
-    // supports on Resource '*'. Acknowledged for exactly that finding on this role.
-    Validations.of(role).acknowledge(
+    // Tracing (active or pass-through) makes CDK add xray:PutTraceSegments/PutTelemetryRecords,
+    // which X-Ray only supports on Resource '*'. Acknowledged for exactly that finding on this role.
+    if (props.observability.tracing !== 'off') Validations.of(role).acknowledge(
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) do not support resource-level permissions; Resource * is the only option. Every other statement of this role names its resource.',
+        reason: 'X-Ray PutTraceSegments/PutTelemetryRecords (tracing active or pass-through) do not support resource-level permissions; Resource * is the only option. Every other statement of this role names its resource.',
       },
     );
+    // Tracing is the stage's choice (setting `tracing`): X-Ray records a trace per invocation when
+    // active (~$5 per million, several times the rest of a delivery's cost). Without it, every
+    // failure is still in the logs with its ids, the delivery log and the metrics.
+    if (props.observability.tracing !== 'active') {
+      Validations.of(this).acknowledge({
+        id: 'Serverless-LambdaTracing',
+        reason: `Tracing is "${props.observability.tracing}" by the stage's tracing setting (default passthrough): active tracing records a trace per invocation at about $5 per million, several times what the rest of a delivery costs. Failures stay diagnosable from the JSON logs (every id), the delivery log and the metrics; set tracing=active to trace every invocation.`,
+      });
+    }
     Validations.of(this).acknowledge(
       {
         id: 'AwsSolutions-L1',

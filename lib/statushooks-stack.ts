@@ -83,6 +83,7 @@ export class StatusHooksStack extends Stack {
     this.health = new EndpointHealthTable(this, 'EndpointHealth');
     this.deliveryLog = new DeliveryLogTable(this, 'DeliveryLog');
 
+    const observability = { tracing: config.tracing, logLevel: config.logLevel, systemLogLevel: config.systemLogLevel };
     // Each function gets the settings declared for it, as the handlers read them back.
     this.delivery = new Delivery(this, 'Delivery', {
       table,
@@ -93,6 +94,7 @@ export class StatusHooksStack extends Stack {
       maxConcurrency: config.deliveryMaxConcurrency,
       retryMaxConcurrency: config.retryMaxConcurrency,
       settings: settingsEnvironment(config, 'delivery'),
+      observability,
     });
 
     this.fanOut = new FanOut(this, 'FanOut', {
@@ -100,6 +102,7 @@ export class StatusHooksStack extends Stack {
       deliveryLogTable: this.deliveryLog.table,
       deliveryQueue: this.delivery.queue,
       settings: settingsEnvironment(config, 'fan-out'),
+      observability,
     });
 
     this.eventBus = new StatusEventBus(this, 'Events', {

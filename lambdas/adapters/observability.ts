@@ -13,6 +13,7 @@ export function observability(serviceName: string): { logger: Logger; log: Log; 
   const logger = new Logger({ serviceName });
   const powertoolsMetrics = new PowertoolsMetrics({ serviceName, namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? DEFAULTS.metricsNamespace });
   const log: Log = {
+    debug: (message: string, fields?: LogFields) => logger.debug(message, fields ?? {}),
     info: (message: string, fields?: LogFields) => logger.info(message, fields ?? {}),
     warn: (message: string, fields?: LogFields) => logger.warn(message, fields ?? {}),
     error: (message: string, fields?: LogFields) => logger.error(message, fields ?? {}),

@@ -292,7 +292,8 @@ async function attemptJob(job: DeliveryJob, s: Settling, ports: DeliveryPorts, c
   const outcome = classify(result, ports.now());
   const slow = config.lane === 'fast' && result.kind === 'error' && result.error === 'timeout';
   if (result.kind !== 'error' || result.error !== 'blocked') ports.metrics.milliseconds(METRIC.endpointResponseTime, result.durationMs);
-  ports.log.info('delivery attempt', {
+  // A success is counted (metrics) and recorded (delivery log): its line is DEBUG. Failures stay INFO.
+  ports.log[outcome.kind === 'delivered' ? 'debug' : 'info']('delivery attempt', {
     ...s.fields,
     url: redactUrl(subscription.url),
     outcome: outcome.kind,

@@ -3,6 +3,8 @@
 export type LogFields = Record<string, unknown>;
 
 export interface Log {
+  /** Below the default log level: what a healthy delivery costs in log bytes is zero unless DEBUG is on. */
+  debug(message: string, fields?: LogFields): void;
   info(message: string, fields?: LogFields): void;
   warn(message: string, fields?: LogFields): void;
   error(message: string, fields?: LogFields): void;
@@ -47,5 +49,5 @@ export interface Metrics {
   countForTenant(name: MetricName, tenantId: string, value?: number): void;
 }
 
-export const silentLog: Log = { info: () => {}, warn: () => {}, error: () => {} };
+export const silentLog: Log = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 export const noMetrics: Metrics = { count: () => {}, milliseconds: () => {}, countForTenant: () => {} };

@@ -68,7 +68,7 @@ export async function fanOut(input: unknown, ports: FanOutPorts): Promise<FanOut
   const invalidSubscriptions = lookup.invalid.map(({ subscriptionId, reason }) => ({ subscriptionId, reason }));
   const targets = lookup.subscriptions.filter((s) => matches(s, change));
   if (targets.length === 0) {
-    ports.log.info('no matching subscriptions', context);
+    ports.log.debug('no matching subscriptions', context);
     return { status: 'queued', eventId: change.eventId, deliveryIds: [], invalidSubscriptions };
   }
   const body = buildPayload(change);
@@ -95,6 +95,6 @@ export async function fanOut(input: unknown, ports: FanOutPorts): Promise<FanOut
     throw error;
   }
   ports.metrics.count(METRIC.deliveriesQueued, jobs.length);
-  ports.log.info('delivery jobs queued', { ...context, deliveries: jobs.length });
+  ports.log.debug('delivery jobs queued', { ...context, deliveries: jobs.length });
   return { status: 'queued', eventId: change.eventId, deliveryIds: jobs.map((j) => j.deliveryId), invalidSubscriptions };
 }

@@ -13,7 +13,9 @@ import type { LocalRuntimeOptions } from '../runtime';
 /** Context for the CDK app: values as strings, like `cdk -c`. */
 export function runtimeContext(options: LocalRuntimeOptions): Record<string, string> {
   // cdk-nag guards deploys; locally it would only add seconds to every start.
-  const context: Record<string, string> = { allowPrivateEndpoints: 'true', allowHttpEndpoints: 'true', nag: 'false' };
+  // DEBUG: the local runtime shows every attempt, successes included (a deployed stack logs
+  // failures and decisions at INFO; successes are in the metrics and the delivery log).
+  const context: Record<string, string> = { allowPrivateEndpoints: 'true', allowHttpEndpoints: 'true', nag: 'false', logLevel: 'DEBUG' };
   if (options.retrySchedule) context.retrySchedule = options.retrySchedule.join(',');
   if (options.maxAttempts !== undefined) context.maxAttempts = String(options.maxAttempts);
   if (options.httpTimeoutMs !== undefined) {

@@ -212,3 +212,38 @@ describe('a stage configured from the command line (string context)', () => {
     });
   });
 });
+
+describe('tracing and logs are chosen per stage', () => {
+  const functions = (s: Synthesized) => Object.values(s.template.findResources('AWS::Lambda::Function')).filter((f) => f.Properties.Handler === 'index.handler');
+  const xrayStatements = (s: Synthesized) =>
+    Object.values(s.template.findResources('AWS::IAM::Policy')).flatMap((p) =>
+      (p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[] }>).filter((st) => [st.Action].flat().some((a) => a.startsWith('xray:'))),
+    );
+
+  it('by default: pass-through tracing, JSON logs at INFO, platform lines at WARN only', () => {
+    const s = synth({});
+    expect(functions(s)).toHaveLength(3);
+    for (const fn of functions(s)) {
+      expect(fn.Properties.TracingConfig).toEqual({ Mode: 'PassThrough' });
+      expect(fn.Properties.LoggingConfig).toMatchObject({ LogFormat: 'JSON', ApplicationLogLevel: 'INFO', SystemLogLevel: 'WARN' });
+      expect(fn.Properties.Environment.Variables.POWERTOOLS_LOG_LEVEL).toBe('INFO');
+    }
+  });
+
+  it('tracing=off drops tracing and the X-Ray permissions; active traces every invocation', () => {
+    const off = synth({ tracing: 'off', logLevel: 'DEBUG', systemLogLevel: 'INFO' });
+    for (const fn of functions(off)) {
+      expect(fn.Properties.TracingConfig).toBeUndefined();
+      expect(fn.Properties.LoggingConfig).toMatchObject({ ApplicationLogLevel: 'DEBUG', SystemLogLevel: 'INFO' });
+    }
+    expect(xrayStatements(off)).toEqual([]);
+    const active = synth({ tracing: 'active' });
+    for (const fn of functions(active)) expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
+    expect(xrayStatements(active)).toHaveLength(3);
+  });
+
+  it('refuses an unknown tracing mode or log level, naming the choices', () => {
+    expect(() => synth({ tracing: 'sometimes' })).toThrow('tracing must be off, passthrough or active, got "sometimes"');
+    expect(() => synth({ logLevel: 'TRACE' })).toThrow('logLevel must be DEBUG, INFO, WARN or ERROR, got "TRACE"');
+  });
+});
