@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import './zod';
 import { formatIssues } from './issues';
 import { EVENT_CATALOG, EVENT_NAMES, type EntityKey, type EventName, closestEventName, entityKeyOf, isEventName } from './catalog';
 import { InvalidEventError } from './errors';
@@ -25,20 +26,22 @@ export const FIELD_LIMITS = {
  * carry (so the job can always be queued), and — when `required` — not empty or only whitespace.
  */
 function forwardedText(max: number, required: boolean) {
-  return z.string().superRefine((text, ctx) => {
-    if (required && text.length === 0) ctx.addIssue({ code: 'custom', message: 'must be a non-empty string' });
-    else if (required && text.trim() === '') ctx.addIssue({ code: 'custom', message: 'must not be only whitespace' });
-    if (text.length > max) ctx.addIssue({ code: 'custom', message: `is ${text.length} characters long; at most ${max} are allowed` });
-    const reason = uncarriableReason(text);
-    if (reason !== null) ctx.addIssue({ code: 'custom', message: reason });
-  });
+  return z.string().check(
+    z.superRefine((text, ctx) => {
+      if (required && text.length === 0) ctx.addIssue({ code: 'custom', message: 'must be a non-empty string' });
+      else if (required && text.trim() === '') ctx.addIssue({ code: 'custom', message: 'must not be only whitespace' });
+      if (text.length > max) ctx.addIssue({ code: 'custom', message: `is ${text.length} characters long; at most ${max} are allowed` });
+      const reason = uncarriableReason(text);
+      if (reason !== null) ctx.addIssue({ code: 'custom', message: reason });
+    }),
+  );
 }
 
 /** The entity reference every event carries (docs/architecture.md §1). */
 export const entitySchema = z.object({
   uuid: forwardedText(FIELD_LIMITS.uuid, true),
-  number: forwardedText(FIELD_LIMITS.number, false).nullable().optional().default(null),
-  externalId: forwardedText(FIELD_LIMITS.externalId, false).nullable().optional().default(null),
+  number: z._default(z.optional(z.nullable(forwardedText(FIELD_LIMITS.number, false))), null),
+  externalId: z._default(z.optional(z.nullable(forwardedText(FIELD_LIMITS.externalId, false))), null),
 });
 export type EntityRef = { uuid: string; number: string | null; externalId: string | null };
 
@@ -52,8 +55,8 @@ const baseDetailSchema = z.object({
 // z.object strips unknown keys without looking inside them, so an extra field of any size or
 // depth is never walked (and never forwarded).
 const detailSchemas = Object.fromEntries(
-  EVENT_NAMES.map((event) => [event, baseDetailSchema.extend({ [EVENT_CATALOG[event]]: entitySchema })]),
-) as unknown as Record<EventName, z.ZodType>;
+  EVENT_NAMES.map((event) => [event, z.extend(baseDetailSchema, { [EVENT_CATALOG[event]]: entitySchema })]),
+) as unknown as Record<EventName, z.ZodMiniType>;
 
 /** A validated status change: what fan-out works with. */
 export interface StatusChange {
@@ -70,10 +73,10 @@ export interface StatusChange {
 
 /** The envelope EventBridge hands to a rule target. */
 const envelopeSchema = z.object({
-  id: z.string().min(1).max(FIELD_LIMITS.eventId),
+  id: z.string().check(z.minLength(1), z.maxLength(FIELD_LIMITS.eventId)),
   'detail-type': z.string(),
   source: z.string(),
-  time: z.string().max(FIELD_LIMITS.time).optional(),
+  time: z.optional(z.string().check(z.maxLength(FIELD_LIMITS.time))),
   detail: z.unknown(),
 });
 

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import './zod';
 import { formatIssues } from './issues';
 import { isEventName, type EventName } from './catalog';
 import type { StatusChange } from './events';
@@ -10,19 +11,19 @@ import { deliveryIdFor } from './subscriptions';
  */
 export const deliveryJobSchema = z.object({
   v: z.literal(1),
-  deliveryId: z.string().min(1),
-  eventId: z.string().min(1),
-  event: z.string().refine(isEventName, 'unknown event'),
-  tenantId: z.string().min(1),
-  subscriptionId: z.string().min(1),
-  body: z.string().min(2),
+  deliveryId: z.string().check(z.minLength(1)),
+  eventId: z.string().check(z.minLength(1)),
+  event: z.string().check(z.refine(isEventName, 'unknown event')),
+  tenantId: z.string().check(z.minLength(1)),
+  subscriptionId: z.string().check(z.minLength(1)),
+  body: z.string().check(z.minLength(2)),
   occurredAt: z.string(),
   /** Real HTTP attempts made so far (absent in jobs of older versions: the receive count tells). */
-  attempts: z.number().int().min(0).optional(),
+  attempts: z.optional(z.int().check(z.minimum(0))),
   /** ISO time the job was first queued: the start of its deadline. */
-  queuedAt: z.string().optional(),
+  queuedAt: z.optional(z.string()),
   /** Epoch ms before which the job must not be tried (a wait longer than SQS's 15-minute DelaySeconds). */
-  notBefore: z.number().int().min(0).optional(),
+  notBefore: z.optional(z.int().check(z.minimum(0))),
 });
 export type DeliveryJob = Omit<z.infer<typeof deliveryJobSchema>, 'event'> & { event: EventName };
 

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import './zod';
 
 /**
  * Per-endpoint rate limit: at most `maxRequestsPerSecond` requests per wall-clock second, counted
@@ -9,8 +10,8 @@ export const MAX_REQUESTS_PER_SECOND_LIMIT = 1000;
 
 const message = `maxRequestsPerSecond must be a whole number from 1 to ${MAX_REQUESTS_PER_SECOND_LIMIT}, or absent for no limit`;
 
-/** The subscription attribute; merge with `subscriptionSchema.extend(rateLimitSchema.shape)`. */
-export const maxRequestsPerSecondSchema = z.number({ error: message }).int(message).min(1, message).max(MAX_REQUESTS_PER_SECOND_LIMIT, message).optional();
+/** The subscription attribute (part of `subscriptionSchema`). */
+export const maxRequestsPerSecondSchema = z.optional(z.number({ error: message }).check(z.int({ error: message }), z.minimum(1, message), z.maximum(MAX_REQUESTS_PER_SECOND_LIMIT, message)));
 export const rateLimitSchema = z.object({ maxRequestsPerSecond: maxRequestsPerSecondSchema });
 
 /** The counting window `nowMs` falls in. */

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import './zod';
 import { formatIssues } from './issues';
 import { ALL_EVENTS, EVENT_NAMES, type EventName, closestEventName, isEventName } from './catalog';
 import type { StatusChange } from './events';
@@ -9,45 +10,47 @@ export const SUBSCRIPTION_STATES = ['active', 'paused', 'disabled'] as const;
 export type SubscriptionState = (typeof SUBSCRIPTION_STATES)[number];
 
 /** A secret as Standard Webhooks expects it: `whsec_` + base64 of 24 to 64 random bytes. */
-export const secretSchema = z.string().refine(
-  (s) => {
-    if (!s.startsWith('whsec_')) return false;
-    const raw = s.slice('whsec_'.length);
-    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(raw)) return false;
-    const n = Buffer.from(raw, 'base64').length;
-    return n >= 24 && n <= 64;
-  },
-  { message: 'must be "whsec_" followed by base64 of 24 to 64 bytes' },
+export const secretSchema = z.string().check(
+  z.refine(
+    (s) => {
+      if (!s.startsWith('whsec_')) return false;
+      const raw = s.slice('whsec_'.length);
+      if (!/^[A-Za-z0-9+/]+={0,2}$/.test(raw)) return false;
+      const n = Buffer.from(raw, 'base64').length;
+      return n >= 24 && n <= 64;
+    },
+    { message: 'must be "whsec_" followed by base64 of 24 to 64 bytes' },
+  ),
 );
 
-const eventsSchema = z
-  .array(z.string())
-  .min(1, 'must list at least one event name, or "*"')
-  .superRefine((events, ctx) => {
+const eventsSchema = z.array(z.string()).check(
+  z.minLength(1, 'must list at least one event name, or "*"'),
+  z.superRefine((events, ctx) => {
     events.forEach((e, i) => {
       // The index in the path says which entry is wrong: `events.1: unknown event …`.
       if (e !== ALL_EVENTS && !isEventName(e)) ctx.addIssue({ code: 'custom', path: [i], message: `unknown event "${e}" (did you mean "${closestEventName(e)}"?)` });
     });
-  });
+  }),
+);
 
 /** The subscription item (docs/architecture.md §3), as stored in DynamoDB. */
 export const subscriptionSchema = z.object({
-  tenantId: z.string().min(1),
-  subscriptionId: z.string().min(1),
-  url: z.string().min(1),
+  tenantId: z.string().check(z.minLength(1)),
+  subscriptionId: z.string().check(z.minLength(1)),
+  url: z.string().check(z.minLength(1)),
   events: eventsSchema,
   // Absent means every status; an empty list would mean none, which is surely a mistake: refuse it.
-  statusFilter: z.array(z.string().min(1, 'status filter values must be non-empty')).min(1, 'must list at least one status, or be absent').optional(),
+  statusFilter: z.optional(z.array(z.string().check(z.minLength(1, 'status filter values must be non-empty'))).check(z.minLength(1, 'must list at least one status, or be absent'))),
   secret: secretSchema,
-  previousSecret: secretSchema.optional(),
-  previousSecretExpiresAt: z.string().optional(),
+  previousSecret: z.optional(secretSchema),
+  previousSecretExpiresAt: z.optional(z.string()),
   state: z.enum(SUBSCRIPTION_STATES),
-  disabledReason: z.string().optional(),
-  description: z.string().optional(),
+  disabledReason: z.optional(z.string()),
+  description: z.optional(z.string()),
   /** Requests per second the pipeline sends at most, across all instances; absent: no limit. */
   maxRequestsPerSecond: maxRequestsPerSecondSchema,
-  createdAt: z.string().optional(),
-  updatedAt: z.string().optional(),
+  createdAt: z.optional(z.string()),
+  updatedAt: z.optional(z.string()),
 });
 export type Subscription = z.infer<typeof subscriptionSchema>;
 

@@ -14,8 +14,8 @@ describe('maxRequestsPerSecond', () => {
     expect(parsed.error!.issues[0]!.message).toBe('maxRequestsPerSecond must be a whole number from 1 to 1000, or absent for no limit');
   });
 
-  it('extends the subscription item schema', () => {
-    const schema = subscriptionSchema.extend(rateLimitSchema.shape);
+  it('is part of the subscription item schema', () => {
+    const schema = subscriptionSchema;
     const item = { tenantId: 't', subscriptionId: 's', url: 'https://example.com/h', events: ['*'], secret: `whsec_${Buffer.alloc(24).toString('base64')}`, state: 'active' };
     expect(schema.parse({ ...item, maxRequestsPerSecond: 20 }).maxRequestsPerSecond).toBe(20);
     expect(schema.safeParse({ ...item, maxRequestsPerSecond: 5000 }).success).toBe(false);
