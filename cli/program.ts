@@ -1,5 +1,6 @@
 import { Command, CommanderError, type Argument, type Option } from 'commander';
 import { version } from '../package.json';
+import { registerDeliveries } from './commands/deliveries';
 import { registerDev } from './commands/dev';
 import { registerDlq } from './commands/dlq';
 import { registerEvents } from './commands/events';
@@ -35,7 +36,7 @@ const argumentTerm = (a: Argument) => (a.required ? `<${a.name()}${a.variadic ? 
 
 export function buildProgram(onKeepAlive: () => void = () => {}): Command {
   const program = new Command('statushooks')
-    .description('Operate statushooks: subscriptions, events and dead-letter queues, on the local runtime or a deployed stack.')
+    .description('Operate statushooks: subscriptions, events, deliveries and dead-letter queues, on the local runtime or a deployed stack.')
     .version(version, '-V, --version')
     // Settings made here are inherited by every subcommand created below.
     .exitOverride()
@@ -52,6 +53,7 @@ export function buildProgram(onKeepAlive: () => void = () => {}): Command {
   registerSubscriptions(program);
   registerEvents(program);
   registerDlq(program);
+  registerDeliveries(program);
   registerVerify(program);
   registerDev(program, onKeepAlive);
   guardOptions(program);

@@ -5,6 +5,8 @@ import { UsageError } from '../cli-errors';
 import { discardParked, type DiscardCandidate, type DiscardReport } from '../discard';
 import { nonEmpty, positiveInt } from '../inputs';
 import { truncateText } from '../../lambdas/core/text';
+import { errorMessage } from '../../lambdas/core/errors';
+import type { DynamoDeliveryLog } from '../../lambdas/adapters/delivery-log-store';
 import { formatAge, printJson, printLines, table } from '../output';
 import { withClients, withTargetOptions, type JsonOption } from '../run';
 import { outputOf, targetKind, type TargetOptions } from '../target';
@@ -207,14 +209,37 @@ async function discardDlq(options: DiscardOptions): Promise<void> {
   // Decided before anything is read: without a terminal there is nobody to ask.
   if (!options.yes && !process.stdin.isTTY) throw new UsageError('nobody to confirm (stdin is not a terminal): pass --yes to discard without asking');
   const output = options.queue === 'delivery' ? 'DeliveryDlqUrl' : 'FanOutDlqUrl';
-  const report = await withClients(options, (c) =>
-    discardParked(c.sqs, outputOf(c.target, output), options.queue, { ids, all: options.all }, (candidates) => confirmDiscard(options, candidates)),
-  );
+  const { report, logMarked } = await withClients(options, async (c) => {
+    const discarded = await discardParked(c.sqs, outputOf(c.target, output), options.queue, { ids, all: options.all }, (candidates) => confirmDiscard(options, candidates));
+    const marked = options.queue === 'delivery' && c.target.outputs.DeliveryLogTableName ? await markDiscarded(c.deliveryLog(), discarded.discarded) : 0;
+    return { report: discarded, logMarked: marked };
+  });
   for (const id of report.notFound) process.stderr.write(`warning: ${id} is not in the ${options.queue} DLQ\n`);
   releaseWarning(report.unreleased, REDRIVE_VISIBILITY_SECONDS);
-  if (options.json) printJson({ queue: options.queue, ...report });
-  else printDiscard(options.queue, report);
+  if (options.json) printJson({ queue: options.queue, ...report, ...(options.queue === 'delivery' ? { logMarked } : {}) });
+  else printDiscard(options.queue, report, logMarked);
   if (report.failed.length > 0 || report.discarded.length === 0) process.exitCode = 1;
+}
+
+/**
+ * Marks each discarded delivery `discarded` in the delivery log (with who and when). The discard
+ * itself stands whatever happens here: a failure is a warning, a record already gone (expired, or
+ * never logged) is nothing to mark. Returns how many records were marked.
+ */
+async function markDiscarded(log: DynamoDeliveryLog, discarded: readonly DiscardCandidate[]): Promise<number> {
+  const now = new Date();
+  const results = await Promise.all(
+    discarded.map(async (c) => {
+      if (c.id === null || c.tenantId === null) return false;
+      try {
+        return await log.mark(c.tenantId, c.id, 'discarded', `discarded by an operator on ${now.toISOString()}`, now);
+      } catch (error) {
+        process.stderr.write(`warning: ${c.id} was discarded, but its delivery-log record could not be marked discarded: ${errorMessage(error)}\n`);
+        return false;
+      }
+    }),
+  );
+  return results.filter(Boolean).length;
 }
 
 function candidateLines(candidates: readonly DiscardCandidate[]): string[] {
@@ -233,10 +258,11 @@ async function confirmDiscard(options: DiscardOptions, candidates: readonly Disc
   }
 }
 
-function printDiscard(queue: Queue, report: DiscardReport): void {
+function printDiscard(queue: Queue, report: DiscardReport, logMarked: number): void {
   const lines = report.cancelled
     ? [`cancelled: nothing discarded from the ${queue} DLQ`]
     : [`discarded ${report.discarded.length} message${report.discarded.length === 1 ? '' : 's'} from the ${queue} DLQ`, ...candidateLines(report.discarded)];
+  if (!report.cancelled && queue === 'delivery' && report.discarded.length > 0) lines.push(`${logMarked} delivery-log record${logMarked === 1 ? '' : 's'} marked discarded`);
   for (const f of report.failed) lines.push(`failed ${f.id ?? f.messageId}: ${f.reason} (still parked)`);
   if (report.remaining !== null) lines.push(`${report.remaining} left in the ${queue} DLQ`);
   printLines(...lines);

@@ -76,7 +76,7 @@ export class DynamoDeliveryLog implements DeliveryLogPort {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     readonly tableName: string,
-    private readonly retentionDays: number,
+    readonly retentionDays: number,
   ) {}
 
   /** One PutRequest per delivery, 25 to a BatchWriteItem call; unprocessed items retried, then it throws. */

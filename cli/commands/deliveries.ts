@@ -1,0 +1,252 @@
+import type { Command } from 'commander';
+import { InvalidCursorError, type DeliveryPage } from '../../lambdas/adapters/delivery-log-store';
+import { SqsJobQueue } from '../../lambdas/adapters/job-queue';
+import { DEFAULTS } from '../../lambdas/core/config';
+import { DELIVERY_STATES, isDeliveryState, type AttemptRecord, type DeliveryRecord, type DeliveryState } from '../../lambdas/core/delivery-log';
+import type { DeliveryJob } from '../../lambdas/core/job';
+import { CliError, UsageError } from '../cli-errors';
+import { nonEmpty, positiveInt } from '../inputs';
+import { fields, printJson, printLines, table } from '../output';
+import { withClients, withTargetOptions, type JsonOption } from '../run';
+import { outputOf, targetKind, type TargetOptions } from '../target';
+import { parseSince } from './events';
+
+/** Most records one page may hold (the store reads one index item and one record per record). */
+const MAX_LIMIT = 1000;
+const DEFAULT_LIMIT = 20;
+
+interface TenantOptions extends TargetOptions, JsonOption {
+  tenant: string;
+}
+
+export function registerDeliveries(program: Command): void {
+  const deliveries = program
+    .command('deliveries')
+    .description('the delivery log: what happened to each webhook (body, state, every attempt and what the endpoint answered); resend one');
+  registerList(deliveries);
+  registerGet(deliveries);
+  registerResend(deliveries);
+}
+
+/** One record as `list --json` shows it. */
+export function listView(r: DeliveryRecord) {
+  return {
+    deliveryId: r.deliveryId,
+    tenantId: r.tenantId,
+    subscriptionId: r.subscriptionId,
+    event: r.event,
+    entityUuid: r.entityUuid,
+    state: r.state,
+    attempts: r.attempts.length,
+    lastStatusCode: r.lastStatusCode,
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+  };
+}
+
+/** One record as `get --json` shows it: everything, with the expiry as a time. */
+export function recordView(r: DeliveryRecord) {
+  return {
+    deliveryId: r.deliveryId,
+    tenantId: r.tenantId,
+    subscriptionId: r.subscriptionId,
+    event: r.event,
+    eventId: r.eventId,
+    entityUuid: r.entityUuid,
+    entityNumber: r.entityNumber,
+    state: r.state,
+    reason: r.reason ?? null,
+    url: r.url ?? null,
+    occurredAt: r.occurredAt,
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+    expiresAt: r.expiresAt ? new Date(r.expiresAt * 1000).toISOString() : null,
+    lastStatusCode: r.lastStatusCode,
+    body: r.body,
+    attempts: r.attempts.map((a) => ({ attempt: a.attempt, at: a.at, statusCode: a.statusCode, durationMs: a.durationMs, error: a.error, response: a.response, lane: a.lane ?? null })),
+  };
+}
+
+interface ListOptions extends TenantOptions {
+  subscription?: string;
+  entity?: string;
+  state?: string;
+  since?: string;
+  limit: number;
+  cursor?: string;
+}
+
+function parseState(text: string): DeliveryState {
+  const state = text.trim();
+  if (!isDeliveryState(state)) throw new UsageError(`--state: unknown state "${text}"; expected one of ${DELIVERY_STATES.join(', ')}`);
+  return state;
+}
+
+function registerList(deliveries: Command): void {
+  withTargetOptions(
+    deliveries
+      .command('list')
+      .description('list deliveries of a tenant, newest first (filters combine)')
+      .requiredOption('--tenant <id>', 'tenant id')
+      .option('--subscription <id>', 'only deliveries of this subscription')
+      .option('--entity <uuid>', "only deliveries about this entity (the uuid of the order, parcel or payment)")
+      .option('--state <state>', `only deliveries in this state: ${DELIVERY_STATES.join(', ')}`)
+      .option('--since <time>', 'only deliveries created since: a duration (30m, 24h, 7d; at most 30d) or an ISO time')
+      .option('--limit <n>', `at most n deliveries (1–${MAX_LIMIT})`, positiveInt, DEFAULT_LIMIT)
+      .option('--cursor <cursor>', 'continue after the page that printed this cursor (same filters)'),
+  )
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Examples:',
+        '  statushooks deliveries list --tenant acme-shop --entity 90aabf83-d23c-4792-b483-2546b8041379',
+        '  statushooks deliveries list --tenant acme-shop --state parked --since 24h --json',
+      ].join('\n'),
+    )
+    .action(async (options: ListOptions) => {
+      targetKind(options);
+      const tenantId = nonEmpty('--tenant', options.tenant);
+      if (options.limit > MAX_LIMIT) throw new UsageError(`--limit: at most ${MAX_LIMIT}, got ${options.limit}`);
+      const query = {
+        tenantId,
+        subscriptionId: options.subscription === undefined ? undefined : nonEmpty('--subscription', options.subscription),
+        entityUuid: options.entity === undefined ? undefined : nonEmpty('--entity', options.entity),
+        state: options.state === undefined ? undefined : parseState(options.state),
+        since: options.since === undefined ? undefined : new Date(parseSince('--since', options.since, Date.now())),
+        limit: options.limit,
+        cursor: options.cursor === undefined ? undefined : nonEmpty('--cursor', options.cursor),
+      };
+      let page: DeliveryPage;
+      try {
+        page = await withClients(options, (c) => c.deliveryLog().list(query));
+      } catch (error) {
+        if (error instanceof InvalidCursorError) throw new UsageError(`--cursor: ${error.message}`);
+        throw error;
+      }
+      if (options.json) return printJson({ deliveries: page.records.map(listView), next: page.next });
+      if (page.records.length === 0) return printLines(`no deliveries for tenant ${tenantId}${query.cursor ? ' after this cursor' : ''} match`);
+      printLines(
+        table(
+          ['CREATED', 'DELIVERY', 'SUBSCRIPTION', 'EVENT', 'ENTITY', 'STATE', 'ATTEMPTS', 'LAST'],
+          page.records.map((r) => [r.createdAt, r.deliveryId, r.subscriptionId, r.event, r.entityUuid, r.state, String(r.attempts.length), lastResult(r)]),
+        ),
+      );
+      if (page.next) printLines('', `more: add --cursor ${page.next}`);
+    });
+}
+
+/** The last attempt's result in one cell: `200`, `timeout`, `-` (none yet). */
+function lastResult(r: DeliveryRecord): string {
+  const last = r.attempts[r.attempts.length - 1];
+  if (!last) return '-';
+  return last.statusCode !== null ? String(last.statusCode) : (last.error ?? '?').split(':')[0]!;
+}
+
+function registerGet(deliveries: Command): void {
+  withTargetOptions(
+    deliveries
+      .command('get')
+      .argument('<deliveryId>', 'the delivery id: the webhook-id header the endpoint received (msg_…)')
+      .description('show one delivery: its body, its state and every attempt with what the endpoint answered')
+      .requiredOption('--tenant <id>', 'tenant id'),
+  )
+    .addHelpText('after', '\nExample:\n  statushooks deliveries get msg_6f1c2a9e0b7d4e3f8a5b1c2d3e4f5a6b --tenant acme-shop')
+    .action(async (deliveryId: string, options: TenantOptions) => {
+      targetKind(options);
+      const tenantId = nonEmpty('--tenant', options.tenant);
+      const id = nonEmpty('<deliveryId>', deliveryId);
+      const { record, retentionDays } = await withClients(options, async (c) => ({ record: await c.deliveryLog().get(tenantId, id), retentionDays: c.deliveryLog().retentionDays }));
+      if (!record) throw new CliError(notFound(id, tenantId, retentionDays));
+      if (options.json) return printJson(recordView(record));
+      printLines(...describeRecord(record));
+    });
+}
+
+function notFound(deliveryId: string, tenantId: string, retentionDays: number): string {
+  return `no delivery ${deliveryId} for tenant ${tenantId} in the delivery log (never queued, or older than the retention of ${retentionDays} days)`;
+}
+
+/** The text form of `get`: the record, the body, then one block per attempt. */
+export function describeRecord(r: DeliveryRecord): string[] {
+  const entity = r.entityNumber ? `${r.entityUuid} (number ${r.entityNumber})` : r.entityUuid;
+  const lines = [
+    fields([
+      ['delivery', r.deliveryId],
+      ['tenant', r.tenantId],
+      ['subscription', r.subscriptionId],
+      ['event', `${r.event} (event ${r.eventId}, ${r.occurredAt})`],
+      ['entity', entity],
+      ['state', r.reason ? `${r.state}: ${r.reason}` : r.state],
+      ['url', r.url ?? '-'],
+      ['created', r.createdAt],
+      ['updated', r.updatedAt],
+      ['expires', r.expiresAt ? new Date(r.expiresAt * 1000).toISOString() : '-'],
+    ]),
+    '',
+    'body:',
+    `  ${r.body}`,
+    '',
+  ];
+  if (r.attempts.length === 0) lines.push('no attempts yet');
+  for (const a of r.attempts) lines.push(...describeAttempt(a));
+  return lines;
+}
+
+function describeAttempt(a: AttemptRecord): string[] {
+  const result = a.statusCode !== null ? `HTTP ${a.statusCode}` : (a.error ?? 'no response');
+  const lines = [`attempt ${a.attempt}  ${a.at}  ${result}  ${a.durationMs} ms${a.lane ? `  (${a.lane} lane)` : ''}`];
+  if (a.response !== null) lines.push(...a.response.split(/\r?\n/).map((line) => `  | ${line}`));
+  return lines;
+}
+
+function registerResend(deliveries: Command): void {
+  withTargetOptions(
+    deliveries
+      .command('resend')
+      .argument('<deliveryId>', 'the delivery id (webhook-id) to send again')
+      .description('queue the same body again with the same webhook-id (attempts start again), for an active subscription')
+      .requiredOption('--tenant <id>', 'tenant id'),
+  )
+    .addHelpText('after', '\nExample:\n  statushooks deliveries resend msg_6f1c2a9e0b7d4e3f8a5b1c2d3e4f5a6b --tenant acme-shop')
+    .action(async (deliveryId: string, options: TenantOptions) => {
+      targetKind(options);
+      const tenantId = nonEmpty('--tenant', options.tenant);
+      const id = nonEmpty('<deliveryId>', deliveryId);
+      const result = await withClients(options, async (c) => {
+        const log = c.deliveryLog();
+        const record = await log.get(tenantId, id);
+        if (!record) throw new CliError(notFound(id, tenantId, log.retentionDays));
+        const subscription = await c.store().get(tenantId, record.subscriptionId);
+        if (!subscription) throw new CliError(`not resent: subscription ${record.subscriptionId} of tenant ${tenantId} no longer exists`);
+        if (subscription.state !== 'active') {
+          throw new CliError(`not resent: subscription ${record.subscriptionId} of tenant ${tenantId} is ${subscription.state}${subscription.disabledReason ? ` (${subscription.disabledReason})` : ''}; resume it first`);
+        }
+        const now = new Date();
+        const job: DeliveryJob = {
+          v: 1,
+          deliveryId: record.deliveryId,
+          eventId: record.eventId,
+          event: record.event,
+          tenantId,
+          subscriptionId: record.subscriptionId,
+          body: record.body,
+          occurredAt: record.occurredAt,
+          attempts: 0,
+          queuedAt: now.toISOString(),
+        };
+        await new SqsJobQueue(c.sqs, outputOf(c.target, 'DeliveryQueueUrl'), { retries: DEFAULTS.sendBatchRetries }).sendJob(job, 0);
+        // Queued: the record says so (its attempts stay). A failure to mark it does not undo the resend.
+        let marked: string | undefined;
+        try {
+          await log.mark(tenantId, id, 'pending', undefined, now);
+        } catch (error) {
+          marked = (error as Error).message;
+        }
+        return { record, queuedAt: now.toISOString(), markError: marked };
+      });
+      if (result.markError) process.stderr.write(`warning: queued, but the delivery-log record could not be marked pending: ${result.markError}\n`);
+      if (options.json) return printJson({ deliveryId: id, tenantId, subscriptionId: result.record.subscriptionId, queuedAt: result.queuedAt, previousState: result.record.state, previousAttempts: result.record.attempts.length });
+      printLines(`queued delivery ${id} again for subscription ${result.record.subscriptionId} (was ${result.record.state} after ${result.record.attempts.length} attempt${result.record.attempts.length === 1 ? '' : 's'}); same body, same webhook-id`);
+    });
+}
