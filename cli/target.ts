@@ -18,6 +18,9 @@ import { LOCAL_STATE_FILE, localStateSchema } from '../local/state-file';
 /** The stack outputs the CLI uses (docs/architecture.md, `CfnOutput`s of the stack). */
 export type OutputKey =
   | 'EventBusName'
+  | 'EventBusArn'
+  | 'ArchiveArn'
+  | 'FanOutRuleArn'
   | 'SubscriptionsTableName'
   | 'HealthTableName'
   | 'DeliveryLogTableName'

@@ -1,9 +1,11 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '../lambdas/core/config';
+import { REPLAY_NAME_PREFIX } from '../lambdas/core/replay';
 import { INFRA_DEFAULTS } from './defaults';
 import { StatusHooksFunction, type FunctionObservability } from './function';
 import { StatusHooksQueue } from './queue';
@@ -65,6 +67,14 @@ export class FanOut extends Construct {
     // The handler parks invalid events here itself (docs/architecture.md §1: never retried, never dropped).
     fn.bindQueue(ENV.fanOutDlqUrl, this.deadLetterQueue, 'send');
     for (const [name, value] of Object.entries(props.settings)) fn.addEnvironment(name, value);
+    // A statushooks replay carries its tenant/event filter in its description: fan-out reads it
+    // (once per replay) to skip the replayed events outside it. Replay names are chosen at run time.
+    const replays = Stack.of(this).formatArn({ service: 'events', resource: 'replay', resourceName: `${REPLAY_NAME_PREFIX}*` });
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['events:DescribeReplay'], resources: [replays] }));
+    Validations.of(fn.role!).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:replay/${REPLAY_NAME_PREFIX}*]`,
+      reason: 'events:DescribeReplay on the replays statushooks starts (named statushooks-<time>-<random> at run time): fan-out reads a replay\'s filter from its description. Read-only, no other replay.',
+    });
 
     // A thrown fan-out (e.g. DynamoDB or SQS unavailable) is worth a couple of retries; after that
     // the event lands in the DLQ with the error context of the on-failure record.

@@ -131,6 +131,8 @@ export class StatusHooksStack extends Stack {
     // Public contract (producers, CLI, local runtime's dev.json): ids are the output keys.
     new CfnOutput(this, 'EventBusName', { value: this.eventBus.bus.eventBusName, description: 'PutEvents here' });
     new CfnOutput(this, 'EventBusArn', { value: this.eventBus.bus.eventBusArn });
+    new CfnOutput(this, 'ArchiveArn', { value: this.eventBus.archive.archiveArn, description: 'The archive of accepted events (statushooks events replay)' });
+    new CfnOutput(this, 'FanOutRuleArn', { value: this.eventBus.rule.ruleArn, description: 'The rule replays go through (statushooks events replay)' });
     new CfnOutput(this, 'SubscriptionsTableName', { value: table.tableName, description: 'Subscription items (tenantId, subscriptionId)' });
     new CfnOutput(this, 'DeliveryQueueUrl', { value: this.delivery.queue.queueUrl, description: 'The fast lane: first attempts to healthy endpoints' });
     new CfnOutput(this, 'RetryQueueUrl', { value: this.delivery.retryQueue.queueUrl, description: 'The retry lane: retries, slow and failing endpoints' });

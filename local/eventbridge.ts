@@ -26,6 +26,8 @@ export interface BusEvent {
   readonly region: string;
   readonly resources: string[];
   readonly detail: Record<string, unknown>;
+  /** Set on events a replay puts back on the bus (as EventBridge does). */
+  readonly 'replay-name'?: string;
 }
 
 /** Hands the (transformed) event to a target; throws when the target could not be reached. */
@@ -54,6 +56,15 @@ export interface RuleSpec {
 export interface BusSpec {
   readonly name: string;
   readonly arn: string;
+}
+
+/** An archive of the template: the events of its bus that match its pattern, kept RetentionDays (0: always). */
+export interface ArchiveSpec {
+  readonly logicalId: string;
+  readonly arn: string;
+  readonly busName: string;
+  readonly matches: EventMatcher;
+  readonly retentionDays: number;
 }
 
 export interface RoutingDeps {
@@ -85,7 +96,7 @@ export function defineBuses(template: CfnTemplate, resolver: TemplateResolver): 
  * Reads the buses and rules of the template. Every rule pattern is compiled now, so an operator
  * the local runtime does not implement stops the start-up with its name.
  */
-export function compileRouting(template: CfnTemplate, resolver: TemplateResolver, deps: RoutingDeps): { buses: BusSpec[]; rules: RuleSpec[] } {
+export function compileRouting(template: CfnTemplate, resolver: TemplateResolver, deps: RoutingDeps): { buses: BusSpec[]; rules: RuleSpec[]; archives: ArchiveSpec[] } {
   const { region, accountId } = resolver.env;
   const buses = defineBuses(template, resolver);
   const rules: RuleSpec[] = [];
@@ -109,7 +120,24 @@ export function compileRouting(template: CfnTemplate, resolver: TemplateResolver
     );
     rules.push({ logicalId: id, arn, busName, matches, targets });
   }
-  return { buses, rules };
+  return { buses, rules, archives: compileArchives(template, resolver, buses) };
+}
+
+function compileArchives(template: CfnTemplate, resolver: TemplateResolver, buses: readonly BusSpec[]): ArchiveSpec[] {
+  const { region, accountId } = resolver.env;
+  return resourcesOfType(template, 'AWS::Events::Archive').map(([id, resource]) => {
+    const props = resource.Properties ?? {};
+    const where = `archive ${id}`;
+    const source = resolver.resolveString(props.SourceArn, `${id}.Properties.SourceArn`);
+    const bus = buses.find((b) => b.arn === source);
+    if (!bus) throw new UnsupportedTemplateError(`${where}: SourceArn ${source} is not a bus of this template`);
+    const name = typeof props.ArchiveName === 'string' ? props.ArchiveName : id;
+    const arn = `arn:aws:events:${region}:${accountId}:archive/${name}`;
+    resolver.define(id, { ref: name, attributes: { Arn: arn, ArchiveName: name } });
+    // An archive without a pattern keeps every event of its bus.
+    const matches = props.EventPattern === undefined ? () => true : compilePattern(resolver.resolve(props.EventPattern, `${id}.Properties.EventPattern`), where);
+    return { logicalId: id, arn, busName: bus.name, matches, retentionDays: Number(props.RetentionDays ?? 0) };
+  });
 }
 
 const SUPPORTED_TARGET_KEYS = ['Id', 'Arn', 'RetryPolicy', 'DeadLetterConfig', 'Input', 'InputPath', 'RoleArn'];
@@ -174,6 +202,51 @@ export class EventBridgeApiError extends Error {
 }
 
 const MAX_ENTRIES = 10;
+/** Events a local archive keeps at most (memory only). */
+const MAX_ARCHIVED = 100_000;
+
+type ReplayState = 'STARTING' | 'RUNNING' | 'CANCELLING' | 'COMPLETED' | 'CANCELLED' | 'FAILED';
+
+interface Replay {
+  readonly name: string;
+  readonly arn: string;
+  readonly description?: string;
+  readonly archiveArn: string;
+  readonly destination: { Arn: string; FilterArns?: string[] };
+  readonly start: number;
+  readonly end: number;
+  state: ReplayState;
+  readonly startedAt: number;
+  endedAt?: number;
+  lastReplayed?: number;
+}
+
+/** DescribeReplay's answer (times as the JSON protocol carries them: epoch seconds). */
+function replayView(r: Replay): Record<string, unknown> {
+  return {
+    ReplayName: r.name,
+    ReplayArn: r.arn,
+    ...(r.description !== undefined ? { Description: r.description } : {}),
+    State: r.state,
+    EventSourceArn: r.archiveArn,
+    Destination: r.destination,
+    EventStartTime: r.start / 1000,
+    EventEndTime: r.end / 1000,
+    ReplayStartTime: r.startedAt / 1000,
+    ...(r.lastReplayed !== undefined ? { EventLastReplayedTime: r.lastReplayed / 1000 } : {}),
+    ...(r.endedAt !== undefined ? { ReplayEndTime: r.endedAt / 1000 } : {}),
+  };
+}
+
+/** A timestamp of the JSON protocol (epoch seconds, possibly fractional) or an ISO string, as ms. */
+function epochMs(value: unknown): number | undefined {
+  if (typeof value === 'number' && Number.isFinite(value)) return value * 1000;
+  if (typeof value === 'string') {
+    const ms = /^\d+(\.\d+)?$/.test(value) ? Number(value) * 1000 : Date.parse(value);
+    return Number.isFinite(ms) ? ms : undefined;
+  }
+  return undefined;
+}
 const MAX_REQUEST_BYTES = 256 * 1024;
 
 export interface LocalEventBridgeDeps {
@@ -183,6 +256,8 @@ export interface LocalEventBridgeDeps {
   readonly log: (line: string) => void;
   /** Delay before target retry n (ms); EventBridge backs off exponentially, locally in seconds. */
   readonly targetRetryDelayMs?: (attempt: number) => number;
+  /** Scales archive retention (tests: 1e-5 makes a day about a second); default 1. */
+  readonly retentionScale?: number;
 }
 
 export class LocalEventBridge {
@@ -193,13 +268,18 @@ export class LocalEventBridge {
   endpoint = '';
   private buses: readonly BusSpec[] = [];
   private rules: readonly RuleSpec[] = [];
+  private archives: readonly ArchiveSpec[] = [];
+  /** What each archive holds, oldest first: the event as routed and when it was archived (ms). */
+  private readonly archived = new Map<string, Array<{ event: BusEvent; at: number }>>();
+  private readonly replays = new Map<string, Replay>();
 
   constructor(private readonly deps: LocalEventBridgeDeps) {}
 
-  /** Sets the buses and rules (the endpoint can listen before the functions it targets exist). */
-  configure(routing: { buses: readonly BusSpec[]; rules: readonly RuleSpec[] }): void {
+  /** Sets the buses, rules and archives (the endpoint can listen before the functions it targets exist). */
+  configure(routing: { buses: readonly BusSpec[]; rules: readonly RuleSpec[]; archives?: readonly ArchiveSpec[] }): void {
     this.buses = routing.buses;
     this.rules = routing.rules;
+    this.archives = routing.archives ?? [];
   }
 
   async start(): Promise<string> {
@@ -278,15 +358,119 @@ export class LocalEventBridge {
       resources: Array.isArray(entry.Resources) ? entry.Resources.map(String) : [],
       detail: detail as Record<string, unknown>,
     };
+    this.archive(bus, event);
     this.route(bus, event);
     return { EventId: event.id };
   }
 
-  private route(bus: BusSpec, event: BusEvent): void {
+  private route(bus: BusSpec, event: BusEvent, onlyRules?: ReadonlySet<string>): void {
     for (const rule of this.rules) {
       if (rule.busName !== bus.name || !rule.matches(event)) continue;
+      if (onlyRules && !onlyRules.has(rule.arn)) continue;
       for (const target of rule.targets) void this.deliver(rule, target, event);
     }
+  }
+
+  /** Keeps the event in every archive of its bus whose pattern it matches (replayed events are not archived again). */
+  private archive(bus: BusSpec, event: BusEvent): void {
+    const now = Date.now();
+    for (const archive of this.archives) {
+      if (archive.busName !== bus.name || !archive.matches(event)) continue;
+      const kept = this.keptEvents(archive, now);
+      kept.push({ event, at: now });
+      // Memory only: a local archive keeps the newest MAX_ARCHIVED events.
+      if (kept.length > MAX_ARCHIVED) kept.splice(0, kept.length - MAX_ARCHIVED);
+    }
+  }
+
+  /** The archive's events, those past its retention dropped first. */
+  private keptEvents(archive: ArchiveSpec, now: number): Array<{ event: BusEvent; at: number }> {
+    let kept = this.archived.get(archive.arn);
+    if (!kept) this.archived.set(archive.arn, (kept = []));
+    if (archive.retentionDays > 0) {
+      const oldest = now - archive.retentionDays * 86_400_000 * (this.deps.retentionScale ?? 1);
+      const expired = kept.findIndex((e) => e.at >= oldest);
+      kept.splice(0, expired === -1 ? kept.length : expired);
+    }
+    return kept;
+  }
+
+  /** StartReplay: validates like AWS, then replays the window's archived events in the background. */
+  startReplay(request: Record<string, unknown>): Record<string, unknown> {
+    const name = request.ReplayName;
+    if (typeof name !== 'string' || !/^[.\-_A-Za-z0-9]{1,64}$/.test(name)) {
+      throw new EventBridgeApiError('ValidationException', `1 validation error detected: Value '${String(name)}' at 'replayName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_A-Za-z0-9]+`);
+    }
+    if (this.replays.has(name)) throw new EventBridgeApiError('ResourceAlreadyExistsException', `Replay ${name} already exists.`);
+    const archive = this.archives.find((a) => a.arn === request.EventSourceArn);
+    if (!archive) throw new EventBridgeApiError('ResourceNotFoundException', `Archive ${String(request.EventSourceArn)} does not exist.`);
+    const start = epochMs(request.EventStartTime);
+    const end = epochMs(request.EventEndTime);
+    if (start === undefined || end === undefined) throw new EventBridgeApiError('ValidationException', 'Parameter EventStartTime and EventEndTime are required.');
+    if (end <= start) throw new EventBridgeApiError('ValidationException', 'Parameter EventEndTime is not valid. Reason: EventEndTime must be after EventStartTime.');
+    if (end > Date.now() + 1000) throw new EventBridgeApiError('ValidationException', 'Parameter EventEndTime is not valid. Reason: EventEndTime cannot be in the future.');
+    const destination = (request.Destination ?? {}) as { Arn?: unknown; FilterArns?: unknown };
+    const bus = this.buses.find((b) => b.arn === destination.Arn);
+    if (!bus) throw new EventBridgeApiError('ValidationException', `Parameter Destination.Arn is not valid. Reason: ${String(destination.Arn)} is not an event bus.`);
+    if (bus.name !== archive.busName) throw new EventBridgeApiError('ValidationException', 'Parameter Destination.Arn is not valid. Reason: Cross event bus replay is not permitted.');
+    const filterArns = Array.isArray(destination.FilterArns) ? destination.FilterArns.map(String) : undefined;
+    for (const arn of filterArns ?? []) {
+      if (!this.rules.some((r) => r.arn === arn && r.busName === bus.name)) throw new EventBridgeApiError('ValidationException', `Parameter Destination.FilterArns is not valid. Reason: Rule ${arn} does not exist on the destination bus.`);
+    }
+    const replay: Replay = {
+      name,
+      arn: `arn:aws:events:${this.deps.region}:${this.deps.accountId}:replay/${name}`,
+      description: typeof request.Description === 'string' ? request.Description : undefined,
+      archiveArn: archive.arn,
+      destination: { Arn: bus.arn, ...(filterArns ? { FilterArns: filterArns } : {}) },
+      start,
+      end,
+      state: 'STARTING',
+      startedAt: Date.now(),
+    };
+    this.replays.set(name, replay);
+    void this.runReplay(replay, archive, bus, filterArns ? new Set(filterArns) : undefined);
+    return { ReplayArn: replay.arn, State: replay.state, ReplayStartTime: replay.startedAt / 1000 };
+  }
+
+  private async runReplay(replay: Replay, archive: ArchiveSpec, bus: BusSpec, onlyRules: ReadonlySet<string> | undefined): Promise<void> {
+    await this.sleep(0);
+    replay.state = 'RUNNING';
+    const events = this.keptEvents(archive, Date.now())
+      .filter(({ event }) => {
+        const t = Date.parse(event.time);
+        return t >= replay.start && t < replay.end;
+      })
+      .sort((a, b) => Date.parse(a.event.time) - Date.parse(b.event.time));
+    for (const { event } of events) {
+      if (this.stopped || (replay.state as ReplayState) === 'CANCELLING') break;
+      // The original event, id and all, marked with the replay's name.
+      this.route(bus, { ...event, 'replay-name': replay.name }, onlyRules);
+      replay.lastReplayed = Date.parse(event.time);
+      // Let the deliveries start between events, as a real replay is spread over time.
+      await this.sleep(1);
+    }
+    replay.state = (replay.state as ReplayState) === 'CANCELLING' ? 'CANCELLED' : 'COMPLETED';
+    replay.endedAt = Date.now();
+  }
+
+  describeReplay(request: Record<string, unknown>): Record<string, unknown> {
+    const replay = this.replays.get(String(request.ReplayName));
+    if (!replay) throw new EventBridgeApiError('ResourceNotFoundException', `Replay ${String(request.ReplayName)} does not exist.`);
+    return replayView(replay);
+  }
+
+  listReplays(request: Record<string, unknown>): Record<string, unknown> {
+    const prefix = typeof request.NamePrefix === 'string' ? request.NamePrefix : '';
+    return { Replays: [...this.replays.values()].filter((r) => r.name.startsWith(prefix)).map(replayView) };
+  }
+
+  cancelReplay(request: Record<string, unknown>): Record<string, unknown> {
+    const replay = this.replays.get(String(request.ReplayName));
+    if (!replay) throw new EventBridgeApiError('ResourceNotFoundException', `Replay ${String(request.ReplayName)} does not exist.`);
+    if (replay.state !== 'STARTING' && replay.state !== 'RUNNING') throw new EventBridgeApiError('IllegalStatusException', `Replay ${replay.name} is ${replay.state}.`);
+    replay.state = 'CANCELLING';
+    return { ReplayArn: replay.arn, State: replay.state };
   }
 
   /** EventBridge's delivery to one target: retries with backoff, then its dead-letter queue. */
@@ -365,8 +549,16 @@ export class LocalEventBridge {
     const fail = (error: EventBridgeApiError) => reply(error.status, { __type: error.type, message: error.message }, error.type);
     if (req.method !== 'POST') return fail(new EventBridgeApiError('UnknownOperationException', `${req.method} is not supported`));
     const target = String(req.headers['x-amz-target'] ?? '');
-    if (target !== 'AWSEvents.PutEvents') {
-      return fail(new EventBridgeApiError('UnknownOperationException', `the local EventBridge implements only AWSEvents.PutEvents, not ${target || '(no X-Amz-Target)'}`));
+    const operations: Record<string, (body: Record<string, unknown>) => unknown> = {
+      'AWSEvents.PutEvents': (b) => this.putEvents(b as { Entries?: unknown }),
+      'AWSEvents.StartReplay': (b) => this.startReplay(b),
+      'AWSEvents.DescribeReplay': (b) => this.describeReplay(b),
+      'AWSEvents.ListReplays': (b) => this.listReplays(b),
+      'AWSEvents.CancelReplay': (b) => this.cancelReplay(b),
+    };
+    const operation = operations[target];
+    if (!operation) {
+      return fail(new EventBridgeApiError('UnknownOperationException', `the local EventBridge implements ${Object.keys(operations).join(', ')}, not ${target || '(no X-Amz-Target)'}`));
     }
     let body: unknown;
     try {
@@ -375,7 +567,7 @@ export class LocalEventBridge {
       return fail(new EventBridgeApiError('SerializationException', 'Start of structure or map found where not expected.'));
     }
     try {
-      reply(200, this.putEvents((body ?? {}) as { Entries?: unknown }));
+      reply(200, operation((body ?? {}) as Record<string, unknown>));
     } catch (error) {
       if (error instanceof EventBridgeApiError) return fail(error);
       reply(500, { __type: 'InternalException', message: errorMessage(error) }, 'InternalException');

@@ -51,6 +51,8 @@ export interface LocalRuntimeOptions {
   readonly asyncRetryDelaysMs?: readonly number[];
   /** Most concurrent execution environments per function unless the template reserves fewer. */
   readonly maxEnvironmentsPerFunction?: number;
+  /** Scales the archive's retention (tests: 1 / 86400 makes a retention day one second); default 1. */
+  readonly archiveRetentionScale?: number;
   /** Long-poll wait of the event source mappings (s); default 1. */
   readonly pollWaitSeconds?: number;
   /** Called for each webhook attempt the delivery function logs. */
@@ -118,7 +120,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const { functionIds, queues, queueByArn } = await provisionResources(template, resolver, region, { sqs, dynamodb });
 
     // The EventBridge endpoint listens first so that the functions can be given its URL too.
-    const bridge = new LocalEventBridge({ sqs, region, accountId: LOCAL_ACCOUNT_ID, log });
+    const bridge = new LocalEventBridge({ sqs, region, accountId: LOCAL_ACCOUNT_ID, log, retentionScale: options.archiveRetentionScale });
     const endpoints: LocalEndpoints = { eventbridge: await bridge.start(), dynamodb: emulators.endpoints.dynamodb, sqs: emulators.endpoints.sqs };
     cleanups.add(() => bridge.stop());
     const logFile = stateFile ? path.join(path.dirname(stateFile), 'functions.log') : path.join(workdir, 'functions.log');

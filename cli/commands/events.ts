@@ -1,8 +1,11 @@
+import { randomBytes } from 'node:crypto';
+import { DescribeReplayCommand, StartReplayCommand } from '@aws-sdk/client-eventbridge';
 import type { Command } from 'commander';
 import { DEFAULTS } from '../../lambdas/core/config';
 import { InvalidEventError } from '../../lambdas/core/errors';
 import { entityKeyOf } from '../../lambdas/core/catalog';
 import { exampleDetail, parseDetail } from '../../lambdas/core/events';
+import { MAX_REPLAY_DESCRIPTION, newReplayName, replayDescription } from '../../lambdas/core/replay';
 import { CliError, UsageError } from '../cli-errors';
 import { putEvents } from '../put-events';
 import { nonEmpty, parseDuration, parseEventName, readInput } from '../inputs';
@@ -50,6 +53,7 @@ export function registerEvents(program: Command): void {
   registerSend(events);
   registerExample(events);
   registerOperational(events);
+  registerReplay(events);
 }
 
 /** `--since`: a duration back from now (`1h`, `2d`) or an ISO time. */
@@ -150,4 +154,95 @@ function registerExample(events: Command): void {
     .action((event: string, options: { tenant: string }) => {
       printJson(exampleDetail(parseEventName('<event>', event), nonEmpty('--tenant', options.tenant)));
     });
+}
+
+interface ReplayOptions extends TargetOptions, JsonOption {
+  since: string;
+  until?: string;
+  tenant?: string;
+  event?: string;
+  wait?: boolean;
+}
+
+/** How often `--wait` asks for progress: the local runtime replays in moments, EventBridge in minutes. */
+const REPLAY_POLL_MS = { local: 500, stack: 10_000 } as const;
+
+/** `events replay`. */
+function registerReplay(events: Command): void {
+  withTargetOptions(
+    events
+      .command('replay')
+      .description("replay the archive's events of a time window through fan-out (EventBridge StartReplay); events keep their ids, so deliveries keep their webhook-ids")
+      .requiredOption('--since <time>', 'start of the window: a duration back from now (30m, 24h, 7d) or an ISO time')
+      .option('--until <time>', 'end of the window (exclusive): a duration back from now or an ISO time; default now')
+      .option('--tenant <id>', "only this tenant's events")
+      .option('--event <name>', 'only events of this type, e.g. return_order.status.changed')
+      .option('--wait', 'print progress until the replay completes (exit 1 if it fails or is cancelled)'),
+  )
+    .addHelpText(
+      'after',
+      [
+        '',
+        'On a deployed stack the archive receives events a few minutes after they were put on the bus, and a replay',
+        'takes minutes to start: a window ending in the last minutes may miss events. Receivers that dedupe by',
+        'webhook-id see replayed deliveries as repeats.',
+        '',
+        'Examples:',
+        '  statushooks events replay --since 2026-12-03T10:00:00Z --until 2026-12-03T11:00:00Z --tenant acme-shop --wait',
+        '  statushooks events replay --since 2h --event sales_order.status.changed --json',
+      ].join('\n'),
+    )
+    .action(replayEvents);
+}
+
+async function replayEvents(options: ReplayOptions): Promise<void> {
+  const kind = targetKind(options);
+  const now = Date.now();
+  const since = parseSince('--since', options.since, now);
+  const until = options.until === undefined ? now : parseSince('--until', options.until, now);
+  if (until <= since) throw new UsageError(`--until (${new Date(until).toISOString()}) must be after --since (${new Date(since).toISOString()})`);
+  const filter = {
+    ...(options.tenant !== undefined ? { tenantId: nonEmpty('--tenant', options.tenant) } : {}),
+    ...(options.event !== undefined ? { event: parseEventName('--event', options.event) } : {}),
+  };
+  const description = replayDescription(filter);
+  if (description.length > MAX_REPLAY_DESCRIPTION) throw new UsageError(`--tenant is too long to carry in the replay's description (${description.length} of ${MAX_REPLAY_DESCRIPTION} characters)`);
+  const name = newReplayName(new Date(now), randomBytes(3).toString('hex'));
+  await withClients(options, async (c) => {
+    const started = await c.eventBridge.send(
+      new StartReplayCommand({
+        ReplayName: name,
+        Description: description,
+        EventSourceArn: outputOf(c.target, 'ArchiveArn'),
+        EventStartTime: new Date(since),
+        EventEndTime: new Date(until),
+        Destination: { Arn: outputOf(c.target, 'EventBusArn'), FilterArns: [outputOf(c.target, 'FanOutRuleArn')] },
+      }),
+    );
+    const window = `${new Date(since).toISOString()} – ${new Date(until).toISOString()}`;
+    const scope = [filter.tenantId ? `tenant ${filter.tenantId}` : 'every tenant', filter.event ?? 'every event type'].join(', ');
+    if (!options.wait) {
+      if (options.json) return printJson({ replayName: name, state: started.State ?? 'STARTING', since: new Date(since).toISOString(), until: new Date(until).toISOString(), ...filter });
+      return printLines(`replay ${name} started: ${window}, ${scope}`, '(with --wait the command follows it until it completes)');
+    }
+    if (!options.json) printLines(`replay ${name} started: ${window}, ${scope}`);
+    let last = '';
+    for (;;) {
+      const out = await c.eventBridge.send(new DescribeReplayCommand({ ReplayName: name }));
+      const state = out.State ?? 'UNKNOWN';
+      const replayedUpTo = out.EventLastReplayedTime ? out.EventLastReplayedTime.toISOString() : null;
+      const line = `${state}${replayedUpTo ? `, replayed up to ${replayedUpTo}` : ''}`;
+      if (line !== last && !options.json) printLines(`  ${line}`);
+      last = line;
+      if (state === 'COMPLETED' || state === 'FAILED' || state === 'CANCELLED') {
+        if (options.json) printJson({ replayName: name, state, reason: out.StateReason ?? null, since: new Date(since).toISOString(), until: new Date(until).toISOString(), replayedUpTo, ...filter });
+        if (state !== 'COMPLETED') {
+          if (!options.json) process.stderr.write(`replay ${name} ${state.toLowerCase()}${out.StateReason ? `: ${out.StateReason}` : ''}\n`);
+          process.exitCode = 1;
+        }
+        return;
+      }
+      await new Promise((r) => setTimeout(r, REPLAY_POLL_MS[kind]));
+    }
+  });
 }

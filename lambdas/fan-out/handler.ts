@@ -1,6 +1,9 @@
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { deliveryLogClient, documentClient, sqsClient } from '../adapters/aws-clients';
 import { DynamoDeliveryLog } from '../adapters/delivery-log-store';
+import { eventBridgeClient } from '../adapters/operational-events';
+import { ReplayFilters } from '../adapters/replay-filters';
+import { replayMatches, replayNameOf } from '../core/replay';
 import { cacheTtlFromEnv, deliveryLogRetentionDaysFromEnv, requiredEnv } from '../adapters/env';
 import { SqsJobQueue, SqsParkingLot } from '../adapters/job-queue';
 import { observability } from '../adapters/observability';
@@ -17,11 +20,21 @@ const sqs = sqsClient();
 const queue = new SqsJobQueue(sqs, requiredEnv(env, ENV.deliveryQueueUrl), { retries: DEFAULTS.sendBatchRetries });
 const parking = new SqsParkingLot(sqs, requiredEnv(env, ENV.fanOutDlqUrl));
 const cache = new TtlCache<SubscriptionLookup>(cacheTtlFromEnv(env));
+const replays = new ReplayFilters(eventBridgeClient());
 const deliveryLog = new DynamoDeliveryLog(deliveryLogClient({ failFast: true }), requiredEnv(env, ENV.deliveryLogTable), deliveryLogRetentionDaysFromEnv(env));
 
-export async function handler(event: EventBridgeEvent<string, unknown>, context?: Context): Promise<FanOutResult> {
+/** What the handler did with an event: fan-out's result, or skipped as outside its replay's filter. */
+export type FanOutHandlerResult = FanOutResult | { readonly status: 'skipped'; readonly reason: string };
+
+export async function handler(event: EventBridgeEvent<string, unknown>, context?: Context): Promise<FanOutHandlerResult> {
   if (context) logger.addContext(context);
   try {
+    // A replayed event outside the tenant or event type its replay asked for (statushooks events replay).
+    const replayName = replayNameOf(event);
+    if (replayName !== undefined && !replayMatches(await replays.filterOf(replayName), event)) {
+      log.debug('replayed event outside its replay filter: skipped', { eventId: event.id, replayName });
+      return { status: 'skipped', reason: `outside the filter of replay ${replayName}` };
+    }
     return await fanOut(event, {
       subscriptionsOf: (tenantId) => cache.get(tenantId, () => store.listByTenant(tenantId)),
       enqueue: (jobs) => queue.enqueue(jobs),

@@ -297,6 +297,18 @@ describe('IAM', () => {
     }
   });
 
+  it('lets the fan-out function read only the replays statushooks starts (their filter)', () => {
+    const statements = statementsOf(s.template, roleIdOf(s, s.stack.fanOut.function)).filter((st) => actionsOf(st).some((a) => a.startsWith('events:')));
+    expect(statements.flatMap(actionsOf)).toEqual(['events:DescribeReplay']);
+    expect(JSON.stringify(statements[0]!.Resource)).toContain(':replay/statushooks-*');
+  });
+
+  it('outputs the archive and the fan-out rule, for replays', () => {
+    const outputs = s.template.toJSON().Outputs;
+    expect(outputs.ArchiveArn.Value).toEqual(getAtt(s.idOf(s.stack.eventBus.archive)));
+    expect(outputs.FanOutRuleArn.Value).toEqual(getAtt(s.idOf(s.stack.eventBus.rule)));
+  });
+
   it('keeps a delivery log: on demand, encrypted, point-in-time recovery, TTL, retained, three newest-first indexes', () => {
     const table = s.template.toJSON().Resources[ids.deliveryLog];
     expect(table.DeletionPolicy).toBe('Retain');

@@ -1,0 +1,153 @@
+/**
+ * `statushooks events replay` through the real CLI and the real local runtime: the local archive
+ * keeps the events its pattern accepts, a replay of a window re-delivers exactly the archived
+ * events of that window, with their original webhook-ids, through fan-out; --tenant and --event
+ * narrow it.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { deliveryIdFor } from '../../lambdas/core/subscriptions';
+import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
+import { cli, json } from './helpers';
+
+jest.setTimeout(120_000);
+
+let runtime: LocalRuntime;
+let events: EventBridgeClient;
+let dir: string;
+let local: string[];
+const servers: http.Server[] = [];
+
+interface Received {
+  readonly webhookId: string;
+  readonly body: string;
+}
+
+async function receiver(): Promise<{ url: string; got: Received[] }> {
+  const got: Received[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      got.push({ webhookId: String(req.headers['webhook-id']), body: Buffer.concat(chunks).toString('utf8') });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  servers.push(server);
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, got };
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(tmpdir(), 'statushooks-replay-'));
+  const stateFile = path.join(dir, 'dev.json');
+  runtime = await startLocalRuntime({ stateFile, log: () => undefined });
+  events = new EventBridgeClient({ region: runtime.region, endpoint: runtime.endpoints.eventbridge, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  local = ['--local', stateFile];
+}, 120_000);
+
+afterAll(async () => {
+  events?.destroy();
+  for (const s of servers) s.closeAllConnections();
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  await runtime?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+async function subscribe(tenant: string, url: string): Promise<string> {
+  const created = await cli(['subscriptions', 'create', '--tenant', tenant, '--url', url, '--events', '*', '--json', ...local]);
+  expect(created.code).toBe(0);
+  return json<{ subscriptionId: string }>(created).subscriptionId;
+}
+
+/** Puts one event with the given time (as a producer may) and returns its event id. */
+async function put(tenant: string, type: string, key: string, uuid: string, time: Date, source = 'returns.cloud'): Promise<string> {
+  const out = await events.send(
+    new PutEventsCommand({
+      Entries: [
+        {
+          EventBusName: runtime.outputs.EventBusName,
+          Source: source,
+          DetailType: type,
+          Time: time,
+          Detail: JSON.stringify({ tenantId: tenant, oldStatus: 'a', newStatus: 'b', [key]: { uuid, number: null, externalId: null } }),
+        },
+      ],
+    }),
+  );
+  expect(out.FailedEntryCount).toBe(0);
+  return out.Entries![0]!.EventId!;
+}
+
+async function until<T>(what: string, probe: () => T | undefined): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test('a replay re-delivers exactly the archived events of its window, with their original webhook-ids; --tenant and --event narrow it', async () => {
+  const a = await receiver();
+  const b = await receiver();
+  const subA = await subscribe('replay-a', a.url);
+  const subB = await subscribe('replay-b', b.url);
+  const hour = 3_600_000;
+  const now = Date.now();
+  const e1 = await put('replay-a', 'return_order.status.changed', 'returnOrder', 'r-1', new Date(now - 3 * hour));
+  const e2 = await put('replay-a', 'return_order.status.changed', 'returnOrder', 'r-2', new Date(now - 2 * hour));
+  const e3 = await put('replay-a', 'sales_order.status.changed', 'salesOrder', 's-3', new Date(now - 1 * hour));
+  const e4 = await put('replay-b', 'sales_order.status.changed', 'salesOrder', 's-4', new Date(now - 2 * hour));
+  // Not archived: the archive keeps what the fan-out rule accepts (its source and event names).
+  await put('replay-a', 'return_order.status.changed', 'returnOrder', 'r-x', new Date(now - 2 * hour), 'someone.else');
+  await until('the first deliveries', () => (a.got.length === 3 && b.got.length === 1 ? true : undefined));
+  const idOf = (eventId: string, sub: string) => deliveryIdFor(eventId, sub);
+  expect(a.got.map((r) => r.webhookId).sort()).toEqual([idOf(e1, subA), idOf(e2, subA), idOf(e3, subA)].sort());
+
+  // The window [now-2.5h, now-0.5h): e2, e3 and e4, not e1.
+  const since = new Date(now - 2.5 * hour).toISOString();
+  const untilTime = new Date(now - 0.5 * hour).toISOString();
+  const replayed = await cli(['events', 'replay', '--since', since, '--until', untilTime, '--wait', '--json', ...local]);
+  expect(replayed.code).toBe(0);
+  const result = json<{ replayName: string; state: string }>(replayed);
+  expect(result.state).toBe('COMPLETED');
+  expect(result.replayName).toMatch(/^statushooks-\d{8}T\d{6}-[0-9a-f]{6}$/);
+  await until('the replayed deliveries', () => (a.got.length === 5 && b.got.length === 2 ? true : undefined));
+  expect(a.got.slice(3).map((r) => r.webhookId).sort()).toEqual([idOf(e2, subA), idOf(e3, subA)].sort());
+  expect(b.got[1]!.webhookId).toBe(idOf(e4, subB));
+  // The same bytes as the first time.
+  expect(a.got.find((r, i) => i >= 3 && r.webhookId === idOf(e2, subA))!.body).toBe(a.got.find((r) => r.webhookId === idOf(e2, subA))!.body);
+
+  // Only tenant replay-a, only sales orders: e3 alone.
+  const narrow = await cli(['events', 'replay', '--since', since, '--until', untilTime, '--tenant', 'replay-a', '--event', 'sales_order.status.changed', '--wait', ...local]);
+  expect(narrow.code).toBe(0);
+  expect(narrow.stdout).toContain('tenant replay-a, sales_order.status.changed');
+  expect(narrow.stdout).toContain('COMPLETED');
+  await until('the narrowed replay', () => (a.got.length === 6 ? true : undefined));
+  expect(a.got[5]!.webhookId).toBe(idOf(e3, subA));
+  // Nothing else arrives: the other events of the window were skipped by fan-out.
+  const started = await cli(['events', 'replay', '--since', since, '--until', untilTime, '--tenant', 'replay-b', '--wait', ...local]);
+  expect(started.code).toBe(0);
+  await until('the replay-b replay', () => (b.got.length === 3 ? true : undefined));
+  await new Promise((r) => setTimeout(r, 1500));
+  expect(a.got).toHaveLength(6);
+  expect(b.got.map((r) => r.webhookId)).toEqual([idOf(e4, subB), idOf(e4, subB), idOf(e4, subB)]);
+});
+
+test.each([
+  ['--until before --since', ['--since', '1h', '--until', '2h'], '--until (', 'must be after --since'],
+  ['a --since that is no time', ['--since', 'yesterday'], '--since: expected a duration such as 30m, 24h, 7d or an ISO time', ''],
+  ['an unknown --event', ['--since', '1h', '--event', 'order.created'], 'unknown event', ''],
+  ['a --tenant longer than a description holds', ['--since', '1h', '--tenant', 'x'.repeat(500)], "--tenant is too long to carry in the replay's description", ''],
+])('replay with %s is a usage error (exit 2)', async (_name, args, message, more) => {
+  const r = await cli(['events', 'replay', ...args, ...local]);
+  expect(r.code).toBe(2);
+  expect(r.stderr).toContain(message);
+  expect(r.stderr).toContain(more);
+});

@@ -1,0 +1,32 @@
+import { newReplayName, replayDescription, replayFilterOf, replayMatches, replayNameOf } from '../../lambdas/core/replay';
+
+const event = (tenantId: string, type = 'return_order.status.changed', replayName?: string) => ({ id: 'e', 'detail-type': type, detail: { tenantId }, ...(replayName ? { 'replay-name': replayName } : {}) });
+
+describe('replay filters', () => {
+  it('round-trip through the description, and match by tenant and event type', () => {
+    const filter = replayFilterOf(replayDescription({ tenantId: 'acme', event: 'sales_order.status.changed' }));
+    expect(filter).toEqual({ tenantId: 'acme', event: 'sales_order.status.changed' });
+    expect(replayMatches(filter, event('acme', 'sales_order.status.changed'))).toBe(true);
+    expect(replayMatches(filter, event('acme'))).toBe(false);
+    expect(replayMatches(filter, event('globex', 'sales_order.status.changed'))).toBe(false);
+    expect(replayMatches(replayFilterOf(replayDescription({ tenantId: 'acme' })), event('acme', 'payment_operation.status.changed'))).toBe(true);
+  });
+
+  it('replay everything when the description carries no statushooks filter (a replay started elsewhere)', () => {
+    for (const description of [undefined, '', 'nightly repair', '{"other":1}', 'null', '{"statushooks":"x"}']) {
+      expect(replayFilterOf(description)).toEqual({});
+      expect(replayMatches(replayFilterOf(description), event('anyone'))).toBe(true);
+    }
+    // An unknown event name in a description is ignored rather than matching nothing.
+    expect(replayFilterOf('{"statushooks":{"event":"order.created"}}')).toEqual({});
+  });
+
+  it('names replays within EventBridge\'s rules and recognises only its own', () => {
+    const name = newReplayName(new Date('2026-12-04T03:15:00.123Z'), 'a1b2c3');
+    expect(name).toBe('statushooks-20261204T031500-a1b2c3');
+    expect(name).toMatch(/^[.\-_A-Za-z0-9]{1,64}$/);
+    expect(replayNameOf(event('t', undefined, name))).toBe(name);
+    expect(replayNameOf(event('t', undefined, 'console-replay'))).toBeUndefined();
+    expect(replayNameOf(event('t'))).toBeUndefined();
+  });
+});
