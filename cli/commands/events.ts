@@ -183,9 +183,10 @@ function registerReplay(events: Command): void {
       'after',
       [
         '',
-        'On a deployed stack the archive receives events a few minutes after they were put on the bus, and a replay',
-        'takes minutes to start: a window ending in the last minutes may miss events. Receivers that dedupe by',
-        'webhook-id see replayed deliveries as repeats.',
+        'On a deployed stack the archive receives events some minutes after they were',
+        'put on the bus, and a replay takes minutes to start: a window ending in the',
+        'last minutes may miss events. Receivers that dedupe by webhook-id see replayed',
+        'deliveries as repeats.',
         '',
         'Examples:',
         '  statushooks events replay --since 2026-12-03T10:00:00Z --until 2026-12-03T11:00:00Z --tenant acme-shop --wait',

@@ -67,7 +67,7 @@ export interface DeliveryPage {
 
 export class InvalidCursorError extends Error {
   constructor() {
-    super('the cursor is not one this command printed (or it belongs to other filters)');
+    super('the cursor is not one this command printed');
     this.name = 'InvalidCursorError';
   }
 }
@@ -79,8 +79,16 @@ export class DynamoDeliveryLog implements DeliveryLogPort {
     readonly retentionDays: number,
   ) {}
 
-  /** One PutRequest per delivery, 25 to a BatchWriteItem call; unprocessed items retried, then it throws. */
-  async logQueued(facts: readonly DeliveryFacts[], at: string): Promise<void> {
+  /**
+   * One PutRequest per delivery, 25 to a BatchWriteItem call; unprocessed items retried, then it
+   * throws. With `keepHistory`, one UpdateItem per delivery instead (see DeliveryLogPort).
+   */
+  async logQueued(facts: readonly DeliveryFacts[], at: string, options: { keepHistory?: boolean } = {}): Promise<void> {
+    // Replays are rare: one UpdateItem per delivery keeps what the records already hold.
+    if (options.keepHistory) {
+      await Promise.all(facts.map((f) => this.logUpdate({ facts: f, state: 'pending', at })));
+      return;
+    }
     const exp = expiresAt(new Date(at), this.retentionDays);
     const items = facts.map((f) => ({
       ...f,
@@ -223,7 +231,7 @@ export class DynamoDeliveryLog implements DeliveryLogPort {
     // Checked on the records even with the state's own index: an index is eventually consistent and
     // may still list a record that has moved on.
     const checkState = query.state;
-    let start = query.cursor === undefined ? undefined : decodeCursor(query.cursor, partition, partitionValue);
+    let start = query.cursor === undefined ? undefined : decodeCursor(query.cursor, query.tenantId, partition, partitionValue);
     const records: DeliveryRecord[] = [];
     let itemsRead = 0;
     let lastKey: Record<string, unknown> | undefined;
@@ -287,21 +295,17 @@ function chooseIndex(query: DeliveryQuery): { index: string; partition: string; 
   return { index: DELIVERY_LOG_INDEX.byTenant, partition: DELIVERY_LOG_INDEX_KEYS.byTenant.partition, partitionValue: query.tenantId };
 }
 
+/** A page's cursor: the position (listKey = createdAt#deliveryId) of its last record, base64url. */
 function encodeCursor(key: Record<string, unknown>): string {
-  return Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
+  return Buffer.from(String(key.listKey), 'utf8').toString('base64url');
 }
 
-function decodeCursor(cursor: string, partition: string, partitionValue: string): Record<string, unknown> {
-  let key: unknown;
-  try {
-    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw new InvalidCursorError();
-  }
-  const k = key as Record<string, unknown> | null;
-  const ok = typeof k === 'object' && k !== null && typeof k.tenantId === 'string' && typeof k.deliveryId === 'string' && typeof k.listKey === 'string' && k[partition] === partitionValue;
-  if (!ok) throw new InvalidCursorError();
-  return { tenantId: k.tenantId, deliveryId: k.deliveryId, listKey: k.listKey, [partition]: partitionValue };
+/** The index key to start after: the cursor's position in the partition the query reads. */
+function decodeCursor(cursor: string, tenantId: string, partition: string, partitionValue: string): Record<string, unknown> {
+  const position = Buffer.from(cursor, 'base64url').toString('utf8');
+  const match = /^(\d{4}-\d{2}-\d{2}T[\d:.]+Z)#(.+)$/.exec(position);
+  if (!match || Buffer.from(position, 'utf8').toString('base64url') !== cursor) throw new InvalidCursorError();
+  return { tenantId, deliveryId: match[2], listKey: position, [partition]: partitionValue };
 }
 
 /** Reads a stored item leniently: a record is for reading, a damaged field must not hide the rest. */

@@ -87,8 +87,12 @@ export interface DeliveryLogUpdate {
 
 /** Where the delivery log is written; every call may throw (the callers below never let it matter). */
 export interface DeliveryLogPort {
-  /** Records newly queued deliveries as `pending` (one batched write for all of an event's jobs). */
-  logQueued(facts: readonly DeliveryFacts[], at: string): Promise<void>;
+  /**
+   * Records newly queued deliveries as `pending` (one batched write for all of an event's jobs).
+   * `keepHistory` (a replayed event: its deliveries may have records already): the records are
+   * updated instead of replaced, so their earlier attempts stay.
+   */
+  logQueued(facts: readonly DeliveryFacts[], at: string, options?: { keepHistory?: boolean }): Promise<void>;
   /** Records a state change and the attempt that caused it. */
   logUpdate(update: DeliveryLogUpdate): Promise<void>;
 }

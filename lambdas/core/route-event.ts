@@ -87,7 +87,9 @@ export async function fanOut(input: unknown, ports: FanOutPorts): Promise<FanOut
     body,
     occurredAt: job.occurredAt,
   }));
-  await writeLog('queued', () => (ports.deliveryLog ?? noDeliveryLog).logQueued(facts, queuedAt.toISOString()), ports, { ...context, deliveries: jobs.length });
+  // A replayed event (EventBridge marks it with `replay-name`) continues its deliveries' records.
+  const keepHistory = typeof (input as { 'replay-name'?: unknown })['replay-name'] === 'string';
+  await writeLog('queued', () => (ports.deliveryLog ?? noDeliveryLog).logQueued(facts, queuedAt.toISOString(), { keepHistory }), ports, { ...context, deliveries: jobs.length });
   try {
     await ports.enqueue(jobs);
   } catch (error) {

@@ -228,7 +228,7 @@ test.each([
   [['--state', 'lost'], '--state: unknown state "lost"; expected one of pending, retrying, delivered, parked, dropped, discarded'],
   [['--limit', '5000'], '--limit: at most 1000, got 5000'],
   [['--limit', '0'], "option '--limit <n>' argument '0' is invalid"],
-  [['--cursor', 'garbage'], '--cursor: the cursor is not one this command printed (or it belongs to other filters)'],
+  [['--cursor', 'garbage'], '--cursor: the cursor is not one this command printed'],
   [['--since', 'yesterday'], '--since: expected a duration such as 30m, 24h, 7d or an ISO time'],
 ])('list %p is a usage error (exit 2)', async (args, message) => {
   const r = await cli(['deliveries', 'list', '--tenant', 'any-shop', ...args, ...local]);

@@ -123,6 +123,11 @@ test('a replay re-delivers exactly the archived events of its window, with their
   expect(b.got[1]!.webhookId).toBe(idOf(e4, subB));
   // The same bytes as the first time.
   expect(a.got.find((r, i) => i >= 3 && r.webhookId === idOf(e2, subA))!.body).toBe(a.got.find((r) => r.webhookId === idOf(e2, subA))!.body);
+  // The delivery log continues the record: the first attempt and the replayed one.
+  const logged = await cli(['deliveries', 'get', idOf(e2, subA), '--tenant', 'replay-a', '--json', ...local]);
+  const record = json<{ state: string; attempts: Array<{ statusCode: number }> }>(logged);
+  expect(record.attempts.map((x) => x.statusCode)).toEqual([204, 204]);
+  expect(record.state).toBe('delivered');
 
   // Only tenant replay-a, only sales orders: e3 alone.
   const narrow = await cli(['events', 'replay', '--since', since, '--until', untilTime, '--tenant', 'replay-a', '--event', 'sales_order.status.changed', '--wait', ...local]);
