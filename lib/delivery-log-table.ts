@@ -1,6 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
+import { statushooksTable } from './table';
 import { DELIVERY_LOG_INDEX, DELIVERY_LOG_INDEX_KEYS, DELIVERY_LOG_PROJECTED } from '../lambdas/adapters/delivery-log-store';
 
 /**
@@ -16,15 +17,7 @@ export class DeliveryLogTable extends Construct {
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
-    this.table = new dynamodb.Table(this, 'Table', {
-      partitionKey: { name: 'tenantId', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'deliveryId', type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      timeToLiveAttribute: 'expiresAt',
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    this.table = statushooksTable(this, 'Table', { partitionKey: 'tenantId', sortKey: 'deliveryId', timeToLiveAttribute: 'expiresAt', removalPolicy: RemovalPolicy.RETAIN });
     for (const name of Object.values(DELIVERY_LOG_INDEX)) {
       const keys = DELIVERY_LOG_INDEX_KEYS[name];
       this.table.addGlobalSecondaryIndex({

@@ -1,6 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
+import { statushooksTable } from './table';
 
 /**
  * The endpoint health table (docs/architecture.md §7): partition key `tenantId`, sort key
@@ -15,14 +16,6 @@ export class EndpointHealthTable extends Construct {
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
-    this.table = new dynamodb.Table(this, 'Table', {
-      partitionKey: { name: 'tenantId', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'subscriptionId', type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      timeToLiveAttribute: 'expiresAt',
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    this.table = statushooksTable(this, 'Table', { partitionKey: 'tenantId', sortKey: 'subscriptionId', timeToLiveAttribute: 'expiresAt', removalPolicy: RemovalPolicy.DESTROY });
   }
 }

@@ -1,6 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
+import { statushooksTable } from './table';
 
 export interface SubscriptionsTableProps {
   /**
@@ -20,14 +21,6 @@ export class SubscriptionsTable extends Construct {
 
   constructor(scope: Construct, id: string, props: SubscriptionsTableProps = {}) {
     super(scope, id);
-    this.table = new dynamodb.Table(this, 'Table', {
-      partitionKey: { name: 'tenantId', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'subscriptionId', type: dynamodb.AttributeType.STRING },
-      // Traffic follows status changes of the platform: spiky and unpredictable.
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
-    });
+    this.table = statushooksTable(this, 'Table', { partitionKey: 'tenantId', sortKey: 'subscriptionId', removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN });
   }
 }

@@ -4,13 +4,11 @@
  * snippet, and a parked or dropped delivery says why. A log that cannot be written (its table
  * unavailable or throttled) never loses or holds back a delivery.
  */
-import http from 'node:http';
-import type net from 'node:net';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDeliveryLog } from '../../lambdas/adapters/delivery-log-store';
 import type { DeliveryRecord } from '../../lambdas/core/delivery-log';
 import type { EventName } from '../../lambdas/core/catalog';
-import { type Harness, functionMetricRecords, putChanges, startHarness, subscribe, waitFor, waitForLogLine } from './helpers';
+import { type Answer, type Harness, Receiver, functionMetricRecords, putChanges, startHarness, subscribe, waitFor, waitForLogLine } from './helpers';
 
 jest.setTimeout(90_000);
 
@@ -18,48 +16,14 @@ const MAX_ATTEMPTS = 3;
 const RETENTION_DAYS = 7;
 let h: Harness;
 let log: DynamoDeliveryLog;
-const servers: Endpoint[] = [];
+const servers: Receiver[] = [];
 
-/** What the endpoint answers to its n-th request: a status, a body, or no answer (hang). */
-type Reply = { status: number; body?: string | Buffer } | 'hang';
-
-/** An endpoint on 127.0.0.1 that answers with chosen bodies. */
-class Endpoint {
-  readonly requests: Array<{ webhookId: string; body: string }> = [];
-  private readonly sockets = new Set<net.Socket>();
-  private readonly server: http.Server;
-  url = '';
-
-  constructor(private readonly reply: (n: number) => Reply) {
-    this.server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        this.requests.push({ webhookId: String(req.headers['webhook-id']), body: Buffer.concat(chunks).toString('utf8') });
-        const answer = this.reply(this.requests.length);
-        if (answer === 'hang') return;
-        res.writeHead(answer.status, { 'content-type': 'text/plain' }).end(answer.body ?? '');
-      });
-    });
-    this.server.on('connection', (s) => {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-    });
-  }
-
-  static async start(reply: (n: number) => Reply): Promise<Endpoint> {
-    const e = new Endpoint(reply);
-    await new Promise<void>((resolve) => e.server.listen(0, '127.0.0.1', () => resolve()));
-    e.url = `http://127.0.0.1:${(e.server.address() as net.AddressInfo).port}/hooks/orders`;
-    servers.push(e);
-    return e;
-  }
-
-  async stop(): Promise<void> {
-    const closed = new Promise<void>((r) => this.server.close(() => r()));
-    for (const s of this.sockets) s.destroy();
-    await closed;
-  }
+/** A receiver answering its n-th request (of any webhook-id) with `reply(n)`. */
+async function receiverAnswering(reply: (n: number) => Answer): Promise<Receiver> {
+  let n = 0;
+  const r = await Receiver.start(() => reply(++n));
+  servers.push(r);
+  return r;
 }
 
 beforeAll(async () => {
@@ -80,7 +44,7 @@ afterAll(async () => {
 const EVENT: EventName = 'return_order.status.changed';
 let counter = 0;
 
-async function send(endpoint: Endpoint) {
+async function send(endpoint: Receiver) {
   const n = ++counter;
   const tenantId = `log-shop-${n}`;
   const sub = await subscribe(h, { tenantId, url: endpoint.url });
@@ -90,9 +54,9 @@ async function send(endpoint: Endpoint) {
 }
 
 /** Waits for the endpoint's first request: its webhook-id is the delivery id. */
-async function deliveryIdOf(endpoint: Endpoint): Promise<string> {
+async function deliveryIdOf(endpoint: Receiver): Promise<string> {
   const first = await waitFor(() => endpoint.requests[0], { timeoutMs: 20_000, describe: () => `no request reached ${endpoint.url}\n${h.logs.slice(-6).join('\n')}` });
-  return first.webhookId;
+  return first.headers['webhook-id']!;
 }
 
 async function recordIn(tenantId: string, deliveryId: string, state: DeliveryRecord['state']): Promise<DeliveryRecord> {
@@ -107,7 +71,7 @@ async function recordIn(tenantId: string, deliveryId: string, state: DeliveryRec
 }
 
 test('a delivery that fails twice and then succeeds shows its three attempts, with status codes and response snippets', async () => {
-  const endpoint = await Endpoint.start((n) => (n <= 2 ? { status: 500, body: `database is down (try ${n})` } : { status: 200, body: '{"received":true}' }));
+  const endpoint = await receiverAnswering((n) => (n <= 2 ? { status: 500, body: `database is down (try ${n})` } : { status: 200, body: '{"received":true}' }));
   const { tenantId, sub, uuid } = await send(endpoint);
   const deliveryId = await deliveryIdOf(endpoint);
 
@@ -141,7 +105,7 @@ test('a delivery that fails twice and then succeeds shows its three attempts, wi
 
 test('a delivery whose attempt is still in flight is pending; a timeout is recorded as the error, then the retry', async () => {
   let release = false;
-  const endpoint = await Endpoint.start((n) => (n === 1 && !release ? 'hang' : { status: 204 }));
+  const endpoint = await receiverAnswering((n) => (n === 1 && !release ? 'hang' : { status: 204 }));
   const { tenantId } = await send(endpoint);
   const deliveryId = await deliveryIdOf(endpoint);
   // Fan-out wrote the record before queueing the job; the attempt has not ended yet.
@@ -155,8 +119,8 @@ test('a delivery whose attempt is still in flight is pending; a timeout is recor
 
 test('binary and long response bodies are kept as a note and as the first 1 KB', async () => {
   const long = 'x'.repeat(5000);
-  const binary = await Endpoint.start(() => ({ status: 200, body: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x00, 0x01]) }));
-  const big = await Endpoint.start(() => ({ status: 200, body: long }));
+  const binary = await receiverAnswering(() => ({ status: 200, body: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x00, 0x01]) }));
+  const big = await receiverAnswering(() => ({ status: 200, body: long }));
   const a = await send(binary);
   const b = await send(big);
   const [binaryRecord, bigRecord] = await Promise.all([
@@ -168,7 +132,7 @@ test('binary and long response bodies are kept as a note and as the first 1 KB',
 });
 
 test('a delivery that keeps failing is parked, with the reason and every attempt', async () => {
-  const endpoint = await Endpoint.start(() => ({ status: 503, body: 'maintenance' }));
+  const endpoint = await receiverAnswering(() => ({ status: 503, body: 'maintenance' }));
   const { tenantId } = await send(endpoint);
   const deliveryId = await deliveryIdOf(endpoint);
   const record = await recordIn(tenantId, deliveryId, 'parked');
@@ -178,7 +142,7 @@ test('a delivery that keeps failing is parked, with the reason and every attempt
 });
 
 test('a delivery whose subscription was paused before its retry is dropped, with the reason', async () => {
-  const endpoint = await Endpoint.start(() => ({ status: 500 }));
+  const endpoint = await receiverAnswering(() => ({ status: 500 }));
   const { tenantId, sub } = await send(endpoint);
   const deliveryId = await deliveryIdOf(endpoint);
   await recordIn(tenantId, deliveryId, 'retrying');
@@ -208,7 +172,7 @@ test.each([['unavailable', 'unavailable' as const], ['throttled', 'throttle' as 
     const before = { fanOut: logFailures('statushooks-fan-out'), delivery: logFailures('statushooks-delivery') };
     await h.runtime.faults.tables.set(table, mode);
     try {
-      const endpoint = await Endpoint.start(() => ({ status: 200, body: 'ok' }));
+      const endpoint = await receiverAnswering(() => ({ status: 200, body: 'ok' }));
       const { tenantId } = await send(endpoint);
       // Delivered on the first attempt, as if the log were not there.
       const deliveryId = await deliveryIdOf(endpoint);
@@ -222,7 +186,7 @@ test.each([['unavailable', 'unavailable' as const], ['throttled', 'throttle' as 
     } finally {
       await h.runtime.faults.tables.set(table, null);
     }
-    const after = await Endpoint.start(() => ({ status: 200 }));
+    const after = await receiverAnswering(() => ({ status: 200 }));
     const { tenantId } = await send(after);
     await recordIn(tenantId, await deliveryIdOf(after), 'delivered');
   },
@@ -231,7 +195,7 @@ test.each([['unavailable', 'unavailable' as const], ['throttled', 'throttle' as 
 test('a record fan-out could not write is created, complete and listed, by the delivery attempt that follows', async () => {
   const table = h.runtime.outputs.DeliveryLogTableName!;
   await h.runtime.faults.tables.set(table, 'unavailable');
-  const endpoint = await Endpoint.start((n) => (n === 1 ? { status: 500, body: 'not yet' } : { status: 200, body: 'ok' }));
+  const endpoint = await receiverAnswering((n) => (n === 1 ? { status: 500, body: 'not yet' } : { status: 200, body: 'ok' }));
   let sent: Awaited<ReturnType<typeof send>>;
   try {
     sent = await send(endpoint);
@@ -240,7 +204,7 @@ test('a record fan-out could not write is created, complete and listed, by the d
   } finally {
     await h.runtime.faults.tables.set(table, null);
   }
-  const deliveryId = endpoint.requests[0]!.webhookId;
+  const deliveryId = endpoint.requests[0]!.headers['webhook-id']!;
   const record = await recordIn(sent.tenantId, deliveryId, 'delivered');
   // Only the attempt written after the log came back; everything else is complete.
   expect(record.attempts.map((a) => [a.attempt, a.statusCode])).toEqual([[2, 200]]);

@@ -156,8 +156,11 @@ export interface ReceivedRequest {
   readonly answer: Answer;
 }
 
-/** A receiver's answer: a status code (at once or after a delay), hang past the sender's timeout, or reset the connection. */
-export type Answer = number | { status: number; delayMs: number } | 'hang' | 'reset';
+/**
+ * A receiver's answer: a status code (at once, or after `delayMs`, with `body` as the response
+ * body), hang past the sender's timeout, or reset the connection.
+ */
+export type Answer = number | { status: number; delayMs?: number; body?: string | Buffer } | 'hang' | 'reset';
 
 function statusOf(answer: Answer): number | undefined {
   return typeof answer === 'number' ? answer : typeof answer === 'object' ? answer.status : undefined;
@@ -206,10 +209,14 @@ export class Receiver {
     } else if (answer === 'hang') {
       this.hanging.add(res);
     } else if (typeof answer === 'object') {
+      const respond = () => {
+        if (!res.destroyed) res.writeHead(answer.status, { 'content-type': 'text/plain' }).end(answer.body ?? 'ok');
+      };
+      if (!answer.delayMs) return respond();
       this.hanging.add(res);
       setTimeout(() => {
         this.hanging.delete(res);
-        if (!res.destroyed) res.writeHead(answer.status, { 'content-type': 'text/plain' }).end('ok');
+        respond();
       }, answer.delayMs);
     } else {
       res.writeHead(answer, { 'content-type': 'text/plain' }).end('ok');
