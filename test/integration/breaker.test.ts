@@ -1,5 +1,5 @@
 /**
- * The circuit breaker per endpoint (docs/architecture.md §4.3) through the running pipeline: it
+ * The circuit breaker per endpoint (docs/architecture.md §7) through the running pipeline: it
  * opens after a run of failures, lets one probe per interval through, closes on success and the
  * backlog flows; attempts stay honest (never more than maxAttempts, every parked job was tried)
  * and the operators hear about it through the operational events.

@@ -1,5 +1,5 @@
 /**
- * Automatic disabling (docs/architecture.md §4.3): a subscription whose endpoint keeps failing
+ * Automatic disabling (docs/architecture.md §7): a subscription whose endpoint keeps failing
  * without one success for `disableAfterHours` (compressed here to 1.8 s through context) is
  * disabled with a reason, its job parked, and operators get statushooks.subscription.disabled;
  * 410 Gone disables at once and says so the same way.

@@ -1,5 +1,5 @@
 /**
- * Endpoint isolation (docs/architecture.md §4.3) through the running pipeline: a black-hole
+ * Endpoint isolation (docs/architecture.md §7) through the running pipeline: a black-hole
  * endpoint and a slow one do not delay a healthy one, the slow one still gets its deliveries (in
  * the retry lane), and a subscription's rate limit holds across concurrent invocations without
  * costing attempts.

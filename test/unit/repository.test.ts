@@ -51,4 +51,16 @@ describe('the repository stands on its own', () => {
       expect(doc).toContain(`## ${section}`);
     }
   });
+
+  test('every section of docs/architecture.md that a file refers to (`docs/architecture.md §N`) exists', () => {
+    const doc = readFileSync(join(root, 'docs', 'architecture.md'), 'utf8');
+    const sections = new Set([...doc.matchAll(/^#{2,3} (§\d+(?:\.\d+)?) /gm)].map((m) => m[1]!));
+    const dangling: string[] = [];
+    for (const file of all.filter((f) => f !== __filename)) {
+      for (const match of readFileSync(file, 'utf8').matchAll(/architecture\.md\)? (§\d+(?:\.\d+)?)/g)) {
+        if (!sections.has(match[1]!)) dangling.push(`${relative(root, file)} → ${match[1]}`);
+      }
+    }
+    expect(dangling).toEqual([]);
+  });
 });
