@@ -4,12 +4,12 @@
  * narrowing it to a tenant or an event type is statushooks' own filter, carried in the replay's
  * description and applied by fan-out to the events marked with the replay's name. Pure.
  */
-import { isEventName, type EventName } from './catalog';
 
 /** What a replay re-delivers: every event of its window, or only a tenant's, or only one type. */
 export interface ReplayFilter {
   readonly tenantId?: string;
-  readonly event?: EventName;
+  /** An event name; one this fan-out does not know (a newer CLI) matches nothing, never everything. */
+  readonly event?: string;
 }
 
 /**
@@ -48,7 +48,7 @@ export function replayFilterOf(description: string | undefined): ReplayFilter {
   if (typeof own !== 'object' || own === null) return {};
   return {
     ...(typeof own.tenantId === 'string' ? { tenantId: own.tenantId } : {}),
-    ...(typeof own.event === 'string' && isEventName(own.event) ? { event: own.event } : {}),
+    ...(typeof own.event === 'string' ? { event: own.event } : {}),
   };
 }
 

@@ -17,8 +17,10 @@ describe('replay filters', () => {
       expect(replayFilterOf(description)).toEqual({});
       expect(replayMatches(replayFilterOf(description), event('anyone'))).toBe(true);
     }
-    // An unknown event name in a description is ignored rather than matching nothing.
-    expect(replayFilterOf('{"statushooks":{"event":"order.created"}}')).toEqual({});
+    // An event name this fan-out does not know narrows the replay to nothing, never widens it to everything.
+    const unknown = replayFilterOf('{"statushooks":{"event":"order.created"}}');
+    expect(unknown).toEqual({ event: 'order.created' });
+    expect(replayMatches(unknown, event('anyone'))).toBe(false);
   });
 
   it('names replays within EventBridge\'s rules and recognises only its own', () => {
