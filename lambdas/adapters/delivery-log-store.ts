@@ -93,6 +93,7 @@ export class DynamoDeliveryLog implements DeliveryLogPort {
     const items = facts.map((f) => ({
       ...f,
       state: 'pending',
+      stateAt: at,
       createdAt: at,
       updatedAt: at,
       attempts: [],
@@ -117,25 +118,32 @@ export class DynamoDeliveryLog implements DeliveryLogPort {
    */
   async logUpdate(update: DeliveryLogUpdate): Promise<void> {
     const { facts, state, at } = update;
-    const names: Record<string, string> = { '#state': 'state' };
-    const values: Record<string, unknown> = { ':state': state, ':at': at, ':exp': expiresAt(new Date(at), this.retentionDays), ':listKey': listKey(at, facts.deliveryId), ':entityKey': entityKey(facts.tenantId, facts.entityUuid) };
-    const set = ['#state = :state', 'updatedAt = :at', 'expiresAt = :exp', 'createdAt = if_not_exists(createdAt, :at)', 'listKey = if_not_exists(listKey, :listKey)', 'entityKey = if_not_exists(entityKey, :entityKey)'];
-    const remove: string[] = [];
+    const stateAt = update.stateAt ?? at;
+    // What every write does: the facts if missing, and the attempt appended.
+    const factNames: Record<string, string> = {};
+    const factValues: Record<string, unknown> = { ':at': at, ':exp': expiresAt(new Date(at), this.retentionDays), ':listKey': listKey(at, facts.deliveryId), ':entityKey': entityKey(facts.tenantId, facts.entityUuid), ':none': [] };
+    const factSet: string[] = ['createdAt = if_not_exists(createdAt, :at)', 'listKey = if_not_exists(listKey, :listKey)', 'entityKey = if_not_exists(entityKey, :entityKey)', 'expiresAt = :exp'];
     const factFields = ['subscriptionId', 'event', 'eventId', 'entityUuid', 'entityNumber', 'body', 'occurredAt'] as const;
     factFields.forEach((field, i) => {
-      names[`#f${i}`] = field;
-      values[`:f${i}`] = facts[field];
-      set.push(`#f${i} = if_not_exists(#f${i}, :f${i})`);
+      factNames[`#f${i}`] = field;
+      factValues[`:f${i}`] = facts[field];
+      factSet.push(`#f${i} = if_not_exists(#f${i}, :f${i})`);
     });
     if (update.attempt) {
-      values[':attempt'] = [update.attempt];
-      values[':none'] = [];
+      factValues[':attempt'] = [update.attempt];
+      factSet.push('attempts = list_append(if_not_exists(attempts, :none), :attempt)');
+    } else factSet.push('attempts = if_not_exists(attempts, :none)');
+    // The state, only if it is not older than the record's (writes may land out of order).
+    const names: Record<string, string> = { ...factNames, '#state': 'state', '#stateAt': 'stateAt' };
+    const values: Record<string, unknown> = { ...factValues, ':state': state, ':stateAt': stateAt };
+    const set = [...factSet, '#state = :state', '#stateAt = :stateAt', 'updatedAt = :at'];
+    const remove: string[] = [];
+    if (update.attempt) {
       values[':code'] = update.attempt.statusCode;
-      set.push('attempts = list_append(if_not_exists(attempts, :none), :attempt)', 'lastStatusCode = :code');
+      set.push('lastStatusCode = :code');
     } else {
-      values[':none'] = [];
       values[':nocode'] = null;
-      set.push('attempts = if_not_exists(attempts, :none)', 'lastStatusCode = if_not_exists(lastStatusCode, :nocode)');
+      set.push('lastStatusCode = if_not_exists(lastStatusCode, :nocode)');
     }
     if (update.reason !== undefined) {
       values[':reason'] = update.reason;
@@ -150,15 +158,26 @@ export class DynamoDeliveryLog implements DeliveryLogPort {
       values[':stateKey'] = stateKey(facts.tenantId, state);
       set.push('stateKey = :stateKey');
     } else remove.push('stateKey');
-    await this.db.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { tenantId: facts.tenantId, deliveryId: facts.deliveryId },
-        UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-      }),
-    );
+    const key = { tenantId: facts.tenantId, deliveryId: facts.deliveryId };
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key,
+          UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
+          ConditionExpression: 'attribute_not_exists(#stateAt) OR #stateAt <= :stateAt',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      // A later state is already there: keep it, add only this attempt (nothing else to record).
+      if (!update.attempt) return;
+      await this.db.send(
+        new UpdateCommand({ TableName: this.tableName, Key: key, UpdateExpression: `SET ${factSet.join(', ')}`, ExpressionAttributeNames: factNames, ExpressionAttributeValues: factValues }),
+      );
+    }
   }
 
   /**
@@ -167,7 +186,7 @@ export class DynamoDeliveryLog implements DeliveryLogPort {
    */
   async mark(tenantId: string, deliveryId: string, state: DeliveryState, reason: string | undefined, at: Date): Promise<boolean> {
     const values: Record<string, unknown> = { ':state': state, ':at': at.toISOString(), ':exp': expiresAt(at, this.retentionDays) };
-    const set = ['#state = :state', 'updatedAt = :at', 'expiresAt = :exp'];
+    const set = ['#state = :state', 'stateAt = :at', 'updatedAt = :at', 'expiresAt = :exp'];
     const remove: string[] = [];
     if (reason !== undefined) {
       values[':reason'] = reason;
@@ -190,7 +209,7 @@ export class DynamoDeliveryLog implements DeliveryLogPort {
       );
       return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException') return false;
+      if (isConditionFailure(error)) return false;
       throw error;
     }
   }
@@ -285,6 +304,10 @@ export class DynamoDeliveryLog implements DeliveryLogPort {
   }
 }
 
+function isConditionFailure(error: unknown): boolean {
+  return error instanceof ConditionalCheckFailedException || (error as Error).name === 'ConditionalCheckFailedException';
+}
+
 function chooseIndex(query: DeliveryQuery): { index: string; partition: string; partitionValue: string } {
   if (query.state !== undefined && INDEXED_STATES.includes(query.state)) {
     return { index: DELIVERY_LOG_INDEX.byState, partition: DELIVERY_LOG_INDEX_KEYS.byState.partition, partitionValue: stateKey(query.tenantId, query.state) };
@@ -314,7 +337,8 @@ export function toRecord(item: Record<string, unknown>): DeliveryRecord {
   const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
   const state = str(item.state);
   const event = str(item.event);
-  const attempts = Array.isArray(item.attempts) ? (item.attempts as Array<Record<string, unknown>>).map(toAttempt) : [];
+  // In the order they were made (two lanes' writes may land the other way round).
+  const attempts = Array.isArray(item.attempts) ? (item.attempts as Array<Record<string, unknown>>).map(toAttempt).sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0)) : [];
   return {
     tenantId: str(item.tenantId),
     deliveryId: str(item.deliveryId),

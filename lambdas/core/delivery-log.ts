@@ -79,6 +79,12 @@ export interface DeliveryLogUpdate {
   readonly facts: DeliveryFacts;
   readonly state: DeliveryState;
   readonly at: string;
+  /**
+   * When what sets this state happened (an attempt: when it was sent). Writes can land out of
+   * order (the next lane may write its attempt before this one's write is through): a state older
+   * than the record's is not applied, its attempt is still added. Default: `at`.
+   */
+  readonly stateAt?: string;
   /** The attempt made, when one was. */
   readonly attempt?: AttemptRecord;
   readonly reason?: string;

@@ -135,6 +135,8 @@ type Fields = Record<string, unknown>;
 
 interface Settling {
   readonly job: DeliveryJob | undefined;
+  /** When this invocation took the job up (ISO): orders a drop or parking among the record's states. */
+  readonly startedAt: string;
   readonly messageBody: string;
   /** Real HTTP attempts made before this invocation. */
   readonly attempts: number;
@@ -162,7 +164,7 @@ export async function deliver(messageBody: string, receiveCount: number, ports: 
   const fields: Fields = job
     ? { eventId: job.eventId, deliveryId: job.deliveryId, event: job.event, tenantId: job.tenantId, subscriptionId: job.subscriptionId, attempt: attempts + 1, lane: config.lane }
     : { attempt: attempts + 1, lane: config.lane };
-  const s: Settling = { job, messageBody, attempts, fields };
+  const s: Settling = { job, messageBody, attempts, fields, startedAt: ports.now().toISOString() };
   outcome ??= await attemptJob(job!, s, ports, config);
   let report: DeliveryReport | undefined;
   try {
@@ -219,6 +221,8 @@ async function logOutcome(outcome: StepOutcome, report: DeliveryReport | undefin
         facts: factsFromJob(job),
         state,
         at,
+        // The attempt's own time orders the states; the next attempt always starts later.
+        stateAt: outcome.kind === 'attempted' ? outcome.sentAt.toISOString() : s.startedAt,
         reason,
         attempt: outcome.kind === 'attempted' ? attemptRecord(s.attempts + 1, outcome.sentAt, outcome.result, config.lane) : undefined,
         url: outcome.kind === 'attempted' ? redactUrl(outcome.subscription.url) : undefined,

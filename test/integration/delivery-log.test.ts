@@ -215,3 +215,22 @@ test('a record fan-out could not write is created, complete and listed, by the d
   const byEntity = await log.list({ tenantId: sent.tenantId, entityUuid: sent.uuid, limit: 10 });
   expect(byEntity.records.map((r) => r.deliveryId)).toEqual([deliveryId]);
 });
+
+test('writes that land out of order keep the newest state and every attempt, in the order they were made', async () => {
+  // The retry lane may write attempt 2 before the fast lane's write of attempt 1 is through.
+  const facts = { tenantId: 'order-shop', deliveryId: 'msg_out_of_order', subscriptionId: 'sub_1', event: EVENT, eventId: 'e-1', entityUuid: 'u-1', entityNumber: null, body: '{}', occurredAt: '2026-12-04T10:00:00Z' };
+  const attempt = (n: number, at: string, statusCode: number) => ({ attempt: n, at, statusCode, durationMs: 5, error: null, response: null, lane: n === 1 ? 'fast' : 'retry' });
+  await log.logQueued([facts], '2026-12-04T10:00:00.100Z');
+  await log.logUpdate({ facts, state: 'delivered', at: '2026-12-04T10:00:03.000Z', stateAt: '2026-12-04T10:00:02.000Z', attempt: attempt(2, '2026-12-04T10:00:02.000Z', 200) });
+  await log.logUpdate({ facts, state: 'retrying', at: '2026-12-04T10:00:03.500Z', stateAt: '2026-12-04T10:00:01.000Z', reason: 'HTTP 500', attempt: attempt(1, '2026-12-04T10:00:01.000Z', 500) });
+  const record = (await log.get('order-shop', 'msg_out_of_order'))!;
+  expect(record.state).toBe('delivered');
+  expect(record.reason).toBeUndefined();
+  expect(record.lastStatusCode).toBe(200);
+  expect(record.attempts.map((a) => [a.attempt, a.statusCode])).toEqual([[1, 500], [2, 200]]);
+  // Not in the retrying index either.
+  expect((await log.list({ tenantId: 'order-shop', state: 'retrying', limit: 10 })).records).toEqual([]);
+  // An operator's later action still applies.
+  expect(await log.mark('order-shop', 'msg_out_of_order', 'pending', undefined, new Date('2026-12-04T10:05:00Z'))).toBe(true);
+  expect((await log.get('order-shop', 'msg_out_of_order'))!.state).toBe('pending');
+});
