@@ -225,7 +225,7 @@ export function redriveDeliveryDlq(
   subscriptionState?: SubscriptionStateLookup,
   deliveryLog?: Pick<DynamoDeliveryLog, 'mark'>,
 ): Promise<RedriveReport> {
-  type C = Candidate & { body: string };
+  type C = Candidate & { body: string; reason?: string };
   const logWarnings: string[] = [];
   const queue = new SqsJobQueue(sqs, deliveryQueueUrl, { retries: DEFAULTS.sendBatchRetries });
   const states = new Map<string, Promise<string>>();
@@ -244,7 +244,7 @@ export function redriveDeliveryDlq(
         if (selection.tenant !== undefined && view.tenantId !== selection.tenant) return null;
         if (selection.subscription !== undefined && view.subscriptionId !== selection.subscription) return null;
         if (!job) return { skip: view.reason, id: null };
-        return { candidate: { message, body: message.Body!, id: job.deliveryId, tenantId: job.tenantId, subscriptionId: job.subscriptionId } };
+        return { candidate: { message, body: message.Body!, id: job.deliveryId, tenantId: job.tenantId, subscriptionId: job.subscriptionId, reason: view.reason } };
       },
       // A job of a subscription that is not active would only be dropped (or delivered against the
       // customer's will, with --force): it stays parked and the operator is told why.
@@ -263,21 +263,19 @@ export function redriveDeliveryDlq(
       async send(batch) {
         // The job queue's own sending: bounded retries of refused entries, SQS-safe escaping.
         // Attempts, deadline and waits start again (job.ts freshJobBody); the delivery id stays.
+        // Queued again: its delivery-log record says so before the job is sent, so the attempt's
+        // own write comes after it (the attempts so far stay). The log is a record, not a gate: a
+        // failure is a warning, and a job that could not be sent gets its parked state back.
+        const mark = async (c: C, state: 'pending' | 'parked', reason?: string) => {
+          try {
+            await deliveryLog!.mark(c.tenantId!, c.id!, state, reason, new Date());
+          } catch (error) {
+            logWarnings.push(`delivery ${c.id}: its delivery-log record could not be marked ${state} (${errorMessage(error)})`);
+          }
+        };
+        if (deliveryLog) await Promise.all(batch.map((c) => mark(c, 'pending')));
         const results = await queue.sendBodies(batch.map((c) => freshJobBody(c.body, new Date())));
-        // Queued again: its delivery-log record says so (the attempts so far stay). The log is a
-        // record, not a gate: a failure is a warning, the job is queued all the same.
-        if (deliveryLog) {
-          await Promise.all(
-            batch.map(async (c, i) => {
-              if (!results[i]?.ok) return;
-              try {
-                await deliveryLog.mark(c.tenantId!, c.id!, 'pending', undefined, new Date());
-              } catch (error) {
-                logWarnings.push(`delivery ${c.id}: queued, but its delivery-log record could not be marked pending (${errorMessage(error)})`);
-              }
-            }),
-          );
-        }
+        if (deliveryLog) await Promise.all(batch.map((c, i) => (results[i]?.ok ? undefined : mark(c, 'parked', c.reason))));
         return results.map((result) => (result.ok ? { ok: true as const } : { ok: false as const, error: result.reason }));
       },
     },

@@ -235,13 +235,20 @@ function registerResend(deliveries: Command): void {
           attempts: 0,
           queuedAt: now.toISOString(),
         };
-        await new SqsJobQueue(c.sqs, outputOf(c.target, 'DeliveryQueueUrl'), { retries: DEFAULTS.sendBatchRetries }).sendJob(job, 0);
-        // Queued: the record says so (its attempts stay). A failure to mark it does not undo the resend.
+        // The record says `pending` before the job is queued, so the attempt's own write comes
+        // after it (attempts stay). A failure to mark does not stop the resend.
         let marked: string | undefined;
         try {
           await log.mark(tenantId, id, 'pending', undefined, now);
         } catch (error) {
           marked = (error as Error).message;
+        }
+        try {
+          await new SqsJobQueue(c.sqs, outputOf(c.target, 'DeliveryQueueUrl'), { retries: DEFAULTS.sendBatchRetries }).sendJob(job, 0);
+        } catch (error) {
+          // Not queued: the record goes back to what it said.
+          if (marked === undefined) await log.mark(tenantId, id, record.state, record.reason, new Date()).catch(() => false);
+          throw error;
         }
         return { record, queuedAt: now.toISOString(), markError: marked };
       });

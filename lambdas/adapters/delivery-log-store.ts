@@ -135,7 +135,7 @@ export class DynamoDeliveryLog implements DeliveryLogPort {
     } else factSet.push('attempts = if_not_exists(attempts, :none)');
     // The state, only if it is not older than the record's (writes may land out of order).
     const names: Record<string, string> = { ...factNames, '#state': 'state', '#stateAt': 'stateAt' };
-    const values: Record<string, unknown> = { ...factValues, ':state': state, ':stateAt': stateAt };
+    const values: Record<string, unknown> = { ...factValues, ':state': state, ':stateAt': stateAt, ':pending': 'pending' };
     const set = [...factSet, '#state = :state', '#stateAt = :stateAt', 'updatedAt = :at'];
     const remove: string[] = [];
     if (update.attempt) {
@@ -165,7 +165,9 @@ export class DynamoDeliveryLog implements DeliveryLogPort {
           TableName: this.tableName,
           Key: key,
           UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
-          ConditionExpression: 'attribute_not_exists(#stateAt) OR #stateAt <= :stateAt',
+          // `pending` (queued again by an operator, before the job was sent) always gives way to an
+          // attempt, whatever the clocks of the operator's machine and the functions say.
+          ConditionExpression: 'attribute_not_exists(#stateAt) OR #stateAt <= :stateAt OR #state = :pending',
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
         }),

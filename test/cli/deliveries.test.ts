@@ -184,9 +184,11 @@ test('resend queues the same body with the same webhook-id again; the record kee
   expect(e.requests.map((r) => r.webhookId)).toEqual([record!.deliveryId, record!.deliveryId]);
   expect(e.requests[1]!.body).toBe(e.requests[0]!.body);
   const after = await (async () => {
+    const until = Date.now() + 30_000;
     for (;;) {
       const r = await log.get('resend-shop', record!.deliveryId);
       if (r?.attempts.length === 2 && r.state === 'delivered') return r;
+      if (Date.now() > until) throw new Error(`resent record not delivered: ${JSON.stringify(r)}`);
       await new Promise((res) => setTimeout(res, 100));
     }
   })();

@@ -233,4 +233,10 @@ test('writes that land out of order keep the newest state and every attempt, in 
   // An operator's later action still applies.
   expect(await log.mark('order-shop', 'msg_out_of_order', 'pending', undefined, new Date('2026-12-04T10:05:00Z'))).toBe(true);
   expect((await log.get('order-shop', 'msg_out_of_order'))!.state).toBe('pending');
+  // `pending` (a resend or redrive) gives way to the attempt that follows, even when the operator's
+  // clock ran ahead of the functions'.
+  await log.logUpdate({ facts, state: 'delivered', at: '2026-12-04T10:04:00.000Z', stateAt: '2026-12-04T10:04:00.000Z', attempt: attempt(1, '2026-12-04T10:04:00.000Z', 200) });
+  const resent = (await log.get('order-shop', 'msg_out_of_order'))!;
+  expect(resent.state).toBe('delivered');
+  expect(resent.attempts).toHaveLength(3);
 });
