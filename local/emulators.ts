@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { CreateTableCommand, type CreateTableCommandInput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { ApiStatsSnapshot } from './hosts/api-stats';
 import type { EmulatedService, EmulatorHostData, EmulatorPorts, EmulatorRequest, EmulatorResponse, TableFaultMode } from './hosts/protocol';
 import { type CfnTemplate, type PhysicalResource, TemplateResolver, UnsupportedTemplateError, dependencyOrder, resourcesOfType } from './template';
 
@@ -27,9 +28,16 @@ export interface TableFaults {
   set(tableName: string, mode: TableFaultMode | null): Promise<void>;
 }
 
+/** The emulators' request counters (hosts/api-stats.ts): calls, bytes, item sizes, request units. */
+export interface ApiCounters {
+  read(): Promise<ApiStatsSnapshot>;
+  reset(): Promise<void>;
+}
+
 export interface Emulators {
   readonly endpoints: { readonly dynamodb: string; readonly sqs: string };
   readonly faults: { readonly dynamodb: Fault; readonly sqs: Fault; readonly tables: TableFaults };
+  readonly stats: ApiCounters;
   stop(): Promise<void>;
 }
 
@@ -119,6 +127,7 @@ export async function startEmulators(options: { hostScript: string; region: stri
   return {
     endpoints: { dynamodb: `http://127.0.0.1:${ports.dynamodb}`, sqs: `http://127.0.0.1:${ports.sqs}` },
     faults: { dynamodb: fault('dynamodb'), sqs: fault('sqs'), tables: { set: async (table, mode) => void (await call({ op: 'table-fault', table, mode })) } },
+    stats: { read: async () => (await call({ op: 'stats' })) as ApiStatsSnapshot, reset: async () => void (await call({ op: 'stats-reset' })) },
     async stop() {
       if (!exited) await call({ op: 'stop' }).catch(() => undefined);
       worker.removeAllListeners('exit');

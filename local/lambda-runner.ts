@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { FunctionErrorPayload, LambdaHostData, LambdaHostMessage, LambdaHostRequest } from './hosts/protocol';
+import type { FunctionErrorPayload, InvocationUsage, LambdaHostData, LambdaHostMessage, LambdaHostRequest } from './hosts/protocol';
 import { stringifyJson } from '../lambdas/core/json';
 import { errorMessage } from '../lambdas/core/errors';
 import { truncateText } from '../lambdas/core/text';
@@ -32,6 +32,19 @@ export interface FunctionSpec {
 export type InvokeResult =
   | { readonly ok: true; readonly requestId: string; readonly payload: unknown; readonly durationMs: number }
   | { readonly ok: false; readonly requestId: string; readonly error: FunctionErrorPayload; readonly durationMs: number };
+
+/** What a function's invocations used since the last reset (`npm run cost`). */
+export interface FunctionUsage {
+  readonly invocations: number;
+  /** Invocations that failed (error, timeout, crash). */
+  readonly errors: number;
+  /** Invocations running now. */
+  readonly inFlight: number;
+  /** Per finished invocation, measured in its worker around the handler (see InvocationUsage). */
+  readonly wallMs: readonly number[];
+  readonly cpuMs: readonly number[];
+  readonly cpuSource: InvocationUsage['cpuSource'] | 'none';
+}
 
 export type LogSink = (functionName: string, stream: 'stdout' | 'stderr', line: string) => void;
 
@@ -122,6 +135,7 @@ export class LambdaFunction {
   private readonly all = new Set<Environment>();
   private readonly waiting: Array<(env: Environment | Error) => void> = [];
   private stopped = false;
+  private usage = { invocations: 0, errors: 0, inFlight: 0, wallMs: [] as number[], cpuMs: [] as number[], cpuSource: 'none' as FunctionUsage['cpuSource'] };
 
   constructor(
     readonly spec: FunctionSpec,
@@ -129,7 +143,34 @@ export class LambdaFunction {
     private readonly onLog: LogSink,
   ) {}
 
+  /** Invocations, errors and per-invocation time since the last reset. */
+  usageSnapshot(): FunctionUsage {
+    return { ...this.usage, wallMs: [...this.usage.wallMs], cpuMs: [...this.usage.cpuMs] };
+  }
+
+  resetUsage(): void {
+    this.usage = { invocations: 0, errors: 0, inFlight: this.usage.inFlight, wallMs: [], cpuMs: [], cpuSource: this.usage.cpuSource };
+  }
+
   async invoke(event: unknown, requestId: string = randomUUID()): Promise<InvokeResult> {
+    this.usage.inFlight++;
+    try {
+      const result = await this.invokeOnce(event, requestId);
+      this.usage.invocations++;
+      if (!result.ok) this.usage.errors++;
+      return result;
+    } finally {
+      this.usage.inFlight--;
+    }
+  }
+
+  private recordUsage(usage: InvocationUsage | undefined, fallbackWallMs: number): void {
+    this.usage.wallMs.push(usage?.wallMs ?? fallbackWallMs);
+    this.usage.cpuMs.push(usage?.cpuMs ?? fallbackWallMs);
+    if (usage) this.usage.cpuSource = usage.cpuSource;
+  }
+
+  private async invokeOnce(event: unknown, requestId: string): Promise<InvokeResult> {
     const started = Date.now();
     const env = await this.acquire();
     const failure = (error: FunctionErrorPayload): InvokeResult => ({ ok: false, requestId, error, durationMs: Date.now() - started });
@@ -155,6 +196,7 @@ export class LambdaFunction {
     });
     const outcome = await Promise.race([env.run(stringifyJson(event ?? null), context), timedOut]);
     clearTimeout(timer);
+    this.recordUsage(outcome !== 'timeout' && outcome.type === 'result' ? outcome.usage : undefined, Date.now() - started);
     if (outcome === 'timeout') {
       // Lambda ends the environment on timeout; the next invocation gets a fresh one.
       this.discard(env);

@@ -14,6 +14,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { LocalEventBridge, compileRouting } from './eventbridge';
 import { sqsClient } from '../lambdas/adapters/aws-clients';
+import type { ApiStatsSnapshot } from './hosts/api-stats';
+import type { FunctionUsage } from './lambda-runner';
 import { type Fault, type TableFaults, LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, dynamoDbClient, startEmulators } from './emulators';
 import { type LocalEndpoints, type LocalState, localStateFile } from './state-file';
 import { acquireInstanceLock } from './instance-lock';
@@ -79,7 +81,24 @@ export interface LocalRuntime {
   readonly logFile: string;
   /** Make an emulator unavailable and available again (same port, data kept). */
   readonly faults: { readonly dynamodb: Fault; readonly sqs: Fault; readonly tables: TableFaults };
+  /**
+   * What the functions did since the last reset (`npm run cost`): their calls to DynamoDB and SQS
+   * as AWS bills them (hosts/api-stats.ts) and each function's invocations with their time.
+   * The pollers' own calls (ReceiveMessage, DeleteMessageBatch) count too, as Lambda's event
+   * source mapping bills them to the account.
+   */
+  readonly stats: { read(): Promise<RuntimeStats>; reset(): Promise<void> };
+  /** Pauses the SQS event source mappings (messages then wait in their queues) and resumes them. */
+  readonly eventSources: { pause(): Promise<void>; resume(): void };
+  /** The template the runtime runs. */
+  readonly template: CfnTemplate;
   stop(): Promise<void>;
+}
+
+export interface RuntimeStats {
+  readonly api: ApiStatsSnapshot;
+  /** By the function's short name (logical id without CDK's hash). */
+  readonly functions: Record<string, FunctionUsage & { readonly logicalId: string; readonly memorySize: number }>;
 }
 
 export const DEFAULT_REGION = 'us-east-1';
@@ -154,7 +173,22 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     }
     describeStack(log, routing.buses, routing.rules, functions.functions, pollers.length, queues);
     let stopping: Promise<void> | undefined;
-    return { outputs, endpoints, region, stateFile, logFile, faults: emulators.faults, stop: () => (stopping ??= cleanups.runAll()) };
+    const fns = [...functions.functions.values()];
+    const stats = {
+      read: async (): Promise<RuntimeStats> => ({
+        api: await emulators.stats.read(),
+        functions: Object.fromEntries(fns.map((fn) => [fn.spec.displayName, { ...fn.usageSnapshot(), logicalId: fn.spec.logicalId, memorySize: fn.spec.memorySize }])),
+      }),
+      reset: async () => {
+        await emulators.stats.reset();
+        for (const fn of fns) fn.resetUsage();
+      },
+    };
+    const eventSources = {
+      pause: async () => void (await Promise.all(pollers.map((p) => p.pause()))),
+      resume: () => pollers.forEach((p) => p.resume()),
+    };
+    return { outputs, endpoints, region, stateFile, logFile, faults: emulators.faults, stats, eventSources, template, stop: () => (stopping ??= cleanups.runAll()) };
   } catch (error) {
     await cleanups.runAll();
     throw error;

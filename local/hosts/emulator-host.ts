@@ -17,6 +17,7 @@ import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 import { applySqsCharacterRule } from './sqs-characters';
+import { ApiStats, type Item, type TableShape, needsResponse, operationOf } from './api-stats';
 import type { EmulatedService, EmulatorHostData, EmulatorPorts, EmulatorRequest, EmulatorResponse, TableFaultMode } from './protocol';
 
 const data = workerData as EmulatorHostData;
@@ -94,6 +95,65 @@ interface FastifyLike {
   server: http.Server;
 }
 
+/** What the functions ask of DynamoDB and SQS, counted as AWS bills it (`npm run cost`). */
+const stats = new ApiStats();
+
+/**
+ * Counts a request when its answer ends: bytes both ways, and (only for the operations whose
+ * answer matters to the bill, and DynamoDB errors) the parsed answer.
+ */
+function countOnEnd(service: 'dynamodb' | 'sqs', req: http.IncomingMessage, res: http.ServerResponse, requestBytes: number, request: unknown): void {
+  const operation = operationOf(req.headers['x-amz-target']);
+  const keep = needsResponse(service, operation);
+  const chunks: Buffer[] = [];
+  let responseBytes = 0;
+  const take = (chunk: unknown, encoding?: unknown) => {
+    if (chunk === undefined || chunk === null || typeof chunk === 'function') return;
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk, typeof encoding === 'string' ? (encoding as BufferEncoding) : 'utf8') : Buffer.from(chunk as Uint8Array);
+    responseBytes += buffer.length;
+    if (keep || service === 'dynamodb') chunks.push(buffer);
+  };
+  const write = res.write.bind(res) as (...args: unknown[]) => boolean;
+  const end = res.end.bind(res) as (...args: unknown[]) => http.ServerResponse;
+  (res as { write: unknown }).write = (...args: unknown[]) => {
+    take(args[0], args[1]);
+    return write(...args);
+  };
+  (res as { end: unknown }).end = (...args: unknown[]) => {
+    take(args[0], args[1]);
+    const ok = res.statusCode >= 200 && res.statusCode < 300;
+    let response: unknown;
+    if (keep || !ok) {
+      try {
+        response = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        response = undefined;
+      }
+    }
+    stats.countRequest({ service, operation, status: res.statusCode, requestBytes, responseBytes, request, response });
+    return end(...args);
+  };
+}
+
+/**
+ * dynalite applies every item write (PutItem, UpdateItem, DeleteItem, each item of a
+ * BatchWriteItem) through `db.updateIndexes(store, table, before, after, cb)` with the item before
+ * and after: the one place that sees both, so the counter hooks in there (dynalite 4 internals).
+ */
+function countItemWrites(dynalitePath: string): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const db = require(path.join(path.dirname(dynalitePath), 'db')) as { updateIndexes: (...args: unknown[]) => unknown };
+  const updateIndexes = db.updateIndexes;
+  db.updateIndexes = function (this: unknown, ...args: unknown[]) {
+    try {
+      stats.countItemWrite(args[1] as TableShape, (args[2] ?? undefined) as Item | undefined, (args[3] ?? undefined) as Item | undefined);
+    } catch {
+      // counting must never break a write
+    }
+    return updateIndexes.apply(this, args);
+  };
+}
+
 let dynamodb: FaultableListener | undefined;
 let sqs: FaultableListener | undefined;
 let sqsStore: FauxqsStore | undefined;
@@ -103,7 +163,8 @@ async function start(): Promise<EmulatorPorts> {
   const dynalite = require(data.dynalitePath) as (options: Record<string, unknown>) => http.Server;
   const dynaliteServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const dynaliteHandler = dynaliteServer.listeners('request')[0] as http.RequestListener;
-  dynamodb = new FaultableListener((req, res) => (tableFaults.size === 0 ? dynaliteHandler(req, res) : faultTables(req, res, dynaliteHandler)));
+  countItemWrites(data.dynalitePath);
+  dynamodb = new FaultableListener((req, res) => handleDynamoDb(req, res, dynaliteHandler));
 
   const dist = path.join(data.fauxqsDir, 'dist');
   const load = (file: string) => import(pathToFileURL(path.join(dist, file)).href);
@@ -127,6 +188,7 @@ async function start(): Promise<EmulatorPorts> {
   const app = buildApp({ logger: false, defaultRegion: data.region, stores: { sqsStore: store, snsStore: new SnsStore(), s3Store: new S3Store() } }) as FastifyLike;
   await app.ready();
   const listener = new FaultableListener((req, res) => {
+    countOnEnd('sqs', req, res, Number(req.headers['content-length']) || 0, undefined);
     if (req.headers['x-amz-target'] === 'AmazonSQS.ReceiveMessage') guardReceive(listener, req, res);
     app.server.emit('request', req, res);
   });
@@ -175,22 +237,23 @@ function dropPendingLongPolls(): void {
 const tableFaults = new Map<string, TableFaultMode>();
 
 /**
- * With table faults set, reads the request, answers it with the table's fault when it names a
- * faulted table (TableName, or a key of RequestItems for batch calls), else hands it to dynalite
- * as it came.
+ * Reads the request (the counter needs its tables and ConsistentRead), answers it with the
+ * table's fault when it names a faulted table (TableName, or a key of RequestItems for batch
+ * calls), else hands it to dynalite as it came.
  */
-function faultTables(req: http.IncomingMessage, res: http.ServerResponse, next: http.RequestListener): void {
+function handleDynamoDb(req: http.IncomingMessage, res: http.ServerResponse, next: http.RequestListener): void {
   const chunks: Buffer[] = [];
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => {
     const body = Buffer.concat(chunks);
-    let tables: string[] = [];
+    let parsed: { TableName?: unknown; RequestItems?: Record<string, unknown> } | undefined;
     try {
-      const parsed = JSON.parse(body.toString('utf8')) as { TableName?: unknown; RequestItems?: Record<string, unknown>; TransactItems?: unknown[] };
-      tables = [...(typeof parsed.TableName === 'string' ? [parsed.TableName] : []), ...Object.keys(parsed.RequestItems ?? {})];
+      parsed = JSON.parse(body.toString('utf8')) as typeof parsed;
     } catch {
-      tables = [];
+      parsed = undefined;
     }
+    countOnEnd('dynamodb', req, res, body.length, parsed);
+    const tables = [...(typeof parsed?.TableName === 'string' ? [parsed.TableName] : []), ...Object.keys(parsed?.RequestItems ?? {})];
     const mode = tables.map((t) => tableFaults.get(t)).find((m) => m !== undefined);
     if (mode === 'throttle') {
       res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException', message: 'The level of configured provisioned throughput for the table was exceeded (local fault)' }));
@@ -225,6 +288,11 @@ async function handle(request: EmulatorRequest): Promise<unknown> {
     case 'table-fault':
       if (request.mode === null) tableFaults.delete(request.table);
       else tableFaults.set(request.table, request.mode);
+      return undefined;
+    case 'stats':
+      return stats.snapshot();
+    case 'stats-reset':
+      stats.reset();
       return undefined;
     case 'stop':
       dropPendingLongPolls();

@@ -10,6 +10,9 @@ export type EmulatorRequest =
   | { id: number; op: 'up'; service: EmulatedService }
   /** Makes DynamoDB fail every request naming `table` (mode) or behave again (mode null). */
   | { id: number; op: 'table-fault'; table: string; mode: TableFaultMode | null }
+  /** The request counters (api-stats.ts: calls, bytes, item sizes, request units) → ApiStatsSnapshot. */
+  | { id: number; op: 'stats' }
+  | { id: number; op: 'stats-reset' }
   | { id: number; op: 'stop' };
 
 export type EmulatedService = 'dynamodb' | 'sqs';
@@ -47,6 +50,17 @@ export interface InvokeContextData {
   readonly deadlineMs: number;
 }
 
+/**
+ * What one invocation used, measured in its worker around the handler call: wall time, and the
+ * CPU time of the worker's own thread (Linux /proc/thread-self/schedstat; where that is missing,
+ * the event loop's active time, which also counts time the thread waited for a core).
+ */
+export interface InvocationUsage {
+  readonly wallMs: number;
+  readonly cpuMs: number;
+  readonly cpuSource: 'thread' | 'event-loop';
+}
+
 /** The error shape Lambda reports for a failed invocation. */
 export interface FunctionErrorPayload {
   readonly errorType: string;
@@ -59,7 +73,7 @@ export type LambdaHostRequest = { type: 'invoke'; id: number; payload: string; c
 export type LambdaHostMessage =
   | { type: 'ready' }
   | { type: 'init-error'; error: FunctionErrorPayload }
-  | { type: 'result'; id: number; ok: true; payload: string }
-  | { type: 'result'; id: number; ok: false; error: FunctionErrorPayload }
+  | { type: 'result'; id: number; ok: true; payload: string; usage?: InvocationUsage }
+  | { type: 'result'; id: number; ok: false; error: FunctionErrorPayload; usage?: InvocationUsage }
   /** The runtime process itself died (uncaught exception, unhandled rejection). */
   | { type: 'crash'; error: FunctionErrorPayload };
