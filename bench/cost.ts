@@ -300,6 +300,10 @@ interface StackFacts {
   readonly eventSourceMappings: number;
   readonly functions: number;
   readonly systemLogLevel: string;
+  /** Lambda writes its START/END/REPORT lines (INFO) only with a system log level of INFO or DEBUG. */
+  readonly platformLines: boolean;
+  /** The functions' X-Ray mode: only `Active` makes statushooks record traces of its own. */
+  readonly tracing: string;
 }
 
 function stackFacts(template: CfnTemplate): StackFacts {
@@ -317,6 +321,8 @@ function stackFacts(template: CfnTemplate): StackFacts {
     eventSourceMappings: props('AWS::Lambda::EventSourceMapping').length,
     functions: fns.length,
     systemLogLevel: `${logging.LogFormat ?? 'Text'} format, system log level ${logging.SystemLogLevel ?? 'INFO'}`,
+    platformLines: ['INFO', 'DEBUG', undefined].includes(logging.SystemLogLevel),
+    tracing: String((fns[0]?.TracingConfig as { Mode?: string } | undefined)?.Mode ?? 'PassThrough'),
   };
 }
 
@@ -360,8 +366,9 @@ function price(m: Measured, o: CostOptions, facts: StackFacts): Figures {
   const storedBytes = tables.reduce((sum, t) => sum + Math.max(0, t.storageDeltaBytes), 0);
   const invocations = Object.values(m.functions).reduce((sum, f) => sum + f.invocations, 0);
   const { gbSeconds, byFunction } = billedMs(m, o);
-  const logBytes = m.logs.appBytes + m.logs.emfBytes + (m.logs.appLines + m.logs.emfLines) * LOG_EVENT_OVERHEAD_BYTES + invocations * o.platformLogBytes;
-  const sampled = m.shape === 'trickle' ? 1 : o.xraySampledFull;
+  const logBytes = m.logs.appBytes + m.logs.emfBytes + (m.logs.appLines + m.logs.emfLines) * LOG_EVENT_OVERHEAD_BYTES + (facts.platformLines ? invocations * o.platformLogBytes : 0);
+  // Pass-through records a trace only for requests a producer already traces (their cost); Active records its own.
+  const sampled = facts.tracing !== 'Active' ? 0 : m.shape === 'trickle' ? 1 : o.xraySampledFull;
   const perMillion: Record<CostItem, number> = {
     'EventBridge PutEvents': per(e * Math.max(1, Math.ceil(m.eventBytes / 65_536)) * PRICES.eventBridgeEvent.usd),
     'EventBridge archive': per(((e * m.eventBytes) / GB) * (PRICES.eventBridgeArchiveGb.usd + PRICES.eventBridgeArchiveStorageGbMonth.usd * (facts.archiveRetentionDays / DAYS_PER_MONTH))),
@@ -494,7 +501,7 @@ function report(results: Measured[], o: CostOptions, facts: StackFacts, command:
     `- EventBridge: one event per entry (${results[0]?.eventBytes ?? 0} B with its envelope, < 64 KB); archive: that size, archived and kept ${facts.archiveRetentionDays} days. The stack's own operational events (endpoint failing/recovered) do not occur in these runs.`,
     `- DynamoDB storage: net bytes the run left stored (items and index items with DynamoDB's 100 B overhead) kept ${facts.deliveryLogRetentionDays} days (the delivery log's retention), with point-in-time recovery. A write refused by its condition is 1 WRU.`,
     `- SQS: ReceiveMessage calls that returned nothing are idle polling; locally the pollers wait 1 s (AWS: 20 s), so they are priced as the fixed line above, not per event.`,
-    `- X-Ray: one trace per invocation (SQS-triggered invocations each start a trace); recorded share: trickle 100 % (within the 1/s reservoir), full batches ${num(o.xraySampledFull * 100)} % (Lambda's default rule beyond the reservoir; the reservoir is the fixed line above). Retrievals ($${PRICES.xrayTraceRetrieved.usd * 1e6}/M) not counted.`,
+    `- X-Ray: the functions' tracing mode is ${facts.tracing}; only Active records traces of statushooks' own (one per invocation; SQS-triggered invocations each start a trace); then the recorded share is: trickle 100 % (within the 1/s reservoir), full batches ${num(o.xraySampledFull * 100)} % (Lambda's default rule beyond the reservoir; the reservoir is the fixed line above). Retrievals ($${PRICES.xrayTraceRetrieved.usd * 1e6}/M) not counted.`,
     `- Metrics: EMF has no per-event charge beyond its log bytes; each metric series is a fixed monthly cost.`,
     `- Per extra subscriber = (cost at S − cost at ${first}) ÷ (S − ${first}), per million events, each delivered to that one more subscriber.`,
     '',
@@ -508,7 +515,8 @@ function report(results: Measured[], o: CostOptions, facts: StackFacts, command:
 export async function runCost(o: CostOptions, print: (line: string) => void): Promise<void> {
   const started = Date.now();
   const lines: string[] = [];
-  const runtime = await startLocalRuntime({ stateFile: false, maxEnvironmentsPerFunction: o.environments, log: (line) => (line.startsWith('!') ? process.stderr.write(`${line}\n`) : lines.push(line)) });
+  // The stack as deployed logs at its default level (INFO), not the local runtime's DEBUG.
+  const runtime = await startLocalRuntime({ stateFile: false, maxEnvironmentsPerFunction: o.environments, context: { logLevel: 'INFO' }, log: (line) => (line.startsWith('!') ? process.stderr.write(`${line}\n`) : lines.push(line)) });
   const events = new EventBridgeClient({ endpoint: runtime.endpoints.eventbridge, region: runtime.region, credentials: LOCAL_CREDENTIALS });
   const dynamodb = new DynamoDBClient({ endpoint: runtime.endpoints.dynamodb, region: runtime.region, credentials: LOCAL_CREDENTIALS });
   const db = DynamoDBDocumentClient.from(dynamodb);
