@@ -2,6 +2,7 @@
  * A user who clones the repository has nothing beside it: no file may point outside the
  * repository, and every relative link of the documentation must lead to a file that exists.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
@@ -23,6 +24,13 @@ function files(dir: string): string[] {
 const all = files(root);
 
 describe('the repository stands on its own', () => {
+  test('nothing installed is committed: no node_modules, as a folder or a link', () => {
+    // A symlinked node_modules is not a directory, so `node_modules/` in .gitignore would not stop it.
+    const tracked = execFileSync('git', ['ls-files', '--', 'node_modules', '*/node_modules'], { cwd: root, encoding: 'utf8' });
+    expect(tracked).toBe('');
+    expect(readFileSync(join(root, '.gitignore'), 'utf8').split('\n')).toContain('node_modules');
+  });
+
   test('no file refers to the design brief or a folder beside the repository', () => {
     const offenders = all
       .filter((f) => f !== __filename)
