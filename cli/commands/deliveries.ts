@@ -156,7 +156,10 @@ function registerGet(deliveries: Command): void {
       targetKind(options);
       const tenantId = nonEmpty('--tenant', options.tenant);
       const id = nonEmpty('<deliveryId>', deliveryId);
-      const { record, retentionDays } = await withClients(options, async (c) => ({ record: await c.deliveryLog().get(tenantId, id), retentionDays: c.deliveryLog().retentionDays }));
+      const { record, retentionDays } = await withClients(options, async (c) => {
+        const log = c.deliveryLog();
+        return { record: await log.get(tenantId, id), retentionDays: log.retentionDays };
+      });
       if (!record) throw new CliError(notFound(id, tenantId, retentionDays));
       if (options.json) return printJson(recordView(record));
       printLines(...describeRecord(record));
