@@ -10,6 +10,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
+import { benchColdStart } from './cold-start';
 import { benchFanOut } from './fan-out';
 import { benchHttpDelivery } from './http-delivery';
 import { spawnIsolationBench } from './isolation';
@@ -45,6 +46,7 @@ async function main(): Promise<void> {
     ['fan-out', benchFanOut],
     ['signing', benchSigning],
     ['memory', () => benchMemory(globalThis.gc ? () => globalThis.gc!() : undefined)],
+    ['cold start', () => benchColdStart()],
   ];
   for (const [name, bench] of benches) {
     const t = performance.now();

@@ -56,7 +56,7 @@ export function readAssembly(assemblyDir: string, artifactId?: string, stackName
 }
 
 /** Files whose content decides what the app synthesizes (the app, the handlers it bundles, deps). */
-const SYNTH_INPUTS = ['lib', 'lambdas', 'package.json', 'package-lock.json', 'tsconfig.json'];
+const SYNTH_INPUTS = ['lib', 'lambdas', 'scripts/trim-source-map.cjs', 'package.json', 'package-lock.json', 'tsconfig.json'];
 
 function hashInputs(cwd: string, context: Record<string, unknown>): string {
   const hash = createHash('sha256');

@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 
 export interface ClientOptions {
   readonly region?: string;
@@ -20,7 +20,9 @@ export interface ClientOptions {
 
 // Short SDK timeouts: a stuck AWS call must fail well inside the function timeout. With 3 tries
 // one call takes at most ~13 s (see DEFAULTS.deliveryFunctionTimeoutSeconds for the budget).
-const requestHandler = (requestTimeoutMs = 3_000) => new NodeHttpHandler({ connectionTimeout: 1_000, requestTimeout: requestTimeoutMs });
+// The options object, not a NodeHttpHandler instance: the SDK builds its own handler from it, so
+// the functions need nothing outside `@aws-sdk/*`, which the Lambda runtime provides.
+const requestHandler = (requestTimeoutMs = 3_000) => ({ connectionTimeout: 1_000, requestTimeout: requestTimeoutMs });
 
 export function sqsClient(options: ClientOptions = {}): SQSClient {
   const { requestTimeoutMs, maxAttempts = 3, ...config } = options;
@@ -44,4 +46,9 @@ export function documentClient(options: ClientOptions = {}): DynamoDBDocumentCli
 export function deliveryLogClient(options: ClientOptions & { failFast?: boolean } = {}): DynamoDBDocumentClient {
   const { failFast, ...rest } = options;
   return documentClient(failFast ? { requestTimeoutMs: 500, maxAttempts: 1, ...rest } : { requestTimeoutMs: 1_000, maxAttempts: 2, ...rest });
+}
+
+/** Operational events to the bus: the usual short timeouts and 3 tries. */
+export function eventBridgeClient(options: Pick<ClientOptions, 'region' | 'endpoint'> = {}): EventBridgeClient {
+  return new EventBridgeClient({ ...options, maxAttempts: 3, requestHandler: requestHandler() });
 }

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { errorMessage } from '../core/errors';
 import {
   OPERATIONAL_DETAIL_TYPE_LIST,
@@ -29,9 +28,6 @@ export function operationalPartition(atMs: number): string {
   return `${OPERATIONAL_KEY_PREFIX}${new Date(atMs).toISOString().slice(0, 10)}`;
 }
 
-export function eventBridgeClient(options: { region?: string; endpoint?: string } = {}): EventBridgeClient {
-  return new EventBridgeClient({ ...options, maxAttempts: 3, requestHandler: new NodeHttpHandler({ connectionTimeout: 1_000, requestTimeout: 3_000 }) });
-}
 
 export class OperationalEvents implements OperationalPort {
   constructor(

@@ -1,6 +1,6 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { deliveryLogClient, documentClient, sqsClient } from '../adapters/aws-clients';
+import { deliveryLogClient, documentClient, eventBridgeClient, sqsClient } from '../adapters/aws-clients';
 import { DynamoDeliveryLog } from '../adapters/delivery-log-store';
 import {
   breakerPolicyFromEnv,
@@ -17,7 +17,7 @@ import { DynamoHealthStore } from '../adapters/health-store';
 import { HttpSender } from '../adapters/http-sender';
 import { SqsJobQueue, SqsParkingLot } from '../adapters/job-queue';
 import { observability } from '../adapters/observability';
-import { eventBridgeClient, OperationalEvents } from '../adapters/operational-events';
+import { OperationalEvents } from '../adapters/operational-events';
 import { DynamoSubscriptionStore } from '../adapters/subscription-store';
 import type { EndpointHealth } from '../core/breaker';
 import { TtlCache } from '../core/cache';

@@ -1,7 +1,6 @@
 import type { Context, EventBridgeEvent } from 'aws-lambda';
-import { deliveryLogClient, documentClient, sqsClient } from '../adapters/aws-clients';
+import { deliveryLogClient, documentClient, eventBridgeClient, sqsClient } from '../adapters/aws-clients';
 import { DynamoDeliveryLog } from '../adapters/delivery-log-store';
-import { eventBridgeClient } from '../adapters/operational-events';
 import { ReplayFilters } from '../adapters/replay-filters';
 import { replayMatches, replayNameOf } from '../core/replay';
 import { cacheTtlFromEnv, deliveryLogRetentionDaysFromEnv, requiredEnv } from '../adapters/env';

@@ -37,11 +37,32 @@ export interface FunctionsSetup {
   readonly cleanups: Cleanups;
 }
 
+/**
+ * What the Lambda runtime provides besides Node.js: the AWS SDK for JavaScript v3 (`@aws-sdk/*`),
+ * found through `NODE_PATH` (Lambda's includes `/var/runtime/node_modules`). The bundles leave it
+ * out (lib/function.ts), so locally a folder with only `@aws-sdk` in it, linked to the SDK this
+ * package installed, plays that part: a bundle that required anything else it did not bundle fails
+ * here as it would on Lambda.
+ */
+export function runtimeModules(workdir: string): string {
+  const dir = path.join(workdir, 'lambda-runtime', 'node_modules');
+  const link = path.join(dir, '@aws-sdk');
+  const sdk = path.dirname(path.dirname(require.resolve('@aws-sdk/client-sqs/package.json')));
+  fs.mkdirSync(dir, { recursive: true });
+  const current = fs.existsSync(link) ? fs.readlinkSync(link) : undefined;
+  if (current !== sdk) {
+    fs.rmSync(link, { force: true, recursive: true });
+    fs.symlinkSync(sdk, link, 'dir');
+  }
+  return dir;
+}
+
 export function startFunctions(s: FunctionsSetup): StackFunctions {
+  const nodePath = runtimeModules(s.workdir);
   const functions = new Map<string, LambdaFunction>();
   const byArnOrName = new Map<string, LambdaFunction>();
   for (const id of functionsInUse(s.template, s.resolver, s.functionIds)) {
-    const spec = functionSpec(s.template, s.resolver, id, s.assemblyDir, s.workdir, s.region, s.endpoints, s.maxEnvironments);
+    const spec = functionSpec(s.template, s.resolver, id, s.assemblyDir, s.workdir, s.region, s.endpoints, s.maxEnvironments, nodePath);
     const fn = new LambdaFunction(spec, s.lambdaHost, s.onLog);
     functions.set(id, fn);
     byArnOrName.set(fn.spec.arn, fn);
@@ -120,6 +141,7 @@ function functionSpec(
   region: string,
   endpoints: { dynamodb: string; sqs: string; eventbridge: string },
   maxEnvironments: number,
+  nodePath?: string,
 ): FunctionSpec {
   const resource = template.Resources[id]!;
   const props = resource.Properties ?? {};
@@ -162,6 +184,7 @@ function functionSpec(
     LAMBDA_TASK_ROOT: codeDir,
     _HANDLER: handler,
     ...(process.env.PATH ? { PATH: process.env.PATH } : {}),
+    ...(nodePath ? { NODE_PATH: nodePath } : {}),
     // The template's own variables, resolved to local names, URLs and ARNs.
     ...Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)])),
     // Credentials and endpoints of the local emulators (the SDK reads AWS_ENDPOINT_URL_<SERVICE>).
