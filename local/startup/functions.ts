@@ -52,7 +52,12 @@ export function runtimeModules(workdir: string): string {
   const current = fs.existsSync(link) ? fs.readlinkSync(link) : undefined;
   if (current !== sdk) {
     fs.rmSync(link, { force: true, recursive: true });
-    fs.symlinkSync(sdk, link, 'dir');
+    try {
+      fs.symlinkSync(sdk, link, 'dir');
+    } catch (error) {
+      // Another runtime sharing this work folder made the same link first.
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || fs.readlinkSync(link) !== sdk) throw error;
+    }
   }
   return dir;
 }
