@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { benchColdStart } from './cold-start';
 import { benchFanOut } from './fan-out';
+import { benchHotPath } from './hot-path';
 import { benchHttpDelivery } from './http-delivery';
 import { spawnIsolationBench } from './isolation';
 import { renderSection, type Section } from './lib/timing';
@@ -42,6 +43,7 @@ async function main(): Promise<void> {
   console.log('timing: 1 warm-up round, then 5 interleaved rounds per case, median reported\n');
 
   const benches: [string, () => Promise<Section>][] = [
+    ['hot path', () => benchHotPath()],
     ['http', benchHttpDelivery],
     ['fan-out', benchFanOut],
     ['signing', benchSigning],

@@ -7,13 +7,18 @@ import type { Log, LogFields, Metrics } from '../core/ports';
 export const TENANT_DIMENSION = 'TenantId';
 /** CloudWatch's limit for a dimension value. */
 const MAX_DIMENSION_VALUE_CHARS = 1024;
+const DEBUG_THRESHOLD = 8;
 
 /** Powertools logger (JSON lines) and metrics (EMF) behind the core's small ports. */
 export function observability(serviceName: string): { logger: Logger; log: Log; powertoolsMetrics: PowertoolsMetrics; metrics: Metrics } {
   const logger = new Logger({ serviceName });
   const powertoolsMetrics = new PowertoolsMetrics({ serviceName, namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? DEFAULTS.metricsNamespace });
   const log: Log = {
-    debug: (message: string, fields?: LogFields) => logger.debug(message, fields ?? {}),
+    debug: (message, fields) => {
+      // Powertools' thresholds: TRACE 6, DEBUG 8, INFO 12 … (the level can change at run time).
+      if (logger.level > DEBUG_THRESHOLD) return;
+      logger.debug(message, (typeof fields === 'function' ? fields() : fields) ?? {});
+    },
     info: (message: string, fields?: LogFields) => logger.info(message, fields ?? {}),
     warn: (message: string, fields?: LogFields) => logger.warn(message, fields ?? {}),
     error: (message: string, fields?: LogFields) => logger.error(message, fields ?? {}),

@@ -297,7 +297,7 @@ async function attemptJob(job: DeliveryJob, s: Settling, ports: DeliveryPorts, c
   const slow = config.lane === 'fast' && result.kind === 'error' && result.error === 'timeout';
   if (result.kind !== 'error' || result.error !== 'blocked') ports.metrics.milliseconds(METRIC.endpointResponseTime, result.durationMs);
   // A success is counted (metrics) and recorded (delivery log): its line is DEBUG. Failures stay INFO.
-  ports.log[outcome.kind === 'delivered' ? 'debug' : 'info']('delivery attempt', {
+  const attemptFields = () => ({
     ...s.fields,
     url: redactUrl(subscription.url),
     outcome: outcome.kind,
@@ -308,6 +308,8 @@ async function attemptJob(job: DeliveryJob, s: Settling, ports: DeliveryPorts, c
     // The second whose rate-limit token this request used.
     rateSecond,
   });
+  if (outcome.kind === 'delivered') ports.log.debug('delivery attempt', attemptFields);
+  else ports.log.info('delivery attempt', attemptFields());
   // Marked slow while this request waited: what is recorded next (and cached) must keep the mark,
   // even when the answer then came in time.
   const before = markedSlow ? markSlow(health, ports.now().getTime(), config.breaker) : health;

@@ -18,8 +18,42 @@ const PRIVATE_RANGES = new Set(['private', 'loopback', 'uniqueLocal', 'carrierGr
 /** AWS's instance services over IPv6 (metadata fd00:ec2::254, DNS, time sync): unique-local, never a webhook. */
 const AWS_INSTANCE_SERVICES = ipaddr.parseCIDR('fd00:ec2::/32');
 
+/**
+ * A small memo of a pure function of a string: a warm delivery instance checks and redacts the
+ * same few subscription URLs for every job (checking a host name costs ~20 µs). Bounded: emptied
+ * when full.
+ */
+function memo<T>(max = 1_000): (key: string, compute: () => T) => T {
+  const cache = new Map<string, T>();
+  return (key, compute) => {
+    let value = cache.get(key);
+    if (value === undefined) {
+      if (cache.size >= max) cache.clear();
+      value = compute();
+      cache.set(key, value);
+    }
+    return value;
+  };
+}
+
+const verdicts = memo<{ readonly blocked?: string }>();
+
 /** Validates a subscription URL before any DNS lookup; returns the parsed URL. */
 export function checkUrl(raw: string, policy: EndpointPolicy): URL {
+  const verdict = verdicts(`${policy.allowPrivate ? 'p' : '-'}${policy.allowHttp ? 'h' : '-'}${raw}`, () => {
+    try {
+      checkUrlUncached(raw, policy);
+      return {};
+    } catch (error) {
+      if (error instanceof EndpointBlockedError) return { blocked: error.message };
+      throw error;
+    }
+  });
+  if (verdict.blocked !== undefined) throw new EndpointBlockedError(verdict.blocked);
+  return new URL(raw);
+}
+
+function checkUrlUncached(raw: string, policy: EndpointPolicy): URL {
   let url: URL;
   try {
     url = new URL(raw);
@@ -78,6 +112,8 @@ function isLocalName(host: string): boolean {
   return h === 'localhost' || h.endsWith('.localhost') || h.endsWith('.internal') || h.endsWith('.local') || !h.includes('.');
 }
 
+const redacted = memo<string>();
+
 /**
  * A URL fit for logs, DLQ reasons, metrics and the CLI's output: scheme, host, port and the path
  * with every secret-looking segment masked; never credentials, query or fragment. Receivers often
@@ -85,6 +121,10 @@ function isLocalName(host: string): boolean {
  * `/api/webhooks/<id>/<token>`, Zapier `/hooks/catch/<id>/<key>/`), so the path is not safe as is.
  */
 export function redactUrl(raw: string): string {
+  return redacted(raw, () => redactUrlUncached(raw));
+}
+
+function redactUrlUncached(raw: string): string {
   try {
     const url = new URL(raw);
     const path = url.pathname.split('/').map((segment) => (looksSecret(segment) ? MASK : segment)).join('/');

@@ -3,8 +3,12 @@
 export type LogFields = Record<string, unknown>;
 
 export interface Log {
-  /** Below the default log level: what a healthy delivery costs in log bytes is zero unless DEBUG is on. */
-  debug(message: string, fields?: LogFields): void;
+  /**
+   * Below the default log level: what a healthy delivery costs in log bytes is zero unless DEBUG
+   * is on. Fields may be given as a function, called only when the line is written (the hot path
+   * builds nothing for a line that is not).
+   */
+  debug(message: string, fields?: LogFields | (() => LogFields)): void;
   info(message: string, fields?: LogFields): void;
   warn(message: string, fields?: LogFields): void;
   error(message: string, fields?: LogFields): void;
