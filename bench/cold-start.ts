@@ -1,5 +1,5 @@
 /**
- * Bench — cold start with the AWS SDK bundled vs taken from the Lambda runtime.
+ * Bench 6 — cold start with the AWS SDK bundled vs taken from the Lambda runtime.
  *
  * Both handlers are bundled twice with the options of lib/function.ts: once with `@aws-sdk/*`
  * left out (what ships: the SDK comes from `NODE_PATH`, as Lambda's `/var/runtime/node_modules`)
@@ -158,7 +158,7 @@ export async function benchColdStart(samples = 15): Promise<Section> {
       }
     }
     return {
-      title: `Cold start — the SDK from the runtime vs bundled (median of ${samples} fresh processes each, interleaved)`,
+      title: `6. Cold start — the SDK from the runtime vs bundled (median of ${samples} fresh processes each, interleaved)`,
       reading: 'result = module init (+ fan-out: its first invocation, one DynamoDB query to a stub); per op = bundle bytes; ratio = runtime SDK ÷ bundled SDK',
       rows,
     };

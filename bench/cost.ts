@@ -413,6 +413,67 @@ function price(m: Measured, o: CostOptions, facts: StackFacts): Figures {
   return { perMillion, total, perEvent };
 }
 
+/** The stack's cost targets (issue "Cost and speed"), $ per million events. */
+const TARGET_ONE_SUBSCRIBER = 2.5;
+const TARGET_PER_EXTRA_SUBSCRIBER = 0.5;
+/** What-if: the delivery log's table and indexes on provisioned capacity, auto scaled to this utilization. */
+const PROVISIONED_UTILIZATION = 0.7;
+
+/** The delivery log's part of a run's cost ($ per million events): its writes (table + indexes) and storage. */
+function deliveryLogCost(m: Measured, facts: StackFacts): { writes: number; storage: number; wru: number } {
+  const log = Object.entries(m.api.dynamodb.tables).filter(([name]) => name.startsWith('DeliveryLogTable')).map(([, t]) => t);
+  const wru = log.reduce((sum, t) => sum + t.wru + Object.values(t.indexWrites).reduce((s, i) => s + i.wru, 0), 0);
+  const bytes = log.reduce((sum, t) => sum + Math.max(0, t.storageDeltaBytes), 0);
+  const per = (usd: number) => (usd / m.events) * 1e6;
+  return {
+    wru: wru / m.events,
+    writes: per(wru * PRICES.dynamoWriteRequestUnit.usd),
+    storage: per((bytes / GB) * (facts.deliveryLogRetentionDays / DAYS_PER_MONTH) * (PRICES.dynamoStorageGbMonth.usd + PRICES.dynamoPitrGbMonth.usd)),
+  };
+}
+
+/**
+ * The totals against the targets, with the delivery log's share and two what-ifs priced from the
+ * same counted run: the log on provisioned capacity, and no log at all.
+ */
+function targetLines(results: Measured[], o: CostOptions, facts: StackFacts): string[] {
+  const subs = o.subscriptions;
+  const first = subs[0]!;
+  const last = subs[subs.length - 1]!;
+  const provisionedPerWru = PRICES.dynamoProvisionedWcuHour.usd / 3600 / PROVISIONED_UTILIZATION;
+  const rows: string[][] = [];
+  for (const shape of ['full', 'trickle'] as const) {
+    const at = (s: number) => results.find((r) => r.shape === shape && r.subscriptions === s)!;
+    const one = at(first);
+    const many = at(last);
+    const variants = (m: Measured) => {
+      const total = price(m, o, facts).total;
+      const log = deliveryLogCost(m, facts);
+      const provisioned = total - log.writes + (log.writes / PRICES.dynamoWriteRequestUnit.usd) * provisionedPerWru;
+      return { total, log: log.writes + log.storage, provisioned, without: total - log.writes - log.storage };
+    };
+    const a = variants(one);
+    const b = variants(many);
+    const extra = (k: keyof typeof a) => (b[k] - a[k]) / (last - first);
+    const label = shape === 'full' ? 'full batches' : 'trickle';
+    rows.push(
+      [`as deployed (${label})`, usd(a.total), usd(extra('total'))],
+      [`  of which the delivery log (${num(deliveryLogCost(one, facts).wru)} WRU per delivery + storage)`, usd(a.log), usd(extra('log'))],
+      [`  the log on provisioned capacity, ${PROVISIONED_UTILIZATION * 100} % utilized (what-if)`, usd(a.provisioned), usd(extra('provisioned'))],
+      [`  without the delivery log (what-if)`, usd(a.without), usd(extra('without'))],
+    );
+  }
+  rows.push(['**target**', `**≤ ${TARGET_ONE_SUBSCRIBER.toFixed(2)}**`, `**≤ ${TARGET_PER_EXTRA_SUBSCRIBER.toFixed(2)}**`]);
+  return [
+    '### Against the targets: $ per million events',
+    '',
+    ...table(['', `${first} subscriber`, `per extra subscriber (${last} vs ${first})`], rows),
+    '',
+    `The what-ifs reprice the same counted calls: provisioned write capacity at $${PRICES.dynamoProvisionedWcuHour.usd} per WCU-hour, auto scaled to keep it ${PROVISIONED_UTILIZATION * 100} % used (steady traffic; bursts above it throttle); "without" drops the log's writes and storage.`,
+    '',
+  ];
+}
+
 // ---------- output ----------
 
 const usd = (v: number) => (v === 0 ? '0' : v < 0.0005 && v > -0.0005 ? (v > 0 ? '<0.001' : '>−0.001') : v.toFixed(3));
@@ -462,6 +523,8 @@ function report(results: Measured[], o: CostOptions, facts: StackFacts, command:
     lines.push(...table(['calls per event', ...subs.map((s) => `${s} sub${s === 1 ? '' : 's'}`)], [...callRows.entries()].sort().map(([k, v]) => [k, ...v.map(num)])), '');
     (json.shapes as Record<string, unknown>)[shape] = { runs: runs.map((r, i) => ({ subscriptions: r.subscriptions, events: r.events, deliveries: r.deliveries, seconds: r.seconds, perMillion: figures[i]!.perMillion, total: figures[i]!.total, perEvent: figures[i]!.perEvent, api: r.api, logs: r.logs })), perExtraSubscriber: Object.fromEntries(extras.map((s, k) => [`${s}vs${first}`, extraFigures[k]])) };
   }
+
+  lines.push(...targetLines(results, o, facts));
 
   // Fixed monthly costs: they do not grow with events.
   const series = new Set(results.flatMap((r) => r.logs.series));

@@ -1,5 +1,5 @@
 /**
- * Bench 2 — the fan-out core. `fanOut` with in-memory ports (the subscription lookup is already
+ * Bench 3 — the fan-out core. `fanOut` with in-memory ports (the subscription lookup is already
  * in memory, enqueue accepts at once) for one event and 1, 10, 100, 1000 matching
  * subscriptions. Every round produces the same number of jobs, so the µs/job figures compare
  * directly with the baseline: JSON.stringify of as many job-sized objects, the least any
@@ -116,7 +116,7 @@ export async function benchFanOut(): Promise<Section> {
   const base = get(timings, 'JSON.stringify(job)');
   const parse = get(timings, 'parseBusEvent');
   return {
-    title: `2. Fan-out core — one event to N matching subscriptions, in-memory ports, ${fmt.int(JOBS_PER_ROUND)} jobs per round`,
+    title: `3. Fan-out core — one event to N matching subscriptions, in-memory ports, ${fmt.int(JOBS_PER_ROUND)} jobs per round`,
     reading: 'ratio = µs per job ÷ µs of JSON.stringify of one job (what validation + matching + delivery-id hashing + payload cost, in stringifies)',
     rows: [
       { case: 'JSON.stringify(job) (baseline)', value: fmt.perSec(base.opsPerSec, 'job'), perOp: fmt.us(base.usPerOp), ratio: '1.00× (base)', note: `job ≈ ${JSON.stringify(jobs[0]).length} B` },

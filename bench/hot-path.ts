@@ -1,5 +1,5 @@
 /**
- * Bench — the delivery hot path: the whole delivery handler against a plain keep-alive POST loop.
+ * Bench 1 — the delivery hot path: the whole delivery handler against a plain keep-alive POST loop.
  *
  * Handler: `createDeliveryHandler` (lambdas/delivery/app.ts, what handler.ts exports) with the
  * real `HttpSender`, signing, logger (INFO, as deployed) and metrics, and in-memory stores for
@@ -228,7 +228,7 @@ export async function benchHotPath(options: { deliveries?: number; rounds?: numb
     };
     const base = summary(names[0]!);
     return {
-      title: `Delivery hot path — the whole handler vs a plain keep-alive POST loop (${deliveries} deliveries per round, batches of ${BATCH}, median of ${rounds} interleaved rounds)`,
+      title: `1. Delivery hot path — the whole handler vs a plain keep-alive POST loop (${deliveries} deliveries per round, batches of ${BATCH}, median of ${rounds} interleaved rounds)`,
       reading: 'result = deliveries/s; per op = this process\'s CPU per delivery (receiver in another process); ratio = throughput ÷ baseline (target ≥ 0.90×), then CPU ÷ baseline (target ≤ 1.50×)',
       rows: names.map((name) => {
         const s = summary(name);

@@ -1,5 +1,5 @@
 /**
- * Bench 1 — the delivery HTTP path. The real `HttpSender` (kept-alive agents whose `lookup`
+ * Bench 2 — the delivery HTTP path. The real `HttpSender` (kept-alive agents whose `lookup`
  * runs the SSRF guard) POSTs N small signed bodies, 10 at a time like one SQS batch, to a local
  * receiver; compared with plain `http.request` without an agent (a new connection per request)
  * and with a plain kept-alive `http.Agent` that has no guard.
@@ -183,7 +183,7 @@ export async function benchHttpDelivery(): Promise<Section> {
     const send = get(timings, names.sender);
     const conns = (name: string) => `${Math.max(...(connections.get(name) ?? [0]))} connections/round`;
     return {
-      title: `1. Delivery HTTP path — ${REQUESTS} POSTs of ${Buffer.byteLength(body)} B, ${CONCURRENCY} in flight, to http://${HOST} (receiver in a worker thread)`,
+      title: `2. Delivery HTTP path — ${REQUESTS} POSTs of ${Buffer.byteLength(body)} B, ${CONCURRENCY} in flight, to http://${HOST} (receiver in a worker thread)`,
       reading: 'ratio = req/s ÷ req/s of the no-keep-alive baseline (>1 = faster); last row = sender ÷ plain keep-alive (<1 = cost of the sender + guard)',
       rows: [
         { case: names.noKeepAlive, value: fmt.perSec(base.opsPerSec, 'req'), perOp: fmt.us(base.usPerOp), ratio: '1.00× (base)', note: conns(names.noKeepAlive) },

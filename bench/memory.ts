@@ -1,5 +1,5 @@
 /**
- * Bench 4 — memory. Heap retained by the delivery function's subscription cache (`TtlCache`,
+ * Bench 5 — memory. Heap retained by the delivery function's subscription cache (`TtlCache`,
  * keyed `tenantId\nsubscriptionId` as in lambdas/delivery/handler.ts) holding 10,000 parsed
  * subscriptions, against a plain Map of the same 10,000 parsed subscriptions under the same
  * keys. Needs `global.gc` (node --expose-gc): bench/run.ts re-spawns itself with it.
@@ -58,7 +58,7 @@ async function retainedBy(gc: () => void, build: () => Promise<unknown>): Promis
 }
 
 export async function benchMemory(gc: (() => void) | undefined): Promise<Section> {
-  const title = `4. Memory — heap retained by ${fmt.int(ENTRIES)} parsed subscriptions`;
+  const title = `5. Memory — heap retained by ${fmt.int(ENTRIES)} parsed subscriptions`;
   if (!gc) {
     return { title, reading: 'skipped: global.gc is not available (run with node --expose-gc)', rows: [] };
   }

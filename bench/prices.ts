@@ -33,6 +33,8 @@ export const PRICES = {
   sqsRequest: { usd: 0.4 / 1e6, per: 'request (64 KB chunk)', source: SQS },
   /** On-demand capacity, since 2024-11-01. */
   dynamoWriteRequestUnit: { usd: 0.625 / 1e6, per: 'write request unit (1 KB)', source: DYNAMODB },
+  /** Provisioned capacity (for the what-if of the cost report only: the stack's tables are on-demand). */
+  dynamoProvisionedWcuHour: { usd: 0.00065, per: 'write capacity unit-hour (provisioned)', source: 'https://aws.amazon.com/dynamodb/pricing/provisioned/' },
   dynamoReadRequestUnit: { usd: 0.125 / 1e6, per: 'read request unit (4 KB strongly consistent, 8 KB eventually)', source: DYNAMODB },
   dynamoStorageGbMonth: { usd: 0.25, per: 'GB-month stored (Standard table class, after 25 GB free, ignored)', source: DYNAMODB },
   /** Continuous backups: every table of the stack has point-in-time recovery on. */

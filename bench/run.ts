@@ -59,7 +59,7 @@ async function main(): Promise<void> {
   // Opt-in (about 2.5 minutes): the whole local runtime under load, in its own process.
   if (process.argv.includes('--isolation')) {
     const t = performance.now();
-    console.log('5. Isolation — see `npm run bench:isolation -- --help` for its options\n');
+    console.log('7. Isolation — see `npm run bench:isolation -- --help` for its options\n');
     const status = spawnIsolationBench([]);
     if (status !== 0) process.exitCode = status;
     console.log(`  (isolation: ${((performance.now() - t) / 1000).toFixed(1)} s)\n`);

@@ -1,5 +1,5 @@
 /**
- * Bench 3 — signing. `signatureHeaders` (Standard Webhooks via the `standardwebhooks` package)
+ * Bench 4 — signing. `signatureHeaders` (Standard Webhooks, node:crypto HMAC, keys cached per secret)
  * with one secret, and with two while a secret rotates, on the contract's example body;
  * baseline: one bare node:crypto HMAC-SHA256 over the same "<id>.<timestamp>.<body>".
  */
@@ -52,7 +52,7 @@ export async function benchSigning(): Promise<Section> {
   const s1 = get(timings, 'one');
   const s2 = get(timings, 'two');
   return {
-    title: `3. Signing — webhook headers for the contract's example body (${Buffer.byteLength(body)} B), ${fmt.int(SIGNATURES_PER_ROUND)} per round`,
+    title: `4. Signing — webhook headers for the contract's example body (${Buffer.byteLength(body)} B), ${fmt.int(SIGNATURES_PER_ROUND)} per round`,
     reading: 'ratio = µs per header set ÷ µs of one bare node:crypto HMAC-SHA256 (>1 = slower)',
     rows: [
       { case: "createHmac('sha256') (baseline)", value: fmt.perSec(b.opsPerSec, 'sig'), perOp: fmt.us(b.usPerOp), ratio: '1.00× (base)' },

@@ -92,10 +92,10 @@ export function admit(health: EndpointHealth | undefined, nowMs: number, policy:
  * failed probe does not let another instance probe again before the lease ends.
  */
 export function record(health: EndpointHealth | undefined, outcome: AttemptOutcome, nowMs: number, policy: BreakerPolicy): RecordResult {
-  const at = new Date(nowMs).toISOString();
   if (outcome.ok) {
     if (!health) return { health: { circuit: 'closed', consecutiveFailures: 0 }, write: 'none' };
     if (health.circuit === 'closed' && health.consecutiveFailures === 0) return { health, write: 'none' };
+    const at = new Date(nowMs).toISOString();
     const { firstFailureAt: _f, openedAt: _o, probeLeaseUntil: _p, ...rest } = health;
     const latencyMs = Math.round(health.latencyMs === undefined ? outcome.durationMs : health.latencyMs + LATENCY_WEIGHT * (outcome.durationMs - health.latencyMs));
     return {
@@ -104,6 +104,7 @@ export function record(health: EndpointHealth | undefined, outcome: AttemptOutco
       write: 'success',
     };
   }
+  const at = new Date(nowMs).toISOString();
   const before = health ?? { circuit: 'closed', consecutiveFailures: 0 };
   const failed: EndpointHealth = {
     ...before,
