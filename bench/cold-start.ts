@@ -20,6 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
 import { ENV } from '../lambdas/core/config';
+import { esbuildOptions } from '../lib/bundle-options';
 import { fmt, median, type Row, type Section } from './lib/timing';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -47,19 +48,7 @@ async function buildAll(dir: string): Promise<Map<string, { file: string; bytes:
   for (const [name, entry] of Object.entries(HANDLERS) as [HandlerName, string][]) {
     for (const build of ['runtime SDK', 'bundled SDK'] as Build[]) {
       const outfile = path.join(dir, `${name}-${build === 'runtime SDK' ? 'runtime' : 'bundled'}`, 'index.js');
-      await esbuild.build({
-        entryPoints: [path.join(ROOT, entry)],
-        outfile,
-        bundle: true,
-        platform: 'node',
-        target: 'node22',
-        format: 'cjs',
-        minify: true,
-        sourcemap: 'external',
-        sourcesContent: false,
-        external: build === 'runtime SDK' ? ['@aws-sdk/*'] : [],
-        logLevel: 'warning',
-      });
+      await esbuild.build(esbuildOptions({ entryPoints: [path.join(ROOT, entry)], outfile, sdk: build === 'runtime SDK' ? 'external' : 'bundled' }));
       out.set(`${name}/${build}`, { file: outfile, bytes: fs.statSync(outfile).size });
     }
   }

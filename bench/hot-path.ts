@@ -27,6 +27,7 @@ import { buildPayload, exampleDetail, parseDetail } from '../lambdas/core/events
 import { buildJob } from '../lambdas/core/job';
 import { parseSubscription, newSecret, type Subscription } from '../lambdas/core/subscriptions';
 import type { DeliveryHandler } from '../lambdas/delivery/app';
+import { esbuildOptions } from '../lib/bundle-options';
 import { fmt, median, type Section } from './lib/timing';
 
 type Shipped = typeof import('./lib/hot-path-entry');
@@ -35,17 +36,7 @@ type Shipped = typeof import('./lib/hot-path-entry');
 async function loadShipped(): Promise<{ shipped: Shipped; cleanup: () => void }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'statushooks-hot-path-'));
   const outfile = path.join(dir, 'index.js');
-  await esbuild.build({
-    entryPoints: [path.join(__dirname, 'lib', 'hot-path-entry.ts')],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    target: 'node22',
-    format: 'cjs',
-    minify: true,
-    external: ['@aws-sdk/*'],
-    logLevel: 'warning',
-  });
+  await esbuild.build(esbuildOptions({ entryPoints: [path.join(__dirname, 'lib', 'hot-path-entry.ts')], outfile, sourcemap: false }));
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return { shipped: require(outfile) as Shipped, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }

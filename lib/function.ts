@@ -9,6 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DEFAULTS, ENV } from '../lambdas/core/config';
+import { FUNCTION_BUNDLE } from './bundle-options';
 import { INFRA_DEFAULTS } from './defaults';
 
 const TRIM_SOURCE_MAP = path.join(__dirname, '..', 'scripts', 'trim-source-map.cjs');
@@ -117,13 +118,13 @@ export class StatusHooksFunction extends NodejsFunction {
         // in-process for the local runtime.
         forceDockerBundling: false,
         format: OutputFormat.CJS,
-        target: 'node22',
-        minify: true,
+        target: FUNCTION_BUNDLE.target,
+        minify: FUNCTION_BUNDLE.minify,
         // Source maps for stack traces (NODE_OPTIONS above), without the sources' text, trimmed to
         // the project's own code: dependencies keep one position per run (scripts/trim-source-map.cjs),
         // so the map is about half the bundle instead of 1.45×.
         sourceMap: true,
-        sourcesContent: false,
+        sourcesContent: FUNCTION_BUNDLE.sourcesContent,
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
@@ -133,7 +134,7 @@ export class StatusHooksFunction extends NodejsFunction {
         // ~580 KB of each bundle otherwise, and cold starts measured no faster with it bundled
         // (README "Bundles"). Nothing else is left out; the local runtime provides `@aws-sdk/*`
         // the same way (local/startup/functions.ts).
-        externalModules: ['@aws-sdk/*'],
+        externalModules: [...FUNCTION_BUNDLE.external],
         // esbuild's size summary on every synth is noise; warnings and errors still show.
         logLevel: LogLevel.WARNING,
       },

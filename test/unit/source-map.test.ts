@@ -7,6 +7,7 @@ import { SourceMap, type SourceMapPayload } from 'node:module';
 import * as path from 'node:path';
 import { decode } from '@jridgewell/sourcemap-codec';
 import * as esbuild from 'esbuild';
+import { esbuildOptions } from '../../lib/bundle-options';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { trimSourceMap } = require('../../scripts/trim-source-map.cjs') as { trimSourceMap: (map: SourceMapPayload) => SourceMapPayload };
@@ -18,21 +19,8 @@ let trimmed: SourceMapPayload;
 
 beforeAll(async () => {
   // The delivery function as lib/function.ts bundles it (minified, SDK left out, no sources' text).
-  const result = await esbuild.build({
-    entryPoints: [path.join(ROOT, 'lambdas/delivery/handler.ts')],
-    outfile: path.join(ROOT, 'out.js'),
-    bundle: true,
-    write: false,
-    platform: 'node',
-    target: 'node22',
-    format: 'cjs',
-    minify: true,
-    sourcemap: 'external',
-    sourcesContent: false,
-    external: ['@aws-sdk/*'],
-    logLevel: 'silent',
-  });
-  original = JSON.parse(result.outputFiles.find((f) => f.path.endsWith('.map'))!.text) as SourceMapPayload;
+  const result = await esbuild.build(esbuildOptions({ entryPoints: [path.join(ROOT, 'lambdas/delivery/handler.ts')], outfile: path.join(ROOT, 'out.js'), write: false, logLevel: 'silent' }));
+  original = JSON.parse(result.outputFiles!.find((f) => f.path.endsWith('.map'))!.text) as SourceMapPayload;
   trimmed = trimSourceMap(original);
 });
 
