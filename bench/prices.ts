@@ -2,7 +2,10 @@
  * AWS list prices that `npm run cost` uses: us-east-1, on-demand, no free tier, no savings plan.
  * The only place a price is written. Written from the author's knowledge of the price pages AS OF
  * the date below, without network access: check them against the source pages before you quote a
- * figure (prices change; DynamoDB on-demand, for one, halved in November 2024).
+ * figure (prices change; DynamoDB on-demand, for one, halved in November 2024). On 2026-12-04 the
+ * DynamoDB lines (on-demand $0.625/M WRU and $0.125/M RRU, provisioned $0.00065 per WCU-hour)
+ * matched public secondary sources (pricing write-ups of 2025); the AWS pages themselves were
+ * not reachable from here.
  */
 export const PRICES_AS_OF = '2025-01-15';
 export const PRICES_REGION = 'us-east-1';
