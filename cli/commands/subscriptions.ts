@@ -40,7 +40,7 @@ export function publicView(s: Subscription, showUrl = false): Omit<Subscription,
 }
 
 /** A stored item, valid or not, without its secrets (a broken secret may still be most of a real one). */
-function publicItem(item: Readonly<Record<string, unknown>>): Record<string, unknown> {
+export function publicItem(item: Readonly<Record<string, unknown>>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(item).filter(([k]) => !SECRET_KEYS.has(k)).map(([k, v]) => [k, k === 'url' && typeof v === 'string' ? redactUrl(v) : v]));
 }
 
