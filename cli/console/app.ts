@@ -647,6 +647,7 @@ ${flags.force ? html`<input type="hidden" name="force" value="yes">` : ''}${flag
     const type = str(values, 'type') ?? EVENT_NAMES[0]!;
     const body = html`<h1>Send a test event</h1>${extra}
 <p class="muted">Builds a status-change event, checks it as fan-out will and puts it on the bus (PutEvents), like <code>statushooks events send</code>. Every active subscription of the tenant that wants it gets a delivery.</p>
+<section aria-labelledby="send-h"><h2 id="send-h">Event</h2>
 ${postForm(
   ctx,
   '/send',
@@ -661,7 +662,7 @@ ${field({ name: 'external-id', label: 'External id', value: str(values, 'externa
 ${field({ name: 'source', label: 'Source', value: str(values, 'source') ?? DEFAULTS.sources[0], error: errors.source, help: 'the EventBridge source' })}
 </div><button type="submit">Send event</button>`,
   { label: 'Send a test event' },
-)}`;
+)}</section>`;
     return page(c, 'Send test event', '/send', body, notices, status);
   };
 
