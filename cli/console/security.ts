@@ -8,8 +8,8 @@ import { getCookie, setCookie } from 'hono/cookie';
  *   localhost:<port> (a DNS-rebinding page cannot talk to it under another name);
  * - every request carries the session token: the printed URL's `?token=` once, then an HttpOnly
  *   SameSite=Strict cookie (the redirect strips the token from the address bar); 401 otherwise;
- * - a request that changes anything is a POST from the console's own origin (Origin and
- *   Sec-Fetch-Site) with the session's CSRF token in the form;
+ * - a request that changes anything is a POST from the console's own origin (Sec-Fetch-Site
+ *   same-origin, Origin its own or "null" as no-referrer makes it) with the session's CSRF token;
  * - every response forbids inline scripts and styles, framing, sniffing, referrers and caching.
  */
 
@@ -101,10 +101,15 @@ export function guard(session: Session): MiddlewareHandler {
     const method = c.req.method;
     if (method === 'GET' || method === 'HEAD') return next();
     if (method !== 'POST') return refuse(c, 405, '405: only GET and POST\n');
+    // A browser says where a request comes from in Sec-Fetch-Site (pages cannot set it) and, for a
+    // form post, in Origin. Under Referrer-Policy no-referrer a form post's Origin is "null": that
+    // passes only with Sec-Fetch-Site same-origin. A client without either header is no browser, so
+    // no cross-site victim; it still needs the cookie and the CSRF token.
     const origin = c.req.header('origin');
-    if (origin !== undefined && !session.origins.includes(origin)) return refuse(c, 403, `403: cross-site request refused (Origin ${origin})\n`);
     const site = c.req.header('sec-fetch-site');
     if (site !== undefined && site !== 'same-origin') return refuse(c, 403, `403: cross-site request refused (Sec-Fetch-Site ${site})\n`);
+    const ownOrigin = origin === undefined || session.origins.includes(origin) || (origin === 'null' && site === 'same-origin');
+    if (!ownOrigin) return refuse(c, 403, `403: cross-site request refused (Origin ${origin})\n`);
     const type = c.req.header('content-type') ?? '';
     if (!/^application\/x-www-form-urlencoded\b|^multipart\/form-data\b/i.test(type)) return refuse(c, 403, '403: a form post is expected\n');
     const body = await c.req.parseBody({ all: true });
