@@ -7,7 +7,7 @@ import { html } from 'hono/html';
 import { redactUrl } from '../../lambdas/core/endpoint-guard';
 import { DEFAULTS } from '../../lambdas/core/config';
 import { EVENT_NAMES } from '../../lambdas/core/catalog';
-import { DELIVERY_STATES } from '../../lambdas/core/delivery-log';
+import { DELIVERY_STATES, type DeliveryRecord } from '../../lambdas/core/delivery-log';
 import type { Subscription } from '../../lambdas/core/subscriptions';
 import { CliError, UsageError, errorLine } from '../cli-errors';
 import { healthLine } from '../health-view';
@@ -58,6 +58,8 @@ import {
 
 /** Deliveries a page lists (and the live list keeps showing). */
 const RECENT = 25;
+/** Deliveries the tenant page reads to find each subscription's last success. */
+const LAST_SUCCESS_WINDOW = 200;
 /** Parked messages a Dead letters page shows per queue. */
 const DLQ_SHOWN = 100;
 
@@ -229,10 +231,14 @@ ${data.events.map(
 
   // ---- Tenant ---------------------------------------------------------------------------
   const tenantPage = async (c: Context, tenantId: string, form: { values?: FormValues; errors?: FieldErrors; notices?: Notice[]; status?: 200 | 409 | 422 } = {}) => {
-    const { listed, recent } = await run(async (cl) => ({
+    const { listed, window } = await run(async (cl) => ({
       listed: await listSubscriptionsIn(cl, tenantId),
-      recent: cl.target.outputs.DeliveryLogTableName ? (await cl.deliveryLog().list({ tenantId, limit: RECENT })).records : [],
+      window: cl.target.outputs.DeliveryLogTableName ? (await cl.deliveryLog().list({ tenantId, limit: LAST_SUCCESS_WINDOW })).records : [],
     }));
+    const recent = window.slice(0, RECENT);
+    const lastSuccess = lastSuccesses(window);
+    // Endpoint health keeps a last success only once an endpoint has failed; the delivery log has the others.
+    const lastSuccessOf = (id: string) => [listed.health(id)?.lastSuccessAt, lastSuccess.get(id)].filter((t): t is string => typeof t === 'string').sort().pop();
     const v = form.values ?? {};
     const e = form.errors ?? {};
     const body = html`<p class="crumbs"><a href="/">Overview</a> › tenant</p>
@@ -241,11 +247,11 @@ ${data.events.map(
 ${
   listed.subscriptions.length === 0
     ? html`<p class="empty">No subscriptions for tenant ${tenantId}.</p>`
-    : html`<table aria-label="Subscriptions"><thead><tr><th>Subscription</th><th>State</th><th>Health</th><th>Events</th><th>Status filter</th><th>URL</th><th>Last success</th><th>Actions</th></tr></thead><tbody>
+    : html`<table aria-label="Subscriptions"><thead><tr><th>Subscription</th><th>State</th><th>Health</th><th>Events</th><th>Status filter</th><th>URL</th><th title="from endpoint health and the last ${LAST_SUCCESS_WINDOW} deliveries">Last success</th><th>Actions</th></tr></thead><tbody>
 ${listed.subscriptions.map((s) => {
   const h = listed.health(s.subscriptionId);
   return html`<tr><td><a class="mono" href="${subscriptionHref(tenantId, s.subscriptionId)}">${s.subscriptionId}</a>${s.description ? html`<br><small>${s.description}</small>` : ''}</td>
-<td>${badge(s.state)}</td><td>${healthBadge(h)}</td><td>${s.events.join(', ')}</td><td>${s.statusFilter?.join(', ') || '*'}</td><td class="url">${redactUrl(s.url)}</td><td>${time(h?.lastSuccessAt)}</td>
+<td>${badge(s.state)}</td><td>${healthBadge(h)}</td><td>${s.events.join(', ')}</td><td>${s.statusFilter?.join(', ') || '*'}</td><td class="url">${redactUrl(s.url)}</td><td>${time(lastSuccessOf(s.subscriptionId))}</td>
 <td>${stateButton(ctx, tenantId, s)}</td></tr>`;
 })}</tbody></table>`
 }
@@ -703,6 +709,19 @@ function stateButton(ctx: PageContext, tenantId: string, s: Subscription): Html 
   return s.state === 'active'
     ? postForm(ctx, `${base}/pause`, html`<button type="submit" class="small">Pause</button>`, { className: 'inline' })
     : postForm(ctx, `${base}/resume`, html`<button type="submit" class="small">Resume</button>`, { className: 'inline' });
+}
+
+/** The newest 2xx attempt per subscription among `records`. */
+function lastSuccesses(records: readonly DeliveryRecord[]): Map<string, string> {
+  const last = new Map<string, string>();
+  for (const r of records) {
+    for (const a of r.attempts) {
+      if (a.statusCode === null || a.statusCode < 200 || a.statusCode >= 300) continue;
+      const before = last.get(r.subscriptionId);
+      if (before === undefined || a.at > before) last.set(r.subscriptionId, a.at);
+    }
+  }
+  return last;
 }
 
 function prettyJson(body: string): string {
