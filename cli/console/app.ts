@@ -160,7 +160,8 @@ export function consoleApp(deps: ConsoleDeps): { app: Hono; close(): void } {
   app.onError((error, c) => {
     const known = error instanceof CliError || error instanceof UsageError;
     if (!known) process.stderr.write(`console: ${c.req.method} ${new URL(c.req.url).pathname}: ${errorLine(error)}\n`);
-    return page(c, 'Error', '', html`<h1>Something went wrong</h1><p><a href="/">Back to the overview</a></p>`, [errorNotice(error)], known ? 409 : 500);
+    const missing = known && /not found|^no delivery /.test(error.message);
+    return page(c, missing ? 'Not found' : 'Error', '', html`<h1>${missing ? 'Not found' : 'Something went wrong'}</h1><p><a href="/">Back to the overview</a></p>`, [errorNotice(error)], missing ? 404 : known ? 409 : 500);
   });
   app.notFound((c) => page(c, 'Not found', '', html`<h1>Not found</h1><p><a href="/">Back to the overview</a></p>`, [], 404));
 
@@ -347,7 +348,7 @@ ${definitionList(Object.entries(publicItem(stored.item)).map(([k, val]) => [k, t
           ['Health', healthBadge(health)],
           ['Circuit breaker', badge(health.circuit)],
           ['Consecutive failures', String(health.consecutiveFailures)],
-          ['Last success', time(health.lastSuccessAt)],
+          ['Last success', time([health.lastSuccessAt, lastSuccesses(recent).get(subscriptionId)].filter((t): t is string => typeof t === 'string').sort().pop())],
           ['Last failure', time(health.lastFailureAt)],
           ['Last error', health.lastError ?? '-'],
           ['Slow until', time(health.slowUntil)],
