@@ -253,7 +253,7 @@ ${listed.subscriptions.map((s) => {
   const h = listed.health(s.subscriptionId);
   return html`<tr><td><a class="mono" href="${subscriptionHref(tenantId, s.subscriptionId)}">${s.subscriptionId}</a>${s.description ? html`<br><small>${s.description}</small>` : ''}</td>
 <td>${badge(s.state)}</td><td>${healthBadge(h)}</td><td>${s.events.join(', ')}</td><td>${s.statusFilter?.join(', ') || '*'}</td><td class="url">${redactUrl(s.url)}</td><td>${time(lastSuccessOf(s.subscriptionId))}</td>
-<td>${stateButton(ctx, tenantId, s)}</td></tr>`;
+<td class="manage">${stateButton(ctx, tenantId, s)}<a href="${subscriptionHref(tenantId, s.subscriptionId)}#actions-h">Update, rotate, delete</a></td></tr>`;
 })}</tbody></table>`
 }
 ${listed.invalid.map((bad) => html`<div class="notice warning" role="status"><p>item ${bad.subscriptionId} breaks the subscription schema and is skipped by fan-out: ${bad.reason}</p></div>`)}
