@@ -7,7 +7,7 @@ import { html } from 'hono/html';
 import { redactUrl } from '../../lambdas/core/endpoint-guard';
 import { DEFAULTS } from '../../lambdas/core/config';
 import { EVENT_NAMES } from '../../lambdas/core/catalog';
-import { DELIVERY_STATES, type DeliveryRecord } from '../../lambdas/core/delivery-log';
+import type { DeliveryRecord } from '../../lambdas/core/delivery-log';
 import type { Subscription } from '../../lambdas/core/subscriptions';
 import { CliError, UsageError, errorLine } from '../cli-errors';
 import { healthLine } from '../health-view';
@@ -733,4 +733,3 @@ function prettyJson(body: string): string {
   }
 }
 
-export const DELIVERY_STATE_NAMES = DELIVERY_STATES;

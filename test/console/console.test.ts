@@ -261,6 +261,17 @@ test("a validation error is shown next to its field, in the CLI's words, and not
   expect(rps).toBe(cliRps.stderr.trim().replace(/^error: /, ''));
   const listed = await cli(['subscriptions', 'list', '--tenant', 'typo-shop', '--json', '--local', stateFile]);
   expect(JSON.parse(listed.stdout).subscriptions).toEqual([]);
+
+  // The test event form checks the event as fan-out will: a blank tenant is refused next to its field.
+  await page.goto(`${origin}/send`);
+  await page.getByLabel('Tenant', { exact: true }).fill('   ');
+  await page.getByRole('button', { name: 'Send event' }).click();
+  const tenantError = (await page.locator('#f-tenant-error').textContent())!.trim();
+  const cliSend = await cli(['events', 'send', '--type', 'return_order.status.changed', '--tenant', '   ', '--old', 'approved', '--new', 'received', '--uuid', 'u-1', '--local', stateFile]);
+  expect(cliSend.code).toBe(2);
+  expect(tenantError).toBe('detail.tenantId: must not be only whitespace');
+  expect(cliSend.stderr.trim()).toBe(`error: invalid return_order.status.changed event: ${tenantError}`);
+  await page.getByRole('alert').getByText(cliSend.stderr.trim()).waitFor();
 });
 
 test('a test event sent in the form appears live in the delivery list with its attempt, and the delivery page shows body and answer', async () => {
@@ -297,6 +308,14 @@ test('a test event sent in the form appears live in the delivery list with its a
   await attempts.first().getByText('thanks, got it').waitFor();
   await expect(page.locator('pre.body').textContent()).resolves.toBe(JSON.stringify(JSON.parse(got.body), null, 2));
   await shoot(page, 'delivery');
+
+  // Resend: the same body with the same webhook-id, a second attempt in the log.
+  await page.getByRole('button', { name: 'Resend' }).click();
+  await page.getByText(`queued delivery ${got.webhookId} again for subscription ${subscriptionId} (was delivered after 1 attempt); same body, same webhook-id`).waitFor();
+  const again = await waitUntil('the resent webhook', () => good.received[1]);
+  expect(again.webhookId).toBe(got.webhookId);
+  expect(again.body).toBe(got.body);
+  await reloadUntil(page, page.getByRole('table', { name: 'Attempts' }).locator('tbody tr').nth(1), 'the second attempt in the log');
 });
 
 test('a failing endpoint: failed attempts, then the job in Dead letters; after fixing the URL it is redriven and delivered with the same webhook-id; another is discarded', async () => {
