@@ -151,8 +151,8 @@ export function consoleApp(deps: ConsoleDeps): { app: Hono; close(): void } {
 
   const page = (c: Context, title: string, active: string, body: Html, notices: Notice[] = [], status: 200 | 404 | 409 | 422 | 500 = 200) => {
     const notice = c.req.query('notice');
-    const all = notice ? [{ kind: 'ok' as const, lines: [notice] }, ...notices] : notices;
-    return c.html(layout(ctx, title, active, body, all), status);
+    const shown = notice ? [{ kind: 'ok' as const, lines: [notice] }, ...notices] : notices;
+    return c.html(layout(ctx, title, active, body, shown), status);
   };
   const back = (c: Context, to: string, notice: string) => c.redirect(`${to}?notice=${encodeURIComponent(notice)}`, 303);
   const errorNotice = (error: unknown): Notice => ({ kind: 'error', lines: [errorLine(error)] });
