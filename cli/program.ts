@@ -1,5 +1,6 @@
 import { Command, CommanderError, type Argument, type Option } from 'commander';
 import { version } from '../package.json';
+import { registerConsole } from './commands/console';
 import { registerDeliveries } from './commands/deliveries';
 import { registerDev } from './commands/dev';
 import { registerDlq } from './commands/dlq';
@@ -56,6 +57,7 @@ export function buildProgram(onKeepAlive: () => void = () => {}): Command {
   registerDeliveries(program);
   registerVerify(program);
   registerDev(program, onKeepAlive);
+  registerConsole(program);
   guardOptions(program);
   return program;
 }

@@ -26,6 +26,8 @@ export const MAX_SCAN = 5_000;
 export interface RedriveSelection {
   readonly tenant?: string;
   readonly subscription?: string;
+  /** Only these messages: message ids, or delivery ids (delivery DLQ) / event ids (fan-out DLQ), as `dlq list` shows them. */
+  readonly ids?: readonly string[];
   /** Most messages to move. */
   readonly max?: number;
   /** Report what would move, move nothing. */
@@ -159,6 +161,12 @@ async function redrive<C extends Candidate>(sqs: SQSClient, dlqUrl: string, move
   return { ...report, unreleased, scanComplete, remaining: await queueDepth(sqs, dlqUrl), dryRun: selection.dryRun === true };
 }
 
+/** Whether a message is one of the ids asked for (by message id or by its delivery / event id); all are without ids. */
+function isSelected(selection: RedriveSelection, messageId: string, id: string | null): boolean {
+  if (selection.ids === undefined) return true;
+  return selection.ids.includes(messageId) || (id !== null && selection.ids.includes(id));
+}
+
 function movedOf(c: Candidate, deliveryIds?: readonly string[]): Moved {
   return {
     messageId: c.message.MessageId!,
@@ -243,6 +251,7 @@ export function redriveDeliveryDlq(
         const { view, job } = readParkedJob(message, now);
         if (selection.tenant !== undefined && view.tenantId !== selection.tenant) return null;
         if (selection.subscription !== undefined && view.subscriptionId !== selection.subscription) return null;
+        if (!isSelected(selection, view.messageId, view.deliveryId)) return null;
         if (!job) return { skip: view.reason, id: null };
         return { candidate: { message, body: message.Body!, id: job.deliveryId, tenantId: job.tenantId, subscriptionId: job.subscriptionId, reason: view.reason } };
       },
@@ -346,6 +355,7 @@ export function redriveFanOutDlq(sqs: SQSClient, dlqUrl: string, target: FanOutT
       select(message) {
         const { view, event } = readParkedEvent(message, now);
         if (selection.tenant !== undefined && view.tenantId !== selection.tenant) return null;
+        if (!isSelected(selection, view.messageId, view.eventId)) return null;
         if (!event) return { skip: `no original event to retry (${view.kind}: ${view.reason})`, id: view.eventId };
         if (view.kind === 'rejected-event' && !selection.includeRejected) {
           return { skip: `rejected as invalid (${view.reason}); use --include-rejected to retry events the current validator accepts`, id: view.eventId };

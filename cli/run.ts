@@ -30,6 +30,19 @@ export async function withClients<T>(options: TargetOptions, fn: (clients: Clien
   const target = await resolveTarget(options);
   const clients = new Clients(target);
   try {
+    return await onTarget(clients, fn);
+  } finally {
+    clients.destroy();
+  }
+}
+
+/**
+ * Runs `fn` with clients of a target resolved already (the console's server keeps one set for
+ * its lifetime), with the same "could not connect" line as every command.
+ */
+export async function onTarget<T>(clients: Clients, fn: (clients: Clients) => Promise<T>): Promise<T> {
+  const { target } = clients;
+  try {
     return await fn(clients);
   } catch (error) {
     if (!(error instanceof CliError) && !(error instanceof UsageError) && isNetworkError(error)) {
@@ -37,7 +50,5 @@ export async function withClients<T>(options: TargetOptions, fn: (clients: Clien
       throw new CliError(`cannot reach ${target.label}: ${(error as Error).message}${hint}`);
     }
     throw error;
-  } finally {
-    clients.destroy();
   }
 }

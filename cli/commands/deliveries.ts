@@ -8,7 +8,7 @@ import { CliError, UsageError } from '../cli-errors';
 import { nonEmpty, positiveInt } from '../inputs';
 import { fields, printJson, printLines, table } from '../output';
 import { withClients, withTargetOptions, type JsonOption } from '../run';
-import { outputOf, targetKind, type TargetOptions } from '../target';
+import { outputOf, targetKind, type Clients, type TargetOptions } from '../target';
 import { parseSince } from './events';
 
 /** Most records one page may hold (the store reads one index item and one record per record). */
@@ -166,7 +166,7 @@ function registerGet(deliveries: Command): void {
     });
 }
 
-function notFound(deliveryId: string, tenantId: string, retentionDays: number): string {
+export function notFound(deliveryId: string, tenantId: string, retentionDays: number): string {
   return `no delivery ${deliveryId} for tenant ${tenantId} in the delivery log (never queued, or older than the retention of ${retentionDays} days)`;
 }
 
@@ -203,6 +203,50 @@ function describeAttempt(a: AttemptRecord): string[] {
   return lines;
 }
 
+/**
+ * Queues a delivery again with the same body and webhook-id (attempts start again), for an active
+ * subscription: `deliveries resend` and the console's Resend button.
+ */
+export async function resendIn(c: Clients, tenantId: string, id: string): Promise<{ record: DeliveryRecord; queuedAt: string; markError: string | undefined }> {
+  const log = c.deliveryLog();
+  const record = await log.get(tenantId, id);
+  if (!record) throw new CliError(notFound(id, tenantId, log.retentionDays));
+  const subscription = await c.store().get(tenantId, record.subscriptionId);
+  if (!subscription) throw new CliError(`not resent: subscription ${record.subscriptionId} of tenant ${tenantId} no longer exists`);
+  if (subscription.state !== 'active') {
+    throw new CliError(`not resent: subscription ${record.subscriptionId} of tenant ${tenantId} is ${subscription.state}${subscription.disabledReason ? ` (${subscription.disabledReason})` : ''}; resume it first`);
+  }
+  const now = new Date();
+  const job: DeliveryJob = {
+    v: 1,
+    deliveryId: record.deliveryId,
+    eventId: record.eventId,
+    event: record.event,
+    tenantId,
+    subscriptionId: record.subscriptionId,
+    body: record.body,
+    occurredAt: record.occurredAt,
+    attempts: 0,
+    queuedAt: now.toISOString(),
+  };
+  // The record says `pending` before the job is queued, so the attempt's own write comes
+  // after it (attempts stay). A failure to mark does not stop the resend.
+  let marked: string | undefined;
+  try {
+    await log.mark(tenantId, id, 'pending', undefined, now);
+  } catch (error) {
+    marked = (error as Error).message;
+  }
+  try {
+    await new SqsJobQueue(c.sqs, outputOf(c.target, 'DeliveryQueueUrl'), { retries: DEFAULTS.sendBatchRetries }).sendJob(job, 0);
+  } catch (error) {
+    // Not queued: the record goes back to what it said.
+    if (marked === undefined) await log.mark(tenantId, id, record.state, record.reason, new Date()).catch(() => false);
+    throw error;
+  }
+  return { record, queuedAt: now.toISOString(), markError: marked };
+}
+
 function registerResend(deliveries: Command): void {
   withTargetOptions(
     deliveries
@@ -216,45 +260,7 @@ function registerResend(deliveries: Command): void {
       targetKind(options);
       const tenantId = nonEmpty('--tenant', options.tenant);
       const id = nonEmpty('<deliveryId>', deliveryId);
-      const result = await withClients(options, async (c) => {
-        const log = c.deliveryLog();
-        const record = await log.get(tenantId, id);
-        if (!record) throw new CliError(notFound(id, tenantId, log.retentionDays));
-        const subscription = await c.store().get(tenantId, record.subscriptionId);
-        if (!subscription) throw new CliError(`not resent: subscription ${record.subscriptionId} of tenant ${tenantId} no longer exists`);
-        if (subscription.state !== 'active') {
-          throw new CliError(`not resent: subscription ${record.subscriptionId} of tenant ${tenantId} is ${subscription.state}${subscription.disabledReason ? ` (${subscription.disabledReason})` : ''}; resume it first`);
-        }
-        const now = new Date();
-        const job: DeliveryJob = {
-          v: 1,
-          deliveryId: record.deliveryId,
-          eventId: record.eventId,
-          event: record.event,
-          tenantId,
-          subscriptionId: record.subscriptionId,
-          body: record.body,
-          occurredAt: record.occurredAt,
-          attempts: 0,
-          queuedAt: now.toISOString(),
-        };
-        // The record says `pending` before the job is queued, so the attempt's own write comes
-        // after it (attempts stay). A failure to mark does not stop the resend.
-        let marked: string | undefined;
-        try {
-          await log.mark(tenantId, id, 'pending', undefined, now);
-        } catch (error) {
-          marked = (error as Error).message;
-        }
-        try {
-          await new SqsJobQueue(c.sqs, outputOf(c.target, 'DeliveryQueueUrl'), { retries: DEFAULTS.sendBatchRetries }).sendJob(job, 0);
-        } catch (error) {
-          // Not queued: the record goes back to what it said.
-          if (marked === undefined) await log.mark(tenantId, id, record.state, record.reason, new Date()).catch(() => false);
-          throw error;
-        }
-        return { record, queuedAt: now.toISOString(), markError: marked };
-      });
+      const result = await withClients(options, (c) => resendIn(c, tenantId, id));
       if (result.markError) process.stderr.write(`warning: queued, but the delivery-log record could not be marked pending: ${result.markError}\n`);
       if (options.json) return printJson({ deliveryId: id, tenantId, subscriptionId: result.record.subscriptionId, queuedAt: result.queuedAt, previousState: result.record.state, previousAttempts: result.record.attempts.length });
       printLines(`queued delivery ${id} again for subscription ${result.record.subscriptionId} (was ${result.record.state} after ${result.record.attempts.length} attempt${result.record.attempts.length === 1 ? '' : 's'}); same body, same webhook-id`);

@@ -1,17 +1,17 @@
 import { Option, type Command } from 'commander';
 import { LIST_VISIBILITY_SECONDS, listParkedEvents, listParkedJobs, type Listing } from '../dlq-queue';
-import { fanOutTarget, REDRIVE_VISIBILITY_SECONDS, redriveDeliveryDlq, redriveFanOutDlq, subscriptionStates, type RedriveReport } from '../redrive';
+import { fanOutTarget, REDRIVE_VISIBILITY_SECONDS, redriveDeliveryDlq, redriveFanOutDlq, subscriptionStates, type RedriveReport, type RedriveSelection } from '../redrive';
 import { UsageError } from '../cli-errors';
-import { discardParked, type DiscardCandidate, type DiscardReport } from '../discard';
+import { discardParked, type DiscardCandidate, type DiscardReport, type DiscardSelection } from '../discard';
 import { nonEmpty, positiveInt } from '../inputs';
 import { truncateText } from '../../lambdas/core/text';
 import { errorMessage } from '../../lambdas/core/errors';
 import type { DynamoDeliveryLog } from '../../lambdas/adapters/delivery-log-store';
 import { formatAge, printJson, printLines, table } from '../output';
 import { withClients, withTargetOptions, type JsonOption } from '../run';
-import { outputOf, targetKind, type TargetOptions } from '../target';
+import { outputOf, targetKind, type Clients, type TargetOptions } from '../target';
 
-type Queue = 'delivery' | 'fan-out';
+export type Queue = 'delivery' | 'fan-out';
 type Options = TargetOptions & JsonOption & { queue: Queue };
 
 const queueOption = () => new Option('--queue <queue>', 'which dead-letter queue').choices(['delivery', 'fan-out']).default('delivery');
@@ -28,7 +28,12 @@ function queuedJobs(deliveryIds: readonly string[] | undefined): string {
   return ` → ${deliveryIds.length} delivery job${deliveryIds.length === 1 ? '' : 's'} queued: ${deliveryIds.join(', ')}`;
 }
 
-function printRedrive(queue: Queue, report: RedriveReport): void {
+export function printRedrive(queue: Queue, report: RedriveReport): void {
+  printLines(...redriveLines(queue, report));
+}
+
+/** The text of a redrive report: what moved, what stayed and why, what is left. */
+export function redriveLines(queue: Queue, report: RedriveReport): string[] {
   const verb = report.dryRun ? 'would move' : 'moved';
   const target = queue === 'delivery' ? 'to the delivery queue' : 'through fan-out to the delivery queue (original event ids)';
   const noun = queue === 'delivery' ? 'job' : 'event';
@@ -41,7 +46,7 @@ function printRedrive(queue: Queue, report: RedriveReport): void {
   for (const n of report.notDeleted) lines.push(`warning: ${n.id ?? n.messageId} was sent but could not be deleted from the DLQ (${n.reason}); it stays there too`);
   const left = report.remaining === null ? `${report.notSelected + report.skipped.length + report.failed.length} seen and` : `${report.remaining}`;
   lines.push(`${left} left in the ${queue} DLQ${report.scanComplete ? '' : ' (the scan stopped early: run again for more)'}`);
-  printLines(...lines);
+  return lines;
 }
 
 /** Columns every parked message has, after the ones that identify it. */
@@ -109,6 +114,7 @@ function registerRedrive(dlq: Command): void {
       .addOption(queueOption())
       .option('--tenant <id>', "only this tenant's messages")
       .option('--subscription <id>', "only this subscription's jobs (delivery queue only)")
+      .option('--id <id...>', 'only these messages: message ids, or delivery ids (delivery DLQ) / event ids (fan-out DLQ), as `dlq list` shows them')
       .option('--max <n>', 'move at most n messages', positiveInt)
       .option('--include-rejected', 'fan-out queue: also retry events fan-out rejected as invalid, if the current validator accepts them now (the others stay parked)')
       .option('--force', 'delivery queue: also move jobs whose subscription is paused, disabled or deleted (they are skipped otherwise)')
@@ -135,7 +141,7 @@ function registerRedrive(dlq: Command): void {
     .action(redriveDlq);
 }
 
-type RedriveOptions = Options & { tenant?: string; subscription?: string; max?: number; includeRejected?: boolean; dryRun?: boolean; force?: boolean };
+type RedriveOptions = Options & { tenant?: string; subscription?: string; id?: string[]; max?: number; includeRejected?: boolean; dryRun?: boolean; force?: boolean };
 
 async function redriveDlq(options: RedriveOptions): Promise<void> {
   targetKind(options);
@@ -146,31 +152,35 @@ async function redriveDlq(options: RedriveOptions): Promise<void> {
   }
   if (options.queue === 'delivery' && options.includeRejected) throw new UsageError('--include-rejected applies to --queue fan-out only');
   if (options.queue === 'fan-out' && options.force) throw new UsageError('--force applies to --queue delivery only: fan-out redrive queues jobs for active subscriptions only');
-  const selection = { tenant, subscription, max: options.max, dryRun: options.dryRun, includeRejected: options.includeRejected, force: options.force };
-  const report = await withClients(options, (c) =>
-    options.queue === 'delivery'
-      ? redriveDeliveryDlq(
-          c.sqs,
-          outputOf(c.target, 'DeliveryDlqUrl'),
-          outputOf(c.target, 'DeliveryQueueUrl'),
-          selection,
-          new Date(),
-          subscriptionStates(c.db, outputOf(c.target, 'SubscriptionsTableName')),
-          c.target.outputs.DeliveryLogTableName ? c.deliveryLog() : undefined,
-        )
-      : redriveFanOutDlq(
-          c.sqs,
-          outputOf(c.target, 'FanOutDlqUrl'),
-          fanOutTarget(c.sqs, c.db, outputOf(c.target, 'SubscriptionsTableName'), outputOf(c.target, 'DeliveryQueueUrl'), c.target.outputs.DeliveryLogTableName ? c.deliveryLog() : undefined),
-          selection,
-        ),
-  );
+  const ids = options.id?.map((id) => nonEmpty('--id', id));
+  const selection = { tenant, subscription, ids, max: options.max, dryRun: options.dryRun, includeRejected: options.includeRejected, force: options.force };
+  const report = await withClients(options, (c) => redriveIn(c, options.queue, selection));
   for (const warning of report.warnings) process.stderr.write(`warning: ${warning}\n`);
   releaseWarning(report.unreleased, REDRIVE_VISIBILITY_SECONDS);
   if (options.json) printJson({ queue: options.queue, ...report });
   else printRedrive(options.queue, report);
   // Refused by the target, or nothing moved because every selected job's subscription is not active.
   if (report.failed.length > 0 || (report.moved.length === 0 && report.inactive > 0)) process.exitCode = 1;
+}
+
+/** Moves the selected messages of a DLQ back (`dlq redrive`, the console's Redrive button). */
+export function redriveIn(c: Clients, queue: Queue, selection: RedriveSelection): Promise<RedriveReport> {
+  return queue === 'delivery'
+    ? redriveDeliveryDlq(
+        c.sqs,
+        outputOf(c.target, 'DeliveryDlqUrl'),
+        outputOf(c.target, 'DeliveryQueueUrl'),
+        selection,
+        new Date(),
+        subscriptionStates(c.db, outputOf(c.target, 'SubscriptionsTableName')),
+        c.target.outputs.DeliveryLogTableName ? c.deliveryLog() : undefined,
+      )
+    : redriveFanOutDlq(
+        c.sqs,
+        outputOf(c.target, 'FanOutDlqUrl'),
+        fanOutTarget(c.sqs, c.db, outputOf(c.target, 'SubscriptionsTableName'), outputOf(c.target, 'DeliveryQueueUrl'), c.target.outputs.DeliveryLogTableName ? c.deliveryLog() : undefined),
+        selection,
+      );
 }
 
 /** `dlq discard`. */
@@ -208,12 +218,8 @@ async function discardDlq(options: DiscardOptions): Promise<void> {
   if ((ids === undefined) === (options.all !== true)) throw new UsageError('give either --id <id>... or --all');
   // Decided before anything is read: without a terminal there is nobody to ask.
   if (!options.yes && !process.stdin.isTTY) throw new UsageError('nobody to confirm (stdin is not a terminal): pass --yes to discard without asking');
-  const output = options.queue === 'delivery' ? 'DeliveryDlqUrl' : 'FanOutDlqUrl';
-  const { report, logMarked } = await withClients(options, async (c) => {
-    const discarded = await discardParked(c.sqs, outputOf(c.target, output), options.queue, { ids, all: options.all }, (candidates) => confirmDiscard(options, candidates));
-    const marked = options.queue === 'delivery' && c.target.outputs.DeliveryLogTableName ? await markDiscarded(c.deliveryLog(), discarded.discarded) : 0;
-    return { report: discarded, logMarked: marked };
-  });
+  const warn = (line: string) => process.stderr.write(`warning: ${line}\n`);
+  const { report, logMarked } = await withClients(options, (c) => discardIn(c, options.queue, { ids, all: options.all }, (candidates) => confirmDiscard(options, candidates), warn));
   for (const id of report.notFound) process.stderr.write(`warning: ${id} is not in the ${options.queue} DLQ\n`);
   releaseWarning(report.unreleased, REDRIVE_VISIBILITY_SECONDS);
   if (options.json) printJson({ queue: options.queue, ...report, ...(options.queue === 'delivery' ? { logMarked } : {}) });
@@ -222,11 +228,28 @@ async function discardDlq(options: DiscardOptions): Promise<void> {
 }
 
 /**
+ * Deletes the selected parked messages once `confirm` says yes (`dlq discard`, the console's
+ * Discard button) and marks discarded deliveries so in the delivery log.
+ */
+export async function discardIn(
+  c: Clients,
+  queue: Queue,
+  selection: DiscardSelection,
+  confirm: (candidates: readonly DiscardCandidate[]) => Promise<boolean>,
+  warn: (line: string) => void,
+): Promise<{ report: DiscardReport; logMarked: number }> {
+  const output = queue === 'delivery' ? 'DeliveryDlqUrl' : 'FanOutDlqUrl';
+  const report = await discardParked(c.sqs, outputOf(c.target, output), queue, selection, confirm);
+  const logMarked = queue === 'delivery' && c.target.outputs.DeliveryLogTableName ? await markDiscarded(c.deliveryLog(), report.discarded, warn) : 0;
+  return { report, logMarked };
+}
+
+/**
  * Marks each discarded delivery `discarded` in the delivery log (with who and when). The discard
  * itself stands whatever happens here: a failure is a warning, a record already gone (expired, or
  * never logged) is nothing to mark. Returns how many records were marked.
  */
-async function markDiscarded(log: DynamoDeliveryLog, discarded: readonly DiscardCandidate[]): Promise<number> {
+async function markDiscarded(log: DynamoDeliveryLog, discarded: readonly DiscardCandidate[], warn: (line: string) => void): Promise<number> {
   const now = new Date();
   const results = await Promise.all(
     discarded.map(async (c) => {
@@ -234,7 +257,7 @@ async function markDiscarded(log: DynamoDeliveryLog, discarded: readonly Discard
       try {
         return await log.mark(c.tenantId, c.id, 'discarded', `discarded by an operator on ${now.toISOString()}`, now);
       } catch (error) {
-        process.stderr.write(`warning: ${c.id} was discarded, but its delivery-log record could not be marked discarded: ${errorMessage(error)}\n`);
+        warn(`${c.id} was discarded, but its delivery-log record could not be marked discarded: ${errorMessage(error)}`);
         return false;
       }
     }),
@@ -259,11 +282,16 @@ async function confirmDiscard(options: DiscardOptions, candidates: readonly Disc
 }
 
 function printDiscard(queue: Queue, report: DiscardReport, logMarked: number): void {
+  printLines(...discardLines(queue, report, logMarked));
+}
+
+/** The text of a discard report. */
+export function discardLines(queue: Queue, report: DiscardReport, logMarked: number): string[] {
   const lines = report.cancelled
     ? [`cancelled: nothing discarded from the ${queue} DLQ`]
     : [`discarded ${report.discarded.length} message${report.discarded.length === 1 ? '' : 's'} from the ${queue} DLQ`, ...candidateLines(report.discarded)];
   if (!report.cancelled && queue === 'delivery' && report.discarded.length > 0) lines.push(`${logMarked} delivery-log record${logMarked === 1 ? '' : 's'} marked discarded`);
   for (const f of report.failed) lines.push(`failed ${f.id ?? f.messageId}: ${f.reason} (still parked)`);
   if (report.remaining !== null) lines.push(`${report.remaining} left in the ${queue} DLQ`);
-  printLines(...lines);
+  return lines;
 }

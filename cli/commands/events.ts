@@ -11,7 +11,7 @@ import { putEvents } from '../put-events';
 import { nonEmpty, parseDuration, parseEventName, readInput } from '../inputs';
 import { printJson, printLines, table } from '../output';
 import { withClients, withTargetOptions, type JsonOption } from '../run';
-import { outputOf, targetKind, type TargetOptions } from '../target';
+import { outputOf, targetKind, type Clients, type TargetOptions } from '../target';
 
 interface SendOptions extends TargetOptions, JsonOption {
   type: string;
@@ -25,7 +25,10 @@ interface SendOptions extends TargetOptions, JsonOption {
   externalId?: string;
 }
 
-function detailFromOptions(options: SendOptions): Record<string, unknown> {
+/** The event `events send` builds: type, source and detail, from the options (or the console's form fields). */
+export type SendFields = Pick<SendOptions, 'type' | 'source' | 'file' | 'tenant' | 'old' | 'new' | 'uuid' | 'number' | 'externalId'>;
+
+function detailFromOptions(options: SendFields): Record<string, unknown> {
   const fieldOptions = { tenant: options.tenant, old: options.old, new: options.new, uuid: options.uuid, number: options.number, 'external-id': options.externalId };
   const given = Object.entries(fieldOptions).filter(([, v]) => v !== undefined);
   const type = parseEventName('--type', options.type);
@@ -119,8 +122,17 @@ function registerSend(events: Command): void {
     .action(sendEvent);
 }
 
-async function sendEvent(options: SendOptions): Promise<void> {
-  targetKind(options);
+/** An event checked as fan-out will check it, ready to put on the bus. */
+export interface CheckedEvent {
+  readonly type: string;
+  readonly source: string;
+  readonly detail: Record<string, unknown>;
+  /** Said before sending, e.g. a source the stack's rule may not accept. */
+  readonly warnings: string[];
+}
+
+/** Builds and validates the event (UsageError with fan-out's own words when it is invalid). */
+export function checkEvent(options: SendFields): CheckedEvent {
   const detail = detailFromOptions(options);
   const source = nonEmpty('--source', options.source);
   try {
@@ -129,15 +141,26 @@ async function sendEvent(options: SendOptions): Promise<void> {
     if (error instanceof InvalidEventError) throw new UsageError(`${options.file !== undefined ? `--file ${options.file}: ` : ''}${error.message}`);
     throw error;
   }
-  if (!DEFAULTS.sources.includes(source)) {
-    process.stderr.write(`warning: source "${source}" is not a default source (${DEFAULTS.sources.join(', ')}); the stack's rule drops events from sources it was not deployed with\n`);
-  }
-  const sent = await withClients(options, async (c) => {
-    const bus = outputOf(c.target, 'EventBusName');
-    const [result] = await putEvents(c.eventBridge, [{ EventBusName: bus, Source: source, DetailType: options.type, Detail: JSON.stringify(detail) }]);
-    if (!result?.ok) throw new CliError(`PutEvents did not accept the event: ${result?.error ?? 'no result'}`);
-    return { eventId: result.eventId, eventBusName: bus };
-  });
+  const warnings = DEFAULTS.sources.includes(source)
+    ? []
+    : [`source "${source}" is not a default source (${DEFAULTS.sources.join(', ')}); the stack's rule drops events from sources it was not deployed with`];
+  return { type: options.type, source, detail, warnings };
+}
+
+/** Puts a checked event on the target's bus (PutEvents); returns its event id. */
+export async function sendEventIn(c: Clients, event: CheckedEvent): Promise<{ eventId: string; eventBusName: string }> {
+  const bus = outputOf(c.target, 'EventBusName');
+  const [result] = await putEvents(c.eventBridge, [{ EventBusName: bus, Source: event.source, DetailType: event.type, Detail: JSON.stringify(event.detail) }]);
+  if (!result?.ok) throw new CliError(`PutEvents did not accept the event: ${result?.error ?? 'no result'}`);
+  return { eventId: result.eventId, eventBusName: bus };
+}
+
+async function sendEvent(options: SendOptions): Promise<void> {
+  targetKind(options);
+  const event = checkEvent(options);
+  const { detail, source } = event;
+  for (const warning of event.warnings) process.stderr.write(`warning: ${warning}\n`);
+  const sent = await withClients(options, (c) => sendEventIn(c, event));
   if (options.json) return printJson({ ...sent, detailType: options.type, source, tenantId: detail.tenantId });
   printLines(sent.eventId);
 }

@@ -40,7 +40,7 @@ export function publicView(s: Subscription, showUrl = false): Omit<Subscription,
 }
 
 /** A stored item, valid or not, without its secrets (a broken secret may still be most of a real one). */
-function publicItem(item: Readonly<Record<string, unknown>>): Record<string, unknown> {
+export function publicItem(item: Readonly<Record<string, unknown>>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(item).filter(([k]) => !SECRET_KEYS.has(k)).map(([k, v]) => [k, k === 'url' && typeof v === 'string' ? redactUrl(v) : v]));
 }
 
@@ -119,11 +119,16 @@ async function healthOf(c: Clients, tenantId: string, subscriptionId: string): P
   return healthView(await c.health().get(tenantId, subscriptionId));
 }
 
+/** Where a command's notes go: stderr for the CLI (none with --json), the page for the console. */
+export type Note = (line: string) => void;
+
+const stderrNote = (options: JsonOption): Note | undefined => (options.json ? undefined : (line) => process.stderr.write(`${line}\n`));
+
 /** Forgets the endpoint's health (resume, a new URL): it starts healthy, its breaker closed. */
-async function resetHealth(c: Clients, tenantId: string, subscriptionId: string, why: string, options: JsonOption): Promise<void> {
+async function resetHealth(c: Clients, tenantId: string, subscriptionId: string, why: string, note?: Note): Promise<void> {
   if (!c.target.outputs.HealthTableName) return;
   await c.health().reset(tenantId, subscriptionId);
-  if (!options.json) process.stderr.write(`endpoint health reset (${why}): its circuit breaker is closed and its failure count is 0\n`);
+  note?.(`endpoint health reset (${why}): its circuit breaker is closed and its failure count is 0`);
 }
 
 function tenantOf(options: { tenant: string }): string {
@@ -215,35 +220,64 @@ function registerCreate(subs: Command): void {
 
 type CreateOptions = Options & { url: string; events: string; statusFilter?: string; maxRps?: string; description?: string };
 
-async function createSubscription(options: CreateOptions): Promise<void> {
-  const kind = targetKind(options);
-  const tenantId = tenantOf(options);
-  const events = parseEventList('--events', options.events);
-  const statusFilter = options.statusFilter === undefined ? undefined : parseStatusFilter('--status-filter', options.statusFilter);
-  const description = options.description === undefined ? undefined : nonEmpty('--description', options.description);
-  const maxRequestsPerSecond = options.maxRps === undefined ? undefined : parseMaxRps(options.maxRps);
-  const subscription = await withClients(options, async (c) => {
-    // A stack's endpoint policy is in its outputs: the URL is checked once the target is known.
-    const url = parseSubscriptionUrl('--url', options.url, endpointPolicyFor(options, c.target), kind);
-    const now = new Date().toISOString();
-    const created = subscriptionSchema.parse({
-      tenantId,
-      subscriptionId: newSubscriptionId(),
-      url,
-      events,
-      statusFilter,
-      maxRequestsPerSecond,
-      secret: newSecret(),
-      state: 'active',
-      description,
-      createdAt: now,
-      updatedAt: now,
-    });
-    await c.store().create(created);
-    return created;
+/** What `create` takes besides the URL, checked before any target is contacted. */
+export interface CreateInput {
+  readonly tenantId: string;
+  readonly events: string[];
+  readonly statusFilter?: string[];
+  readonly description?: string;
+  readonly maxRequestsPerSecond?: number;
+}
+
+/** Parses create's options (the CLI's and the console's form fields) by the CLI's rules. */
+export function createInput(options: { tenant: string; events: string; statusFilter?: string; maxRps?: string; description?: string }): CreateInput {
+  return {
+    tenantId: tenantOf(options),
+    events: parseEventList('--events', options.events),
+    statusFilter: options.statusFilter === undefined ? undefined : parseStatusFilter('--status-filter', options.statusFilter),
+    description: options.description === undefined ? undefined : nonEmpty('--description', options.description),
+    maxRequestsPerSecond: options.maxRps === undefined ? undefined : parseMaxRps(options.maxRps),
+  };
+}
+
+/** Creates an active subscription with a new secret; the URL is checked against the target's policy. */
+export async function createSubscriptionIn(c: Clients, input: CreateInput, rawUrl: string, options: TargetOptions): Promise<Subscription> {
+  // A stack's endpoint policy is in its outputs: the URL is checked once the target is known.
+  const url = parseSubscriptionUrl('--url', rawUrl, endpointPolicyFor(options, c.target), c.target.kind);
+  const now = new Date().toISOString();
+  const created = subscriptionSchema.parse({
+    ...input,
+    subscriptionId: newSubscriptionId(),
+    url,
+    secret: newSecret(),
+    state: 'active',
+    createdAt: now,
+    updatedAt: now,
   });
+  await c.store().create(created);
+  return created;
+}
+
+async function createSubscription(options: CreateOptions): Promise<void> {
+  targetKind(options);
+  const input = createInput(options);
+  const subscription = await withClients(options, (c) => createSubscriptionIn(c, input, options.url, options));
   if (options.json) return printJson(subscription);
   printLines(describe(subscription, new Date(), subscription.secret), '', 'Store the secret now: it is not shown again (rotate-secret issues a new one).');
+}
+
+/** A tenant's subscriptions (and items that break the schema) with each endpoint's health. */
+export async function listSubscriptionsIn(c: Clients, tenantId: string) {
+  const listed = await c.store().listByTenant(tenantId);
+  // One Query for the whole tenant's health, not one read per subscription.
+  const items = c.target.outputs.HealthTableName ? await c.health().listByTenant(tenantId) : undefined;
+  const byId = new Map(items?.map((i) => [i.subscriptionId, i]));
+  return { ...listed, health: (id: string): HealthView | undefined => (items ? healthView(byId.get(id)) : undefined) };
+}
+
+/** One subscription as stored (broken or not) and its endpoint's health; a CliError when there is none. */
+export async function readSubscriptionIn(c: Clients, tenantId: string, subscriptionId: string): Promise<{ stored: StoredItem; health: HealthView | undefined }> {
+  return { stored: await mustRead(c.store(), tenantId, subscriptionId), health: await healthOf(c, tenantId, subscriptionId) };
 }
 
 /** `subscriptions list`. */
@@ -252,13 +286,7 @@ function registerList(subs: Command): void {
     .addHelpText('after', '\nExample:\n  statushooks subscriptions list --tenant acme-shop')
     .action(async (options: Options) => {
       const tenantId = tenantOf(options);
-      const { subscriptions, invalid, health } = await withClients(options, async (c) => {
-        const listed = await c.store().listByTenant(tenantId);
-        // One Query for the whole tenant's health, not one read per subscription.
-        const items = c.target.outputs.HealthTableName ? await c.health().listByTenant(tenantId) : undefined;
-        const byId = new Map(items?.map((i) => [i.subscriptionId, i]));
-        return { ...listed, health: (id: string) => (items ? healthView(byId.get(id)) : undefined) };
-      });
+      const { subscriptions, invalid, health } = await withClients(options, (c) => listSubscriptionsIn(c, tenantId));
       for (const bad of invalid) process.stderr.write(`warning: item ${bad.subscriptionId} breaks the subscription schema and is skipped by fan-out: ${bad.reason}\n`);
       if (options.json) return printJson({ tenantId, subscriptions: subscriptions.map((s) => ({ ...publicView(s), health: health(s.subscriptionId) })), invalid });
       if (subscriptions.length === 0) return printLines(`no subscriptions for tenant ${tenantId}`);
@@ -282,7 +310,7 @@ function registerGet(subs: Command): void {
     .action(async (id: string, options: Options) => {
       const tenantId = tenantOf(options);
       const subscriptionId = subscriptionIdOf(id);
-      const { stored, health } = await withClients(options, async (c) => ({ stored: await mustRead(c.store(), tenantId, subscriptionId), health: await healthOf(c, tenantId, subscriptionId) }));
+      const { stored, health } = await withClients(options, (c) => readSubscriptionIn(c, tenantId, subscriptionId));
       if (stored.subscription) {
         if (options.json) return printJson({ ...publicView(stored.subscription, options.showUrl === true), health });
         return printLines(describe(stored.subscription, new Date(), undefined, options.showUrl === true, health));
@@ -293,6 +321,58 @@ function registerGet(subs: Command): void {
       const invalid = new InvalidSubscriptionError(stored.problems, tenantId, subscriptionId);
       throw new CliError(`${invalid.message}; fan-out skips it until it is fixed (${fixHint(stored.problems)})`);
     });
+}
+
+/** The options of `update`: a value sets the field, false removes it (`--no-…`), undefined keeps it. */
+export interface UpdateOptions {
+  readonly url?: string;
+  readonly events?: string;
+  readonly statusFilter?: string | false;
+  readonly maxRps?: string | false;
+  readonly description?: string | false;
+}
+
+/** The changes `update` writes (besides the URL, checked once the target is known). */
+export function updateChanges(options: UpdateOptions): SubscriptionChanges {
+  const changes: SubscriptionChanges = {};
+  if (options.events !== undefined) changes.events = parseEventList('--events', options.events);
+  if (options.statusFilter !== undefined) changes.statusFilter = options.statusFilter === false ? null : parseStatusFilter('--status-filter', options.statusFilter);
+  if (options.description !== undefined) changes.description = options.description === false ? null : nonEmpty('--description', options.description);
+  if (options.maxRps !== undefined) changes.maxRequestsPerSecond = options.maxRps === false ? null : parseMaxRps(options.maxRps);
+  if (Object.keys(changes).length === 0 && options.url === undefined) {
+    throw new UsageError('nothing to update: give --url, --events, --status-filter / --no-status-filter, --max-rps / --no-max-rps or --description / --no-description');
+  }
+  changes.updatedAt = new Date().toISOString();
+  return changes;
+}
+
+/** Writes `changes` (and a new URL, checked against the target's policy, which resets the endpoint's health). */
+export async function updateSubscriptionIn(c: Clients, tenantId: string, subscriptionId: string, changes: SubscriptionChanges, url: string | undefined, options: TargetOptions, note?: Note): Promise<StoredItem> {
+  // A stack's endpoint policy is in its outputs: the URL is checked once the target is known.
+  const all = url === undefined ? changes : { ...changes, url: parseSubscriptionUrl('--url', url, endpointPolicyFor(options, c.target), c.target.kind) };
+  const written = await change(c.store(), tenantId, subscriptionId, () => ({ changes: all }));
+  // A new URL is a new endpoint: its breaker starts closed.
+  if (url !== undefined) await resetHealth(c, tenantId, subscriptionId, 'new URL', note);
+  return written;
+}
+
+/** Pauses (`paused`) or resumes (`active`: clears disabledReason, resets the endpoint's health) a subscription. */
+export async function setSubscriptionStateIn(c: Clients, tenantId: string, subscriptionId: string, state: 'paused' | 'active', note?: Note): Promise<StoredItem> {
+  const changes: SubscriptionChanges = { state, updatedAt: new Date().toISOString() };
+  if (state === 'active') changes.disabledReason = null;
+  const written = await change(c.store(), tenantId, subscriptionId, () => ({ changes }));
+  if (state === 'active') await resetHealth(c, tenantId, subscriptionId, 'resumed', note);
+  return written;
+}
+
+/** Deletes a subscription; "not found" as an operator's message. */
+export async function deleteSubscriptionIn(c: Clients, tenantId: string, subscriptionId: string): Promise<void> {
+  try {
+    await c.store().delete(tenantId, subscriptionId);
+  } catch (error) {
+    if (error instanceof SubscriptionNotFoundError) throw new CliError(error.message);
+    throw error;
+  }
 }
 
 /** `subscriptions update`. */
@@ -312,28 +392,12 @@ function registerUpdate(subs: Command): void {
     ),
   )
     .addHelpText('after', '\nExample:\n  statushooks subscriptions update sub_8f14e45fceea167a5a36dedd --tenant acme-shop --events return_order.status.changed --no-status-filter')
-    .action(async (id: string, options: Options & { url?: string; events?: string; statusFilter?: string | false; maxRps?: string | false; description?: string | false }) => {
-      const kind = targetKind(options);
+    .action(async (id: string, options: Options & UpdateOptions) => {
+      targetKind(options);
       const tenantId = tenantOf(options);
       const subscriptionId = subscriptionIdOf(id);
-      const changes: SubscriptionChanges = {};
-      if (options.events !== undefined) changes.events = parseEventList('--events', options.events);
-      if (options.statusFilter !== undefined) changes.statusFilter = options.statusFilter === false ? null : parseStatusFilter('--status-filter', options.statusFilter);
-      if (options.description !== undefined) changes.description = options.description === false ? null : nonEmpty('--description', options.description);
-      if (options.maxRps !== undefined) changes.maxRequestsPerSecond = options.maxRps === false ? null : parseMaxRps(options.maxRps);
-      if (Object.keys(changes).length === 0 && options.url === undefined) {
-        throw new UsageError('nothing to update: give --url, --events, --status-filter / --no-status-filter, --max-rps / --no-max-rps or --description / --no-description');
-      }
-      changes.updatedAt = new Date().toISOString();
-      const stored = await withClients(options, (c) => {
-        // A stack's endpoint policy is in its outputs: the URL is checked once the target is known.
-        if (options.url !== undefined) changes.url = parseSubscriptionUrl('--url', options.url, endpointPolicyFor(options, c.target), kind);
-        return change(c.store(), tenantId, subscriptionId, () => ({ changes })).then(async (written) => {
-          // A new URL is a new endpoint: its breaker starts closed.
-          if (options.url !== undefined) await resetHealth(c, tenantId, subscriptionId, 'new URL', options);
-          return written;
-        });
-      });
+      const changes = updateChanges(options);
+      const stored = await withClients(options, (c) => updateSubscriptionIn(c, tenantId, subscriptionId, changes, options.url, options, stderrNote(options)));
       printChanged(stored, options, (s) => describe(s, new Date()), { tenantId, subscriptionId });
     });
 }
@@ -350,13 +414,7 @@ function registerStateChanges(subs: Command): void {
       .action(async (id: string, options: Options) => {
         const tenantId = tenantOf(options);
         const subscriptionId = subscriptionIdOf(id);
-        const changes: SubscriptionChanges = { state, updatedAt: new Date().toISOString() };
-        if (state === 'active') changes.disabledReason = null;
-        const stored = await withClients(options, async (c) => {
-          const written = await change(c.store(), tenantId, subscriptionId, () => ({ changes }));
-          if (state === 'active') await resetHealth(c, tenantId, subscriptionId, 'resumed', options);
-          return written;
-        });
+        const stored = await withClients(options, (c) => setSubscriptionStateIn(c, tenantId, subscriptionId, state, stderrNote(options)));
         printChanged(stored, options, (s) => `${s.subscriptionId} (tenant ${s.tenantId}) is now ${s.state}`, { tenantId, subscriptionId });
       });
   }
@@ -369,14 +427,7 @@ function registerDelete(subs: Command): void {
     .action(async (id: string, options: Options) => {
       const tenantId = tenantOf(options);
       const subscriptionId = subscriptionIdOf(id);
-      await withClients(options, async (c) => {
-        try {
-          await c.store().delete(tenantId, subscriptionId);
-        } catch (error) {
-          if (error instanceof SubscriptionNotFoundError) throw new CliError(error.message);
-          throw error;
-        }
-      });
+      await withClients(options, (c) => deleteSubscriptionIn(c, tenantId, subscriptionId));
       if (options.json) return printJson({ tenantId, subscriptionId, deleted: true });
       printLines(`deleted ${subscriptionId} (tenant ${tenantId})`);
     });
@@ -447,25 +498,46 @@ function rotationPlan(
   };
 }
 
-async function rotateSecret(id: string, options: RotateOptions): Promise<void> {
-  const tenantId = tenantOf(options);
-  const subscriptionId = subscriptionIdOf(id);
-  const graceMs = parseDuration('--grace', options.grace);
+/** What a rotation wrote: the new secret (shown once), until when the previous one signs, and warnings. */
+export interface RotationResult {
+  readonly tenantId: string;
+  readonly subscriptionId: string;
+  readonly secret: string;
+  readonly previousSecretExpiresAt: string | null;
+  readonly updatedAt: string | undefined;
+  readonly warnings: string[];
+}
+
+/** `--grace` as a duration, by the CLI's rule. */
+export function rotationGrace(grace: string): number {
+  return parseDuration('--grace', grace);
+}
+
+/** Issues a new secret; the old one keeps signing for `graceMs` (refused during a live grace period unless forced). */
+export async function rotateSecretIn(c: Clients, tenantId: string, subscriptionId: string, rotate: { graceMs: number; force: boolean }): Promise<RotationResult> {
   const now = new Date();
   const secret = newSecret();
   let rotation: Rotation | undefined;
-  const stored = await withClients(options, (c) =>
-    change(c.store(), tenantId, subscriptionId, ({ item }) => (rotation = rotationPlan(item, { tenantId, subscriptionId }, { secret, graceMs, now, force: options.force === true }))),
-  );
+  const stored = await change(c.store(), tenantId, subscriptionId, ({ item }) => (rotation = rotationPlan(item, { tenantId, subscriptionId }, { secret, graceMs: rotate.graceMs, now, force: rotate.force })));
   const { dropped, oldSecretBroken } = rotation!;
-  if (oldSecretBroken) process.stderr.write('warning: the old secret was not a valid secret, so it cannot keep signing: the new secret replaces it at once\n');
-  if (dropped !== undefined) process.stderr.write(`warning: --force: dropped the previous secret that would have signed until ${dropped}\n`);
-  const after = stored.item as Partial<Subscription>;
-  const result = { tenantId, subscriptionId, secret, previousSecretExpiresAt: after.previousSecretExpiresAt ?? null, updatedAt: after.updatedAt };
+  const warnings: string[] = [];
+  if (oldSecretBroken) warnings.push('the old secret was not a valid secret, so it cannot keep signing: the new secret replaces it at once');
+  if (dropped !== undefined) warnings.push(`--force: dropped the previous secret that would have signed until ${dropped}`);
   if (!stored.subscription) {
     const invalid = new InvalidSubscriptionError(stored.problems, tenantId, subscriptionId);
-    process.stderr.write(`warning: written, but ${invalid.message}; fan-out skips it until that is fixed (${fixHint(stored.problems)})\n`);
+    warnings.push(`written, but ${invalid.message}; fan-out skips it until that is fixed (${fixHint(stored.problems)})`);
   }
+  const after = stored.item as Partial<Subscription>;
+  return { tenantId, subscriptionId, secret, previousSecretExpiresAt: after.previousSecretExpiresAt ?? null, updatedAt: after.updatedAt, warnings };
+}
+
+async function rotateSecret(id: string, options: RotateOptions): Promise<void> {
+  const tenantId = tenantOf(options);
+  const subscriptionId = subscriptionIdOf(id);
+  const graceMs = rotationGrace(options.grace);
+  const { warnings, ...result } = await withClients(options, (c) => rotateSecretIn(c, tenantId, subscriptionId, { graceMs, force: options.force === true }));
+  for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
+  const secret = result.secret;
   if (options.json) return printJson(result);
   printLines(
     fields([

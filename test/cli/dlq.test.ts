@@ -142,6 +142,17 @@ describe('delivery DLQ', () => {
     expect([queued, left].flat().filter((b) => b.includes('"tenantId":"globex"'))).toHaveLength(2);
   });
 
+  test('redrive --id selects exactly the named jobs (here in a dry run: nothing moves)', async () => {
+    const r = await cli(['dlq', 'redrive', '--id', b3.deliveryId, '--dry-run', '--json', ...f.local]);
+
+    expect(r.code).toBe(0);
+    const report = json<{ moved: { id: string }[]; notSelected: number; dryRun: boolean }>(r);
+    expect(report.moved.map((m) => m.id)).toEqual([b3.deliveryId]);
+    expect(report.dryRun).toBe(true);
+    expect(report.notSelected).toBe(2);
+    expect(await peek(f, f.state.DeliveryDlqUrl)).toHaveLength(3);
+  });
+
   test('redrive without a selection moves every readable job and leaves an unreadable one parked, saying why', async () => {
     const r = await cli(['dlq', 'redrive', ...f.local]);
 
