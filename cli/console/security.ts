@@ -6,8 +6,9 @@ import { getCookie, setCookie } from 'hono/cookie';
  * The console's security model (README, "Console"):
  * - it listens on 127.0.0.1 only, and answers only requests whose Host is 127.0.0.1:<port> or
  *   localhost:<port> (a DNS-rebinding page cannot talk to it under another name);
- * - every request carries the session token: the printed URL's `?token=` once, then an HttpOnly
- *   SameSite=Strict cookie (the redirect strips the token from the address bar); 401 otherwise;
+ * - every request carries the session token: the printed URL's `?token=` (it also sets an HttpOnly
+ *   SameSite=Strict cookie, which carries it from then on; the page strips it from the address
+ *   bar), the cookie, or `Authorization: Bearer <token>` for scripts; 401 otherwise;
  * - a request that changes anything is a POST from the console's own origin (Sec-Fetch-Site
  *   same-origin, Origin its own or "null" as no-referrer makes it) with the session's CSRF token;
  * - every response forbids inline scripts and styles, framing, sniffing, referrers and caching.
@@ -86,16 +87,18 @@ export function guard(session: Session): MiddlewareHandler {
     if (host === undefined || !session.hosts.includes(host.toLowerCase())) {
       return refuse(c, 403, `403: this console answers only at ${session.origins.join(' or ')} (Host "${host ?? ''}" refused)\n`);
     }
-    const url = new URL(c.req.url);
-    const queryToken = url.searchParams.get('token');
+    const queryToken = new URL(c.req.url).searchParams.get('token');
     if (queryToken !== null) {
-      if (c.req.method !== 'GET' || !session.isToken(queryToken)) return refuse(c, 401, '401: wrong or missing session token; open the URL `statushooks console` printed\n');
-      // Keep the token out of the address bar, the history and any link: a cookie carries it from now on.
+      if ((c.req.method !== 'GET' && c.req.method !== 'HEAD') || !session.isToken(queryToken)) return refuse(c, 401, '401: wrong or missing session token; open the URL `statushooks console` printed\n');
+      // The page is served at once, so any client that has the printed URL gets it (curl, fetch,
+      // a browser). From now on a cookie carries the token; the page's script takes it out of the
+      // address bar and the history (history.replaceState), and no-referrer keeps it out of
+      // Referer headers.
       setCookie(c, session.cookieName, session.token, { httpOnly: true, sameSite: 'Strict', path: '/' });
-      url.searchParams.delete('token');
-      return c.redirect(`${url.pathname}${url.search}`, 303);
+      return next();
     }
-    if (!session.isToken(getCookie(c, session.cookieName))) {
+    const bearer = /^Bearer (\S+)$/.exec(c.req.header('authorization') ?? '')?.[1];
+    if (!session.isToken(getCookie(c, session.cookieName)) && !session.isToken(bearer)) {
       return refuse(c, 401, '401: this console needs its session token; open the URL `statushooks console` printed\n');
     }
     const method = c.req.method;

@@ -25,11 +25,17 @@ test('the token is 32 random bytes in base64url, new for every session, and the 
   expect(session.cookieName).toBe('statushooks_console_4321');
 });
 
-test('the token in the query sets the cookie and redirects to the same page without it', async () => {
+test('the token in the query opens the page at once and sets the cookie that carries it from then on', async () => {
   const res = await get(`/dlq?token=${session.token}&x=1`);
-  expect(res.status).toBe(303);
-  expect(res.headers.get('location')).toBe('/dlq?x=1');
+  expect(res.status).toBe(200);
+  expect(await res.text()).toBe('page');
   expect(res.headers.get('set-cookie')).toBe(`${cookie}; Path=/; HttpOnly; SameSite=Strict`);
+});
+
+test('a script may carry the token as a bearer token instead of the cookie', async () => {
+  expect((await get('/dlq', { authorization: `Bearer ${session.token}` })).status).toBe(200);
+  expect((await get('/dlq', { authorization: `Bearer ${session.token.slice(1)}` })).status).toBe(401);
+  expect((await get('/dlq', { authorization: session.token })).status).toBe(401);
 });
 
 test('no token, a wrong or truncated one, or one in the query of a POST: 401', async () => {

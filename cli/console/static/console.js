@@ -6,6 +6,14 @@
 (function () {
   const POLL_MS = 1500;
 
+  // The printed URL carries the session token once; the cookie set with this page carries it from
+  // now on, so it leaves the address bar and the history.
+  const address = new URL(location.href);
+  if (address.searchParams.has('token')) {
+    address.searchParams.delete('token');
+    history.replaceState(history.state, '', address.pathname + address.search + address.hash);
+  }
+
   function live(tbody) {
     const src = tbody.getAttribute('data-live-src');
     let last = tbody.innerHTML;
