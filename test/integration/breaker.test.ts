@@ -8,7 +8,7 @@ import { DynamoHealthStore } from '../../lambdas/adapters/health-store';
 import { OperationalEvents } from '../../lambdas/adapters/operational-events';
 import type { EventName } from '../../lambdas/core/catalog';
 import { PARKED_ATTRIBUTES } from '../../lambdas/core/job';
-import { type Harness, Receiver, drain, putChanges, startHarness, subscribe, waitFor, waitForQuiet } from './helpers';
+import { type Harness, Receiver, drain, putChanges, pipelineSuite, subscribe, waitFor, waitForQuiet } from './helpers';
 
 jest.setTimeout(120_000);
 
@@ -17,24 +17,16 @@ const PROBE_INTERVAL_MS = 2_000;
 let h: Harness;
 let health: DynamoHealthStore;
 let operational: OperationalEvents;
-const receivers: Receiver[] = [];
 const started = Date.now();
 
-beforeAll(async () => {
-  h = await startHarness({
-    retrySchedule: [1],
-    maxAttempts: MAX_ATTEMPTS,
-    httpTimeoutMs: 1_000,
-    context: { breakerThreshold: '3', breakerProbeIntervalSeconds: String(PROBE_INTERVAL_MS / 1000) },
-  });
-  health = new DynamoHealthStore(h.db, h.runtime.outputs.HealthTableName!);
-  operational = new OperationalEvents(h.db, h.runtime.outputs.HealthTableName!);
-}, 180_000);
-
-afterAll(async () => {
-  await Promise.all(receivers.map((r) => r.stop()));
-  await h?.stop();
-});
+const { receivers } = pipelineSuite(
+  { retrySchedule: [1], maxAttempts: MAX_ATTEMPTS, httpTimeoutMs: 1_000, context: { breakerThreshold: '3', breakerProbeIntervalSeconds: String(PROBE_INTERVAL_MS / 1000) } },
+  (harness) => {
+    h = harness;
+    health = new DynamoHealthStore(h.db, h.runtime.outputs.HealthTableName!);
+    operational = new OperationalEvents(h.db, h.runtime.outputs.HealthTableName!);
+  },
+);
 
 const EVENT: EventName = 'payment_operation.status.changed';
 const changes = (tenantId: string, n: number) =>

@@ -4,23 +4,15 @@
  */
 import { EVENT_NAMES } from '../../lambdas/core/catalog';
 import { deliveryIdFor } from '../../lambdas/core/subscriptions';
-import { type Harness, Receiver, type StatusChangeInput, putChanges, startHarness, subscribe, waitFor, waitForQuiet } from './helpers';
+import { type Harness, Receiver, type StatusChangeInput, putChanges, pipelineSuite, subscribe, waitFor, waitForQuiet } from './helpers';
 
 jest.setTimeout(120_000);
 
 const EVENTS = 500;
 const SUBSCRIPTIONS = 4;
 let h: Harness;
-const receivers: Receiver[] = [];
 
-beforeAll(async () => {
-  h = await startHarness({ retrySchedule: [1, 1, 1, 1], maxAttempts: 5 });
-}, 180_000);
-
-afterAll(async () => {
-  await Promise.all(receivers.map((r) => r.stop()));
-  await h?.stop();
-});
+const { receivers } = pipelineSuite({ retrySchedule: [1, 1, 1, 1], maxAttempts: 5 }, (harness) => (h = harness));
 
 test(`a burst of ${EVENTS} events to ${SUBSCRIPTIONS} subscriptions: every delivery arrives, none is lost`, async () => {
   const tenantId = 'burst-shop';

@@ -3,21 +3,13 @@
  * SQS applies AWS's character rule: an event holding them is never retried forever, it ends parked
  * in the fan-out DLQ, and the parked record parses back to exactly what the producer sent.
  */
-import { type Harness, Receiver, SOURCE, drain, putEntries, startHarness, subscribe, waitFor } from './helpers';
+import { type Harness, Receiver, SOURCE, drain, putEntries, pipelineSuite, subscribe, waitFor } from './helpers';
 
 jest.setTimeout(60_000);
 
 let h: Harness;
-const receivers: Receiver[] = [];
 
-beforeAll(async () => {
-  h = await startHarness({ retrySchedule: [1, 1, 1, 1], maxAttempts: 3 });
-}, 180_000);
-
-afterAll(async () => {
-  await Promise.all(receivers.map((r) => r.stop()));
-  await h?.stop();
-});
+const { receivers } = pipelineSuite({ retrySchedule: [1, 1, 1, 1], maxAttempts: 3 }, (harness) => (h = harness));
 
 interface ParkedRecord {
   kind: string;

@@ -11,7 +11,7 @@ import {
   type SubscriptionItem,
   expectedBody,
   putChanges,
-  startHarness,
+  pipelineSuite,
   subscribe,
   verify,
   waitFor,
@@ -21,22 +21,8 @@ import {
 jest.setTimeout(60_000);
 
 let h: Harness;
-const receivers: Receiver[] = [];
 
-beforeAll(async () => {
-  h = await startHarness({ retrySchedule: [1, 1, 1, 1], maxAttempts: 3 });
-}, 180_000);
-
-afterAll(async () => {
-  await Promise.all(receivers.map((r) => r.stop()));
-  await h?.stop();
-});
-
-async function receiver(): Promise<Receiver> {
-  const r = await Receiver.start();
-  receivers.push(r);
-  return r;
-}
+const { receiver } = pipelineSuite({ retrySchedule: [1, 1, 1, 1], maxAttempts: 3 }, (harness) => (h = harness));
 
 const TENANT = 'acme-shop';
 const OTHER_TENANT = 'other-shop';

@@ -7,23 +7,17 @@
 import { OperationalEvents } from '../../lambdas/adapters/operational-events';
 import type { EventName } from '../../lambdas/core/catalog';
 import { PARKED_ATTRIBUTES } from '../../lambdas/core/job';
-import { type Harness, Receiver, drain, functionMetricRecords, getSubscription, putChanges, startHarness, subscribe, waitFor } from './helpers';
+import { type Harness, Receiver, drain, functionMetricRecords, getSubscription, putChanges, pipelineSuite, subscribe, waitFor } from './helpers';
 
 jest.setTimeout(90_000);
 
 let h: Harness;
 let operational: OperationalEvents;
-const receivers: Receiver[] = [];
 const started = Date.now();
 
-beforeAll(async () => {
-  h = await startHarness({ retrySchedule: [1], maxAttempts: 10, httpTimeoutMs: 1_000, context: { disableAfterHours: '0.0005', breakerThreshold: '100' } });
+const { receivers } = pipelineSuite({ retrySchedule: [1], maxAttempts: 10, httpTimeoutMs: 1_000, context: { disableAfterHours: '0.0005', breakerThreshold: '100' } }, (harness) => {
+  h = harness;
   operational = new OperationalEvents(h.db, h.runtime.outputs.HealthTableName!);
-}, 180_000);
-
-afterAll(async () => {
-  await Promise.all(receivers.map((r) => r.stop()));
-  await h?.stop();
 });
 
 const EVENT: EventName = 'sales_order_parcel.status.changed';

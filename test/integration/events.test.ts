@@ -10,22 +10,14 @@ import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { EVENT_NAMES } from '../../lambdas/core/catalog';
 import type { CfnTemplate } from '../../local/template';
 import { startLocalRuntime } from '../../local/runtime';
-import { type Harness, Receiver, SOURCE, type StatusChangeInput, detailOf, drain, entryFor, expectedBody, putChanges, putEntries, startHarness, subscribe, verify, waitFor } from './helpers';
+import { type Harness, Receiver, SOURCE, type StatusChangeInput, detailOf, drain, entryFor, expectedBody, putChanges, putEntries, pipelineSuite, subscribe, verify, waitFor } from './helpers';
 
 jest.setTimeout(60_000);
 
 let h: Harness;
-const receivers: Receiver[] = [];
 const OPTIONS = { retrySchedule: [1, 1, 1, 1], maxAttempts: 3 } as const;
 
-beforeAll(async () => {
-  h = await startHarness({ ...OPTIONS });
-}, 180_000);
-
-afterAll(async () => {
-  await Promise.all(receivers.map((r) => r.stop()));
-  await h?.stop();
-});
+const { receivers } = pipelineSuite({ ...OPTIONS }, (harness) => (h = harness));
 
 test('PutEvents reports per-entry errors as AWS does, in order, and accepts the valid entries', async () => {
   const bus = h.runtime.outputs.EventBusName;

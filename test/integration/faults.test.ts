@@ -5,22 +5,14 @@
  */
 import type { Message } from '@aws-sdk/client-sqs';
 import { EVENT_NAMES } from '../../lambdas/core/catalog';
-import { type Answer, type Harness, Receiver, type StatusChangeInput, drain, putChanges, sleep, startHarness, subscribe, waitFor, waitForQuiet } from './helpers';
+import { type Answer, type Harness, Receiver, type StatusChangeInput, drain, putChanges, sleep, pipelineSuite, subscribe, waitFor, waitForQuiet } from './helpers';
 
 jest.setTimeout(90_000);
 
 let h: Harness;
-const receivers: Receiver[] = [];
 
-beforeAll(async () => {
-  // No subscription cache: every fan-out and every delivery reads DynamoDB, so an outage is felt.
-  h = await startHarness({ retrySchedule: [1, 1, 1, 1], maxAttempts: 5, context: { subscriptionCacheTtlMs: '0' } });
-}, 180_000);
-
-afterAll(async () => {
-  await Promise.all(receivers.map((r) => r.stop()));
-  await h?.stop();
-});
+// No subscription cache: every fan-out and every delivery reads DynamoDB, so an outage is felt.
+const { receivers } = pipelineSuite({ retrySchedule: [1, 1, 1, 1], maxAttempts: 5, context: { subscriptionCacheTtlMs: '0' } }, (harness) => (h = harness));
 
 interface Accounting {
   delivered: Set<string>;

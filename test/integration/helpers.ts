@@ -344,3 +344,34 @@ export async function waitForQuiet(h: Harness, timeoutMs: number): Promise<void>
     describe: () => `a delivery lane still holds jobs; last runtime lines:\n${h.logs.slice(-15).join('\n')}`,
   });
 }
+
+// ---- one pipeline per test file ----
+
+/**
+ * Starts the harness before a test file's tests (`onStart` gets it, e.g. to build stores on its
+ * tables) and stops it after them, with every receiver in `receivers` (those `receiver()` started
+ * and any the file pushes itself).
+ */
+export function pipelineSuite(
+  options: LocalRuntimeOptions,
+  onStart: (h: Harness) => void,
+): { readonly receivers: Receiver[]; receiver(answer?: (n: number, webhookId: string) => Answer): Promise<Receiver> } {
+  let harness: Harness | undefined;
+  const receivers: Receiver[] = [];
+  beforeAll(async () => {
+    harness = await startHarness(options);
+    onStart(harness);
+  }, 180_000);
+  afterAll(async () => {
+    await Promise.all(receivers.map((r) => r.stop()));
+    await harness?.stop();
+  });
+  return {
+    receivers,
+    receiver: async (answer) => {
+      const r = await Receiver.start(answer);
+      receivers.push(r);
+      return r;
+    },
+  };
+}

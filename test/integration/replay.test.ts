@@ -14,27 +14,13 @@ import type { EventName } from '../../lambdas/core/catalog';
 import { DEFAULTS } from '../../lambdas/core/config';
 import { newReplayName, replayDescription, type ReplayFilter } from '../../lambdas/core/replay';
 import { deliveryIdFor } from '../../lambdas/core/subscriptions';
-import { type Harness, Receiver, type StatusChangeInput, type SubscriptionItem, entryFor, putEntries, startHarness, subscribe, waitFor, waitForLogLine, waitForQuiet } from './helpers';
+import { type Harness, Receiver, type StatusChangeInput, type SubscriptionItem, entryFor, putEntries, pipelineSuite, startHarness, subscribe, waitFor, waitForLogLine, waitForQuiet } from './helpers';
 
 jest.setTimeout(90_000);
 
 let h: Harness;
-const receivers: Receiver[] = [];
 
-beforeAll(async () => {
-  h = await startHarness({ retrySchedule: [1, 1, 1, 1], maxAttempts: 3 });
-}, 180_000);
-
-afterAll(async () => {
-  await Promise.all(receivers.map((r) => r.stop()));
-  await h?.stop();
-});
-
-async function receiver(): Promise<Receiver> {
-  const r = await Receiver.start();
-  receivers.push(r);
-  return r;
-}
+const { receivers, receiver } = pipelineSuite({ retrySchedule: [1, 1, 1, 1], maxAttempts: 3 }, (harness) => (h = harness));
 
 const HOUR = 3_600_000;
 /** A whole second (PutEvents times are kept to the second), some hours back. */

@@ -5,23 +5,15 @@
  */
 import { readFileSync } from 'node:fs';
 import type { EventName } from '../../lambdas/core/catalog';
-import { type Answer, type Harness, Receiver, drain, getSubscription, putChanges, startHarness, subscribe, verify, waitFor, waitForLogLine, waitForQuiet } from './helpers';
+import { type Answer, type Harness, Receiver, drain, getSubscription, putChanges, pipelineSuite, subscribe, verify, waitFor, waitForLogLine, waitForQuiet } from './helpers';
 
 jest.setTimeout(60_000);
 
 const MAX_ATTEMPTS = 3;
 const HTTP_TIMEOUT_MS = 1_000;
 let h: Harness;
-const receivers: Receiver[] = [];
 
-beforeAll(async () => {
-  h = await startHarness({ retrySchedule: [1, 1, 1, 1], maxAttempts: MAX_ATTEMPTS, httpTimeoutMs: HTTP_TIMEOUT_MS });
-}, 180_000);
-
-afterAll(async () => {
-  await Promise.all(receivers.map((r) => r.stop()));
-  await h?.stop();
-});
+const { receivers } = pipelineSuite({ retrySchedule: [1, 1, 1, 1], maxAttempts: MAX_ATTEMPTS, httpTimeoutMs: HTTP_TIMEOUT_MS }, (harness) => (h = harness));
 
 const EVENT: EventName = 'return_order_parcel.status.changed';
 let counter = 0;
