@@ -132,7 +132,7 @@ export class StatusHooksFunction extends NodejsFunction {
         },
         // The AWS SDK v3 comes from the Lambda runtime (as CDK's default for Node.js 18+): it is
         // ~580 KB of each bundle otherwise, and cold starts measured no faster with it bundled
-        // (README "Bundles"). Nothing else is left out; the local runtime provides `@aws-sdk/*`
+        // (README "Cost and footprint"). Nothing else is left out; the local runtime provides `@aws-sdk/*`
         // the same way (local/startup/functions.ts).
         externalModules: [...FUNCTION_BUNDLE.external],
         // esbuild's size summary on every synth is noise; warnings and errors still show.
