@@ -5,19 +5,17 @@
  * with in-memory stores around the real sender, logger and metrics.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import type { Logger } from '@aws-lambda-powertools/logger';
-import type { Metrics as PowertoolsMetrics } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { DynamoHealthStore } from '../adapters/health-store';
 import type { HttpSender } from '../adapters/http-sender';
 import type { SqsJobQueue, SqsParkingLot } from '../adapters/job-queue';
+import type { Observability } from '../adapters/observability';
 import type { OperationalEvents } from '../adapters/operational-events';
 import type { DynamoSubscriptionStore } from '../adapters/subscription-store';
 import type { EndpointHealth } from '../core/breaker';
 import { TtlCache } from '../core/cache';
 import { deliver, type DeliveryConfig } from '../core/delivery';
 import type { DeliveryLogPort } from '../core/delivery-log';
-import type { Log, Metrics } from '../core/ports';
 import type { Subscription } from '../core/subscriptions';
 
 export interface DeliveryAdapters {
@@ -30,7 +28,7 @@ export interface DeliveryAdapters {
   readonly ownQueue: Pick<SqsJobQueue, 'changeVisibility'>;
   readonly retryLane: Pick<SqsJobQueue, 'sendJob'>;
   readonly parking: Pick<SqsParkingLot, 'parkJob'>;
-  readonly observability: { readonly logger: Logger; readonly log: Log; readonly powertoolsMetrics: PowertoolsMetrics; readonly metrics: Metrics };
+  readonly observability: Observability;
   readonly subscriptionCacheTtlMs: number;
   readonly healthCacheTtlMs: number;
 }
@@ -38,7 +36,7 @@ export interface DeliveryAdapters {
 export type DeliveryHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
 export function createDeliveryHandler(a: DeliveryAdapters, config: DeliveryConfig): DeliveryHandler {
-  const { logger, log, powertoolsMetrics, metrics } = a.observability;
+  const { logger, log, metrics, publish } = a.observability;
   // Shared by every record of every batch this instance handles.
   const subscriptions = new TtlCache<Subscription | undefined>(a.subscriptionCacheTtlMs);
   const healthCache = new TtlCache<EndpointHealth | undefined>(a.healthCacheTtlMs);
@@ -90,8 +88,9 @@ export function createDeliveryHandler(a: DeliveryAdapters, config: DeliveryConfi
       // job already carries its own retry delay (visibility), which a thrown error would not change.
       return await processPartialResponse(event, recordHandler, processor, { context, throwOnFullBatchFailure: false });
     } finally {
-      // Nothing counted (e.g. an invocation that only moved jobs between lanes): nothing to publish, and no warning.
-      if (powertoolsMetrics.hasStoredMetrics()) powertoolsMetrics.publishStoredMetrics();
+      // Also when a record handler threw: its counts are written with this invocation's. Nothing
+      // counted (e.g. an invocation that only moved jobs between lanes): nothing written, no warning.
+      publish();
     }
   };
 }

@@ -13,7 +13,7 @@ import { fanOut, type FanOutResult, type SubscriptionLookup } from '../core/rout
 
 // Built once per cold start and reused by every invocation of this instance.
 const env = process.env;
-const { logger, log, powertoolsMetrics, metrics } = observability('statushooks-fan-out');
+const { logger, log, metrics, publish } = observability('statushooks-fan-out');
 const store = new DynamoSubscriptionStore(documentClient(), requiredEnv(env, ENV.subscriptionsTable));
 const sqs = sqsClient();
 const queue = new SqsJobQueue(sqs, requiredEnv(env, ENV.deliveryQueueUrl), { retries: DEFAULTS.sendBatchRetries });
@@ -44,7 +44,7 @@ export async function handler(event: EventBridgeEvent<string, unknown>, context?
       metrics,
     });
   } finally {
-    // Nothing counted: nothing to publish, and no warning about it.
-    if (powertoolsMetrics.hasStoredMetrics()) powertoolsMetrics.publishStoredMetrics();
+    // The counts summed in this invocation, then the stored metrics; nothing counted: nothing written, no warning.
+    publish();
   }
 }

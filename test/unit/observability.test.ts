@@ -22,11 +22,11 @@ const dimensionsOf = (record: Record<string, unknown>) =>
 describe('observability metrics', () => {
   it('counts a failure per tenant in its own record with a TenantId dimension, apart from the stack-wide count', () => {
     const records = captureEmf(() => {
-      const { metrics, powertoolsMetrics } = observability('statushooks-test');
+      const { metrics, publish } = observability('statushooks-test');
       metrics.count(METRIC.deliveriesFailed);
       metrics.countForTenant(METRIC.deliveriesFailed, 'acme-shop');
       metrics.countForTenant(METRIC.deliveriesFailed, 'globex', 2);
-      powertoolsMetrics.publishStoredMetrics();
+      publish();
     });
     const perTenant = records.filter((r) => r[TENANT_DIMENSION] !== undefined);
     expect(perTenant.map((r) => [r[TENANT_DIMENSION], r.DeliveriesFailed])).toEqual([
