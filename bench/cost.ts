@@ -57,6 +57,10 @@ export interface CostOptions {
   readonly xraySampledFull: number;
   /** Execution environments per function (the stack allows 10; fewer keeps 2 cores from queueing). */
   readonly environments: number;
+  /** The stack's `deliveryLog` setting for the run. */
+  readonly deliveryLog: 'all' | 'failures';
+  /** For the `deliveryLog = failures` what-if: the share of deliveries whose first attempt fails (and so get a record). */
+  readonly failureShare: number;
   readonly json: boolean;
 }
 
@@ -450,7 +454,10 @@ function targetLines(results: Measured[], o: CostOptions, facts: StackFacts): st
       const total = price(m, o, facts).total;
       const log = deliveryLogCost(m, facts);
       const provisioned = total - log.writes + (log.writes / PRICES.dynamoWriteRequestUnit.usd) * provisionedPerWru;
-      return { total, log: log.writes + log.storage, provisioned, without: total - log.writes - log.storage };
+      const without = total - log.writes - log.storage;
+      // A failing delivery's record costs about what every record costs with `all` (its first
+      // failure creates it with its index entries, each later attempt updates it).
+      return { total, log: log.writes + log.storage, provisioned, without, failuresOnly: without + o.failureShare * (log.writes + log.storage) };
     };
     const a = variants(one);
     const b = variants(many);
@@ -461,6 +468,7 @@ function targetLines(results: Measured[], o: CostOptions, facts: StackFacts): st
       [`  of which the delivery log (${num(deliveryLogCost(one, facts).wru)} WRU per delivery + storage)`, usd(a.log), usd(extra('log'))],
       [`  the log on provisioned capacity, ${PROVISIONED_UTILIZATION * 100} % utilized (what-if)`, usd(a.provisioned), usd(extra('provisioned'))],
       [`  without the delivery log (what-if)`, usd(a.without), usd(extra('without'))],
+      ...(o.deliveryLog === 'all' ? [[`  \`deliveryLog = failures\`, ${num(o.failureShare * 100)} % of first attempts failing (what-if)`, usd(a.failuresOnly), usd(extra('failuresOnly'))]] : []),
     );
   }
   rows.push(['**target**', `**≤ ${TARGET_ONE_SUBSCRIBER.toFixed(2)}**`, `**≤ ${TARGET_PER_EXTRA_SUBSCRIBER.toFixed(2)}**`]);
@@ -469,7 +477,8 @@ function targetLines(results: Measured[], o: CostOptions, facts: StackFacts): st
     '',
     ...table(['', `${first} subscriber`, `per extra subscriber (${last} vs ${first})`], rows),
     '',
-    `The what-ifs reprice the same counted calls: provisioned write capacity at $${PRICES.dynamoProvisionedWcuHour.usd} per WCU-hour, auto scaled to keep it ${PROVISIONED_UTILIZATION * 100} % used (steady traffic; bursts above it throttle); "without" drops the log's writes and storage.`,
+    `The what-ifs reprice the same counted calls: provisioned write capacity at $${PRICES.dynamoProvisionedWcuHour.usd} per WCU-hour, auto scaled to keep it ${PROVISIONED_UTILIZATION * 100} % used (steady traffic; bursts above it throttle); "without" drops the log's writes and storage; \`deliveryLog = failures\` keeps the log's cost for the failing share of deliveries only (--failure-share; measure it for real with --delivery-log failures).`,
+    `This run: \`deliveryLog = ${o.deliveryLog}\`${o.deliveryLog === 'failures' ? ' (every delivery here succeeds at its first attempt, so the log is not written at all)' : ''}.`,
     '',
   ];
 }
@@ -579,7 +588,7 @@ export async function runCost(o: CostOptions, print: (line: string) => void): Pr
   const started = Date.now();
   const lines: string[] = [];
   // The stack as deployed logs at its default level (INFO), not the local runtime's DEBUG.
-  const runtime = await startLocalRuntime({ stateFile: false, maxEnvironmentsPerFunction: o.environments, context: { logLevel: 'INFO' }, log: (line) => (line.startsWith('!') ? process.stderr.write(`${line}\n`) : lines.push(line)) });
+  const runtime = await startLocalRuntime({ stateFile: false, maxEnvironmentsPerFunction: o.environments, context: { logLevel: 'INFO', deliveryLog: o.deliveryLog }, log: (line) => (line.startsWith('!') ? process.stderr.write(`${line}\n`) : lines.push(line)) });
   const events = new EventBridgeClient({ endpoint: runtime.endpoints.eventbridge, region: runtime.region, credentials: LOCAL_CREDENTIALS });
   const dynamodb = new DynamoDBClient({ endpoint: runtime.endpoints.dynamodb, region: runtime.region, credentials: LOCAL_CREDENTIALS });
   const db = DynamoDBDocumentClient.from(dynamodb);
@@ -603,10 +612,21 @@ export async function runCost(o: CostOptions, print: (line: string) => void): Pr
     dynamodb.destroy();
     await runtime.stop();
   }
-  const command = `npm run cost -- --events ${o.events} --trickle-events ${o.trickleEvents} --latency-ms ${o.latencyMs} --environments ${o.environments}${o.cpuScale === undefined ? '' : ` --cpu-scale ${o.cpuScale}`}`;
+  const command = `npm run cost -- --events ${o.events} --trickle-events ${o.trickleEvents} --latency-ms ${o.latencyMs} --environments ${o.environments}${o.deliveryLog === 'all' ? '' : ` --delivery-log ${o.deliveryLog}`}${o.cpuScale === undefined ? '' : ` --cpu-scale ${o.cpuScale}`}`;
   const { lines: out, json } = report(results, o, stackFacts(runtime.template), command, (Date.now() - started) / 1000);
   if (o.json) print(JSON.stringify(json, null, 2));
   else for (const line of out) print(line);
+}
+
+function deliveryLogOption(v: string | undefined): 'all' | 'failures' {
+  if (v === 'all' || v === 'failures') return v;
+  throw new Error(`--delivery-log must be all or failures, got ${v}`);
+}
+
+function shareOption(v: string | undefined): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new Error(`--failure-share must be a fraction from 0 to 1, got ${v}`);
+  return n;
 }
 
 function options(argv: string[]): CostOptions {
@@ -621,6 +641,8 @@ function options(argv: string[]): CostOptions {
       'platform-log-bytes': { type: 'string', default: '300' },
       'xray-sampled': { type: 'string', default: '0.05' },
       environments: { type: 'string', default: '3' },
+      'delivery-log': { type: 'string', default: 'all' },
+      'failure-share': { type: 'string', default: '0.02' },
       json: { type: 'boolean', default: false },
     },
   });
@@ -640,6 +662,8 @@ function options(argv: string[]): CostOptions {
     platformLogBytes: positive('platform-log-bytes', values['platform-log-bytes'], 0),
     xraySampledFull: positive('xray-sampled', values['xray-sampled'], 0),
     environments: Math.round(positive('environments', values.environments)),
+    deliveryLog: deliveryLogOption(values['delivery-log']),
+    failureShare: shareOption(values['failure-share']),
     json: values.json ?? false,
   };
 }

@@ -6,7 +6,7 @@ import { DEFAULTS } from '../lambdas/core/config';
 import { errorMessage, InvalidEventError } from '../lambdas/core/errors';
 import { parseBusEvent } from '../lambdas/core/events';
 import { freshJobBody } from '../lambdas/core/job';
-import type { DeliveryLogPort } from '../lambdas/core/delivery-log';
+import type { DeliveryLogMode, DeliveryLogPort } from '../lambdas/core/delivery-log';
 import type { DynamoDeliveryLog } from '../lambdas/adapters/delivery-log-store';
 import { fanOut, type FanOutPorts } from '../lambdas/core/route-event';
 import { noMetrics, silentLog } from '../lambdas/core/ports';
@@ -309,16 +309,16 @@ export function subscriptionStates(db: DynamoDBDocumentClient, subscriptionsTabl
 }
 
 /** Where fan-out redrive sends events: the fan-out function's own ports, minus parking and observability. */
-export type FanOutTarget = Pick<FanOutPorts, 'subscriptionsOf' | 'enqueue' | 'deliveryLog'>;
+export type FanOutTarget = Pick<FanOutPorts, 'subscriptionsOf' | 'enqueue' | 'deliveryLog' | 'deliveryLogMode' | 'operatorRedrive'>;
 
 /**
  * The ports the fan-out function wires (lambdas/fan-out/handler.ts), built from the same adapters,
  * without its cache; with the delivery log when the target has one (pending records, as fan-out writes them).
  */
-export function fanOutTarget(sqs: SQSClient, db: DynamoDBDocumentClient, subscriptionsTable: string, deliveryQueueUrl: string, deliveryLog?: DeliveryLogPort): FanOutTarget {
+export function fanOutTarget(sqs: SQSClient, db: DynamoDBDocumentClient, subscriptionsTable: string, deliveryQueueUrl: string, deliveryLog?: DeliveryLogPort & { readonly mode?: DeliveryLogMode }): FanOutTarget {
   const store = new DynamoSubscriptionStore(db, subscriptionsTable);
   const queue = new SqsJobQueue(sqs, deliveryQueueUrl, { retries: DEFAULTS.sendBatchRetries });
-  return { subscriptionsOf: (tenantId) => store.listByTenant(tenantId), enqueue: (jobs) => queue.enqueue(jobs), deliveryLog };
+  return { subscriptionsOf: (tenantId) => store.listByTenant(tenantId), enqueue: (jobs) => queue.enqueue(jobs), deliveryLog, deliveryLogMode: deliveryLog?.mode, operatorRedrive: true };
 }
 
 /** A reason the current validator gives for refusing the event, or null when it accepts it. */

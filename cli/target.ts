@@ -25,6 +25,7 @@ export type OutputKey =
   | 'HealthTableName'
   | 'DeliveryLogTableName'
   | 'DeliveryLogRetentionDays'
+  | 'DeliveryLogMode'
   | 'DeliveryQueueUrl'
   | 'RetryQueueUrl'
   | 'DeliveryDlqUrl'
@@ -203,7 +204,9 @@ export class Clients {
   /** The delivery log; fails plainly for a stack deployed before it existed. */
   deliveryLog(): DynamoDeliveryLog {
     const days = Number(this.target.outputs.DeliveryLogRetentionDays);
-    return new DynamoDeliveryLog(this.db, outputOf(this.target, 'DeliveryLogTableName'), Number.isInteger(days) && days > 0 ? days : SETTINGS.deliveryLogRetentionDays.default);
+    // A stack deployed before the setting existed logs everything.
+    const mode = this.target.outputs.DeliveryLogMode === 'failures' ? 'failures' : 'all';
+    return new DynamoDeliveryLog(this.db, outputOf(this.target, 'DeliveryLogTableName'), Number.isInteger(days) && days > 0 ? days : SETTINGS.deliveryLogRetentionDays.default, mode);
   }
 
   operationalEvents(): OperationalEvents {

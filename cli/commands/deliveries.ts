@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { InvalidCursorError, type DeliveryPage } from '../../lambdas/adapters/delivery-log-store';
 import { SqsJobQueue } from '../../lambdas/adapters/job-queue';
 import { DEFAULTS } from '../../lambdas/core/config';
-import { DELIVERY_STATES, isDeliveryState, type AttemptRecord, type DeliveryRecord, type DeliveryState } from '../../lambdas/core/delivery-log';
+import { DELIVERY_STATES, isDeliveryState, type AttemptRecord, type DeliveryLogMode, type DeliveryRecord, type DeliveryState } from '../../lambdas/core/delivery-log';
 import type { DeliveryJob } from '../../lambdas/core/job';
 import { CliError, UsageError } from '../cli-errors';
 import { nonEmpty, positiveInt } from '../inputs';
@@ -156,18 +156,23 @@ function registerGet(deliveries: Command): void {
       targetKind(options);
       const tenantId = nonEmpty('--tenant', options.tenant);
       const id = nonEmpty('<deliveryId>', deliveryId);
-      const { record, retentionDays } = await withClients(options, async (c) => {
+      const { record, log } = await withClients(options, async (c) => {
         const log = c.deliveryLog();
-        return { record: await log.get(tenantId, id), retentionDays: log.retentionDays };
+        return { record: await log.get(tenantId, id), log };
       });
-      if (!record) throw new CliError(notFound(id, tenantId, retentionDays));
+      if (!record) throw new CliError(notFound(id, tenantId, log));
       if (options.json) return printJson(recordView(record));
       printLines(...describeRecord(record));
     });
 }
 
-export function notFound(deliveryId: string, tenantId: string, retentionDays: number): string {
-  return `no delivery ${deliveryId} for tenant ${tenantId} in the delivery log (never queued, or older than the retention of ${retentionDays} days)`;
+/** Why a delivery has no record, as far as the log's settings tell. */
+export function notFound(deliveryId: string, tenantId: string, log: { readonly retentionDays: number; readonly mode: DeliveryLogMode }): string {
+  const why =
+    log.mode === 'failures'
+      ? `this stack logs failures only (deliveryLog = failures): delivered at its first attempt, still queued, never queued, or older than the retention of ${log.retentionDays} days`
+      : `never queued, or older than the retention of ${log.retentionDays} days`;
+  return `no delivery ${deliveryId} for tenant ${tenantId} in the delivery log (${why})`;
 }
 
 /** The text form of `get`: the record, the body, then one block per attempt. */
@@ -210,7 +215,7 @@ function describeAttempt(a: AttemptRecord): string[] {
 export async function resendIn(c: Clients, tenantId: string, id: string): Promise<{ record: DeliveryRecord; queuedAt: string; markError: string | undefined }> {
   const log = c.deliveryLog();
   const record = await log.get(tenantId, id);
-  if (!record) throw new CliError(notFound(id, tenantId, log.retentionDays));
+  if (!record) throw new CliError(notFound(id, tenantId, log));
   const subscription = await c.store().get(tenantId, record.subscriptionId);
   if (!subscription) throw new CliError(`not resent: subscription ${record.subscriptionId} of tenant ${tenantId} no longer exists`);
   if (subscription.state !== 'active') {
@@ -228,6 +233,8 @@ export async function resendIn(c: Clients, tenantId: string, id: string): Promis
     occurredAt: record.occurredAt,
     attempts: 0,
     queuedAt: now.toISOString(),
+    // It has a record (it was read above): every outcome updates it, whatever the log mode.
+    recorded: true,
   };
   // The record says `pending` before the job is queued, so the attempt's own write comes
   // after it (attempts stay). A failure to mark does not stop the resend.

@@ -482,11 +482,11 @@ ${postForm(ctx, subscriptionHref(tenantId, subscriptionId) + '/delete', html`<in
   });
 
   const deliveryPage = async (c: Context, tenantId: string, deliveryId: string, notices: Notice[] = [], status: 200 | 409 = 200) => {
-    const { record, retentionDays } = await run(async (cl) => {
+    const { record, log } = await run(async (cl) => {
       const log = cl.deliveryLog();
-      return { record: await log.get(tenantId, deliveryId), retentionDays: log.retentionDays };
+      return { record: await log.get(tenantId, deliveryId), log };
     });
-    if (!record) throw new CliError(notFound(deliveryId, tenantId, retentionDays));
+    if (!record) throw new CliError(notFound(deliveryId, tenantId, log));
     const r = recordView(record);
     const body = html`<p class="crumbs"><a href="/">Overview</a> › <a href="${tenantHref(tenantId)}">${tenantId}</a> › <a href="${subscriptionHref(tenantId, r.subscriptionId)}">${r.subscriptionId}</a> › delivery</p>
 <h1>Delivery <span class="mono">${r.deliveryId}</span></h1>

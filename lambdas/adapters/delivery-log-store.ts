@@ -7,6 +7,7 @@ import {
   isDeliveryState,
   type AttemptRecord,
   type DeliveryFacts,
+  type DeliveryLogMode,
   type DeliveryLogPort,
   type DeliveryLogUpdate,
   type DeliveryRecord,
@@ -77,6 +78,8 @@ export class DynamoDeliveryLog implements DeliveryLogPort {
     private readonly db: DynamoDBDocumentClient,
     readonly tableName: string,
     readonly retentionDays: number,
+    /** What the functions record (setting `deliveryLog`): tells readers why a delivery may have no record. */
+    readonly mode: DeliveryLogMode = 'all',
   ) {}
 
   /**

@@ -1,3 +1,4 @@
+import type { DeliveryLogMode } from '../core/delivery-log';
 import { DEFAULTS, ENV, type EndpointPolicy, type RetryPolicy } from '../core/config';
 import { DEFAULT_BREAKER_POLICY, type BreakerPolicy } from '../core/breaker';
 import type { Lane } from '../core/delivery';
@@ -66,6 +67,10 @@ export function healthCacheTtlFromEnv(env: Env): number {
 
 export function deliveryLogRetentionDaysFromEnv(env: Env): number {
   return settingsFromEnv(env).deliveryLogRetentionDays;
+}
+
+export function deliveryLogModeFromEnv(env: Env): DeliveryLogMode {
+  return settingsFromEnv(env).deliveryLog as DeliveryLogMode;
 }
 
 export function cacheTtlFromEnv(env: Env): number {

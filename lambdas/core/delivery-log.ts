@@ -26,6 +26,24 @@ export function isDeliveryState(value: string): value is DeliveryState {
  */
 export const INDEXED_STATES: readonly DeliveryState[] = ['retrying', 'parked', 'dropped', 'discarded'];
 
+/**
+ * What the log records (setting `deliveryLog`): `all`, every delivery from the moment fan-out
+ * queues it; `failures`, only the deliveries worth a look: an attempt that failed, a job parked or
+ * dropped, and every later outcome of such a delivery, plus deliveries an operator touched (resent,
+ * redriven, replayed). A delivery delivered at its first attempt is counted in metrics only, which
+ * saves the log's writes and storage on the happy path (README "Cost and footprint").
+ */
+export type DeliveryLogMode = 'all' | 'failures';
+
+/**
+ * Whether an outcome is written to the log. In `failures` mode a first-attempt success of a
+ * delivery that has no record is not; anything else is: a failure, and every outcome of a job
+ * that already has a record (an earlier attempt failed, or the job is `recorded`).
+ */
+export function logsOutcome(mode: DeliveryLogMode, state: DeliveryState, job: { readonly recorded?: boolean }, attemptsBefore: number): boolean {
+  return mode === 'all' || state !== 'delivered' || attemptsBefore > 0 || job.recorded === true;
+}
+
 /** How much of a response body the log keeps. */
 export const RESPONSE_SNIPPET_BYTES = 1024;
 

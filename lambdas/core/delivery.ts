@@ -1,6 +1,6 @@
 import { admit, isHealthy, markSlow, record, shouldDisable, waitForOpenCircuit, type BreakerPolicy, type EndpointHealth, type RecordResult, type Transition } from './breaker';
 import type { EndpointPolicy, RetryPolicy } from './config';
-import { attemptRecord, factsFromJob, noDeliveryLog, writeLog, type DeliveryLogPort, type DeliveryState } from './delivery-log';
+import { attemptRecord, factsFromJob, logsOutcome, noDeliveryLog, writeLog, type DeliveryLogMode, type DeliveryLogPort, type DeliveryState } from './delivery-log';
 import { checkUrl, redactUrl } from './endpoint-guard';
 import { EndpointBlockedError, errorMessage, RetryableError } from './errors';
 import { parseJob, type DeliveryJob } from './job';
@@ -87,6 +87,8 @@ export interface DeliveryConfig {
   readonly userAgent: string;
   /** From queuedAt to the point where a job that was tried is parked (retry.ts deadlineSpanMs). */
   readonly deadlineSpanMs: number;
+  /** What the delivery log records (setting `deliveryLog`); default `all`. */
+  readonly deliveryLog?: DeliveryLogMode;
 }
 
 /** SQS's longest DelaySeconds: a longer wait on the retry lane is the job's `notBefore`. */
@@ -213,6 +215,7 @@ async function logOutcome(outcome: StepOutcome, report: DeliveryReport | undefin
       return;
   }
   const job = s.job;
+  if (!logsOutcome(config.deliveryLog ?? 'all', state, job, s.attempts)) return;
   const at = ports.now().toISOString();
   await writeLog(
     state,

@@ -24,6 +24,11 @@ export const deliveryJobSchema = z.object({
   queuedAt: z.optional(z.string()),
   /** Epoch ms before which the job must not be tried (a wait longer than SQS's 15-minute DelaySeconds). */
   notBefore: z.optional(z.int().check(z.minimum(0))),
+  /**
+   * The delivery log has a record of this delivery (an operator resent, redrove or replayed it):
+   * every outcome is written, also with `deliveryLog` = `failures`.
+   */
+  recorded: z.optional(z.boolean()),
 });
 export type DeliveryJob = Omit<z.infer<typeof deliveryJobSchema>, 'event'> & { event: EventName };
 
@@ -32,9 +37,9 @@ export type DeliveryJob = Omit<z.infer<typeof deliveryJobSchema>, 'event'> & { e
  * every forwarded field at its limit and made of `"` (each becomes `\\\"` in the job), tenantId
  * of 3-byte characters, event id and time of control characters (written `\u0001`), the longest
  * event name, and a subscription id at DynamoDB's sort-key limit of 1024 bytes, also control
- * characters, on its last retry (attempts 100, the settings' bound, and a notBefore). Far below SQS's 256 KiB (SQS_MAX_MESSAGE_BYTES).
+ * characters, on its last retry (attempts 100, the settings' bound, a notBefore, and the `recorded` mark of a redriven job). Far below SQS's 256 KiB (SQS_MAX_MESSAGE_BYTES).
  */
-export const MAX_JOB_BYTES = 12_066;
+export const MAX_JOB_BYTES = 12_082;
 /** The subscription-id bound MAX_JOB_BYTES assumes: DynamoDB's limit for a sort key. */
 export const MAX_SUBSCRIPTION_ID_BYTES = 1024;
 
@@ -67,7 +72,8 @@ export function freshJobBody(text: string, now: Date): string {
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw) || (raw as { v?: unknown }).v !== 1) return text;
   const { attempts: _a, queuedAt: _q, notBefore: _n, ...rest } = raw as Record<string, unknown>;
-  return JSON.stringify({ ...rest, attempts: 0, queuedAt: now.toISOString() });
+  // A parked job has its record (parking is written): its next outcome updates it, whatever the log mode.
+  return JSON.stringify({ ...rest, attempts: 0, queuedAt: now.toISOString(), recorded: true });
 }
 
 export function parseJob(text: string): DeliveryJob {

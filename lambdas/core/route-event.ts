@@ -1,4 +1,4 @@
-import { noDeliveryLog, writeLog, type DeliveryFacts, type DeliveryLogPort } from './delivery-log';
+import { noDeliveryLog, writeLog, type DeliveryFacts, type DeliveryLogMode, type DeliveryLogPort } from './delivery-log';
 import { errorMessage, InvalidEventError } from './errors';
 import { buildPayload, parseBusEvent } from './events';
 import { buildJob, type DeliveryJob, type RejectedEventRecord } from './job';
@@ -14,6 +14,13 @@ export interface FanOutPorts {
   park(record: RejectedEventRecord): Promise<void>;
   /** The delivery log (one `pending` record per queued job); a failure to write it is counted, never thrown. */
   deliveryLog?: DeliveryLogPort;
+  /** What the log records (default `all`); with `failures` only an operator's replay or redrive is written here. */
+  deliveryLogMode?: DeliveryLogMode;
+  /**
+   * An operator's redrive (`dlq redrive --queue fan-out`): like a replay, its deliveries may have
+   * records already, and they are recorded whatever the log mode.
+   */
+  operatorRedrive?: boolean;
   now(): Date;
   log: Log;
   metrics: Metrics;
@@ -73,23 +80,34 @@ export async function fanOut(input: unknown, ports: FanOutPorts): Promise<FanOut
   }
   const body = buildPayload(change);
   const queuedAt = ports.now();
-  const jobs = targets.map((s) => buildJob(change, s.subscriptionId, body, queuedAt));
-  // Written before the jobs are queued, so a delivery's own writes always come after its
-  // `pending` record (a later put would hide them). One batched write for all the event's jobs.
-  const facts: DeliveryFacts[] = jobs.map((job) => ({
-    tenantId: job.tenantId,
-    deliveryId: job.deliveryId,
-    subscriptionId: job.subscriptionId,
-    event: job.event,
-    eventId: job.eventId,
-    entityUuid: change.entity.uuid,
-    entityNumber: change.entity.number,
-    body,
-    occurredAt: job.occurredAt,
-  }));
   // A replayed event (EventBridge marks it with `replay-name`) continues its deliveries' records.
-  const keepHistory = typeof (input as { 'replay-name'?: unknown })['replay-name'] === 'string';
-  await writeLog('queued', () => (ports.deliveryLog ?? noDeliveryLog).logQueued(facts, queuedAt.toISOString(), { keepHistory }), ports, { ...context, deliveries: jobs.length });
+  const replayed = typeof (input as { 'replay-name'?: unknown })['replay-name'] === 'string';
+  // With `deliveryLog` = `failures` only an operator's replay or redrive is written when queued (its
+  // deliveries may have records to continue, and their outcomes are wanted); its jobs say so.
+  const failuresOnly = ports.deliveryLogMode === 'failures';
+  const operatorAct = replayed || ports.operatorRedrive === true;
+  const logQueued = !failuresOnly || operatorAct;
+  const marked = failuresOnly && operatorAct;
+  const jobs = targets.map((s) => {
+    const job = buildJob(change, s.subscriptionId, body, queuedAt);
+    return marked ? { ...job, recorded: true } : job;
+  });
+  if (logQueued) {
+    // Written before the jobs are queued, so a delivery's own writes always come after its
+    // `pending` record (a later put would hide them). One batched write for all the event's jobs.
+    const facts: DeliveryFacts[] = jobs.map((job) => ({
+      tenantId: job.tenantId,
+      deliveryId: job.deliveryId,
+      subscriptionId: job.subscriptionId,
+      event: job.event,
+      eventId: job.eventId,
+      entityUuid: change.entity.uuid,
+      entityNumber: change.entity.number,
+      body,
+      occurredAt: job.occurredAt,
+    }));
+    await writeLog('queued', () => (ports.deliveryLog ?? noDeliveryLog).logQueued(facts, queuedAt.toISOString(), { keepHistory: replayed || marked }), ports, { ...context, deliveries: jobs.length });
+  }
   try {
     await ports.enqueue(jobs);
   } catch (error) {

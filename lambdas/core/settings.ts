@@ -137,6 +137,18 @@ export const SETTINGS = {
     // The CLI's own writes to the log (discard, resend) keep the same retention.
     output: 'DeliveryLogRetentionDays',
   }),
+  deliveryLog: declare({
+    kind: 'text',
+    default: 'all',
+    doc: 'What the delivery log records: `all` (every delivery from the moment it is queued, about $3.20 per million deliveries) or `failures` (only deliveries that needed more than one attempt, were parked or dropped, or an operator touched: resent, redriven, replayed; a delivery without a record was delivered at its first attempt or is still queued).',
+    range: 'all, failures',
+    check: (value) => (['all', 'failures'].includes(value) ? [] : [`deliveryLog must be all or failures, got "${value}"`]),
+    context: 'deliveryLog',
+    env: { name: 'DELIVERY_LOG', functions: ['fan-out', 'delivery'] },
+    // The CLI says why a delivery has no record.
+    output: 'DeliveryLogMode',
+    devFlag: '--delivery-log',
+  }),
   maxAttempts: declare({
     kind: 'integer',
     default: 5,

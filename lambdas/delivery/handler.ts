@@ -3,6 +3,7 @@ import { DynamoDeliveryLog } from '../adapters/delivery-log-store';
 import {
   breakerPolicyFromEnv,
   cacheTtlFromEnv,
+  deliveryLogModeFromEnv,
   deliveryLogRetentionDaysFromEnv,
   endpointPolicyFromEnv,
   healthCacheTtlFromEnv,
@@ -46,6 +47,7 @@ const config: DeliveryConfig = {
   breaker,
   endpoints,
   userAgent: userAgentFromEnv(env),
+  deliveryLog: deliveryLogModeFromEnv(env),
   // The bound covers the retry lane's full request timeout per attempt.
   deadlineSpanMs: deadlineSpanMs(retry, Math.max(timeoutMs, Number(env[ENV.httpTimeoutMs]) || DEFAULTS.httpTimeoutMs), breaker.probeIntervalMs),
 };

@@ -3,7 +3,7 @@ import { deliveryLogClient, documentClient, eventBridgeClient, sqsClient } from 
 import { DynamoDeliveryLog } from '../adapters/delivery-log-store';
 import { ReplayFilters } from '../adapters/replay-filters';
 import { replayMatches, replayNameOf } from '../core/replay';
-import { cacheTtlFromEnv, deliveryLogRetentionDaysFromEnv, requiredEnv } from '../adapters/env';
+import { cacheTtlFromEnv, deliveryLogModeFromEnv, deliveryLogRetentionDaysFromEnv, requiredEnv } from '../adapters/env';
 import { SqsJobQueue, SqsParkingLot } from '../adapters/job-queue';
 import { observability } from '../adapters/observability';
 import { DynamoSubscriptionStore } from '../adapters/subscription-store';
@@ -21,6 +21,7 @@ const parking = new SqsParkingLot(sqs, requiredEnv(env, ENV.fanOutDlqUrl));
 const cache = new TtlCache<SubscriptionLookup>(cacheTtlFromEnv(env));
 const replays = new ReplayFilters(eventBridgeClient());
 const deliveryLog = new DynamoDeliveryLog(deliveryLogClient({ failFast: true }), requiredEnv(env, ENV.deliveryLogTable), deliveryLogRetentionDaysFromEnv(env));
+const deliveryLogMode = deliveryLogModeFromEnv(env);
 
 /** What the handler did with an event: fan-out's result, or skipped as outside its replay's filter. */
 export type FanOutHandlerResult = FanOutResult | { readonly status: 'skipped'; readonly reason: string };
@@ -39,6 +40,7 @@ export async function handler(event: EventBridgeEvent<string, unknown>, context?
       enqueue: (jobs) => queue.enqueue(jobs),
       park: (record) => parking.parkEvent(record),
       deliveryLog,
+      deliveryLogMode,
       now: () => new Date(),
       log,
       metrics,

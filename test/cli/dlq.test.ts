@@ -116,7 +116,7 @@ describe('delivery DLQ', () => {
     // attempts and deadline starting again.
     const queued = await peek(f, f.state.DeliveryQueueUrl);
     const jobsQueued = queued.map((m) => JSON.parse(m.Body!) as Record<string, unknown>).sort((x, y) => String(x.deliveryId).localeCompare(String(y.deliveryId)));
-    expect(jobsQueued.map(({ queuedAt: _q, ...rest }) => rest)).toEqual([a1, a2].map((j) => ({ ...j, attempts: 0 })).sort((x, y) => x.deliveryId.localeCompare(y.deliveryId)));
+    expect(jobsQueued.map(({ queuedAt: _q, ...rest }) => rest)).toEqual([a1, a2].map((j) => ({ ...j, attempts: 0, recorded: true })).sort((x, y) => x.deliveryId.localeCompare(y.deliveryId)));
     for (const j of jobsQueued) expect(Date.parse(String(j.queuedAt))).toBeGreaterThan(Date.now() - 60_000);
     expect(queued.every((m) => m.Attributes?.ApproximateReceiveCount === '1')).toBe(true);
     expect(queued.every((m) => m.MessageAttributes === undefined)).toBe(true);

@@ -242,6 +242,16 @@ describe('tracing and logs are chosen per stage', () => {
     expect(xrayStatements(active)).toHaveLength(3);
   });
 
+  it('deliveryLog reaches both functions and the outputs (all by default); an unknown mode is refused', () => {
+    const byDefault = synth({});
+    for (const fn of functions(byDefault)) expect(fn.Properties.Environment.Variables.DELIVERY_LOG).toBe('all');
+    expect((byDefault.template.toJSON().Outputs as Record<string, { Value: unknown }>).DeliveryLogMode?.Value).toBe('all');
+    const failures = synth({ deliveryLog: 'failures' });
+    for (const fn of functions(failures)) expect(fn.Properties.Environment.Variables.DELIVERY_LOG).toBe('failures');
+    expect((failures.template.toJSON().Outputs as Record<string, { Value: unknown }>).DeliveryLogMode?.Value).toBe('failures');
+    expect(() => synth({ deliveryLog: 'none' })).toThrow('deliveryLog must be all or failures, got "none"');
+  });
+
   it('refuses an unknown tracing mode or log level, naming the choices', () => {
     expect(() => synth({ tracing: 'sometimes' })).toThrow('tracing must be off, passthrough or active, got "sometimes"');
     expect(() => synth({ logLevel: 'TRACE' })).toThrow('logLevel must be DEBUG, INFO, WARN or ERROR, got "TRACE"');

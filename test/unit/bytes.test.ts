@@ -146,7 +146,7 @@ describe('characters SQS refuses', () => {
     expect(report.moved).toHaveLength(1);
     expect(sqs.refused).toEqual([]);
     // Redriven, the job starts afresh (attempts 0, queued now); everything else parses back exactly.
-    expect(parseJob(sqs.sent[0]!.body)).toEqual({ ...job, attempts: 0, queuedAt: expect.any(String) });
+    expect(parseJob(sqs.sent[0]!.body)).toEqual({ ...job, attempts: 0, queuedAt: expect.any(String), recorded: true });
   });
 });
 

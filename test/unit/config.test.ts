@@ -62,7 +62,7 @@ describe('one declaration per setting: context, environment and dev flags read a
     const delivery = settingsFromEnv(settingsEnvironment(settings, 'delivery'));
     expect(delivery).toMatchObject(stage);
     // Fan-out gets only its own settings: the cache TTL and the delivery log's retention, nothing about delivery.
-    expect(settingsEnvironment(settings, 'fan-out')).toEqual({ SUBSCRIPTION_CACHE_TTL_MS: '0', DELIVERY_LOG_RETENTION_DAYS: '30' });
+    expect(settingsEnvironment(settings, 'fan-out')).toEqual({ SUBSCRIPTION_CACHE_TTL_MS: '0', DELIVERY_LOG_RETENTION_DAYS: '30', DELIVERY_LOG: 'all' });
   });
 
   it('reads a command-line string the same way from context, environment and dev flag', () => {

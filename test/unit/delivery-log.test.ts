@@ -4,7 +4,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DEFAULT_BREAKER_POLICY } from '../../lambdas/core/breaker';
 import { deliver, type DeliveryConfig, type DeliveryPorts } from '../../lambdas/core/delivery';
 import { attemptRecord, factsFromJob, responseSnippet, type DeliveryFacts, type DeliveryLogUpdate } from '../../lambdas/core/delivery-log';
-import { buildJob } from '../../lambdas/core/job';
+import { buildJob, type DeliveryJob } from '../../lambdas/core/job';
 import type { AttemptResult } from '../../lambdas/core/outcome';
 import { silentLog, type MetricName } from '../../lambdas/core/ports';
 import { deadlineSpanMs } from '../../lambdas/core/retry';
@@ -122,6 +122,43 @@ describe('the delivery writes the log after the job is settled, and never fails 
     await expect(deliver(JSON.stringify(job), 1, t.ports, config)).resolves.toEqual({ result: 'delivered', status: 200 });
     expect(t.counts).toMatchObject({ DeliveriesSucceeded: 1, DeliveryLogWriteFailures: 1 });
   });
+
+  describe('with deliveryLog = failures', () => {
+    const failuresOnly: DeliveryConfig = { ...config, deliveryLog: 'failures' };
+    const ok: AttemptResult = { kind: 'response', status: 204, durationMs: 3 };
+    const boom: AttemptResult = { kind: 'response', status: 500, durationMs: 3, response: 'boom' };
+
+    it('a first attempt that succeeds is counted, not written', async () => {
+      const updates: DeliveryLogUpdate[] = [];
+      const t = setup(ok, async (u) => void updates.push(u));
+      await expect(deliver(JSON.stringify(job), 1, t.ports, failuresOnly)).resolves.toEqual({ result: 'delivered', status: 204 });
+      expect(updates).toEqual([]);
+      expect(t.counts).toMatchObject({ DeliveriesSucceeded: 1 });
+      expect(t.counts.DeliveryLogWriteFailures).toBeUndefined();
+    });
+
+    it.each<[string, AttemptResult, object, string]>([
+      ['a failed first attempt', boom, { attempts: 0 }, 'retrying'],
+      ['the last failed attempt', boom, { attempts: 2 }, 'parked'],
+      ['a success after failed attempts (their record exists)', ok, { attempts: 1 }, 'delivered'],
+      ['a first-attempt success of a job an operator resent, redrove or replayed', ok, { attempts: 0, recorded: true }, 'delivered'],
+    ])('%s is written', async (_what, result, fields, state) => {
+      const updates: DeliveryLogUpdate[] = [];
+      const t = setup(result, async (u) => void updates.push(u));
+      const attempts = (fields as { attempts: number }).attempts;
+      await deliver(JSON.stringify({ ...job, ...fields }), attempts + 1, t.ports, failuresOnly);
+      expect(updates.map((u) => [u.state, u.attempt?.attempt, u.attempt?.statusCode])).toEqual([[state, attempts + 1, (result as { status: number }).status]]);
+      // The facts come with every write: the first one creates the whole record.
+      expect(updates[0]!.facts).toEqual(factsFromJob(job));
+    });
+
+    it('a drop is written', async () => {
+      const updates: DeliveryLogUpdate[] = [];
+      const t = setup(ok, async (u) => void updates.push(u), { ...active, state: 'paused' });
+      await deliver(JSON.stringify(job), 1, t.ports, failuresOnly);
+      expect(updates.map((u) => u.state)).toEqual(['dropped']);
+    });
+  });
 });
 
 describe('fan-out writes the pending records before it queues the jobs', () => {
@@ -162,6 +199,42 @@ describe('fan-out writes the pending records before it queues the jobs', () => {
     await fanOut(event, t.p);
     expect(t.order).toEqual(['enqueue 2']);
     expect(t.counts).toMatchObject({ DeliveriesQueued: 2, DeliveryLogWriteFailures: 1 });
+  });
+
+  describe('with deliveryLog = failures', () => {
+    function recording(extra: Partial<FanOutPorts>) {
+      const writes: Array<{ ids: string[]; keepHistory: boolean }> = [];
+      const jobs: DeliveryJob[] = [];
+      const t = ports({ logQueued: async (facts, _at, options) => void writes.push({ ids: facts.map((f) => f.deliveryId), keepHistory: options?.keepHistory === true }), logUpdate: async () => undefined });
+      Object.assign(t.p, { deliveryLogMode: 'failures', enqueue: async (queued: readonly DeliveryJob[]) => void jobs.push(...queued) }, extra);
+      return { t, writes, jobs };
+    }
+
+    it('queues a fresh event without writing the log, and its jobs without the recorded mark', async () => {
+      const { t, writes, jobs } = recording({});
+      await fanOut(event, t.p);
+      expect(writes).toEqual([]);
+      expect(jobs).toHaveLength(2);
+      for (const j of jobs) expect(j.recorded).toBeUndefined();
+      expect(t.counts).toMatchObject({ DeliveriesQueued: 2 });
+    });
+
+    it.each<[string, object, Partial<FanOutPorts>]>([
+      ['a replayed event', { 'replay-name': 'statushooks-2026-11-28' }, {}],
+      ["an operator's fan-out DLQ redrive", {}, { operatorRedrive: true }],
+    ])('%s is written (keeping earlier attempts) and its jobs are marked recorded, so every outcome is written', async (_what, envelope, extra) => {
+      const { t, writes, jobs } = recording(extra);
+      await fanOut({ ...event, ...envelope }, t.p);
+      expect(writes).toEqual([{ ids: jobs.map((j) => j.deliveryId), keepHistory: true }]);
+      expect(jobs.map((j) => j.recorded)).toEqual([true, true]);
+    });
+
+    it('with deliveryLog = all, jobs carry no mark (every outcome is written anyway)', async () => {
+      const { t, writes, jobs } = recording({ deliveryLogMode: 'all' });
+      await fanOut({ ...event, 'replay-name': 'statushooks-2026-11-28' }, t.p);
+      expect(writes).toHaveLength(1);
+      for (const j of jobs) expect(j.recorded).toBeUndefined();
+    });
   });
 });
 
