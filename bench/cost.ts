@@ -466,9 +466,14 @@ function targetLines(results: Measured[], o: CostOptions, facts: StackFacts): st
     rows.push(
       [`as deployed (${label})`, usd(a.total), usd(extra('total'))],
       [`  of which the delivery log (${num(deliveryLogCost(one, facts).wru)} WRU per delivery + storage)`, usd(a.log), usd(extra('log'))],
-      [`  the log on provisioned capacity, ${PROVISIONED_UTILIZATION * 100} % utilized (what-if)`, usd(a.provisioned), usd(extra('provisioned'))],
-      [`  without the delivery log (what-if)`, usd(a.without), usd(extra('without'))],
-      ...(o.deliveryLog === 'all' ? [[`  \`deliveryLog = failures\`, ${num(o.failureShare * 100)} % of first attempts failing (what-if)`, usd(a.failuresOnly), usd(extra('failuresOnly'))]] : []),
+      // With `failures` and every delivery succeeding there is no log cost to reprice.
+      ...(o.deliveryLog === 'all'
+        ? [
+            [`  the log on provisioned capacity, ${PROVISIONED_UTILIZATION * 100} % utilized (what-if)`, usd(a.provisioned), usd(extra('provisioned'))],
+            [`  without the delivery log (what-if)`, usd(a.without), usd(extra('without'))],
+            [`  \`deliveryLog = failures\`, ${num(o.failureShare * 100)} % of first attempts failing (what-if)`, usd(a.failuresOnly), usd(extra('failuresOnly'))],
+          ]
+        : []),
     );
   }
   rows.push(['**target**', `**≤ ${TARGET_ONE_SUBSCRIBER.toFixed(2)}**`, `**≤ ${TARGET_PER_EXTRA_SUBSCRIBER.toFixed(2)}**`]);

@@ -1,4 +1,4 @@
-import { noDeliveryLog, writeLog, type DeliveryFacts, type DeliveryLogMode, type DeliveryLogPort } from './delivery-log';
+import { writeLog, type DeliveryFacts, type DeliveryLogMode, type DeliveryLogPort } from './delivery-log';
 import { errorMessage, InvalidEventError } from './errors';
 import { buildPayload, parseBusEvent } from './events';
 import { buildJob, type DeliveryJob, type RejectedEventRecord } from './job';
@@ -83,14 +83,15 @@ export async function fanOut(input: unknown, ports: FanOutPorts): Promise<FanOut
   // A replayed event (EventBridge marks it with `replay-name`) continues its deliveries' records.
   const replayed = typeof (input as { 'replay-name'?: unknown })['replay-name'] === 'string';
   // With `deliveryLog` = `failures` only an operator's replay or redrive is written when queued (its
-  // deliveries may have records to continue, and their outcomes are wanted); its jobs say so.
-  const failuresOnly = ports.deliveryLogMode === 'failures';
+  // deliveries may have records to continue, and their outcomes are wanted). Jobs whose record is
+  // written here say so: every outcome of theirs is written, whatever mode the delivery function
+  // runs in (also across a deploy that switches the mode).
   const operatorAct = replayed || ports.operatorRedrive === true;
-  const logQueued = !failuresOnly || operatorAct;
-  const marked = failuresOnly && operatorAct;
+  const log = ports.deliveryLog;
+  const logQueued = log !== undefined && (ports.deliveryLogMode !== 'failures' || operatorAct);
   const jobs = targets.map((s) => {
     const job = buildJob(change, s.subscriptionId, body, queuedAt);
-    return marked ? { ...job, recorded: true } : job;
+    return logQueued ? { ...job, recorded: true } : job;
   });
   if (logQueued) {
     // Written before the jobs are queued, so a delivery's own writes always come after its
@@ -106,7 +107,7 @@ export async function fanOut(input: unknown, ports: FanOutPorts): Promise<FanOut
       body,
       occurredAt: job.occurredAt,
     }));
-    await writeLog('queued', () => (ports.deliveryLog ?? noDeliveryLog).logQueued(facts, queuedAt.toISOString(), { keepHistory: replayed || marked }), ports, { ...context, deliveries: jobs.length });
+    await writeLog('queued', () => log.logQueued(facts, queuedAt.toISOString(), { keepHistory: replayed || (operatorAct && ports.deliveryLogMode === 'failures') }), ports, { ...context, deliveries: jobs.length });
   }
   try {
     await ports.enqueue(jobs);

@@ -229,11 +229,11 @@ describe('fan-out writes the pending records before it queues the jobs', () => {
       expect(jobs.map((j) => j.recorded)).toEqual([true, true]);
     });
 
-    it('with deliveryLog = all, jobs carry no mark (every outcome is written anyway)', async () => {
+    it('with deliveryLog = all, every job is written and marked, so a function switched to failures still completes its record', async () => {
       const { t, writes, jobs } = recording({ deliveryLogMode: 'all' });
-      await fanOut({ ...event, 'replay-name': 'statushooks-2026-11-28' }, t.p);
-      expect(writes).toHaveLength(1);
-      for (const j of jobs) expect(j.recorded).toBeUndefined();
+      await fanOut(event, t.p);
+      expect(writes).toEqual([{ ids: jobs.map((j) => j.deliveryId), keepHistory: false }]);
+      expect(jobs.map((j) => j.recorded)).toEqual([true, true]);
     });
   });
 });
