@@ -12,6 +12,8 @@ import { type LocalRuntime, startLocalRuntime } from './runtime';
 export interface RunDevOptions {
   readonly retrySchedule?: number[];
   readonly maxAttempts?: number;
+  /** Other settings, as CDK context (`statushooks dev --delivery-log failures` → deliveryLog). */
+  readonly context?: Record<string, string>;
   readonly demo: boolean;
 }
 
@@ -56,6 +58,7 @@ export async function runDev(opts: RunDevOptions, stop: AbortSignal): Promise<vo
     runtime = await startLocalRuntime({
       retrySchedule: opts.retrySchedule,
       maxAttempts: opts.maxAttempts,
+      context: opts.context,
       log: print,
       cwd,
       // Called once the synthesis is done and before the emulators start: the cheapest point to
@@ -107,6 +110,7 @@ function printGuide(print: (line: string) => void, runtime: LocalRuntime, cwd: s
   print(`  state file   ${state}  (the CLI and any AWS SDK client find the stack through it)`);
   print(`  function logs ${runtime.logFile}`);
   print(`  retries      schedule ${schedule} s, ${opts.maxAttempts ?? DEFAULTS.maxAttempts} attempts`);
+  print(`  delivery log ${o.DeliveryLogMode === 'failures' ? 'failed deliveries only (--delivery-log failures)' : 'every delivery'}`);
   print('');
   print('! Local only: plain http:// and private or loopback webhook URLs (127.0.0.1, 10.x, …) are allowed.');
   print('  A deployed stack refuses them unless it is configured to allow them.');

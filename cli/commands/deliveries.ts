@@ -168,11 +168,10 @@ function registerGet(deliveries: Command): void {
 
 /** Why a delivery has no record, as far as the log's settings tell. */
 export function notFound(deliveryId: string, tenantId: string, log: { readonly retentionDays: number; readonly mode: DeliveryLogMode }): string {
-  const why =
-    log.mode === 'failures'
-      ? `this stack logs failures only (deliveryLog = failures): delivered at its first attempt, still queued, never queued, or older than the retention of ${log.retentionDays} days`
-      : `never queued, or older than the retention of ${log.retentionDays} days`;
-  return `no delivery ${deliveryId} for tenant ${tenantId} in the delivery log (${why})`;
+  if (log.mode === 'failures') {
+    return `no delivery ${deliveryId} for tenant ${tenantId} in the delivery log: this stack records failed deliveries only (deliveryLog = failures), so it was delivered at its first attempt, is still queued, was never queued, or is older than the retention of ${log.retentionDays} days`;
+  }
+  return `no delivery ${deliveryId} for tenant ${tenantId} in the delivery log (never queued, or older than the retention of ${log.retentionDays} days)`;
 }
 
 /** The text form of `get`: the record, the body, then one block per attempt. */

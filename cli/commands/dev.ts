@@ -5,6 +5,8 @@ import { UsageError } from '../cli-errors';
 export interface DevOptions {
   readonly retrySchedule?: number[];
   readonly maxAttempts?: number;
+  /** The other dev-flag settings given, as CDK context (e.g. `deliveryLog`). */
+  readonly context?: Record<string, string>;
   readonly demo: boolean;
 }
 
@@ -15,14 +17,20 @@ const DEV_SETTINGS = declarations().filter(([, d]) => d.devFlag !== undefined);
 const optionKey = (flag: string) => flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
 /** Parses and checks dev's options by the declarations, with the same rules the stack applies. */
-export function devOptions(raw: { retrySchedule?: string; maxAttempts?: string; demo: boolean }): DevOptions {
+export function devOptions(raw: { retrySchedule?: string; maxAttempts?: string; deliveryLog?: string; demo: boolean }): DevOptions {
   const byFlag: Record<string, unknown> = {};
   for (const [, d] of DEV_SETTINGS) byFlag[d.devFlag!] = (raw as Record<string, unknown>)[optionKey(d.devFlag!)];
   const read = readSettings(devFlagSource(byFlag));
   const { problems } = resolveSettings(read.settings);
   if (read.problems.length + problems.length > 0) throw new UsageError([...read.problems, ...problems].join('; '));
   const { retrySchedule, maxAttempts } = read.settings;
-  return { retrySchedule: retrySchedule && [...retrySchedule], maxAttempts, demo: raw.demo };
+  // The local runtime takes the retry settings as options of their own; every other flag as context.
+  const context: Record<string, string> = {};
+  for (const [name, d] of DEV_SETTINGS) {
+    const value = (read.settings as Record<string, unknown>)[name];
+    if (name !== 'retrySchedule' && name !== 'maxAttempts' && value !== undefined && d.context !== undefined) context[d.context] = formatSetting(value);
+  }
+  return { retrySchedule: retrySchedule && [...retrySchedule], maxAttempts, ...(Object.keys(context).length > 0 ? { context } : {}), demo: raw.demo };
 }
 
 export function registerDev(program: Command, keepAlive: () => void): void {
@@ -32,8 +40,8 @@ export function registerDev(program: Command, keepAlive: () => void): void {
   for (const [, d] of DEV_SETTINGS) command.option(`${d.devFlag} <value>`, `${d.doc.replace(/\.$/, "")} (default ${formatSetting(d.default)})`);
   command
     .option('--no-demo', 'no demo receiver, subscription and event')
-    .addHelpText('after', '\nExamples:\n  npm start\n  statushooks dev --retry-schedule 1,1,1,1 --max-attempts 3 --no-demo')
-    .action(async (raw: { retrySchedule?: string; maxAttempts?: string; demo: boolean }) => {
+    .addHelpText('after', '\nExamples:\n  npm start\n  statushooks dev --retry-schedule 1,1,1,1 --max-attempts 3 --no-demo\n  statushooks dev --delivery-log failures')
+    .action(async (raw: { retrySchedule?: string; maxAttempts?: string; deliveryLog?: string; demo: boolean }) => {
       const options = devOptions(raw);
       // Handlers first: without them a Ctrl-C during start-up (synthesis, emulators) would end the
       // process at once and leave the temporary folders and a half-started runtime behind.

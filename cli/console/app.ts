@@ -140,6 +140,11 @@ function staticFiles(): Map<string, { body: string; type: string }> {
 export function consoleApp(deps: ConsoleDeps): { app: Hono; close(): void } {
   const { target, options, session } = deps;
   const clients = new Clients(target);
+  // The delivery log's mode, from the stack's outputs (a stack from before the setting logs everything).
+  const failuresOnly = target.outputs.DeliveryLogMode === 'failures';
+  // Unknown last success: with failures only, the log does not keep first-attempt successes.
+  const lastSuccessCell = (iso: string | undefined) =>
+    iso !== undefined || !failuresOnly ? time(iso) : html`<span class="muted" title="this stack records failed deliveries only (deliveryLog = failures)">not recorded</span>`;
   const run = <T>(fn: (c: Clients) => Promise<T>) => onTarget(clients, fn);
   const ctx: PageContext = { csrfToken: session.csrfToken, targetLabel: target.label };
   const files = staticFiles();
@@ -252,7 +257,7 @@ ${
 ${listed.subscriptions.map((s) => {
   const h = listed.health(s.subscriptionId);
   return html`<tr><td><a class="mono" href="${subscriptionHref(tenantId, s.subscriptionId)}">${s.subscriptionId}</a>${s.description ? html`<br><small>${s.description}</small>` : ''}</td>
-<td>${badge(s.state)}</td><td>${healthBadge(h)}</td><td>${s.events.join(', ')}</td><td>${s.statusFilter?.join(', ') || '*'}</td><td class="url">${redactUrl(s.url)}</td><td>${time(lastSuccessOf(s.subscriptionId))}</td>
+<td>${badge(s.state)}</td><td>${healthBadge(h)}</td><td>${s.events.join(', ')}</td><td>${s.statusFilter?.join(', ') || '*'}</td><td class="url">${redactUrl(s.url)}</td><td>${lastSuccessCell(lastSuccessOf(s.subscriptionId))}</td>
 <td class="manage">${stateButton(ctx, tenantId, s)}<a href="${subscriptionHref(tenantId, s.subscriptionId)}#actions-h">Update, rotate, delete</a></td></tr>`;
 })}</tbody></table>`
 }
@@ -273,7 +278,7 @@ ${field({ name: 'description', label: 'Description', value: str(v, 'description'
 )}
 </section>
 <section aria-labelledby="del-h"><h2 id="del-h">Recent deliveries <small class="live">live</small></h2>
-${deliveryTable(recent, `/live/deliveries?tenant=${encodeURIComponent(tenantId)}`, true)}
+${deliveryTable(recent, `/live/deliveries?tenant=${encodeURIComponent(tenantId)}`, true, failuresOnly)}
 <p><a href="/send?tenant=${encodeURIComponent(tenantId)}">Send a test event to this tenant</a></p>
 </section>`;
     return page(c, `Tenant ${tenantId}`, '', body, form.notices ?? [], form.status ?? 200);
@@ -348,7 +353,7 @@ ${definitionList(Object.entries(publicItem(stored.item)).map(([k, val]) => [k, t
           ['Health', healthBadge(health)],
           ['Circuit breaker', badge(health.circuit)],
           ['Consecutive failures', String(health.consecutiveFailures)],
-          ['Last success', time([health.lastSuccessAt, lastSuccesses(recent).get(subscriptionId)].filter((t): t is string => typeof t === 'string').sort().pop())],
+          ['Last success', lastSuccessCell([health.lastSuccessAt, lastSuccesses(recent).get(subscriptionId)].filter((t): t is string => typeof t === 'string').sort().pop())],
           ['Last failure', time(health.lastFailureAt)],
           ['Last error', health.lastError ?? '-'],
           ['Slow until', time(health.slowUntil)],
@@ -367,7 +372,7 @@ ${definitionList(Object.entries(publicItem(stored.item)).map(([k, val]) => [k, t
 <div class="chart"><canvas data-chart-src="/api/chart?tenant=${encodeURIComponent(tenantId)}&subscription=${encodeURIComponent(subscriptionId)}&range=${range}" role="img" aria-label="Deliveries and failed attempts per ${range === '1h' ? 'minute' : 'interval'}, last ${range}"></canvas></div>
 </section>
 <section aria-labelledby="del-h"><h2 id="del-h">Recent deliveries <small class="live">live</small></h2>
-${deliveryTable(recent, `/live/deliveries?tenant=${encodeURIComponent(tenantId)}&subscription=${encodeURIComponent(subscriptionId)}`, false)}
+${deliveryTable(recent, `/live/deliveries?tenant=${encodeURIComponent(tenantId)}&subscription=${encodeURIComponent(subscriptionId)}`, false, failuresOnly)}
 </section>
 <section aria-labelledby="actions-h"><h2 id="actions-h">Actions</h2>
 <div class="actions">
@@ -470,7 +475,7 @@ ${postForm(ctx, subscriptionHref(tenantId, subscriptionId) + '/delete', html`<in
     const tenantId = nonEmpty('--tenant', c.req.query('tenant') ?? '');
     const subscriptionId = c.req.query('subscription');
     const records = await run(async (cl) => (cl.target.outputs.DeliveryLogTableName ? (await cl.deliveryLog().list({ tenantId, subscriptionId, limit: RECENT })).records : []));
-    return c.html(deliveryRows(records, subscriptionId === undefined));
+    return c.html(deliveryRows(records, subscriptionId === undefined, failuresOnly));
   });
 
   app.get('/api/chart', async (c) => {

@@ -136,9 +136,12 @@ export function lastResult(r: DeliveryRecord): string {
   return last.statusCode !== null ? String(last.statusCode) : (last.error ?? '?').split(':')[0]!;
 }
 
-/** The rows of a delivery table; the live list replaces them in place. */
-export function deliveryRows(records: readonly DeliveryRecord[], showSubscription: boolean): Html {
-  if (records.length === 0) return html`<tr><td colspan="${showSubscription ? 7 : 6}" class="empty">no deliveries yet</td></tr>`;
+/**
+ * The rows of a delivery table; the live list replaces them in place. `failuresOnly`: the stack's
+ * delivery log records failed deliveries only (setting `deliveryLog` = `failures`).
+ */
+export function deliveryRows(records: readonly DeliveryRecord[], showSubscription: boolean, failuresOnly = false): Html {
+  if (records.length === 0) return html`<tr><td colspan="${showSubscription ? 7 : 6}" class="empty">${failuresOnly ? 'no failed deliveries yet' : 'no deliveries yet'}</td></tr>`;
   return html`${records.map(
     (r) => html`<tr data-delivery="${r.deliveryId}">
 <td>${time(r.createdAt)}</td>
@@ -153,10 +156,11 @@ ${showSubscription ? html`<td><a href="${subscriptionHref(r.tenantId, r.subscrip
 }
 
 /** A live delivery table: console.js polls `src` and swaps the rows when they change. */
-export function deliveryTable(records: readonly DeliveryRecord[], src: string, showSubscription: boolean): Html {
+export function deliveryTable(records: readonly DeliveryRecord[], src: string, showSubscription: boolean, failuresOnly = false): Html {
   return html`<table class="deliveries" aria-label="Deliveries">
+${failuresOnly ? html`<caption>This stack records failed deliveries only (<code>deliveryLog</code> = <code>failures</code>): a delivery that succeeded at its first attempt is counted in the metrics and not listed here.</caption>` : ''}
 <thead><tr><th>Created</th><th>Delivery (webhook-id)</th>${showSubscription ? html`<th>Subscription</th>` : ''}<th>Event</th><th>State</th><th class="num">Attempts</th><th>Last result</th></tr></thead>
-<tbody data-live-src="${src}" aria-live="polite">${deliveryRows(records, showSubscription)}</tbody>
+<tbody data-live-src="${src}" aria-live="polite">${deliveryRows(records, showSubscription, failuresOnly)}</tbody>
 </table>`;
 }
 

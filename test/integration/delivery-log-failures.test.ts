@@ -88,7 +88,7 @@ test('a delivery that succeeds at its first attempt is counted but leaves no rec
   expect(await log.get(tenantId, deliveryId)).toBeUndefined();
   expect((await log.list({ tenantId, limit: 10 })).records).toEqual([]);
   expect(notFound(deliveryId, tenantId, log)).toBe(
-    `no delivery ${deliveryId} for tenant ${tenantId} in the delivery log (this stack logs failures only (deliveryLog = failures): delivered at its first attempt, still queued, never queued, or older than the retention of 30 days)`,
+    `no delivery ${deliveryId} for tenant ${tenantId} in the delivery log: this stack records failed deliveries only (deliveryLog = failures), so it was delivered at its first attempt, is still queued, was never queued, or is older than the retention of 30 days`,
   );
 });
 

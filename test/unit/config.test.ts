@@ -81,6 +81,9 @@ describe('one declaration per setting: context, environment and dev flags read a
     // The retention check used to surface only when the local runtime synthesized the stack.
     expect(() => devOptions({ maxAttempts: '30', retrySchedule: '43200', demo: true })).toThrow('more than the delivery queue keeps a job (345600 s)');
     expect(devOptions({ demo: false })).toEqual({ retrySchedule: undefined, maxAttempts: undefined, demo: false });
+    // The other dev flags reach the local runtime as the context the stack reads.
+    expect(devOptions({ deliveryLog: 'failures', demo: true })).toEqual({ retrySchedule: undefined, maxAttempts: undefined, context: { deliveryLog: 'failures' }, demo: true });
+    expect(() => devOptions({ deliveryLog: 'some', demo: true })).toThrow('deliveryLog must be all or failures, got "some"');
   });
 
   it('keeps the documented defaults', () => {
