@@ -8,12 +8,17 @@ import { Worker } from 'node:worker_threads';
 import { CreateTableCommand, type CreateTableCommandInput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { ApiStatsSnapshot } from './hosts/api-stats';
-import type { EmulatedService, EmulatorHostData, EmulatorPorts, EmulatorRequest, EmulatorResponse, TableFaultMode } from './hosts/protocol';
+import type { EmulatedService, EmulatorHostData, EmulatorHostMessage, EmulatorPorts, EmulatorRequest, TableFaultMode } from './hosts/protocol';
+import type { AccessDenial, IamPolicies } from './iam';
 import { type CfnTemplate, type PhysicalResource, TemplateResolver, UnsupportedTemplateError, dependencyOrder, resourcesOfType } from './template';
 
 /** The account id fauxqs puts in queue ARNs and URLs; the local runtime uses it everywhere. */
 export const LOCAL_ACCOUNT_ID = '000000000000';
 
+/**
+ * The credentials of the runtime's own clients (pollers, targets, provisioning, demo). Functions
+ * get an access key id of their own (iam.ts functionAccessKeyId), which is what IAM checks.
+ */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
 
 /** Makes an emulator unavailable (connections refused) and available again, keeping its data. */
@@ -38,6 +43,8 @@ export interface Emulators {
   readonly endpoints: { readonly dynamodb: string; readonly sqs: string };
   readonly faults: { readonly dynamodb: Fault; readonly sqs: Fault; readonly tables: TableFaults };
   readonly stats: ApiCounters;
+  /** From now on, checks every request signed by a function against its role (iam.ts). */
+  enforceIam(policies: IamPolicies): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -56,7 +63,7 @@ export function findPackageDir(name: string, from: readonly string[]): string {
   throw new Error(`cannot find the "${name}" package (run npm ci)`);
 }
 
-export async function startEmulators(options: { hostScript: string; region: string; cwd: string }): Promise<Emulators> {
+export async function startEmulators(options: { hostScript: string; region: string; cwd: string; onAccessDenied?: (denial: AccessDenial) => void }): Promise<Emulators> {
   const hostData: EmulatorHostData = {
     dynalitePath: require.resolve('dynalite'),
     fauxqsDir: findPackageDir('fauxqs', [options.cwd, __dirname]),
@@ -75,7 +82,11 @@ export async function startEmulators(options: { hostScript: string; region: stri
   let nextId = 1;
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   let exited: Error | undefined;
-  worker.on('message', (response: EmulatorResponse) => {
+  worker.on('message', (response: EmulatorHostMessage) => {
+    if ('notice' in response) {
+      options.onAccessDenied?.(response.denial);
+      return;
+    }
     const p = pending.get(response.id);
     if (!p) return;
     pending.delete(response.id);
@@ -128,6 +139,7 @@ export async function startEmulators(options: { hostScript: string; region: stri
     endpoints: { dynamodb: `http://127.0.0.1:${ports.dynamodb}`, sqs: `http://127.0.0.1:${ports.sqs}` },
     faults: { dynamodb: fault('dynamodb'), sqs: fault('sqs'), tables: { set: async (table, mode) => void (await call({ op: 'table-fault', table, mode })) } },
     stats: { read: async () => (await call({ op: 'stats' })) as ApiStatsSnapshot, reset: async () => void (await call({ op: 'stats-reset' })) },
+    enforceIam: async (policies) => void (await call({ op: 'iam', policies })),
     async stop() {
       if (!exited) await call({ op: 'stop' }).catch(() => undefined);
       worker.removeAllListeners('exit');

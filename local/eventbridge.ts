@@ -9,6 +9,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { type EventMatcher, compilePattern } from './patterns';
+import type { AccessControl, AccessDenial } from './iam';
 import { errorMessage } from '../lambdas/core/errors';
 import { type CfnTemplate, type TemplateResolver, UnsupportedTemplateError, resourcesOfType } from './template';
 import { stringifyJson } from '../lambdas/core/json';
@@ -272,8 +273,14 @@ export class LocalEventBridge {
   /** What each archive holds, oldest first: the event as routed and when it was archived (ms). */
   private readonly archived = new Map<string, Array<{ event: BusEvent; at: number }>>();
   private readonly replays = new Map<string, Replay>();
+  private access: { control: AccessControl; onDenied: (denial: AccessDenial) => void } | undefined;
 
   constructor(private readonly deps: LocalEventBridgeDeps) {}
+
+  /** From now on, checks the calls the functions make (signed with their own access key ids) against their roles. */
+  enforceIam(control: AccessControl, onDenied: (denial: AccessDenial) => void): void {
+    this.access = { control, onDenied };
+  }
 
   /** Sets the buses, rules and archives (the endpoint can listen before the functions it targets exist). */
   configure(routing: { buses: readonly BusSpec[]; rules: readonly RuleSpec[]; archives?: readonly ArchiveSpec[] }): void {
@@ -565,6 +572,12 @@ export class LocalEventBridge {
       body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
     } catch {
       return fail(new EventBridgeApiError('SerializationException', 'Start of structure or map found where not expected.'));
+    }
+    const request = (body !== null && typeof body === 'object' && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
+    const denial = this.access?.control.check(req.headers.authorization, 'events', target.slice(target.indexOf('.') + 1), request);
+    if (denial) {
+      this.access!.onDenied(denial);
+      return fail(new EventBridgeApiError('AccessDeniedException', denial.message));
     }
     try {
       reply(200, operation((body ?? {}) as Record<string, unknown>));

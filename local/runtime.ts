@@ -5,6 +5,7 @@
  *            ──▶ EventBridge endpoint (PutEvents, rules)  main thread, HTTP on 127.0.0.1
  *            ──▶ Lambda functions from their bundles      one worker thread per environment
  *            ──▶ SQS event source mappings (pollers)      main thread
+ *            ──▶ each function's role (iam.ts)            checked on every call the function makes
  *
  * Everything is read from the template; the only local choices are ports, the region, the
  * scaled-down Lambda async retry delays and the long-poll wait.
@@ -19,11 +20,13 @@ import type { FunctionUsage } from './lambda-runner';
 import { type Fault, type TableFaults, LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, dynamoDbClient, startEmulators } from './emulators';
 import { type LocalEndpoints, type LocalState, localStateFile } from './state-file';
 import { acquireInstanceLock } from './instance-lock';
+import type { AccessDenial } from './iam';
 import type { DeliveryAttempt } from './logs';
 import type { SynthesizedStack } from './synth';
 import { type CfnTemplate, TemplateResolver } from './template';
 import { Cleanups } from './startup/cleanups';
 import { functionLogSink, startFunctions, warmFunctions } from './startup/functions';
+import { DeniedCalls, enforceIam } from './startup/iam';
 import { createPollers } from './startup/pollers';
 import { provisionResources } from './startup/provision';
 import { describeStack, resolveOutputs, writeStateFile } from './startup/state';
@@ -92,6 +95,11 @@ export interface LocalRuntime {
   readonly eventSources: { pause(): Promise<void>; resume(): void };
   /** The template the runtime runs. */
   readonly template: CfnTemplate;
+  /**
+   * Every call a function made that its execution role does not allow (local/iam.ts), in order:
+   * refused with AccessDenied as on AWS and printed as a `! IAM:` warning. Tests assert it stays empty.
+   */
+  readonly accessDenials: readonly AccessDenial[];
   stop(): Promise<void>;
 }
 
@@ -126,7 +134,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
     const { stack, hosts, template } = await synthesizeStack(options, cwd, workdir);
 
-    const emulators = await startEmulators({ hostScript: hosts.emulatorHost, region, cwd });
+    const denied = new DeniedCalls(log);
+    const emulators = await startEmulators({ hostScript: hosts.emulatorHost, region, cwd, onAccessDenied: denied.record });
     cleanups.add(() => emulators.stop());
     // Its request timeout must outlast the pollers' long polls.
     const sqs = sqsClient({ endpoint: emulators.endpoints.sqs, region, credentials: LOCAL_CREDENTIALS, requestTimeoutMs: ((options.pollWaitSeconds ?? 1) + 10) * 1000 });
@@ -156,6 +165,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       resolveTarget: (arn, where) => targetFor(arn, where, { functions, queueByArn, sqs, log }),
     });
     bridge.configure(routing);
+    // Every call a function makes is checked against its role from its first invocation on.
+    await enforceIam(template, resolver, functions.functions.values(), queueByArn, { emulators, bridge, denied }, log);
 
     const pollers = createPollers(template, resolver, queueByArn, functions.byArnOrName, { sqs, region, waitTimeSeconds: options.pollWaitSeconds ?? 1, log });
     await warmFunctions(functions.functions.values(), log);
@@ -188,7 +199,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       pause: async () => void (await Promise.all(pollers.map((p) => p.pause()))),
       resume: () => pollers.forEach((p) => p.resume()),
     };
-    return { outputs, endpoints, region, stateFile, logFile, faults: emulators.faults, stats, eventSources, template, stop: () => (stopping ??= cleanups.runAll()) };
+    return { outputs, endpoints, region, stateFile, logFile, faults: emulators.faults, stats, eventSources, template, accessDenials: denied.denials, stop: () => (stopping ??= cleanups.runAll()) };
   } catch (error) {
     await cleanups.runAll();
     throw error;

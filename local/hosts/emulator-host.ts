@@ -10,6 +10,7 @@
  * fauxqs is an ES module with only an `import` export, so it is loaded here with import() by file
  * URL: jest's CommonJS module registry cannot load it in the main thread.
  */
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type net from 'node:net';
 import path from 'node:path';
@@ -18,7 +19,8 @@ import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 import { applySqsCharacterRule } from './sqs-characters';
 import { ApiStats, type Item, type TableShape, needsResponse, operationOf } from './api-stats';
-import type { EmulatedService, EmulatorHostData, EmulatorPorts, EmulatorRequest, EmulatorResponse, TableFaultMode } from './protocol';
+import { AccessControl, type IamService } from '../iam';
+import type { EmulatedService, EmulatorHostData, EmulatorNotice, EmulatorPorts, EmulatorRequest, EmulatorResponse, TableFaultMode } from './protocol';
 
 const data = workerData as EmulatorHostData;
 
@@ -187,11 +189,15 @@ async function start(): Promise<EmulatorPorts> {
   sqsStore = store;
   const app = buildApp({ logger: false, defaultRegion: data.region, stores: { sqsStore: store, snsStore: new SnsStore(), s3Store: new S3Store() } }) as FastifyLike;
   await app.ready();
-  const listener = new FaultableListener((req, res) => {
-    countOnEnd('sqs', req, res, Number(req.headers['content-length']) || 0, undefined);
-    if (req.headers['x-amz-target'] === 'AmazonSQS.ReceiveMessage') guardReceive(listener, req, res);
-    app.server.emit('request', req, res);
-  });
+  // The body is read first (IAM needs the QueueUrl), then replayed to fastify as it came.
+  const listener = new FaultableListener((req, res) =>
+    readBody(req, (body) => {
+      countOnEnd('sqs', req, res, Number(req.headers['content-length']) || 0, undefined);
+      if (refused(req, res, 'sqs', body)) return;
+      if (req.headers['x-amz-target'] === 'AmazonSQS.ReceiveMessage') guardReceive(listener, req, res);
+      app.server.emit('request', replayOf(req, body), res);
+    }),
+  );
   sqs = listener;
   return { dynamodb: await dynamodb.listen(0), sqs: await sqs.listen(0) };
 }
@@ -242,10 +248,7 @@ const tableFaults = new Map<string, TableFaultMode>();
  * calls), else hands it to dynalite as it came.
  */
 function handleDynamoDb(req: http.IncomingMessage, res: http.ServerResponse, next: http.RequestListener): void {
-  const chunks: Buffer[] = [];
-  req.on('data', (c: Buffer) => chunks.push(c));
-  req.on('end', () => {
-    const body = Buffer.concat(chunks);
+  readBody(req, (body) => {
     let parsed: { TableName?: unknown; RequestItems?: Record<string, unknown> } | undefined;
     try {
       parsed = JSON.parse(body.toString('utf8')) as typeof parsed;
@@ -253,6 +256,8 @@ function handleDynamoDb(req: http.IncomingMessage, res: http.ServerResponse, nex
       parsed = undefined;
     }
     countOnEnd('dynamodb', req, res, body.length, parsed);
+    // IAM first: AWS authorizes a request before it looks at the table.
+    if (refused(req, res, 'dynamodb', body)) return;
     const tables = [...(typeof parsed?.TableName === 'string' ? [parsed.TableName] : []), ...Object.keys(parsed?.RequestItems ?? {})];
     const mode = tables.map((t) => tableFaults.get(t)).find((m) => m !== undefined);
     if (mode === 'throttle') {
@@ -263,9 +268,66 @@ function handleDynamoDb(req: http.IncomingMessage, res: http.ServerResponse, nex
       res.writeHead(500, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'Internal server error (local fault)' }));
       return;
     }
-    const replay = Object.assign(Readable.from([body]), { headers: req.headers, rawHeaders: req.rawHeaders, method: req.method, url: req.url, httpVersion: req.httpVersion, socket: req.socket, connection: req.socket });
-    next(replay as unknown as http.IncomingMessage, res);
+    next(replayOf(req, body), res);
   });
+}
+
+function readBody(req: http.IncomingMessage, then: (body: Buffer) => void): void {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => then(Buffer.concat(chunks)));
+}
+
+/** The request again, its body already read: what dynalite and fastify read instead of the socket. */
+function replayOf(req: http.IncomingMessage, body: Buffer): http.IncomingMessage {
+  const replay = Object.assign(Readable.from([body], { objectMode: false }), { headers: req.headers, rawHeaders: req.rawHeaders, method: req.method, url: req.url, httpVersion: req.httpVersion, socket: req.socket, connection: req.socket });
+  return replay as unknown as http.IncomingMessage;
+}
+
+/** The functions' roles, once the runtime has sent them (iam.ts); until then nothing is checked. */
+let access: AccessControl | undefined;
+
+/** The error AWS answers a denied call with, per service (SQS's JSON protocol keeps its query error code). */
+const ACCESS_DENIED: Record<'dynamodb' | 'sqs', { status: number; type: string; headers: Record<string, string> }> = {
+  dynamodb: { status: 400, type: 'com.amazonaws.dynamodb.v20120810#AccessDeniedException', headers: {} },
+  sqs: { status: 403, type: 'com.amazon.coral.service#AccessDeniedException', headers: { 'x-amzn-query-error': 'AccessDenied;Sender' } },
+};
+
+/**
+ * Checks a function's request against its role; a denied one is answered as AWS does, and reported
+ * to the runtime (its log). Requests of anyone else (CLI, tests, pollers) pass.
+ */
+function refused(req: http.IncomingMessage, res: http.ServerResponse, service: 'dynamodb' | 'sqs', body: Buffer): boolean {
+  if (!access || !access.identityOf(req.headers.authorization)) return false;
+  const target = req.headers['x-amz-target'];
+  // SQS's query protocol (form-encoded, Action=…, XML answers): older SDKs still speak it.
+  const query = service === 'sqs' && target === undefined ? new URLSearchParams(body.toString('utf8')) : undefined;
+  const operation = query ? (query.get('Action') ?? '') : String(target ?? '').slice(String(target ?? '').indexOf('.') + 1);
+  let parsed: Record<string, unknown> = {};
+  if (query) {
+    parsed = Object.fromEntries(['QueueUrl', 'QueueName'].flatMap((k) => (query.has(k) ? [[k, query.get(k)]] : [])));
+  } else {
+    try {
+      const value = JSON.parse(body.toString('utf8') || '{}') as unknown;
+      if (value !== null && typeof value === 'object' && !Array.isArray(value)) parsed = value as Record<string, unknown>;
+    } catch {
+      // a malformed body: the emulator answers it; IAM judges what is named (nothing: Resource '*')
+    }
+  }
+  const denial = access.check(req.headers.authorization, service satisfies IamService, operation, parsed);
+  if (!denial) return false;
+  parentPort!.postMessage({ notice: 'access-denied', denial } satisfies EmulatorNotice);
+  const requestId = randomUUID();
+  const { status, type, headers } = ACCESS_DENIED[service];
+  const [contentType, text] = query
+    ? ['text/xml', `<?xml version="1.0"?><ErrorResponse xmlns="http://queue.amazonaws.com/doc/2012-11-05/"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>${escapeXml(denial.message)}</Message><Detail/></Error><RequestId>${requestId}</RequestId></ErrorResponse>`]
+    : ['application/x-amz-json-1.0', JSON.stringify({ __type: type, message: denial.message })];
+  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text), 'x-amzn-requestid': requestId, ...(query ? {} : headers) }).end(text);
+  return true;
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
 }
 
 function listenerOf(service: EmulatedService): FaultableListener {
@@ -293,6 +355,9 @@ async function handle(request: EmulatorRequest): Promise<unknown> {
       return stats.snapshot();
     case 'stats-reset':
       stats.reset();
+      return undefined;
+    case 'iam':
+      access = new AccessControl(request.policies);
       return undefined;
     case 'stop':
       dropPendingLongPolls();

@@ -2,6 +2,7 @@
  * Messages between the runtime (main thread) and its worker threads. Kept to plain JSON-able
  * shapes: events and results cross the boundary as JSON text, as they do in Lambda.
  */
+import type { AccessDenial, IamPolicies } from '../iam';
 
 /** Requests to the emulator host. */
 export type EmulatorRequest =
@@ -13,6 +14,11 @@ export type EmulatorRequest =
   /** The request counters (api-stats.ts: calls, bytes, item sizes, request units) → ApiStatsSnapshot. */
   | { id: number; op: 'stats' }
   | { id: number; op: 'stats-reset' }
+  /**
+   * The functions' compiled roles (iam.ts): from now on every request signed with a function's
+   * access key id is checked, a denied one answered with AccessDenied. Sent before any function runs.
+   */
+  | { id: number; op: 'iam'; policies: IamPolicies }
   | { id: number; op: 'stop' };
 
 export type EmulatedService = 'dynamodb' | 'sqs';
@@ -21,6 +27,11 @@ export type EmulatedService = 'dynamodb' | 'sqs';
 export type TableFaultMode = 'throttle' | 'unavailable';
 
 export type EmulatorResponse = { id: number; ok: true; result?: unknown } | { id: number; ok: false; error: string };
+
+/** What the emulator host reports on its own, not in answer to a request: a function's call refused by IAM. */
+export type EmulatorNotice = { notice: 'access-denied'; denial: AccessDenial };
+
+export type EmulatorHostMessage = EmulatorResponse | EmulatorNotice;
 
 export interface EmulatorHostData {
   readonly dynalitePath: string;

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { LOCAL_CREDENTIALS, type LocalQueue } from '../emulators';
+import { functionAccessKeyId } from '../iam';
 import { AsyncInvoker, type AsyncInvokeConfig, type FunctionSpec, LambdaFunction } from '../lambda-runner';
 import { type DeliveryAttempt, formatAttempt, formatProblem, parseFunctionLine } from '../logs';
 import { type CfnTemplate, type TemplateResolver, UnsupportedTemplateError, referencedLogicalIds, resourcesOfType } from '../template';
@@ -193,7 +194,8 @@ function functionSpec(
     // The template's own variables, resolved to local names, URLs and ARNs.
     ...Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)])),
     // Credentials and endpoints of the local emulators (the SDK reads AWS_ENDPOINT_URL_<SERVICE>).
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    // The access key id is the function's own: the emulators check its calls against its role (iam.ts).
+    AWS_ACCESS_KEY_ID: functionAccessKeyId(id),
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
     AWS_ENDPOINT_URL_SQS: endpoints.sqs,

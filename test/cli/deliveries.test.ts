@@ -11,6 +11,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDeliveryLog } from '../../lambdas/adapters/delivery-log-store';
 import type { DeliveryRecord } from '../../lambdas/core/delivery-log';
+import { formatDenial } from '../../local/iam';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
 import { cli, json } from './helpers';
 
@@ -60,6 +61,8 @@ afterAll(async () => {
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   await runtime?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
+  // Any call a function made outside its role (local/iam.ts) fails the file.
+  expect(runtime?.accessDenials.map(formatDenial) ?? []).toEqual([]);
 });
 
 async function subscribe(tenant: string, url: string, events = '*'): Promise<string> {

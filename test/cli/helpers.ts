@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { formatDenial } from '../../local/iam';
 import { startLocalRuntime } from '../../local/runtime';
 import {
   ChangeMessageVisibilityBatchCommand,
@@ -141,7 +142,11 @@ export async function startRuntimeFixture(): Promise<Fixture> {
     endpoints: runtime.endpoints,
     fakeAws: '',
   };
-  return fixtureOf(state, dir, () => runtime.stop());
+  return fixtureOf(state, dir, async () => {
+    await runtime.stop();
+    // Any call a function made outside its role (local/iam.ts) fails the file.
+    expect(runtime.accessDenials.map(formatDenial)).toEqual([]);
+  });
 }
 
 /** Starts test/cli/fixture/emulators.ts in its own process and writes its dev.json into a temp dir. */

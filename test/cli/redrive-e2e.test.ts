@@ -13,6 +13,7 @@ import { Webhook } from 'standardwebhooks';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDeliveryLog } from '../../lambdas/adapters/delivery-log-store';
+import { formatDenial } from '../../local/iam';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
 import { cli, json } from './helpers';
 
@@ -61,6 +62,8 @@ afterAll(async () => {
   await new Promise((r) => (receiver ? receiver.close(r) : r(undefined)));
   await runtime?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
+  // Any call a function made outside its role (local/iam.ts) fails the file.
+  expect(runtime?.accessDenials.map(formatDenial) ?? []).toEqual([]);
 });
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { deliveryIdFor } from '../../lambdas/core/subscriptions';
+import { formatDenial } from '../../local/iam';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
 import { cli, json } from './helpers';
 
@@ -56,6 +57,8 @@ afterAll(async () => {
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   await runtime?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
+  // Any call a function made outside its role (local/iam.ts) fails the file.
+  expect(runtime?.accessDenials.map(formatDenial) ?? []).toEqual([]);
 });
 
 async function subscribe(tenant: string, url: string): Promise<string> {

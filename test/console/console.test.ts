@@ -13,6 +13,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { Webhook } from 'standardwebhooks';
+import { formatDenial } from '../../local/iam';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
 import { CLI, ROOT, cli } from '../cli/helpers';
 
@@ -115,6 +116,8 @@ afterAll(async () => {
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   await runtime?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
+  // Any call a function made outside its role (local/iam.ts) fails the file.
+  expect(runtime?.accessDenials.map(formatDenial) ?? []).toEqual([]);
 });
 
 async function shoot(p: Page, name: string): Promise<void> {

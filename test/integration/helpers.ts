@@ -13,6 +13,7 @@ import { DeleteMessageBatchCommand, GetQueueAttributesCommand, type Message, Rec
 import { Webhook } from 'standardwebhooks';
 import { type EventName, entityKeyOf } from '../../lambdas/core/catalog';
 import { newSecret, newSubscriptionId } from '../../lambdas/core/subscriptions';
+import { formatDenial } from '../../local/iam';
 import { parseFunctionLine } from '../../local/logs';
 import { type LocalRuntime, type LocalRuntimeOptions, startLocalRuntime } from '../../local/runtime';
 
@@ -31,7 +32,13 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export async function startHarness(options: LocalRuntimeOptions = {}): Promise<Harness> {
+/**
+ * `expectAccessDenied`: the test provokes IAM denials on purpose. Otherwise any call a function made
+ * outside its role (runtime.accessDenials) fails the file when the harness stops: a grant missing in
+ * lib/ shows up here, not on AWS.
+ */
+export async function startHarness(harnessOptions: LocalRuntimeOptions & { expectAccessDenied?: boolean } = {}): Promise<Harness> {
+  const { expectAccessDenied = false, ...options } = harnessOptions;
   const logs: string[] = [];
   const runtime = await startLocalRuntime({ stateFile: false, log: (line) => logs.push(line), ...options });
   const events = new EventBridgeClient({ endpoint: runtime.endpoints.eventbridge, region: runtime.region, credentials });
@@ -49,6 +56,7 @@ export async function startHarness(options: LocalRuntimeOptions = {}): Promise<H
       dynamodb.destroy();
       sqs.destroy();
       await runtime.stop();
+      if (!expectAccessDenied) expect(runtime.accessDenials.map(formatDenial)).toEqual([]);
     },
   };
 }

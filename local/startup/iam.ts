@@ -1,0 +1,52 @@
+/**
+ * Start-up phase 3c: the functions' execution roles, compiled from the template (iam.ts) and
+ * handed to whatever answers the functions' calls: the emulator worker (DynamoDB, SQS) and the
+ * EventBridge endpoint. Runs before any function does.
+ */
+import type { Emulators, LocalQueue } from '../emulators';
+import type { LocalEventBridge } from '../eventbridge';
+import { AccessControl, type AccessDenial, type IamPolicies, compileIamPolicies, formatDenial } from '../iam';
+import type { LambdaFunction } from '../lambda-runner';
+import { type CfnTemplate, type TemplateResolver, resourcesOfType } from '../template';
+
+/** The denials runtime.accessDenials keeps (the first ones; every one is printed). */
+const KEPT_DENIALS = 1_000;
+
+/** Every call refused so far (runtime.accessDenials), each also printed as a warning. */
+export class DeniedCalls {
+  readonly denials: AccessDenial[] = [];
+
+  constructor(private readonly log: (line: string) => void) {}
+
+  readonly record = (denial: AccessDenial): void => {
+    if (this.denials.length < KEPT_DENIALS) this.denials.push(denial);
+    this.log(formatDenial(denial));
+  };
+}
+
+/**
+ * Compiles the roles of the running functions (tables and queues by their local ARNs), prints what
+ * cannot be enforced as on AWS, and turns the checks on in the emulator worker and the EventBridge
+ * endpoint; denials go to `denied`.
+ */
+export async function enforceIam(
+  template: CfnTemplate,
+  resolver: TemplateResolver,
+  functions: Iterable<LambdaFunction>,
+  queueByArn: Map<string, LocalQueue>,
+  targets: { emulators: Emulators; bridge: LocalEventBridge; denied: DeniedCalls },
+  log: (line: string) => void,
+): Promise<IamPolicies> {
+  const tableArns: Record<string, string> = {};
+  for (const [id] of [...resourcesOfType(template, 'AWS::DynamoDB::Table'), ...resourcesOfType(template, 'AWS::DynamoDB::GlobalTable')]) {
+    const physical = resolver.physicalOf(id);
+    if (physical?.attributes.Arn) tableArns[physical.ref] = physical.attributes.Arn;
+  }
+  const queueArns = Object.fromEntries([...queueByArn.values()].map((q) => [q.name, q.arn]));
+  const refs = [...functions].map((fn) => ({ logicalId: fn.spec.logicalId, name: fn.spec.name, displayName: fn.spec.displayName }));
+  const { policies, warnings } = compileIamPolicies(template, resolver, refs, { tableArns, queueArns });
+  for (const warning of warnings) log(`! IAM: ${warning}`);
+  await targets.emulators.enforceIam(policies);
+  targets.bridge.enforceIam(new AccessControl(policies), targets.denied.record);
+  return policies;
+}
