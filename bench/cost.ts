@@ -482,7 +482,7 @@ function targetLines(results: Measured[], o: CostOptions, facts: StackFacts): st
     '',
     ...table(['', `${first} subscriber`, `per extra subscriber (${last} vs ${first})`], rows),
     '',
-    `The what-ifs reprice the same counted calls: provisioned write capacity at $${PRICES.dynamoProvisionedWcuHour.usd} per WCU-hour, auto scaled to keep it ${PROVISIONED_UTILIZATION * 100} % used (steady traffic; bursts above it throttle); "without" drops the log's writes and storage; \`deliveryLog = failures\` keeps the log's cost for the failing share of deliveries only (--failure-share; measure it for real with --delivery-log failures).`,
+    ...(o.deliveryLog === 'all' ? [`The what-ifs reprice the same counted calls: provisioned write capacity at $${PRICES.dynamoProvisionedWcuHour.usd} per WCU-hour, auto scaled to keep it ${PROVISIONED_UTILIZATION * 100} % used (steady traffic; bursts above it throttle); "without" drops the log's writes and storage; \`deliveryLog = failures\` keeps the log's cost for the failing share of deliveries only (--failure-share; measure it for real with --delivery-log failures).`] : []),
     `This run: \`deliveryLog = ${o.deliveryLog}\`${o.deliveryLog === 'failures' ? ' (every delivery here succeeds at its first attempt, so the log is not written at all)' : ''}.`,
     '',
   ];
