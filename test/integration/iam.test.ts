@@ -51,6 +51,21 @@ const denialLogged = (h: Harness, line: RegExp) =>
   waitFor(() => iamLines(h).find((l) => line.test(l)), { timeoutMs: 5_000, describe: () => `no runtime line matching ${line}; IAM lines:\n${iamLines(h).join('\n')}` });
 const change = (tenantId: string): StatusChangeInput => ({ event: 'return_order.status.changed', tenantId, oldStatus: 'approved', newStatus: 'option_selected', uuid: randomUUID(), number: '100004' });
 
+/** Replays the archived events of `tenantId` within a second of `time` through the fan-out rule (as `events replay` does). */
+async function replayAround(h: Harness, tenantId: string, time: Date): Promise<void> {
+  const { outputs } = h.runtime;
+  await h.events.send(
+    new StartReplayCommand({
+      ReplayName: newReplayName(new Date(), randomBytes(3).toString('hex')),
+      Description: replayDescription({ tenantId }),
+      EventSourceArn: outputs.ArchiveArn,
+      EventStartTime: new Date(time.getTime() - 1000),
+      EventEndTime: new Date(time.getTime() + 1000),
+      Destination: { Arn: outputs.EventBusArn, FilterArns: [outputs.FanOutRuleArn!] },
+    }),
+  );
+}
+
 describe('the stack as synthesized', () => {
   let h: Harness;
   let receiver: Receiver;
@@ -155,17 +170,7 @@ describe('the stack as synthesized', () => {
     await waitFor(() => receiver.requests.length >= 1 || undefined, { timeoutMs: 30_000, describe: () => `no delivery; runtime said:\n${h.logs.slice(-10).join('\n')}` });
 
     // The replay path: fan-out reads the replay (DescribeReplay) and updates the log records (UpdateItem).
-    const { outputs } = h.runtime;
-    await h.events.send(
-      new StartReplayCommand({
-        ReplayName: newReplayName(new Date(), randomBytes(3).toString('hex')),
-        Description: replayDescription({ tenantId }),
-        EventSourceArn: outputs.ArchiveArn,
-        EventStartTime: new Date(time.getTime() - 1000),
-        EventEndTime: new Date(time.getTime() + 1000),
-        Destination: { Arn: outputs.EventBusArn, FilterArns: [outputs.FanOutRuleArn!] },
-      }),
-    );
+    await replayAround(h, tenantId, time);
     await waitFor(() => receiver.requests.length >= 2 || undefined, { timeoutMs: 30_000, describe: () => `the replay was not delivered; runtime said:\n${h.logs.slice(-10).join('\n')}` });
     expect(iamLines(h).slice(denialsBefore)).toEqual([]);
   });
@@ -215,20 +220,10 @@ describe('a role missing a grant its function uses', () => {
     // A first delivery's log record is one BatchWriteItem (deliveryLog 'all', the default): nothing refused yet.
     expect(iamLines(h)).toEqual([]);
 
-    const { outputs } = h.runtime;
-    await h.events.send(
-      new StartReplayCommand({
-        ReplayName: newReplayName(new Date(), randomBytes(3).toString('hex')),
-        Description: replayDescription({ tenantId }),
-        EventSourceArn: outputs.ArchiveArn,
-        EventStartTime: new Date(time.getTime() - 1000),
-        EventEndTime: new Date(time.getTime() + 1000),
-        Destination: { Arn: outputs.EventBusArn, FilterArns: [outputs.FanOutRuleArn!] },
-      }),
-    );
+    await replayAround(h, tenantId, time);
     // The log write is refused, but the delivery log only records: the replayed delivery still goes out.
     await waitFor(() => receiver.requests.length >= 2 || undefined, { timeoutMs: 30_000, describe: () => `the replay was not delivered; runtime said:\n${h.logs.slice(-10).join('\n')}` });
-    const logArn = tableArn(h, outputs.DeliveryLogTableName!);
+    const logArn = tableArn(h, h.runtime.outputs.DeliveryLogTableName!);
     await denialLogged(h, new RegExp(`^! IAM: FanOutFunction was denied dynamodb:UpdateItem on ${logArn} \\(no statement of role \\S+ allows it\\)$`));
     const warning = functionLogEntries(h).find((e) => e.message === 'delivery log could not be written; the delivery goes on' && e.tenantId === tenantId);
     expect(warning).toMatchObject({ logWrite: 'queued', reason: expect.stringMatching(/is not authorized to perform: dynamodb:UpdateItem on resource: .* because no identity-based policy allows the dynamodb:UpdateItem action/) });
