@@ -25,8 +25,9 @@ export const deliveryJobSchema = z.object({
   /** Epoch ms before which the job must not be tried (a wait longer than SQS's 15-minute DelaySeconds). */
   notBefore: z.optional(z.int().check(z.minimum(0))),
   /**
-   * The delivery log has a record of this delivery (an operator resent, redrove or replayed it):
-   * every outcome is written, also with `deliveryLog` = `failures`.
+   * The delivery log has a record of this delivery (fan-out wrote its `pending` record, or an
+   * operator resent, redrove or replayed it): every outcome is written, also with `deliveryLog` =
+   * `failures`. Absent: the record, if any, starts with the first outcome that is not a success.
    */
   recorded: z.optional(z.boolean()),
 });
