@@ -203,7 +203,7 @@ export function consoleApp(deps: ConsoleDeps): { app: Hono; close(): void } {
 ${
   data.summaries.length === 0
     ? html`<p class="empty">No subscriptions yet. Open a tenant to create one.</p>`
-    : html`<table aria-label="Tenants"><thead><tr><th>Tenant</th><th>Subscriptions by state</th><th>Health</th>${SHOWN_STATES.map((s) => html`<th class="num">${s} (1 h)</th>`)}</tr></thead><tbody>
+    : html`<table aria-label="Tenants">${failuresOnly ? html`<caption>Deliveries of the last hour come from the delivery log, which on this stack records failed deliveries only (<code>deliveryLog</code> = <code>failures</code>): first-attempt successes are not counted here.</caption>` : ''}<thead><tr><th>Tenant</th><th>Subscriptions by state</th><th>Health</th>${SHOWN_STATES.map((s) => html`<th class="num">${s} (1 h)</th>`)}</tr></thead><tbody>
 ${data.summaries.map(
   (s) => html`<tr><td><a href="${tenantHref(s.tenantId)}">${s.tenantId}</a></td>
 <td>${Object.entries(s.states).map(([state, n]) => html`${badge(`${state} ${n}`, undefined)} `)}${s.invalid ? badge(`invalid ${s.invalid}`, 'bad') : ''}</td>
