@@ -6,6 +6,8 @@
  * the AWS calls (subscriptions, endpoint health, delivery log, queues), all loaded from an
  * esbuild bundle made like the functions' (minified). It gets SQS batches of 10 job records, as
  * Lambda gives them.
+ * Ablations (rows 3 and 4): the same handler with a sender stub that answers at once (the
+ * delivery logic alone) and with a bare keep-alive `http.request` as its sender.
  * Baseline: the least any webhook sender does: `http.request` POSTs of the same body through a
  * kept-alive `http.Agent`, 10 at a time, waiting for each group of 10 like a batch does.
  *
@@ -109,8 +111,10 @@ function fixture(port: number, deliveries: number): Fixture {
   return { subscriptions, batches, body };
 }
 
+type Sender = Parameters<Shipped['createDeliveryHandler']>[0]['sender'];
+
 /** The whole handler with in-memory stand-ins for DynamoDB and SQS; counts what they were asked. */
-function buildHandler(f: Fixture, shipped: Shipped): { handler: DeliveryHandler; counts: { logWrites: number; failed: number } } {
+function buildHandler(f: Fixture, shipped: Shipped, sender?: Sender): { handler: DeliveryHandler; counts: { logWrites: number; failed: number } } {
   const counts = { logWrites: 0, failed: 0 };
   const { createDeliveryHandler, HttpSender, observability, breakerPolicyFromEnv, healthCacheTtlFromEnv, retryPolicyFromEnv } = shipped;
   const byId = new Map(f.subscriptions.map((s) => [s.subscriptionId, s]));
@@ -126,7 +130,7 @@ function buildHandler(f: Fixture, shipped: Shipped): { handler: DeliveryHandler;
       },
       operational: { publishOperational: async () => {} },
       deliveryLog: { logQueued: async () => {}, logUpdate: async () => void counts.logWrites++ },
-      sender: new HttpSender({ policy: POLICY, timeoutMs: DEFAULTS.httpTimeoutMs, connectTimeoutMs: DEFAULTS.httpConnectTimeoutMs }),
+      sender: sender ?? new HttpSender({ policy: POLICY, timeoutMs: DEFAULTS.httpTimeoutMs, connectTimeoutMs: DEFAULTS.httpConnectTimeoutMs }),
       ownQueue: { changeVisibility: async () => void counts.failed++ },
       retryLane: { sendJob: async () => void counts.failed++ },
       parking: { parkJob: async () => void counts.failed++ },
@@ -173,11 +177,35 @@ export async function benchHotPath(options: { deliveries?: number; rounds?: numb
   try {
     const f = fixture(receiver.port, deliveries);
     const { handler, counts } = buildHandler(f, shipped);
+    // Two ablations of the same handler: no HTTP at all (the delivery logic alone), and a bare
+    // keep-alive `http.request` instead of HttpSender (no guard, timers or response snippet).
+    const stubbed = buildHandler(f, shipped, { send: async () => ({ kind: 'response', status: 204, durationMs: 0 }) });
+    const bareAgent = new http.Agent({ keepAlive: true, maxSockets: BATCH });
+    const bare = buildHandler(f, shipped, {
+      send: async (request) => {
+        const ok = await plainPost(bareAgent, receiver.port, request.url.pathname, request.headers, request.body);
+        return ok ? { kind: 'response', status: 204, durationMs: 0 } : { kind: 'error', error: 'connection', message: 'bare POST failed', durationMs: 0 };
+      },
+    });
     const context = { awsRequestId: 'bench', functionName: 'statushooks-delivery', getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
     const agent = new http.Agent({ keepAlive: true, maxSockets: BATCH });
     // The baseline sends the same bytes: body, content type and the three signature headers.
     const headers = { 'content-type': 'application/json', 'user-agent': 'statushooks/bench', 'webhook-id': 'msg_00000000000000000000000000000000', 'webhook-timestamp': '1796360000', 'webhook-signature': `v1,${'A'.repeat(44)}` };
     let baselineFailures = 0;
+    const runHandler = async (run: DeliveryHandler, tally: { failed: number }) => {
+      // The EMF lines the metrics print (one per invocation) are produced as on Lambda, then
+      // dropped here instead of filling the terminal.
+      const write = process.stdout.write;
+      process.stdout.write = (() => true) as typeof process.stdout.write;
+      try {
+        for (const batch of f.batches) {
+          const response = await run(batch, context);
+          tally.failed += response.batchItemFailures.length;
+        }
+      } finally {
+        process.stdout.write = write;
+      }
+    };
 
     const cases = {
       'keep-alive POST loop (baseline)': async () => {
@@ -186,20 +214,9 @@ export async function benchHotPath(options: { deliveries?: number; rounds?: numb
           baselineFailures += results.filter((ok) => !ok).length;
         }
       },
-      'delivery handler': async () => {
-        // The EMF lines the metrics print (one per invocation) are produced as on Lambda, then
-        // dropped here instead of filling the terminal.
-        const write = process.stdout.write;
-        process.stdout.write = (() => true) as typeof process.stdout.write;
-        try {
-          for (const batch of f.batches) {
-            const response = await handler(batch, context);
-            counts.failed += response.batchItemFailures.length;
-          }
-        } finally {
-          process.stdout.write = write;
-        }
-      },
+      'delivery handler': () => runHandler(handler, counts),
+      'ablation: sender stub (logic alone)': () => runHandler(stubbed.handler, stubbed.counts),
+      'ablation: bare http.request sender': () => runHandler(bare.handler, bare.counts),
     } as const;
     const names = Object.keys(cases) as (keyof typeof cases)[];
     const results = new Map<string, Round[]>(names.map((n) => [n, []]));
@@ -210,8 +227,11 @@ export async function benchHotPath(options: { deliveries?: number; rounds?: numb
       }
     }
     agent.destroy();
-    if (baselineFailures > 0 || counts.failed > 0) throw new Error(`hot-path bench: ${baselineFailures} baseline and ${counts.failed} handler deliveries failed`);
-    if (counts.logWrites !== deliveries * (rounds + 1)) throw new Error(`hot-path bench: ${counts.logWrites} delivery-log writes for ${deliveries * (rounds + 1)} deliveries`);
+    bareAgent.destroy();
+    for (const [name, c] of [['handler', counts], ['stub', stubbed.counts], ['bare', bare.counts]] as const) {
+      if (baselineFailures > 0 || c.failed > 0) throw new Error(`hot-path bench: ${baselineFailures} baseline and ${c.failed} ${name} deliveries failed`);
+      if (c.logWrites !== deliveries * (rounds + 1)) throw new Error(`hot-path bench: ${c.logWrites} delivery-log writes (${name}) for ${deliveries * (rounds + 1)} deliveries`);
+    }
 
     const summary = (name: string) => {
       const rs = results.get(name)!;
@@ -228,7 +248,7 @@ export async function benchHotPath(options: { deliveries?: number; rounds?: numb
           value: fmt.perSec(s.perSec, 'deliveries'),
           perOp: `${fmt.us(s.cpuUs)} CPU`,
           ratio: name === names[0] ? '' : `${fmt.ratio(s.perSec / base.perSec)} / ${fmt.ratio(s.cpuUs / base.cpuUs)}`,
-          note: name === names[0] ? '' : 'throughput / CPU per delivery',
+          note: name === names[0] ? '' : name === names[1] ? 'throughput / CPU per delivery' : 'the same handler, to see where its CPU goes',
         };
       }),
     };
