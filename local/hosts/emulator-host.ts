@@ -257,7 +257,7 @@ function handleDynamoDb(req: http.IncomingMessage, res: http.ServerResponse, nex
     }
     countOnEnd('dynamodb', req, res, body.length, parsed);
     // IAM first: AWS authorizes a request before it looks at the table.
-    if (refused(req, res, 'dynamodb', body)) return;
+    if (refused(req, res, 'dynamodb', body, parsed)) return;
     const tables = [...(typeof parsed?.TableName === 'string' ? [parsed.TableName] : []), ...Object.keys(parsed?.RequestItems ?? {})];
     const mode = tables.map((t) => tableFaults.get(t)).find((m) => m !== undefined);
     if (mode === 'throttle') {
@@ -297,7 +297,7 @@ const ACCESS_DENIED: Record<'dynamodb' | 'sqs', { status: number; type: string; 
  * Checks a function's request against its role; a denied one is answered as AWS does, and reported
  * to the runtime (its log). Requests of anyone else (CLI, tests, pollers) pass.
  */
-function refused(req: http.IncomingMessage, res: http.ServerResponse, service: 'dynamodb' | 'sqs', body: Buffer): boolean {
+function refused(req: http.IncomingMessage, res: http.ServerResponse, service: 'dynamodb' | 'sqs', body: Buffer, alreadyParsed?: unknown): boolean {
   if (!access || !access.identityOf(req.headers.authorization)) return false;
   const target = req.headers['x-amz-target'];
   // SQS's query protocol (form-encoded, Action=…, XML answers): older SDKs still speak it.
@@ -307,12 +307,16 @@ function refused(req: http.IncomingMessage, res: http.ServerResponse, service: '
   if (query) {
     parsed = Object.fromEntries(['QueueUrl', 'QueueName'].flatMap((k) => (query.has(k) ? [[k, query.get(k)]] : [])));
   } else {
-    try {
-      const value = JSON.parse(body.toString('utf8') || '{}') as unknown;
-      if (value !== null && typeof value === 'object' && !Array.isArray(value)) parsed = value as Record<string, unknown>;
-    } catch {
-      // a malformed body: the emulator answers it; IAM judges what is named (nothing: Resource '*')
+    // The DynamoDB handler has parsed the body already (undefined when it is not JSON).
+    let value: unknown = alreadyParsed;
+    if (service === 'sqs') {
+      try {
+        value = JSON.parse(body.toString('utf8') || '{}') as unknown;
+      } catch {
+        // a malformed body: the emulator answers it; IAM judges what is named (nothing: Resource '*')
+      }
     }
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) parsed = value as Record<string, unknown>;
   }
   const denial = access.check(req.headers.authorization, service satisfies IamService, operation, parsed);
   if (!denial) return false;

@@ -2,7 +2,7 @@
  * `statushooks deliveries list|get|resend` and the delivery log's side of `dlq discard`, through
  * the real CLI against the real local runtime, with real receivers on 127.0.0.1.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,9 +11,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDeliveryLog } from '../../lambdas/adapters/delivery-log-store';
 import type { DeliveryRecord } from '../../lambdas/core/delivery-log';
-import { formatDenial } from '../../local/iam';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
-import { cli, json } from './helpers';
+import { cli, json, stopLocalRuntime } from './helpers';
 
 jest.setTimeout(120_000);
 
@@ -57,12 +56,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   db?.destroy();
-  for (const s of servers) s.closeAllConnections();
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  await runtime?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-  // Any call a function made outside its role (local/iam.ts) fails the file.
-  expect(runtime?.accessDenials.map(formatDenial) ?? []).toEqual([]);
+  await stopLocalRuntime(runtime, servers, dir);
 });
 
 async function subscribe(tenant: string, url: string, events = '*'): Promise<string> {

@@ -3,8 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import type http from 'node:http';
 import { formatDenial } from '../../local/iam';
-import { startLocalRuntime } from '../../local/runtime';
+import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
 import {
   ChangeMessageVisibilityBatchCommand,
   GetQueueAttributesCommand,
@@ -144,8 +145,7 @@ export async function startRuntimeFixture(): Promise<Fixture> {
   };
   return fixtureOf(state, dir, async () => {
     await runtime.stop();
-    // Any call a function made outside its role (local/iam.ts) fails the file.
-    expect(runtime.accessDenials.map(formatDenial)).toEqual([]);
+    expectNoAccessDenials(runtime);
   });
 }
 
@@ -222,4 +222,18 @@ export async function purge(f: Fixture, ...queueUrls: string[]): Promise<void> {
 export async function putEventsReceived(f: Fixture): Promise<{ Source: string; DetailType: string; Detail: string; EventBusName: string; Time?: number | string; EventId: string }[]> {
   const res = await fetch(`${f.state.fakeAws}/__put-events`);
   return (await res.json()) as never;
+}
+
+/** Any call a function made outside its role (local/iam.ts) fails the file: a grant missing in lib/ shows up here, not on AWS. */
+export function expectNoAccessDenials(runtime: LocalRuntime | undefined): void {
+  expect(runtime?.accessDenials.map(formatDenial) ?? []).toEqual([]);
+}
+
+/** The end of a file that started its own local runtime: its receivers closed, the runtime stopped, its folder removed, no access denied. */
+export async function stopLocalRuntime(runtime: LocalRuntime | undefined, servers: readonly http.Server[], dir: string | undefined): Promise<void> {
+  for (const s of servers) s.closeAllConnections();
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  await runtime?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  expectNoAccessDenials(runtime);
 }

@@ -3,7 +3,7 @@
  * parked, the receiver recovers, `dlq redrive` puts the job back, and the receiver gets it with
  * the same webhook-id and a signature that verifies.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,9 +13,8 @@ import { Webhook } from 'standardwebhooks';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDeliveryLog } from '../../lambdas/adapters/delivery-log-store';
-import { formatDenial } from '../../local/iam';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
-import { cli, json } from './helpers';
+import { cli, json, stopLocalRuntime } from './helpers';
 
 jest.setTimeout(120_000);
 
@@ -59,11 +58,7 @@ beforeAll(async () => {
 afterAll(async () => {
   sqs?.destroy();
   db?.destroy();
-  await new Promise((r) => (receiver ? receiver.close(r) : r(undefined)));
-  await runtime?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-  // Any call a function made outside its role (local/iam.ts) fails the file.
-  expect(runtime?.accessDenials.map(formatDenial) ?? []).toEqual([]);
+  await stopLocalRuntime(runtime, receiver ? [receiver] : [], dir);
 });
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {

@@ -4,16 +4,15 @@
  * events of that window, with their original webhook-ids, through fan-out; --tenant and --event
  * narrow it.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { deliveryIdFor } from '../../lambdas/core/subscriptions';
-import { formatDenial } from '../../local/iam';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
-import { cli, json } from './helpers';
+import { cli, json, stopLocalRuntime } from './helpers';
 
 jest.setTimeout(120_000);
 
@@ -53,12 +52,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   events?.destroy();
-  for (const s of servers) s.closeAllConnections();
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  await runtime?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-  // Any call a function made outside its role (local/iam.ts) fails the file.
-  expect(runtime?.accessDenials.map(formatDenial) ?? []).toEqual([]);
+  await stopLocalRuntime(runtime, servers, dir);
 });
 
 async function subscribe(tenant: string, url: string): Promise<string> {

@@ -5,7 +5,7 @@
  * CONSOLE_SCREENSHOTS names that folder: `npm run console:screenshots`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, statSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,9 +13,8 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { Webhook } from 'standardwebhooks';
-import { formatDenial } from '../../local/iam';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
-import { CLI, ROOT, cli } from '../cli/helpers';
+import { CLI, ROOT, cli, stopLocalRuntime } from '../cli/helpers';
 
 jest.setTimeout(120_000);
 
@@ -112,12 +111,7 @@ afterAll(async () => {
     consoleProcess.kill('SIGTERM');
     await exited;
   }
-  for (const s of servers) s.closeAllConnections();
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  await runtime?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-  // Any call a function made outside its role (local/iam.ts) fails the file.
-  expect(runtime?.accessDenials.map(formatDenial) ?? []).toEqual([]);
+  await stopLocalRuntime(runtime, servers, dir);
 });
 
 async function shoot(p: Page, name: string): Promise<void> {

@@ -13,7 +13,7 @@ import { DeleteMessageBatchCommand, GetQueueAttributesCommand, type Message, Rec
 import { Webhook } from 'standardwebhooks';
 import { type EventName, entityKeyOf } from '../../lambdas/core/catalog';
 import { newSecret, newSubscriptionId } from '../../lambdas/core/subscriptions';
-import { formatDenial } from '../../local/iam';
+import { expectNoAccessDenials } from '../cli/helpers';
 import { parseFunctionLine } from '../../local/logs';
 import { type LocalRuntime, type LocalRuntimeOptions, startLocalRuntime } from '../../local/runtime';
 
@@ -56,7 +56,7 @@ export async function startHarness(harnessOptions: LocalRuntimeOptions & { expec
       dynamodb.destroy();
       sqs.destroy();
       await runtime.stop();
-      if (!expectAccessDenied) expect(runtime.accessDenials.map(formatDenial)).toEqual([]);
+      if (!expectAccessDenied) expectNoAccessDenials(runtime);
     },
   };
 }
