@@ -94,4 +94,20 @@ describe('function bundles', () => {
       expect(run.stderr).not.toMatch(/Cannot find module/);
     }
   });
+
+  it('ships one copy of each package (no version installed twice, e.g. Powertools commons)', () => {
+    for (const a of assets) {
+      const map = JSON.parse(fs.readFileSync(path.join(a.dir, 'index.js.map'), 'utf8')) as { sources: string[] };
+      // A package's folder: the path up to its last node_modules/<name> (or node_modules/@scope/name).
+      const folders = new Map<string, Set<string>>();
+      for (const source of map.sources) {
+        const m = /^(.*node_modules\/((?:@[^/]+\/)?[^/]+))\//.exec(source);
+        if (!m) continue;
+        folders.set(m[2]!, (folders.get(m[2]!) ?? new Set()).add(m[1]!));
+      }
+      expect(folders.size).toBeGreaterThan(0);
+      const twice = [...folders].filter(([, dirs]) => dirs.size > 1).map(([name, dirs]) => `${name}: ${[...dirs].join(', ')}`);
+      expect({ functionId: a.functionId, twice }).toEqual({ functionId: a.functionId, twice: [] });
+    }
+  });
 });
