@@ -5,6 +5,7 @@
  */
 import {
   DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
   type Message,
   type MessageAttributeValue,
   ReceiveMessageCommand,
@@ -30,6 +31,7 @@ export interface EventSourceMappingSpec {
 }
 
 export interface PollerDeps {
+  /** Signed as the function's execution role: Lambda's event source mapping polls with it. */
   readonly sqs: SQSClient;
   readonly region: string;
   /** Long-poll wait (s); short locally so that stopping is quick. */
@@ -115,6 +117,7 @@ export class SqsEventSourcePoller {
   }
 
   private async pollLoop(): Promise<void> {
+    await this.checkQueueAccess();
     let failures = 0;
     while (this.running) {
       if (this.paused) {
@@ -159,6 +162,18 @@ export class SqsEventSourcePoller {
         this.batches.delete(batch);
       });
       this.batches.add(batch);
+    }
+  }
+
+  /**
+   * Lambda reads the queue's attributes with the function's role when the mapping is created (and
+   * refuses a role that cannot): a role without sqs:GetQueueAttributes fails there, not later.
+   */
+  private async checkQueueAccess(): Promise<void> {
+    try {
+      await this.deps.sqs.send(new GetQueueAttributesCommand({ QueueUrl: this.spec.queueUrl, AttributeNames: ['VisibilityTimeout'] }), { abortSignal: this.abort.signal });
+    } catch (error) {
+      if (this.running) this.deps.log(`! ${this.fn.spec.displayName}: the event source mapping cannot read ${queueName(this.spec.queueUrl)} (${errorMessage(error)}); on AWS the mapping would not be created`);
     }
   }
 

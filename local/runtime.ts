@@ -14,13 +14,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { LocalEventBridge, compileRouting } from './eventbridge';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { sqsClient } from '../lambdas/adapters/aws-clients';
 import type { ApiStatsSnapshot } from './hosts/api-stats';
 import type { FunctionUsage } from './lambda-runner';
 import { type Fault, type TableFaults, LOCAL_ACCOUNT_ID, LOCAL_CREDENTIALS, dynamoDbClient, startEmulators } from './emulators';
 import { type LocalEndpoints, type LocalState, localStateFile } from './state-file';
 import { acquireInstanceLock } from './instance-lock';
-import type { AccessDenial } from './iam';
+import { type AccessDenial, functionAccessKeyId } from './iam';
 import type { DeliveryAttempt } from './logs';
 import type { SynthesizedStack } from './synth';
 import { type CfnTemplate, TemplateResolver } from './template';
@@ -168,7 +169,20 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     // Every call a function makes is checked against its role from its first invocation on.
     await enforceIam(template, resolver, functions.functions.values(), queueByArn, { emulators, bridge, denied }, log);
 
-    const pollers = createPollers(template, resolver, queueByArn, functions.byArnOrName, { sqs, region, waitTimeSeconds: options.pollWaitSeconds ?? 1, log });
+    // Lambda's event source mapping receives and deletes with the function's execution role: so do
+    // the pollers (each with its function's access key), and IAM checks their calls too.
+    const pollerClients = new Map<string, SQSClient>();
+    cleanups.add(() => pollerClients.forEach((client) => client.destroy()));
+    const sqsOfFunction = (logicalId: string): SQSClient => {
+      let client = pollerClients.get(logicalId);
+      if (!client) {
+        const credentials = { accessKeyId: functionAccessKeyId(logicalId), secretAccessKey: LOCAL_CREDENTIALS.secretAccessKey };
+        client = sqsClient({ endpoint: emulators.endpoints.sqs, region, credentials, requestTimeoutMs: ((options.pollWaitSeconds ?? 1) + 10) * 1000 });
+        pollerClients.set(logicalId, client);
+      }
+      return client;
+    };
+    const pollers = createPollers(template, resolver, queueByArn, functions.byArnOrName, { sqsOfFunction, region, waitTimeSeconds: options.pollWaitSeconds ?? 1, log });
     await warmFunctions(functions.functions.values(), log);
     for (const poller of pollers) {
       poller.start();

@@ -9,18 +9,36 @@ import { AccessControl, type AccessDenial, type IamPolicies, compileIamPolicies,
 import type { LambdaFunction } from '../lambda-runner';
 import { type CfnTemplate, type TemplateResolver, resourcesOfType } from '../template';
 
-/** The denials runtime.accessDenials keeps (the first ones; every one is printed). */
+/** The denials runtime.accessDenials keeps (the first ones). */
 const KEPT_DENIALS = 1_000;
+/** The same denial (function, action, resource) is printed at most once in this long. */
+const REPEAT_QUIET_MS = 60_000;
 
-/** Every call refused so far (runtime.accessDenials), each also printed as a warning. */
+/**
+ * Every call refused so far (runtime.accessDenials), each also printed as a warning; a denial
+ * that repeats (a poller that cannot receive tries again every few seconds) is printed again only
+ * after a minute, with how often it came meanwhile.
+ */
 export class DeniedCalls {
   readonly denials: AccessDenial[] = [];
+  private readonly printed = new Map<string, { at: number; since: number }>();
 
-  constructor(private readonly log: (line: string) => void) {}
+  constructor(
+    private readonly log: (line: string) => void,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   readonly record = (denial: AccessDenial): void => {
     if (this.denials.length < KEPT_DENIALS) this.denials.push(denial);
-    this.log(formatDenial(denial));
+    const key = `${denial.functionName}\n${denial.action}\n${denial.resource}`;
+    const last = this.printed.get(key);
+    const now = this.now();
+    if (last && now - last.at < REPEAT_QUIET_MS) {
+      last.since++;
+      return;
+    }
+    this.printed.set(key, { at: now, since: 0 });
+    this.log(last && last.since > 0 ? `${formatDenial(denial)}; ${last.since} more time${last.since === 1 ? '' : 's'} since it was last shown` : formatDenial(denial));
   };
 }
 

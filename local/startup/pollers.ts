@@ -1,6 +1,6 @@
 /**
  * Start-up phase 4a: the SQS event source mappings, each a poller that behaves like Lambda's
- * (batch size, maximum concurrency, partial batch failures).
+ * (batch size, maximum concurrency, partial batch failures), calling SQS with the function's role.
  */
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { LocalQueue } from '../emulators';
@@ -13,9 +13,11 @@ export function createPollers(
   resolver: TemplateResolver,
   queueByArn: Map<string, LocalQueue>,
   functions: Map<string, LambdaFunction>,
-  deps: { sqs: SQSClient; region: string; waitTimeSeconds: number; log: (line: string) => void },
+  deps: { sqsOfFunction: (logicalId: string) => SQSClient; region: string; waitTimeSeconds: number; log: (line: string) => void },
 ): SqsEventSourcePoller[] {
-  return eventSourceMappings(template, resolver, queueByArn, functions).map(({ spec, fn }) => new SqsEventSourcePoller(spec, fn, deps));
+  const { sqsOfFunction, ...rest } = deps;
+  // Each poller calls SQS as its function's execution role, as Lambda's event source mapping does.
+  return eventSourceMappings(template, resolver, queueByArn, functions).map(({ spec, fn }) => new SqsEventSourcePoller(spec, fn, { ...rest, sqs: sqsOfFunction(fn.spec.logicalId) }));
 }
 
 function eventSourceMappings(

@@ -66,6 +66,34 @@ async function replayAround(h: Harness, tenantId: string, time: Date): Promise<v
   );
 }
 
+type Resource = CfnTemplate['Resources'][string];
+
+/** The function whose environment has `variable` (e.g. fan-out's DLQ URL, the delivery lane). */
+function functionWithEnv(template: CfnTemplate, variable: string, value?: string): [string, Resource] {
+  const found = Object.entries(template.Resources).find(([, r]) => {
+    const v = (r.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables?.[variable];
+    return r.Type === 'AWS::Lambda::Function' && v !== undefined && (value === undefined || v === value);
+  });
+  if (!found) throw new Error(`no function with ${variable}${value === undefined ? '' : `=${value}`}`);
+  return found;
+}
+
+/** Takes `actions` out of the statements on `resource` of the policies attached to the function's role; how many went. */
+function removeActions(template: CfnTemplate, fn: Resource, resource: unknown, actions: readonly string[]): number {
+  const roleId = (fn.Properties!.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+  let removed = 0;
+  for (const policy of Object.values(template.Resources)) {
+    if (policy.Type !== 'AWS::IAM::Policy' || !JSON.stringify(policy.Properties?.Roles).includes(`"${roleId}"`)) continue;
+    for (const st of (policy.Properties!.PolicyDocument as { Statement: Array<{ Action: string | string[]; Resource: unknown }> }).Statement) {
+      if (JSON.stringify(st.Resource) !== JSON.stringify(resource)) continue;
+      const before = [st.Action].flat();
+      st.Action = before.filter((a) => !actions.includes(a));
+      removed += before.length - st.Action.length;
+    }
+  }
+  return removed;
+}
+
 describe('the stack as synthesized', () => {
   let h: Harness;
   let receiver: Receiver;
@@ -183,20 +211,9 @@ describe('a role missing a grant its function uses', () => {
   /** Fan-out's delivery-log grant without dynamodb:UpdateItem: the bug that once reached AWS. */
   function withoutLogUpdate(template: CfnTemplate): CfnTemplate {
     const copy = structuredClone(template) as CfnTemplate;
-    const [fanOutId, fanOut] = Object.entries(copy.Resources).find(([, r]) => r.Type === 'AWS::Lambda::Function' && (r.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables?.[ENV.fanOutDlqUrl] !== undefined)!;
-    const variables = (fanOut.Properties!.Environment as { Variables: Record<string, { Ref: string }> }).Variables;
-    const logTable = variables[ENV.deliveryLogTable]!.Ref;
-    const roleId = (fanOut.Properties!.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
-    let removed = 0;
-    for (const resource of Object.values(copy.Resources)) {
-      if (resource.Type !== 'AWS::IAM::Policy' || !JSON.stringify(resource.Properties?.Roles).includes(`"${roleId}"`)) continue;
-      for (const st of (resource.Properties!.PolicyDocument as { Statement: Array<{ Action: string | string[]; Resource: unknown }> }).Statement) {
-        if (JSON.stringify(st.Resource) !== JSON.stringify({ 'Fn::GetAtt': [logTable, 'Arn'] })) continue;
-        const actions = [st.Action].flat();
-        st.Action = actions.filter((a) => a !== 'dynamodb:UpdateItem');
-        removed += actions.length - st.Action.length;
-      }
-    }
+    const [fanOutId, fanOut] = functionWithEnv(copy, ENV.fanOutDlqUrl);
+    const logTable = (fanOut.Properties!.Environment as { Variables: Record<string, { Ref: string }> }).Variables[ENV.deliveryLogTable]!.Ref;
+    const removed = removeActions(copy, fanOut, { 'Fn::GetAtt': [logTable, 'Arn'] }, ['dynamodb:UpdateItem']);
     if (removed !== 1) throw new Error(`expected one dynamodb:UpdateItem grant of ${fanOutId} on ${logTable}, found ${removed}`);
     return copy;
   }
@@ -227,5 +244,40 @@ describe('a role missing a grant its function uses', () => {
     await denialLogged(h, new RegExp(`^! IAM: FanOutFunction was denied dynamodb:UpdateItem on ${logArn} \\(no statement of role \\S+ allows it\\)$`));
     const warning = functionLogEntries(h).find((e) => e.message === 'delivery log could not be written; the delivery goes on' && e.tenantId === tenantId);
     expect(warning).toMatchObject({ logWrite: 'queued', reason: expect.stringMatching(/is not authorized to perform: dynamodb:UpdateItem on resource: .* because no identity-based policy allows the dynamodb:UpdateItem action/) });
+  });
+});
+
+describe('an event source mapping whose role cannot read its queue', () => {
+  let h: Harness;
+
+  /** The retry lane's role without sqs:ReceiveMessage and sqs:GetQueueAttributes on its own queue. */
+  function withoutRetryReceive(template: CfnTemplate): CfnTemplate {
+    const copy = structuredClone(template) as CfnTemplate;
+    const [retryId, retry] = functionWithEnv(copy, ENV.deliveryLane, 'retry');
+    const queueRef = (retry.Properties!.Environment as { Variables: Record<string, { Ref: string }> }).Variables[ENV.retryQueueUrl]!.Ref;
+    const removed = removeActions(copy, retry, { 'Fn::GetAtt': [queueRef, 'Arn'] }, ['sqs:ReceiveMessage', 'sqs:GetQueueAttributes']);
+    if (removed < 2) throw new Error(`expected sqs:ReceiveMessage and sqs:GetQueueAttributes grants of ${retryId} on ${queueRef}, found ${removed}`);
+    return copy;
+  }
+
+  beforeAll(async () => {
+    h = await startHarness({ transformTemplate: withoutRetryReceive, expectAccessDenied: true });
+  }, 180_000);
+
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it("polls with the function's role, as Lambda does: the mapping's check and its receives are refused and said so", async () => {
+    // Lambda checks the queue's attributes when it creates the mapping, then long-polls: both as the role.
+    await denialLogged(h, /^! IAM: DeliveryRetryFunction was denied sqs:GetQueueAttributes on arn:aws:sqs:\S+:DeliveryRetryQueue\w+ /);
+    await waitFor(() => h.logs.find((l) => /^! DeliveryRetryFunction: the event source mapping cannot read \S*DeliveryRetryQueue\S* \(.*not authorized.*\); on AWS the mapping would not be created$/.test(l)), {
+      timeoutMs: 5_000,
+      describe: () => `no line about the mapping's check; runtime said:\n${h.logs.slice(-10).join('\n')}`,
+    });
+    await denialLogged(h, /^! IAM: DeliveryRetryFunction was denied sqs:ReceiveMessage on arn:aws:sqs:\S+:DeliveryRetryQueue\w+ /);
+    expect(h.logs.some((l) => /^! DeliveryRetryFunction: cannot poll \S*DeliveryRetryQueue\S* \(.*not authorized.*\); retrying$/.test(l))).toBe(true);
+    // The fast lane's role is intact: its poller is never refused.
+    expect(iamLines(h).filter((l) => !l.startsWith('! IAM: DeliveryRetryFunction '))).toEqual([]);
   });
 });

@@ -13,7 +13,9 @@ import {
   formatDenial,
   functionAccessKeyId,
   sqsAccess,
+  type AccessDenial,
 } from '../../local/iam';
+import { DeniedCalls } from '../../local/startup/iam';
 import { type CfnTemplate, TemplateResolver, UnsupportedTemplateError } from '../../local/template';
 
 const REGION = 'eu-west-1';
@@ -310,5 +312,40 @@ describe('AccessControl', () => {
     const denial = c.check(fn, 'dynamodb', 'GetItem', { TableName: 'Log' });
     expect(denial!.message).toMatch(/because no identity-based policy allows the dynamodb:GetItem action \(local runtime: allowed only under a Condition the local IAM evaluator does not understand: FnPolicy statement Vpce \(StringEquals aws:SourceVpce\)\)$/);
     expect(formatDenial(denial!)).toContain('Condition not understood locally in FnPolicy statement Vpce');
+  });
+});
+
+describe('DeniedCalls (what the runtime prints)', () => {
+  const denial = (action: string, resource = queue('jobs')): AccessDenial => ({
+    functionName: 'stack-Retry',
+    displayName: 'RetryFunction',
+    roleName: 'RetryRole',
+    action,
+    resource,
+    reason: 'no-allow',
+    unevaluated: [],
+    message: `User: x is not authorized to perform: ${action}`,
+  });
+
+  it('prints a denial once a minute while it repeats (a poller retrying), and keeps every one', () => {
+    const lines: string[] = [];
+    let now = 0;
+    const denied = new DeniedCalls((line) => lines.push(line), () => now);
+    denied.record(denial('sqs:ReceiveMessage'));
+    now += 2_000;
+    denied.record(denial('sqs:ReceiveMessage'));
+    denied.record(denial('sqs:ReceiveMessage'));
+    // Another action or resource is another denial: printed at once.
+    denied.record(denial('sqs:GetQueueAttributes'));
+    denied.record(denial('sqs:ReceiveMessage', queue('other')));
+    expect(lines).toEqual([
+      formatDenial(denial('sqs:ReceiveMessage')),
+      formatDenial(denial('sqs:GetQueueAttributes')),
+      formatDenial(denial('sqs:ReceiveMessage', queue('other'))),
+    ]);
+    now += 60_000;
+    denied.record(denial('sqs:ReceiveMessage'));
+    expect(lines[3]).toBe(`${formatDenial(denial('sqs:ReceiveMessage'))}; 2 more times since it was last shown`);
+    expect(denied.denials).toHaveLength(6);
   });
 });
