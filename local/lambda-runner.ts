@@ -400,28 +400,38 @@ export class AsyncInvoker {
   private async fail(payload: unknown, requestId: string, invokeCount: number, condition: 'RetriesExhausted' | 'EventAgeExceeded', last: InvokeResult | undefined): Promise<void> {
     const reason = last && !last.ok ? `${last.error.errorType}: ${last.error.errorMessage}` : condition;
     const { onFailureQueueUrl, deadLetterQueueUrl } = this.config;
+    let sent = true;
     if (onFailureQueueUrl) {
-      await this.send(onFailureQueueUrl, stringifyJson(this.record(payload, requestId, invokeCount, condition, last)));
+      sent = (await this.send(onFailureQueueUrl, stringifyJson(this.record(payload, requestId, invokeCount, condition, last)))) && sent;
     }
     if (deadLetterQueueUrl) {
       const error = last && !last.ok ? last.error : { errorType: condition, errorMessage: condition };
-      await this.send(deadLetterQueueUrl, stringifyJson(payload), {
+      sent = (await this.send(deadLetterQueueUrl, stringifyJson(payload), {
         RequestID: { DataType: 'String', StringValue: requestId },
         ErrorCode: { DataType: 'Number', StringValue: '200' },
         ErrorMessage: { DataType: 'String', StringValue: error.errorMessage.slice(0, 1000) },
-      });
+      })) && sent;
     }
-    const where = onFailureQueueUrl || deadLetterQueueUrl ? 'sent to its failure destination' : 'dropped (no failure destination)';
+    const where = !(onFailureQueueUrl || deadLetterQueueUrl) ? 'dropped (no failure destination)' : sent ? 'sent to its failure destination' : 'LOST: its destination refused it';
     this.deps.log(`! ${this.fn.spec.displayName}: event ${requestId} failed after ${invokeCount} invocation(s) (${reason}); ${where}`);
   }
 
-  private async send(queueUrl: string, body: string, attributes?: Record<string, MessageAttributeValue>): Promise<void> {
+  /**
+   * Sends to a destination with the function's role, as Lambda does. Retried until SQS answers;
+   * refused by IAM: false at once (Lambda cannot deliver the record either: on AWS it is lost, and
+   * counted in the function's DestinationDeliveryFailures metric).
+   */
+  private async send(queueUrl: string, body: string, attributes?: Record<string, MessageAttributeValue>): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
       try {
         await this.deps.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body, MessageAttributes: attributes }));
-        return;
+        return true;
       } catch (error) {
         if (this.stopped) throw new RuntimeStoppedError();
+        if ((error as { name?: string }).name === 'AccessDenied') {
+          this.deps.log(`! ${this.fn.spec.displayName}: its role may not send to its destination queue (${errorMessage(error)}); on AWS the record is lost (DestinationDeliveryFailures)`);
+          return false;
+        }
         if (attempt === 0) this.deps.log(`! ${this.fn.spec.displayName}: cannot reach its destination queue yet (${errorMessage(error)}); retrying`);
         await this.sleep(Math.min(250 * 2 ** attempt, 2000));
       }

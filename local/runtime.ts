@@ -152,9 +152,23 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const bridge = new LocalEventBridge({ sqs, region, accountId: LOCAL_ACCOUNT_ID, log, retentionScale: options.archiveRetentionScale });
     const endpoints: LocalEndpoints = { eventbridge: await bridge.start(), dynamodb: emulators.endpoints.dynamodb, sqs: emulators.endpoints.sqs };
     cleanups.add(() => bridge.stop());
+    // What Lambda itself does for a function uses the function's execution role: its event source
+    // mappings receive and delete, its async invocations reach their destinations. Locally too
+    // (the function's access key), so IAM checks those calls as well.
+    const roleClients = new Map<string, SQSClient>();
+    cleanups.add(() => roleClients.forEach((client) => client.destroy()));
+    const sqsOfFunction = (logicalId: string): SQSClient => {
+      let client = roleClients.get(logicalId);
+      if (!client) {
+        const credentials = { accessKeyId: functionAccessKeyId(logicalId), secretAccessKey: LOCAL_CREDENTIALS.secretAccessKey };
+        client = sqsClient({ endpoint: emulators.endpoints.sqs, region, credentials, requestTimeoutMs: ((options.pollWaitSeconds ?? 1) + 10) * 1000 });
+        roleClients.set(logicalId, client);
+      }
+      return client;
+    };
     const logFile = stateFile ? path.join(path.dirname(stateFile), 'functions.log') : path.join(workdir, 'functions.log');
     const functions = startFunctions({
-      template, resolver, region, workdir, functionIds, queueByArn, sqs, log, cleanups, endpoints,
+      template, resolver, region, workdir, functionIds, queueByArn, sqsOfFunction, log, cleanups, endpoints,
       assemblyDir: stack.assemblyDir,
       lambdaHost: hosts.lambdaHost,
       maxEnvironments: options.maxEnvironmentsPerFunction ?? 10,
@@ -169,19 +183,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     // Every call a function makes is checked against its role from its first invocation on.
     await enforceIam(template, resolver, functions.functions.values(), queueByArn, { emulators, bridge, denied }, log);
 
-    // Lambda's event source mapping receives and deletes with the function's execution role: so do
-    // the pollers (each with its function's access key), and IAM checks their calls too.
-    const pollerClients = new Map<string, SQSClient>();
-    cleanups.add(() => pollerClients.forEach((client) => client.destroy()));
-    const sqsOfFunction = (logicalId: string): SQSClient => {
-      let client = pollerClients.get(logicalId);
-      if (!client) {
-        const credentials = { accessKeyId: functionAccessKeyId(logicalId), secretAccessKey: LOCAL_CREDENTIALS.secretAccessKey };
-        client = sqsClient({ endpoint: emulators.endpoints.sqs, region, credentials, requestTimeoutMs: ((options.pollWaitSeconds ?? 1) + 10) * 1000 });
-        pollerClients.set(logicalId, client);
-      }
-      return client;
-    };
     const pollers = createPollers(template, resolver, queueByArn, functions.byArnOrName, { sqsOfFunction, region, waitTimeSeconds: options.pollWaitSeconds ?? 1, log });
     await warmFunctions(functions.functions.values(), log);
     for (const poller of pollers) {

@@ -30,7 +30,8 @@ export interface FunctionsSetup {
   readonly endpoints: { dynamodb: string; sqs: string; eventbridge: string };
   readonly functionIds: string[];
   readonly queueByArn: Map<string, LocalQueue>;
-  readonly sqs: SQSClient;
+  /** An SQS client signed as the function's role: Lambda sends to a function's destinations with it. */
+  readonly sqsOfFunction: (logicalId: string) => SQSClient;
   readonly maxEnvironments: number;
   readonly asyncRetryDelaysMs: readonly number[];
   readonly onLog: (fn: string, stream: 'stdout' | 'stderr', line: string) => void;
@@ -79,7 +80,7 @@ export function startFunctions(s: FunctionsSetup): StackFunctions {
   const invokerFor = (fn: LambdaFunction): AsyncInvoker => {
     let invoker = invokers.get(fn);
     if (!invoker) {
-      const created = new AsyncInvoker(fn, asyncConfig(s.template, s.resolver, fn, s.queueByArn), { sqs: s.sqs, retryDelaysMs: s.asyncRetryDelaysMs, log: s.log });
+      const created = new AsyncInvoker(fn, asyncConfig(s.template, s.resolver, fn, s.queueByArn), { sqs: s.sqsOfFunction(fn.spec.logicalId), retryDelaysMs: s.asyncRetryDelaysMs, log: s.log });
       invokers.set(fn, created);
       s.cleanups.add(() => created.stop());
       invoker = created;

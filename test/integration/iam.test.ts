@@ -8,7 +8,8 @@
  * through without a single denial. The second runs it with the grant whose absence once slipped
  * through to AWS (fan-out's dynamodb:UpdateItem on the delivery log, used for replayed events)
  * taken out again: the runtime now refuses those writes, says so, and fan-out's own error
- * handling runs as it did on AWS.
+ * handling runs as it did on AWS. The third takes out grants that Lambda itself uses with a
+ * function's role (the retry lane's event source mapping, fan-out's on-failure destination).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { BatchWriteItemCommand, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
@@ -18,7 +19,7 @@ import { ENV } from '../../lambdas/core/config';
 import { newReplayName, replayDescription } from '../../lambdas/core/replay';
 import { functionAccessKeyId } from '../../local/iam';
 import type { CfnTemplate } from '../../local/template';
-import { type Harness, type StatusChangeInput, Receiver, entryFor, functionLogEntries, getSubscription, putEntries, startHarness, subscribe, waitFor } from './helpers';
+import { type Harness, type StatusChangeInput, Receiver, drain, entryFor, functionLogEntries, getSubscription, putEntries, startHarness, subscribe, waitFor } from './helpers';
 
 jest.setTimeout(90_000);
 
@@ -247,28 +248,34 @@ describe('a role missing a grant its function uses', () => {
   });
 });
 
-describe('an event source mapping whose role cannot read its queue', () => {
+describe("what Lambda does with a function's role: its event source mapping, its async destination", () => {
   let h: Harness;
 
-  /** The retry lane's role without sqs:ReceiveMessage and sqs:GetQueueAttributes on its own queue. */
-  function withoutRetryReceive(template: CfnTemplate): CfnTemplate {
+  /**
+   * The retry lane's role without sqs:ReceiveMessage and sqs:GetQueueAttributes on its own queue,
+   * and fan-out's without sqs:SendMessage on its dead-letter queue (its on-failure destination).
+   */
+  function withoutLambdaGrants(template: CfnTemplate): CfnTemplate {
     const copy = structuredClone(template) as CfnTemplate;
     const [retryId, retry] = functionWithEnv(copy, ENV.deliveryLane, 'retry');
     const queueRef = (retry.Properties!.Environment as { Variables: Record<string, { Ref: string }> }).Variables[ENV.retryQueueUrl]!.Ref;
     const removed = removeActions(copy, retry, { 'Fn::GetAtt': [queueRef, 'Arn'] }, ['sqs:ReceiveMessage', 'sqs:GetQueueAttributes']);
     if (removed < 2) throw new Error(`expected sqs:ReceiveMessage and sqs:GetQueueAttributes grants of ${retryId} on ${queueRef}, found ${removed}`);
+    const [fanOutId, fanOut] = functionWithEnv(copy, ENV.fanOutDlqUrl);
+    const dlqRef = (fanOut.Properties!.Environment as { Variables: Record<string, { Ref: string }> }).Variables[ENV.fanOutDlqUrl]!.Ref;
+    if (removeActions(copy, fanOut, { 'Fn::GetAtt': [dlqRef, 'Arn'] }, ['sqs:SendMessage']) < 1) throw new Error(`expected an sqs:SendMessage grant of ${fanOutId} on ${dlqRef}`);
     return copy;
   }
 
   beforeAll(async () => {
-    h = await startHarness({ transformTemplate: withoutRetryReceive, expectAccessDenied: true });
+    h = await startHarness({ transformTemplate: withoutLambdaGrants, expectAccessDenied: true });
   }, 180_000);
 
   afterAll(async () => {
     await h?.stop();
   });
 
-  it("polls with the function's role, as Lambda does: the mapping's check and its receives are refused and said so", async () => {
+  it("polls with the function's role: the mapping's check and its receives are refused and said so", async () => {
     // Lambda checks the queue's attributes when it creates the mapping, then long-polls: both as the role.
     await denialLogged(h, /^! IAM: DeliveryRetryFunction was denied sqs:GetQueueAttributes on arn:aws:sqs:\S+:DeliveryRetryQueue\w+ /);
     await waitFor(() => h.logs.find((l) => /^! DeliveryRetryFunction: the event source mapping cannot read \S*DeliveryRetryQueue\S* \(.*not authorized.*\); on AWS the mapping would not be created$/.test(l)), {
@@ -279,5 +286,23 @@ describe('an event source mapping whose role cannot read its queue', () => {
     expect(h.logs.some((l) => /^! DeliveryRetryFunction: cannot poll \S*DeliveryRetryQueue\S* \(.*not authorized.*\); retrying$/.test(l))).toBe(true);
     // The fast lane's role is intact: its poller is never refused.
     expect(iamLines(h).filter((l) => !l.startsWith('! IAM: DeliveryRetryFunction '))).toEqual([]);
+  });
+
+  it("sends a failed async invocation's record to its destination with the role: refused, the loss is said, not retried forever", async () => {
+    await h.runtime.faults.dynamodb.down();
+    try {
+      // Fan-out cannot read subscriptions: Lambda retries it twice, then sends the failure record.
+      await putEntries(h, [entryFor(h, change(`iam-destination-${randomBytes(3).toString('hex')}`))]);
+      await denialLogged(h, /^! IAM: FanOutFunction was denied sqs:SendMessage on arn:aws:sqs:\S+:FanOutDeadLetterQueue\w+ /);
+      const lost = await waitFor(() => h.logs.find((l) => /^! FanOutFunction: event \S+ failed after 3 invocation\(s\) .*; LOST: its destination refused it$/.test(l)), {
+        timeoutMs: 10_000,
+        describe: () => `no line about the lost record; runtime said:\n${h.logs.slice(-10).join('\n')}`,
+      });
+      expect(lost).toBeDefined();
+      expect(h.logs.some((l) => /^! FanOutFunction: its role may not send to its destination queue \(.*not authorized.*\); on AWS the record is lost \(DestinationDeliveryFailures\)$/.test(l))).toBe(true);
+    } finally {
+      await h.runtime.faults.dynamodb.up();
+    }
+    expect(await drain(h, h.runtime.outputs.FanOutDlqUrl!)).toEqual([]);
   });
 });
