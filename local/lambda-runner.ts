@@ -312,7 +312,8 @@ export interface DestinationRecord {
  * Lambda's internal queue for `InvocationType: Event`: accepts the event at once, runs it, retries
  * a failure after the configured delays, and hands an event that failed for good to its
  * destination. Sending to the destination is retried until it succeeds (or the runtime stops),
- * so an event is never dropped because SQS was briefly unavailable.
+ * so an event is never dropped because SQS was briefly unavailable; only a refusal of the
+ * function's role is final (as on AWS, where the record is then lost).
  */
 export class AsyncInvoker {
   private stopped = false;
