@@ -8,8 +8,9 @@
  * through without a single denial. The second runs it with the grant whose absence once slipped
  * through to AWS (fan-out's dynamodb:UpdateItem on the delivery log, used for replayed events)
  * taken out again: the runtime now refuses those writes, says so, and fan-out's own error
- * handling runs as it did on AWS. The third takes out grants that Lambda itself uses with a
- * function's role (the retry lane's event source mapping, fan-out's on-failure destination).
+ * handling runs as it did on AWS. The same template also lacks grants that Lambda itself uses
+ * with a function's role (the retry lane's event source mapping, fan-out's on-failure
+ * destination): the runtime's pollers and async invoker use the role too, and are refused.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { BatchWriteItemCommand, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
@@ -205,7 +206,7 @@ describe('the stack as synthesized', () => {
   });
 });
 
-describe('a role missing a grant its function uses', () => {
+describe('roles missing a grant: one its function uses, and ones Lambda uses for it', () => {
   let h: Harness;
   let receiver: Receiver;
 
@@ -218,38 +219,6 @@ describe('a role missing a grant its function uses', () => {
     if (removed !== 1) throw new Error(`expected one dynamodb:UpdateItem grant of ${fanOutId} on ${logTable}, found ${removed}`);
     return copy;
   }
-
-  beforeAll(async () => {
-    h = await startHarness({ retrySchedule: [1, 1, 1, 1], maxAttempts: 3, transformTemplate: withoutLogUpdate, expectAccessDenied: true });
-    receiver = await Receiver.start();
-  }, 180_000);
-
-  afterAll(async () => {
-    await receiver?.stop();
-    await h?.stop();
-  });
-
-  it("refuses a replayed event's log writes, says so, and fan-out goes on as it does on AWS", async () => {
-    const tenantId = `iam-missing-${randomBytes(3).toString('hex')}`;
-    await subscribe(h, { tenantId, url: receiver.url });
-    const time = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
-    await putEntries(h, [{ ...entryFor(h, change(tenantId)), Time: time }]);
-    await waitFor(() => receiver.requests.length >= 1 || undefined, { timeoutMs: 30_000, describe: () => `no delivery; runtime said:\n${h.logs.slice(-10).join('\n')}` });
-    // A first delivery's log record is one BatchWriteItem (deliveryLog 'all', the default): nothing refused yet.
-    expect(iamLines(h)).toEqual([]);
-
-    await replayAround(h, tenantId, time);
-    // The log write is refused, but the delivery log only records: the replayed delivery still goes out.
-    await waitFor(() => receiver.requests.length >= 2 || undefined, { timeoutMs: 30_000, describe: () => `the replay was not delivered; runtime said:\n${h.logs.slice(-10).join('\n')}` });
-    const logArn = tableArn(h, h.runtime.outputs.DeliveryLogTableName!);
-    await denialLogged(h, new RegExp(`^! IAM: FanOutFunction was denied dynamodb:UpdateItem on ${logArn} \\(no statement of role \\S+ allows it\\)$`));
-    const warning = functionLogEntries(h).find((e) => e.message === 'delivery log could not be written; the delivery goes on' && e.tenantId === tenantId);
-    expect(warning).toMatchObject({ logWrite: 'queued', reason: expect.stringMatching(/is not authorized to perform: dynamodb:UpdateItem on resource: .* because no identity-based policy allows the dynamodb:UpdateItem action/) });
-  });
-});
-
-describe("what Lambda does with a function's role: its event source mapping, its async destination", () => {
-  let h: Harness;
 
   /**
    * The retry lane's role without sqs:ReceiveMessage and sqs:GetQueueAttributes on its own queue,
@@ -268,11 +237,31 @@ describe("what Lambda does with a function's role: its event source mapping, its
   }
 
   beforeAll(async () => {
-    h = await startHarness({ transformTemplate: withoutLambdaGrants, expectAccessDenied: true });
+    h = await startHarness({ retrySchedule: [1, 1, 1, 1], maxAttempts: 3, transformTemplate: (t) => withoutLambdaGrants(withoutLogUpdate(t)), expectAccessDenied: true });
+    receiver = await Receiver.start();
   }, 180_000);
 
   afterAll(async () => {
+    await receiver?.stop();
     await h?.stop();
+  });
+
+  it("refuses a replayed event's log writes, says so, and fan-out goes on as it does on AWS", async () => {
+    const tenantId = `iam-missing-${randomBytes(3).toString('hex')}`;
+    await subscribe(h, { tenantId, url: receiver.url });
+    const time = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
+    await putEntries(h, [{ ...entryFor(h, change(tenantId)), Time: time }]);
+    await waitFor(() => receiver.requests.length >= 1 || undefined, { timeoutMs: 30_000, describe: () => `no delivery; runtime said:\n${h.logs.slice(-10).join('\n')}` });
+    // A first delivery's log record is one BatchWriteItem (deliveryLog 'all', the default): nothing refused yet.
+    expect(iamLines(h).filter((l) => l.startsWith('! IAM: FanOutFunction '))).toEqual([]);
+
+    await replayAround(h, tenantId, time);
+    // The log write is refused, but the delivery log only records: the replayed delivery still goes out.
+    await waitFor(() => receiver.requests.length >= 2 || undefined, { timeoutMs: 30_000, describe: () => `the replay was not delivered; runtime said:\n${h.logs.slice(-10).join('\n')}` });
+    const logArn = tableArn(h, h.runtime.outputs.DeliveryLogTableName!);
+    await denialLogged(h, new RegExp(`^! IAM: FanOutFunction was denied dynamodb:UpdateItem on ${logArn} \\(no statement of role \\S+ allows it\\)$`));
+    const warning = functionLogEntries(h).find((e) => e.message === 'delivery log could not be written; the delivery goes on' && e.tenantId === tenantId);
+    expect(warning).toMatchObject({ logWrite: 'queued', reason: expect.stringMatching(/is not authorized to perform: dynamodb:UpdateItem on resource: .* because no identity-based policy allows the dynamodb:UpdateItem action/) });
   });
 
   it("polls with the function's role: the mapping's check and its receives are refused and said so", async () => {
@@ -285,7 +274,8 @@ describe("what Lambda does with a function's role: its event source mapping, its
     await denialLogged(h, /^! IAM: DeliveryRetryFunction was denied sqs:ReceiveMessage on arn:aws:sqs:\S+:DeliveryRetryQueue\w+ /);
     expect(h.logs.some((l) => /^! DeliveryRetryFunction: cannot poll \S*DeliveryRetryQueue\S* \(.*not authorized.*\); retrying$/.test(l))).toBe(true);
     // The fast lane's role is intact: its poller is never refused.
-    expect(iamLines(h).filter((l) => !l.startsWith('! IAM: DeliveryRetryFunction '))).toEqual([]);
+    expect(iamLines(h).filter((l) => l.startsWith('! IAM: DeliveryFunction '))).toEqual([]);
+    expect(h.logs.some((l) => l.startsWith('! DeliveryFunction: '))).toBe(false);
   });
 
   it("sends a failed async invocation's record to its destination with the role: refused, the loss is said, not retried forever", async () => {
