@@ -12,7 +12,9 @@
  * kept-alive `http.Agent`, 10 at a time, waiting for each group of 10 like a batch does.
  *
  * The receiver is another process on 127.0.0.1, so this process's CPU time (process.cpuUsage)
- * is the client's alone. Rounds alternate between the two cases (A B, B A, …): drift of the
+ * is the client's alone. It answers at once (this process is then CPU-bound, and the throughput
+ * ratio is about 1 ÷ the CPU ratio); `--latency-ms N` makes it answer after N ms, as an endpoint
+ * does, where throughput is bound by the endpoint instead. Rounds alternate between the two cases (A B, B A, …): drift of the
  * machine hits both alike; medians are reported. Ratios: handler ÷ baseline (throughput ≥ 0.9×,
  * CPU per delivery ≤ 1.5× are the targets).
  */
@@ -47,18 +49,23 @@ const BATCH = 10;
 const TENANT = 'acme-shop';
 const POLICY: EndpointPolicy = { allowPrivate: true, allowHttp: true };
 
-/** Plain JavaScript: answers every POST with 204 once its body is read; prints its port. */
+/**
+ * Plain JavaScript: answers every POST with 204 once its body is read (after `argv[1]` ms: an
+ * endpoint's latency, 0 by default); prints its port.
+ */
 const RECEIVER = `
 const http = require('node:http');
+const latencyMs = Number(process.argv[1] || 0);
+const answer = (res) => { res.writeHead(204); res.end(); };
 const server = http.createServer({ keepAliveTimeout: 60000 }, (req, res) => {
   req.on('data', () => {});
-  req.on('end', () => { res.writeHead(204); res.end(); });
+  req.on('end', () => (latencyMs > 0 ? setTimeout(answer, latencyMs, res) : answer(res)));
 });
 server.listen(0, '127.0.0.1', () => console.log(server.address().port));
 `;
 
-async function startReceiver(): Promise<{ port: number; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['-e', RECEIVER], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function startReceiver(latencyMs: number): Promise<{ port: number; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['-e', RECEIVER, String(latencyMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', resolve);
     child.once('error', reject);
@@ -169,10 +176,12 @@ async function measure(run: () => Promise<void>): Promise<Round> {
   return { ms, cpuUs: used.user + used.system };
 }
 
-export async function benchHotPath(options: { deliveries?: number; rounds?: number } = {}): Promise<Section> {
-  const deliveries = options.deliveries ?? 2_000;
+export async function benchHotPath(options: { deliveries?: number; rounds?: number; latencyMs?: number } = {}): Promise<Section> {
+  const latencyMs = options.latencyMs ?? 0;
+  // With latency a round takes deliveries ÷ 10 × latency: fewer deliveries keep it short.
+  const deliveries = options.deliveries ?? (latencyMs > 0 ? 500 : 2_000);
   const rounds = options.rounds ?? 7;
-  const receiver = await startReceiver();
+  const receiver = await startReceiver(latencyMs);
   const { shipped, cleanup } = await loadShipped();
   try {
     const f = fixture(receiver.port, deliveries);
@@ -218,7 +227,8 @@ export async function benchHotPath(options: { deliveries?: number; rounds?: numb
       'ablation: sender stub (logic alone)': () => runHandler(stubbed.handler, stubbed.counts),
       'ablation: bare http.request sender': () => runHandler(bare.handler, bare.counts),
     } as const;
-    const names = Object.keys(cases) as (keyof typeof cases)[];
+    // With latency the stub ablation (no HTTP at all) says nothing new: left out.
+    const names = (Object.keys(cases) as (keyof typeof cases)[]).filter((name) => latencyMs === 0 || name !== 'ablation: sender stub (logic alone)');
     const results = new Map<string, Round[]>(names.map((n) => [n, []]));
     for (let r = 0; r < rounds + 1; r++) {
       for (const name of r % 2 === 0 ? names : [...names].reverse()) {
@@ -228,7 +238,7 @@ export async function benchHotPath(options: { deliveries?: number; rounds?: numb
     }
     agent.destroy();
     bareAgent.destroy();
-    for (const [name, c] of [['handler', counts], ['stub', stubbed.counts], ['bare', bare.counts]] as const) {
+    for (const [name, c] of [['handler', counts], ...(latencyMs === 0 ? [['stub', stubbed.counts] as const] : []), ['bare', bare.counts]] as const) {
       if (baselineFailures > 0 || c.failed > 0) throw new Error(`hot-path bench: ${baselineFailures} baseline and ${c.failed} ${name} deliveries failed`);
       if (c.logWrites !== deliveries * (rounds + 1)) throw new Error(`hot-path bench: ${c.logWrites} delivery-log writes (${name}) for ${deliveries * (rounds + 1)} deliveries`);
     }
@@ -239,7 +249,7 @@ export async function benchHotPath(options: { deliveries?: number; rounds?: numb
     };
     const base = summary(names[0]!);
     return {
-      title: `1. Delivery hot path — the whole handler vs a plain keep-alive POST loop (${deliveries} deliveries per round, batches of ${BATCH}, median of ${rounds} interleaved rounds)`,
+      title: `1. Delivery hot path — the whole handler vs a plain keep-alive POST loop (${deliveries} deliveries per round, batches of ${BATCH}, median of ${rounds} interleaved rounds${latencyMs > 0 ? `, the receiver answering after ${latencyMs} ms` : ''})`,
       reading: 'result = deliveries/s; per op = this process\'s CPU per delivery (receiver in another process); ratio = throughput ÷ baseline (target ≥ 0.90×), then CPU ÷ baseline (target ≤ 1.50×)',
       rows: names.map((name) => {
         const s = summary(name);
@@ -260,7 +270,7 @@ export async function benchHotPath(options: { deliveries?: number; rounds?: numb
 
 if (require.main === module) {
   const arg = (flag: string) => (process.argv.includes(flag) ? Number(process.argv[process.argv.indexOf(flag) + 1]) : undefined);
-  benchHotPath({ deliveries: arg('--deliveries'), rounds: arg('--rounds') }).then(
+  benchHotPath({ deliveries: arg('--deliveries'), rounds: arg('--rounds'), latencyMs: arg('--latency-ms') }).then(
     async (section) => console.log((await import('./lib/timing')).renderSection(section)),
     (error: unknown) => {
       console.error(error);
