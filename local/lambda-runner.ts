@@ -429,7 +429,8 @@ export class AsyncInvoker {
         return true;
       } catch (error) {
         if (this.stopped) throw new RuntimeStoppedError();
-        if ((error as { name?: string }).name === 'AccessDenied') {
+        // SQS names it AccessDenied (query and JSON protocols); AccessDeniedException for safety.
+        if (/^AccessDenied(Exception)?$/.test((error as { name?: string }).name ?? '')) {
           this.deps.log(`! ${this.fn.spec.displayName}: its role may not send to its destination queue (${errorMessage(error)}); on AWS the record is lost (DestinationDeliveryFailures)`);
           return false;
         }
