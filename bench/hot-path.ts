@@ -249,7 +249,7 @@ export async function benchHotPath(options: { deliveries?: number; rounds?: numb
     };
     const base = summary(names[0]!);
     return {
-      title: `1. Delivery hot path — the whole handler vs a plain keep-alive POST loop (${deliveries} deliveries per round, batches of ${BATCH}, median of ${rounds} interleaved rounds${latencyMs > 0 ? `, the receiver answering after ${latencyMs} ms` : ''})`,
+      title: `${latencyMs > 0 ? '1b' : '1'}. Delivery hot path — the whole handler vs a plain keep-alive POST loop (${deliveries} deliveries per round, batches of ${BATCH}, median of ${rounds} interleaved rounds${latencyMs > 0 ? `, the receiver answering after ${latencyMs} ms` : ''})`,
       reading: 'result = deliveries/s; per op = this process\'s CPU per delivery (receiver in another process); ratio = throughput ÷ baseline (target ≥ 0.90×), then CPU ÷ baseline (target ≤ 1.50×)',
       rows: names.map((name) => {
         const s = summary(name);
