@@ -14,8 +14,8 @@
  * The receiver is another process on 127.0.0.1, so this process's CPU time (process.cpuUsage)
  * is the client's alone. It answers at once (this process is then CPU-bound, and the throughput
  * ratio is about 1 ÷ the CPU ratio); `--latency-ms N` makes it answer after N ms, as an endpoint
- * does, where throughput is bound by the endpoint instead. Rounds alternate between the two cases (A B, B A, …): drift of the
- * machine hits both alike; medians are reported. Ratios: handler ÷ baseline (throughput ≥ 0.9×,
+ * does, where throughput is bound by the endpoint instead. Rounds alternate between the cases
+ * (A B, B A, …): drift of the machine hits all alike; medians are reported. Ratios: handler ÷ baseline (throughput ≥ 0.9×,
  * CPU per delivery ≤ 1.5× are the targets).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -238,7 +238,9 @@ export async function benchHotPath(options: { deliveries?: number; rounds?: numb
     }
     agent.destroy();
     bareAgent.destroy();
-    for (const [name, c] of [['handler', counts], ...(latencyMs === 0 ? [['stub', stubbed.counts] as const] : []), ['bare', bare.counts]] as const) {
+    const tallies = { 'delivery handler': counts, 'ablation: sender stub (logic alone)': stubbed.counts, 'ablation: bare http.request sender': bare.counts } as const;
+    for (const name of names.filter((n): n is keyof typeof tallies => n in tallies)) {
+      const c = tallies[name];
       if (baselineFailures > 0 || c.failed > 0) throw new Error(`hot-path bench: ${baselineFailures} baseline and ${c.failed} ${name} deliveries failed`);
       if (c.logWrites !== deliveries * (rounds + 1)) throw new Error(`hot-path bench: ${c.logWrites} delivery-log writes (${name}) for ${deliveries * (rounds + 1)} deliveries`);
     }
