@@ -6,8 +6,10 @@
  * the AWS calls (subscriptions, endpoint health, delivery log, queues), all loaded from an
  * esbuild bundle made like the functions' (minified). It gets SQS batches of 10 job records, as
  * Lambda gives them.
- * Ablations (rows 3 and 4): the same handler with a sender stub that answers at once (the
- * delivery logic alone) and with a bare keep-alive `http.request` as its sender.
+ * Ablations (rows 3 to 5): the same handler with a sender stub that answers at once (the
+ * delivery logic alone), with a bare keep-alive `http.request` as its sender, and with a sender
+ * that is no HTTP client at all: it writes the request's bytes on one of 10 open sockets and reads
+ * the status line of the answer (what Node's HTTP client costs, as a floor; not a usable client).
  * Baseline: the least any webhook sender does: `http.request` POSTs of the same body through a
  * kept-alive `http.Agent`, 10 at a time, waiting for each group of 10 like a batch does.
  *
@@ -20,6 +22,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
+import net from 'node:net';
 import { createInterface } from 'node:readline';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import fs from 'node:fs';
@@ -162,6 +165,48 @@ function plainPost(agent: http.Agent, port: number, path: string, headers: Recor
   });
 }
 
+/**
+ * The floor under any HTTP client: `sockets` kept-open connections, each request's bytes written
+ * by hand, and the answer's status read off its first line. Only for a receiver that answers
+ * every request with a bodiless 204 in one packet, as this bench's does; `failed` counts
+ * anything else.
+ */
+async function rawSocketSender(port: number, sockets: number): Promise<{ send: Sender['send']; failed: () => number; close: () => void }> {
+  interface Conn { readonly socket: net.Socket; pending?: (status: number) => void }
+  let failed = 0;
+  const idle: Conn[] = [];
+  const all = await Promise.all(
+    Array.from({ length: sockets }, () =>
+      new Promise<Conn>((resolve, reject) => {
+        const socket = net.connect({ port, host: '127.0.0.1', noDelay: true }, () => resolve(conn));
+        const conn: Conn = { socket };
+        socket.once('error', reject);
+        socket.on('data', (chunk: Buffer) => {
+          const status = chunk.subarray(0, 15).toString('latin1').match(/^HTTP\/1\.1 (\d{3}) /)?.[1];
+          if (status !== '204' || !chunk.subarray(chunk.length - 4).equals(Buffer.from('\r\n\r\n'))) failed++;
+          const pending = conn.pending!;
+          conn.pending = undefined;
+          idle.push(conn);
+          pending(Number(status ?? 0));
+        });
+      }),
+    ),
+  );
+  idle.push(...all);
+  return {
+    send: (request) =>
+      new Promise((resolve) => {
+        const conn = idle.pop()!;
+        conn.pending = (status) => resolve({ kind: 'response', status, durationMs: 0 });
+        let head = `POST ${request.url.pathname} HTTP/1.1\r\nhost: ${request.url.host}\r\n`;
+        for (const [name, value] of Object.entries(request.headers)) head += `${name}: ${value}\r\n`;
+        conn.socket.write(`${head}content-length: ${Buffer.byteLength(request.body)}\r\n\r\n${request.body}`);
+      }),
+    failed: () => failed,
+    close: () => all.forEach((c) => c.socket.destroy()),
+  };
+}
+
 interface Round {
   readonly ms: number;
   readonly cpuUs: number;
@@ -196,6 +241,9 @@ export async function benchHotPath(options: { deliveries?: number; rounds?: numb
         return ok ? { kind: 'response', status: 204, durationMs: 0 } : { kind: 'error', error: 'connection', message: 'bare POST failed', durationMs: 0 };
       },
     });
+    // Bodies are ASCII JSON: one string write per request, head and body together.
+    const raw = await rawSocketSender(receiver.port, BATCH);
+    const rawHandler = buildHandler(f, shipped, { send: raw.send });
     const context = { awsRequestId: 'bench', functionName: 'statushooks-delivery', getRemainingTimeInMillis: () => 60_000 } as unknown as Context;
     const agent = new http.Agent({ keepAlive: true, maxSockets: BATCH });
     // The baseline sends the same bytes: body, content type and the three signature headers.
@@ -226,9 +274,23 @@ export async function benchHotPath(options: { deliveries?: number; rounds?: numb
       'delivery handler': () => runHandler(handler, counts),
       'ablation: sender stub (logic alone)': () => runHandler(stubbed.handler, stubbed.counts),
       'ablation: bare http.request sender': () => runHandler(bare.handler, bare.counts),
+      'ablation: raw socket, no HTTP client': () => runHandler(rawHandler.handler, rawHandler.counts),
+      // The baseline's requests on the same sockets: what Node's HTTP client adds to a POST.
+      'raw socket POST loop (no HTTP client)': async () => {
+        const requests = Array.from({ length: BATCH }, (_, i) => ({ url: new URL(`http://127.0.0.1:${receiver.port}/hooks/${i}`), headers, body: f.body }));
+        for (let b = 0; b < f.batches.length; b++) await Promise.all(requests.map((request) => raw.send(request)));
+      },
     } as const;
-    // With latency the stub ablation (no HTTP at all) says nothing new: left out.
-    const names = (Object.keys(cases) as (keyof typeof cases)[]).filter((name) => latencyMs === 0 || name !== 'ablation: sender stub (logic alone)');
+    const notes: Partial<Record<keyof typeof cases, string>> = {
+      'delivery handler': 'throughput / CPU per delivery',
+      'ablation: sender stub (logic alone)': 'the same handler, to see where its CPU goes',
+      'ablation: bare http.request sender': 'the same handler, to see where its CPU goes',
+      'ablation: raw socket, no HTTP client': 'the same handler, to see where its CPU goes',
+      'raw socket POST loop (no HTTP client)': 'the baseline without http.request',
+    };
+    // With latency the two floors (no HTTP at all, no HTTP client) say nothing new: left out.
+    const floors: string[] = ['raw socket POST loop (no HTTP client)', 'ablation: sender stub (logic alone)', 'ablation: raw socket, no HTTP client'];
+    const names = (Object.keys(cases) as (keyof typeof cases)[]).filter((name) => latencyMs === 0 || !floors.includes(name));
     const results = new Map<string, Round[]>(names.map((n) => [n, []]));
     for (let r = 0; r < rounds + 1; r++) {
       for (const name of r % 2 === 0 ? names : [...names].reverse()) {
@@ -238,7 +300,9 @@ export async function benchHotPath(options: { deliveries?: number; rounds?: numb
     }
     agent.destroy();
     bareAgent.destroy();
-    const tallies = { 'delivery handler': counts, 'ablation: sender stub (logic alone)': stubbed.counts, 'ablation: bare http.request sender': bare.counts } as const;
+    raw.close();
+    if (raw.failed() > 0) throw new Error(`hot-path bench: the raw-socket sender read ${raw.failed()} answers that were not a bodiless 204 in one packet`);
+    const tallies = { 'delivery handler': counts, 'ablation: sender stub (logic alone)': stubbed.counts, 'ablation: bare http.request sender': bare.counts, 'ablation: raw socket, no HTTP client': rawHandler.counts } as const;
     for (const name of names.filter((n): n is keyof typeof tallies => n in tallies)) {
       const c = tallies[name];
       if (baselineFailures > 0 || c.failed > 0) throw new Error(`hot-path bench: ${baselineFailures} baseline and ${c.failed} ${name} deliveries failed`);
@@ -260,7 +324,7 @@ export async function benchHotPath(options: { deliveries?: number; rounds?: numb
           value: fmt.perSec(s.perSec, 'deliveries'),
           perOp: `${fmt.us(s.cpuUs)} CPU`,
           ratio: name === names[0] ? '' : `${fmt.ratio(s.perSec / base.perSec)} / ${fmt.ratio(s.cpuUs / base.cpuUs)}`,
-          note: name === names[0] ? '' : name === names[1] ? 'throughput / CPU per delivery' : 'the same handler, to see where its CPU goes',
+          note: notes[name] ?? '',
         };
       }),
     };
