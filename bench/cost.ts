@@ -59,6 +59,8 @@ export interface CostOptions {
   readonly environments: number;
   /** The stack's `deliveryLog` setting for the run. */
   readonly deliveryLog: 'all' | 'failures';
+  /** The stack's `tracing` setting for the run; undefined: the stack's default. */
+  readonly tracing?: 'off' | 'passthrough' | 'active';
   /** For the `deliveryLog = failures` what-if: the share of deliveries whose first attempt fails (and so get a record). */
   readonly failureShare: number;
   readonly json: boolean;
@@ -546,7 +548,9 @@ function report(results: Measured[], o: CostOptions, facts: StackFacts, command:
   const alarmsMonth = facts.alarms * PRICES.cloudWatchAlarmMonth.usd;
   const idlePolls = facts.eventSourceMappings * ESM_IDLE_POLLERS * (SECONDS_PER_MONTH / ESM_LONG_POLL_S);
   const idleMonth = idlePolls * PRICES.sqsRequest.usd;
-  const reservoirTraces = SECONDS_PER_MONTH;
+  // Lambda's default sampling rule: one trace per second per function (the reservoir), recorded
+  // only with active tracing.
+  const reservoirMonth = facts.functions * SECONDS_PER_MONTH * PRICES.xrayTraceRecorded.usd;
   lines.push('### Fixed monthly costs (independent of the event count)', '');
   lines.push(
     ...table(
@@ -556,13 +560,15 @@ function report(results: Measured[], o: CostOptions, facts: StackFacts, command:
         ['per-tenant failure metrics', `+${usd(2 * PRICES.cloudWatchMetricMonth.usd)} per tenant`, 'DeliveriesFailed and DeliveriesDeadLettered with TenantId, for each tenant with a failure that month (none in these runs: every delivery succeeded)'],
         ['CloudWatch alarms', usd(alarmsMonth), `${facts.alarms} alarms in the template × $${PRICES.cloudWatchAlarmMonth.usd}`],
         ['SQS idle polling (event source mappings)', usd(idleMonth), `modeled: ${facts.eventSourceMappings} mappings × ${ESM_IDLE_POLLERS} pollers × one ${ESM_LONG_POLL_S} s long poll each, all month`],
-        ['X-Ray reservoir', `up to ${usd(facts.functions * reservoirTraces * PRICES.xrayTraceRecorded.usd)}`, `Lambda's default sampling records the first request each second per function (${facts.functions} functions) before 5 % of the rest: ≤ 1 trace/s each while traffic lasts`],
+        facts.tracing === 'Active'
+          ? ['X-Ray reservoir', `up to ${usd(reservoirMonth)}`, `Lambda's default sampling records the first request each second per function (${facts.functions} functions) before 5 % of the rest: ≤ 1 trace/s each while traffic lasts`]
+          : ['X-Ray reservoir', '0', `tracing is ${facts.tracing}: no traces of statushooks' own (with tracing=active, up to ${usd(reservoirMonth)}: the first request each second per function, ${facts.functions} functions)`],
       ],
       true,
     ),
     '',
   );
-  json.fixedMonthly = { metricSeries: [...series].sort(), metricsMonth, alarmsMonth, idlePollingMonth: idleMonth, xrayReservoirMonthMax: facts.functions * reservoirTraces * PRICES.xrayTraceRecorded.usd };
+  json.fixedMonthly = { metricSeries: [...series].sort(), metricsMonth, alarmsMonth, idlePollingMonth: idleMonth, xrayReservoirMonthMax: facts.tracing === 'Active' ? reservoirMonth : 0 };
 
   const memory = [...new Set(results.flatMap((r) => Object.values(r.functions).map((f) => f.memorySize)))].join('/');
   const cpuSource = [...new Set(results.flatMap((r) => Object.values(r.functions).map((f) => f.cpuSource)))].filter((s) => s !== 'none').join('/');
@@ -593,7 +599,7 @@ export async function runCost(o: CostOptions, print: (line: string) => void): Pr
   const started = Date.now();
   const lines: string[] = [];
   // The stack as deployed logs at its default level (INFO), not the local runtime's DEBUG.
-  const runtime = await startLocalRuntime({ stateFile: false, maxEnvironmentsPerFunction: o.environments, context: { logLevel: 'INFO', deliveryLog: o.deliveryLog }, log: (line) => (line.startsWith('!') ? process.stderr.write(`${line}\n`) : lines.push(line)) });
+  const runtime = await startLocalRuntime({ stateFile: false, maxEnvironmentsPerFunction: o.environments, context: { logLevel: 'INFO', deliveryLog: o.deliveryLog, ...(o.tracing === undefined ? {} : { tracing: o.tracing }) }, log: (line) => (line.startsWith('!') ? process.stderr.write(`${line}\n`) : lines.push(line)) });
   const events = new EventBridgeClient({ endpoint: runtime.endpoints.eventbridge, region: runtime.region, credentials: LOCAL_CREDENTIALS });
   const dynamodb = new DynamoDBClient({ endpoint: runtime.endpoints.dynamodb, region: runtime.region, credentials: LOCAL_CREDENTIALS });
   const db = DynamoDBDocumentClient.from(dynamodb);
@@ -617,7 +623,7 @@ export async function runCost(o: CostOptions, print: (line: string) => void): Pr
     dynamodb.destroy();
     await runtime.stop();
   }
-  const command = `npm run cost -- --events ${o.events} --trickle-events ${o.trickleEvents} --latency-ms ${o.latencyMs} --environments ${o.environments}${o.deliveryLog === 'all' ? '' : ` --delivery-log ${o.deliveryLog}`}${o.cpuScale === undefined ? '' : ` --cpu-scale ${o.cpuScale}`}`;
+  const command = `npm run cost -- --events ${o.events} --trickle-events ${o.trickleEvents} --latency-ms ${o.latencyMs} --environments ${o.environments}${o.deliveryLog === 'all' ? '' : ` --delivery-log ${o.deliveryLog}`}${o.tracing === undefined ? '' : ` --tracing ${o.tracing}`}${o.cpuScale === undefined ? '' : ` --cpu-scale ${o.cpuScale}`}`;
   const { lines: out, json } = report(results, o, stackFacts(runtime.template), command, (Date.now() - started) / 1000);
   if (o.json) print(JSON.stringify(json, null, 2));
   else for (const line of out) print(line);
@@ -626,6 +632,11 @@ export async function runCost(o: CostOptions, print: (line: string) => void): Pr
 function deliveryLogOption(v: string | undefined): 'all' | 'failures' {
   if (v === 'all' || v === 'failures') return v;
   throw new Error(`--delivery-log must be all or failures, got ${v}`);
+}
+
+function tracingOption(v: string | undefined): CostOptions['tracing'] {
+  if (v === undefined || v === 'off' || v === 'passthrough' || v === 'active') return v;
+  throw new Error(`--tracing must be off, passthrough or active, got ${v}`);
 }
 
 function shareOption(v: string | undefined): number {
@@ -647,6 +658,7 @@ function options(argv: string[]): CostOptions {
       'xray-sampled': { type: 'string', default: '0.05' },
       environments: { type: 'string', default: '3' },
       'delivery-log': { type: 'string', default: 'all' },
+      tracing: { type: 'string' },
       'failure-share': { type: 'string', default: '0.02' },
       json: { type: 'boolean', default: false },
     },
@@ -668,6 +680,7 @@ function options(argv: string[]): CostOptions {
     xraySampledFull: positive('xray-sampled', values['xray-sampled'], 0),
     environments: Math.round(positive('environments', values.environments)),
     deliveryLog: deliveryLogOption(values['delivery-log']),
+    tracing: tracingOption(values.tracing),
     failureShare: shareOption(values['failure-share']),
     json: values.json ?? false,
   };
