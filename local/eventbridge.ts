@@ -9,7 +9,7 @@ import http from 'node:http';
 import type net from 'node:net';
 import { type MessageAttributeValue, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { type EventMatcher, compilePattern } from './patterns';
-import type { AccessControl, AccessDenial } from './iam';
+import { type AccessControl, type AccessDenial, EVENTS_PRINCIPAL, type ResourcePolicies, serviceContext, serviceDenial, servicePrincipalDecision } from './iam';
 import { errorMessage } from '../lambdas/core/errors';
 import { type CfnTemplate, type TemplateResolver, UnsupportedTemplateError, resourcesOfType } from './template';
 import { stringifyJson } from '../lambdas/core/json';
@@ -44,6 +44,7 @@ export interface TargetSpec {
   /** RetryPolicy.MaximumEventAgeInSeconds (EventBridge default 24 h). */
   readonly maximumEventAgeSeconds: number;
   readonly deadLetterQueueUrl?: string;
+  readonly deadLetterQueueArn?: string;
 }
 
 export interface RuleSpec {
@@ -168,7 +169,15 @@ function compileTarget(target: Record<string, unknown>, where: string, deps: Rou
     maximumRetryAttempts: Number(retry.MaximumRetryAttempts ?? 185),
     maximumEventAgeSeconds: Number(retry.MaximumEventAgeInSeconds ?? 86_400),
     deadLetterQueueUrl: dlq === undefined ? undefined : dlqUrl(dlq, where, deps),
+    deadLetterQueueArn: dlq,
   };
+}
+
+/** What EventBridge asks of a target it calls, by the target's kind (an SNS topic outside the stack: not checked). */
+function targetAction(arn: string): string | undefined {
+  if (/^arn:aws[a-z-]*:lambda:/.test(arn)) return 'lambda:InvokeFunction';
+  if (/^arn:aws[a-z-]*:sqs:/.test(arn)) return 'sqs:SendMessage';
+  return undefined;
 }
 
 function dlqUrl(arn: string, where: string, deps: RoutingDeps): string {
@@ -274,12 +283,22 @@ export class LocalEventBridge {
   private readonly archived = new Map<string, Array<{ event: BusEvent; at: number }>>();
   private readonly replays = new Map<string, Replay>();
   private access: { control: AccessControl; onDenied: (denial: AccessDenial) => void } | undefined;
+  private resourcePolicies: { policies: ResourcePolicies; onDenied: (denial: AccessDenial) => void } | undefined;
 
   constructor(private readonly deps: LocalEventBridgeDeps) {}
 
   /** From now on, checks the calls the functions make (signed with their own access key ids) against their roles. */
   enforceIam(control: AccessControl, onDenied: (denial: AccessDenial) => void): void {
     this.access = { control, onDenied };
+  }
+
+  /**
+   * From now on, EventBridge's own calls are checked as on AWS against the resource-based policy
+   * of what they reach: invoking a Lambda target (its AWS::Lambda::Permission), sending to an SQS
+   * target or a dead-letter queue (its AWS::SQS::QueuePolicy), as events.amazonaws.com for the rule.
+   */
+  enforceResourcePolicies(policies: ResourcePolicies, onDenied: (denial: AccessDenial) => void): void {
+    this.resourcePolicies = { policies, onDenied };
   }
 
   /** Sets the buses, rules and archives (the endpoint can listen before the functions it targets exist). */
@@ -481,28 +500,53 @@ export class LocalEventBridge {
   }
 
   /** EventBridge's delivery to one target: retries with backoff, then its dead-letter queue. */
+  /**
+   * Whether EventBridge may do `action` on `resource` for `rule`, by the resource's own policy; a
+   * refusal is reported (runtime.accessDenials, the log) and returned. Not checked before
+   * enforceResourcePolicies.
+   */
+  private refusal(rule: RuleSpec, action: string, resource: string): AccessDenial | undefined {
+    if (!this.resourcePolicies) return undefined;
+    const request = { action, resource };
+    const decision = servicePrincipalDecision(this.resourcePolicies.policies, EVENTS_PRINCIPAL, request, serviceContext(rule.arn, this.deps.region, this.deps.accountId));
+    if (decision.allowed) return undefined;
+    const denial = serviceDenial(EVENTS_PRINCIPAL, { key: rule.arn, displayName: `EventBridge (rule ${rule.logicalId})` }, request, decision);
+    this.resourcePolicies.onDenied(denial);
+    return denial;
+  }
+
   private async deliver(rule: RuleSpec, target: TargetSpec, event: BusEvent): Promise<void> {
     const started = Date.now();
     const payload = target.transform(event);
     let lastError: unknown;
-    let condition = 'MaximumRetryAttempts';
+    let errorCode: string | undefined;
+    let condition: string | undefined = 'MaximumRetryAttempts';
     let attempt = 0;
-    for (; attempt <= target.maximumRetryAttempts; attempt++) {
-      if (this.stopped) return;
-      if (attempt > 0) {
-        if ((Date.now() - started) / 1000 > target.maximumEventAgeSeconds) {
-          condition = 'MaximumEventAgeInSeconds';
-          break;
+    // A target EventBridge may not call is not retried: the event goes to the dead-letter queue at once.
+    const action = targetAction(target.arn);
+    const refused = action === undefined ? undefined : this.refusal(rule, action, target.arn.replace(/:\$LATEST$/, ''));
+    if (refused) {
+      lastError = new Error(refused.message);
+      errorCode = 'NO_PERMISSIONS';
+      condition = undefined;
+    } else {
+      for (; attempt <= target.maximumRetryAttempts; attempt++) {
+        if (this.stopped) return;
+        if (attempt > 0) {
+          if ((Date.now() - started) / 1000 > target.maximumEventAgeSeconds) {
+            condition = 'MaximumEventAgeInSeconds';
+            break;
+          }
+          await this.sleep(this.deps.targetRetryDelayMs?.(attempt) ?? Math.min(250 * 2 ** (attempt - 1), 5_000));
+          if (this.stopped) return;
         }
-        await this.sleep(this.deps.targetRetryDelayMs?.(attempt) ?? Math.min(250 * 2 ** (attempt - 1), 5_000));
-        if (this.stopped) return;
-      }
-      try {
-        await target.deliver(payload);
-        return;
-      } catch (error) {
-        lastError = error;
-        if (this.stopped) return;
+        try {
+          await target.deliver(payload);
+          return;
+        } catch (error) {
+          lastError = error;
+          if (this.stopped) return;
+        }
       }
     }
     const message = errorMessage(lastError);
@@ -510,12 +554,16 @@ export class LocalEventBridge {
       this.deps.log(`! rule ${rule.logicalId}: event ${event.id} could not be delivered to ${target.arn} (${message}) and the target has no dead-letter queue`);
       return;
     }
+    if (target.deadLetterQueueArn !== undefined && this.refusal(rule, 'sqs:SendMessage', target.deadLetterQueueArn)) {
+      this.deps.log(`! rule ${rule.logicalId}: event ${event.id} could not be delivered to ${target.arn} (${message}), and the policy of its dead-letter queue does not let EventBridge send it there: on AWS the event is lost (InvocationsFailedToBeSentToDLQ)`);
+      return;
+    }
     const attributes: Record<string, MessageAttributeValue> = {
       RULE_ARN: { DataType: 'String', StringValue: rule.arn },
       TARGET_ARN: { DataType: 'String', StringValue: target.arn },
-      ERROR_CODE: { DataType: 'String', StringValue: lastError instanceof Error ? lastError.name : 'Error' },
+      ERROR_CODE: { DataType: 'String', StringValue: errorCode ?? (lastError instanceof Error ? lastError.name : 'Error') },
       ERROR_MESSAGE: { DataType: 'String', StringValue: message.slice(0, 1000) },
-      EXHAUSTED_RETRY_CONDITION: { DataType: 'String', StringValue: condition },
+      ...(condition === undefined ? {} : { EXHAUSTED_RETRY_CONDITION: { DataType: 'String', StringValue: condition } }),
       RETRY_ATTEMPTS: { DataType: 'Number', StringValue: String(Math.max(0, attempt - 1)) },
     };
     for (let i = 0; !this.stopped; i++) {

@@ -10,6 +10,10 @@
  *   AccessControl         who calls (the access key id of the Authorization header), what the
  *                         request asks for (action and resource per service, as AWS authorizes
  *                         it) and the decision: explicit Deny > Allow > implicit deny.
+ *   compileResourcePolicies()  what AWS services may do to the stack's resources: each
+ *                         AWS::Lambda::Permission and AWS::SQS::QueuePolicy, by resource ARN;
+ *                         servicePrincipalDecision() decides a service's call (EventBridge
+ *                         invoking a rule's target, sending to its dead-letter queue) on them.
  *
  * Only DynamoDB, SQS and EventBridge are emulated, so only their actions are compiled. Statements
  * with a Condition this evaluator does not understand never allow (the denial says so) and never
@@ -66,7 +70,12 @@ export interface CompiledStatement {
   readonly resource?: readonly string[];
   readonly notResource?: readonly string[];
   readonly condition?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /** Whom a resource-based statement is about (identity-based statements have none). */
+  readonly principal?: Principal;
 }
+
+/** A resource-based policy's Principal: everyone, or AWS service principals and AWS principals (accounts, ARNs). */
+export type Principal = '*' | { readonly service: readonly string[]; readonly aws: readonly string[] };
 
 export interface FunctionIdentity {
   readonly accessKeyId: string;
@@ -190,7 +199,7 @@ function asList(value: unknown): unknown[] {
   return value === undefined || value === null ? [] : Array.isArray(value) ? value : [value];
 }
 
-function compileDocument(document: unknown, source: string, resolver: TemplateResolver, warnings: string[]): CompiledStatement[] {
+function compileDocument(document: unknown, source: string, resolver: TemplateResolver, warnings: string[], withPrincipal = false): CompiledStatement[] {
   const statements = asList((document as { Statement?: unknown } | undefined)?.Statement);
   const out: CompiledStatement[] = [];
   statements.forEach((raw, i) => {
@@ -226,9 +235,19 @@ function compileDocument(document: unknown, source: string, resolver: TemplateRe
       ...(st.Resource !== undefined ? { resource: strings('Resource') } : {}),
       ...(st.NotResource !== undefined ? { notResource: strings('NotResource') } : {}),
       ...(condition ? { condition } : {}),
+      ...(withPrincipal ? { principal: principalOf(st.Principal === undefined ? undefined : resolver.resolve(st.Principal, `${where} Principal`), where) } : {}),
     });
   });
   return out;
+}
+
+function principalOf(raw: unknown, where: string): Principal {
+  if (raw === '*') return '*';
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new UnsupportedTemplateError(`${where}: Principal ${JSON.stringify(raw ?? null)} (a resource-based statement needs one: "*" or { Service | AWS: … })`);
+  const p = raw as Record<string, unknown>;
+  const aws = asList(p.AWS).map(String);
+  if (aws.includes('*')) return '*';
+  return { service: asList(p.Service).map(String), aws };
 }
 
 function mayConcernEmulatedService(action: string): boolean {
@@ -236,6 +255,93 @@ function mayConcernEmulatedService(action: string): boolean {
   if (colon < 0) return action === '*';
   const service = globRegExp(action.slice(0, colon), true);
   return EMULATED_SERVICES.some((s) => service.test(s));
+}
+
+// ---- resource-based policies: what AWS services may do to the stack's resources ----
+
+/** The principal EventBridge calls targets and dead-letter queues as. */
+export const EVENTS_PRINCIPAL = 'events.amazonaws.com';
+
+export interface ResourcePolicies {
+  /** Resource ARN (a function, a queue) → the statements of its resource-based policy. */
+  readonly byResource: Readonly<Record<string, readonly CompiledStatement[]>>;
+}
+
+/**
+ * The template's resource-based policies on the resources AWS services call locally: every
+ * AWS::Lambda::Permission (one Allow statement on its function) and every AWS::SQS::QueuePolicy
+ * (its statements, on each of its queues). `queueArnOfUrl` maps what a queue's Ref resolves to
+ * (its URL) to its ARN.
+ */
+export function compileResourcePolicies(template: CfnTemplate, resolver: TemplateResolver, queueArnOfUrl: (url: string) => string | undefined): { policies: ResourcePolicies; warnings: string[] } {
+  const { region, accountId } = resolver.env;
+  const warnings: string[] = [];
+  const byResource: Record<string, CompiledStatement[]> = {};
+  const add = (arn: string, statements: readonly CompiledStatement[]) => (byResource[arn] ??= []).push(...statements);
+  for (const [id, resource] of resourcesOfType(template, 'AWS::Lambda::Permission')) {
+    const props = resource.Properties ?? {};
+    const value = (key: string) => resolver.resolveString(props[key], `${id}.Properties.${key}`);
+    const fn = value('FunctionName');
+    const functionArn = fn.startsWith('arn:') ? fn : `arn:aws:lambda:${region}:${accountId}:function:${fn}`;
+    const principal = value('Principal');
+    const condition: Record<string, Record<string, string>> = {};
+    if (props.SourceArn !== undefined) condition.ArnLike = { 'aws:SourceArn': value('SourceArn') };
+    if (props.SourceAccount !== undefined) condition.StringEquals = { 'aws:SourceAccount': value('SourceAccount') };
+    for (const key of ['EventSourceToken', 'PrincipalOrgID', 'FunctionUrlAuthType']) {
+      if (props[key] !== undefined) warnings.push(`${id}: ${key} is not evaluated locally; the permission applies without it`);
+    }
+    add(functionArn, [
+      {
+        where: `${id} (AWS::Lambda::Permission)`,
+        effect: 'Allow',
+        action: [value('Action')],
+        resource: [functionArn],
+        ...(Object.keys(condition).length > 0 ? { condition } : {}),
+        principal: principal === '*' ? '*' : principal.endsWith('.amazonaws.com') ? { service: [principal], aws: [] } : { service: [], aws: [principal] },
+      },
+    ]);
+  }
+  for (const [id, resource] of resourcesOfType(template, 'AWS::SQS::QueuePolicy')) {
+    const statements = compileDocument(resource.Properties?.PolicyDocument, id, resolver, warnings, true);
+    for (const ref of asList(resource.Properties?.Queues)) {
+      const url = resolver.resolveString(ref, `${id}.Properties.Queues`);
+      const arn = queueArnOfUrl(url);
+      if (arn) add(arn, statements);
+      else warnings.push(`${id}: ${url} is not a queue of this template; its policy is not applied`);
+    }
+  }
+  return { policies: { byResource }, warnings: [...new Set(warnings)] };
+}
+
+/** The condition keys of a call an AWS service makes on behalf of `sourceArn` (a rule). */
+export function serviceContext(sourceArn: string, region: string, accountId: string): ConditionContext {
+  return { 'aws:securetransport': 'true', 'aws:requestedregion': region, 'aws:sourcearn': sourceArn, 'aws:sourceaccount': accountId };
+}
+
+/**
+ * A call by an AWS service principal on one of the stack's resources: a service has no identity
+ * policy, so the resource's own policy decides alone (explicit Deny > Allow > implicit deny).
+ */
+export function servicePrincipalDecision(policies: ResourcePolicies, servicePrincipal: string, request: AccessRequest, context: ConditionContext): Decision {
+  const about = (policies.byResource[request.resource] ?? []).filter((st) => st.principal === '*' || (st.principal !== undefined && st.principal.service.includes(servicePrincipal)));
+  return evaluate(about, request, context);
+}
+
+/** The denial of a service principal's call, for runtime.accessDenials and the runtime's log. */
+export function serviceDenial(servicePrincipal: string, caller: { readonly key: string; readonly displayName: string }, request: AccessRequest, decision: Extract<Decision, { allowed: false }>): AccessDenial {
+  const head = `${servicePrincipal} is not authorized to perform: ${request.action} on resource: ${request.resource}`;
+  return {
+    functionName: caller.key,
+    displayName: caller.displayName,
+    roleName: servicePrincipal,
+    principal: servicePrincipal,
+    action: request.action,
+    resource: request.resource,
+    reason: decision.reason,
+    ...(decision.statement ? { statement: decision.statement } : {}),
+    unevaluated: decision.unevaluated,
+    message: decision.reason === 'explicit-deny' ? `${head} with an explicit deny in a resource-based policy` : `${head} because no resource-based policy allows it`,
+  };
 }
 
 // ---- evaluation ----
@@ -323,7 +429,7 @@ const CONDITION_OPERATORS: Record<string, (actual: string, expected: string) => 
   ArnNotLike: (a, e) => globRegExp(e, false).test(a),
   Bool: (a, e) => a.toLowerCase() === e.toLowerCase(),
 };
-const KNOWN_CONDITION_KEYS = ['aws:securetransport', 'aws:requestedregion', 'aws:principalaccount', 'aws:principalarn', 'aws:principaltype'];
+const KNOWN_CONDITION_KEYS = ['aws:securetransport', 'aws:requestedregion', 'aws:principalaccount', 'aws:principalarn', 'aws:principaltype', 'aws:sourcearn', 'aws:sourceaccount'];
 
 /** The operator/key pairs of a Condition this evaluator cannot decide. */
 export function unknownConditions(condition: Readonly<Record<string, unknown>>): string[] {
@@ -431,9 +537,12 @@ export function eventBridgeAccess(operation: string, body: Record<string, unknow
 // ---- enforcement ----
 
 export interface AccessDenial {
+  /** The function that called (for an AWS service's call: what it called for, e.g. a rule's ARN). */
   readonly functionName: string;
   readonly displayName: string;
   readonly roleName: string;
+  /** Set when an AWS service principal called (events.amazonaws.com): the resource's own policy refused it. */
+  readonly principal?: string;
   readonly action: string;
   readonly resource: string;
   readonly reason: 'explicit-deny' | 'no-allow';
@@ -511,9 +620,10 @@ function deniedMessage(identity: FunctionIdentity, request: AccessRequest, decis
 
 /** The runtime's log line for a denial (a warning: it starts with `!`). */
 export function formatDenial(denial: AccessDenial): string {
+  const whose = denial.principal ? `of the resource's policy allows ${denial.principal}` : `of role ${denial.roleName} allows it`;
   const why =
     denial.reason === 'explicit-deny'
       ? `explicit Deny in ${denial.statement}`
-      : `no statement of role ${denial.roleName} allows it${denial.unevaluated.length > 0 ? `; Condition not understood locally in ${denial.unevaluated.join('; ')}` : ''}`;
+      : `no statement ${whose}${denial.unevaluated.length > 0 ? `; Condition not understood locally in ${denial.unevaluated.join('; ')}` : ''}`;
   return `! IAM: ${denial.displayName} was denied ${denial.action} on ${denial.resource} (${why})`;
 }

@@ -5,7 +5,7 @@
  */
 import type { Emulators, LocalQueue } from '../emulators';
 import type { LocalEventBridge } from '../eventbridge';
-import { AccessControl, type AccessDenial, type IamPolicies, compileIamPolicies, formatDenial } from '../iam';
+import { AccessControl, type AccessDenial, type IamPolicies, compileIamPolicies, compileResourcePolicies, formatDenial } from '../iam';
 import type { LambdaFunction } from '../lambda-runner';
 import { type CfnTemplate, type TemplateResolver, resourcesOfType } from '../template';
 
@@ -43,9 +43,10 @@ export class DeniedCalls {
 }
 
 /**
- * Compiles the roles of the running functions (tables and queues by their local ARNs), prints what
- * cannot be enforced as on AWS, and turns the checks on in the emulator worker and the EventBridge
- * endpoint; denials go to `denied`.
+ * Compiles the roles of the running functions (tables and queues by their local ARNs) and the
+ * resource-based policies EventBridge's own calls need (Lambda permissions, queue policies),
+ * prints what cannot be enforced as on AWS, and turns the checks on in the emulator worker and the
+ * EventBridge endpoint; denials go to `denied`.
  */
 export async function enforceIam(
   template: CfnTemplate,
@@ -63,8 +64,11 @@ export async function enforceIam(
   const queueArns = Object.fromEntries([...queueByArn.values()].map((q) => [q.name, q.arn]));
   const refs = [...functions].map((fn) => ({ logicalId: fn.spec.logicalId, name: fn.spec.name, displayName: fn.spec.displayName }));
   const { policies, warnings } = compileIamPolicies(template, resolver, refs, { tableArns, queueArns });
-  for (const warning of warnings) log(`! IAM: ${warning}`);
+  const arnOfUrl = new Map([...queueByArn.values()].map((q) => [q.url, q.arn]));
+  const resourcePolicies = compileResourcePolicies(template, resolver, (url) => arnOfUrl.get(url));
+  for (const warning of new Set([...warnings, ...resourcePolicies.warnings])) log(`! IAM: ${warning}`);
   await targets.emulators.enforceIam(policies);
   targets.bridge.enforceIam(new AccessControl(policies), targets.denied.record);
+  targets.bridge.enforceResourcePolicies(resourcePolicies.policies, targets.denied.record);
   return policies;
 }
