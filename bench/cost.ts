@@ -19,8 +19,8 @@
  *
  * Options: --events <n> (full-batch events for S ≤ 5; more subscriptions get n × 5/S, so every run
  * makes about the same number of deliveries), --trickle-events <n> (likewise),
- * --latency-ms <n> (endpoint latency added to each delivery invocation), --cpu-scale <x>,
- * --subscriptions 1,10,50, --json.
+ * --latency-ms <n> (endpoint latency added to each delivery invocation), --response-bytes <n>
+ * (the body each endpoint answers with), --cpu-scale <x>, --subscriptions 1,10,50, --json.
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -48,6 +48,8 @@ export interface CostOptions {
   readonly events: number;
   readonly trickleEvents: number;
   readonly latencyMs: number;
+  /** The size of the body each endpoint answers with (the delivery log keeps its first 1 KB). */
+  readonly responseBytes: number;
   /** Lambda CPU time = CPU time measured here × this (default: 1769 MB ÷ the function's memory). */
   readonly cpuScale: number | undefined;
   readonly subscriptions: readonly number[];
@@ -77,7 +79,7 @@ const SECONDS_PER_MONTH = DAYS_PER_MONTH * 86_400;
 
 // ---------- load ----------
 
-/** An endpoint that answers 200 at once and remembers what arrived. */
+/** An endpoint that answers 200 at once with `body` and remembers what arrived. */
 class Receiver {
   readonly ids = new Set<string>();
   requests = 0;
@@ -85,13 +87,13 @@ class Receiver {
   private readonly sockets = new Set<net.Socket>();
   url = '';
 
-  constructor() {
+  constructor(body: string) {
     this.server = http.createServer((req, res) => {
       req.resume();
       req.on('end', () => {
         this.requests++;
         this.ids.add(String(req.headers['webhook-id']));
-        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+        res.writeHead(200, { 'content-type': 'text/plain' }).end(body);
       });
     });
     this.server.on('connection', (s) => {
@@ -219,9 +221,9 @@ async function waitForQuiet(runtime: LocalRuntime, quietMs = 1_000, timeoutMs = 
 
 const fanOutOf = (stats: RuntimeStats) => Object.values(stats.functions).find((f) => f.logicalId.startsWith('FanOut'));
 
-async function measure(runtime: LocalRuntime, ctx: { events: EventBridgeClient; db: DynamoDBDocumentClient; logOffset: number }, shape: Shape, subscriptions: number, eventCount: number): Promise<{ measured: Measured; logOffset: number }> {
+async function measure(runtime: LocalRuntime, ctx: { events: EventBridgeClient; db: DynamoDBDocumentClient; logOffset: number; responseBody: string }, shape: Shape, subscriptions: number, eventCount: number): Promise<{ measured: Measured; logOffset: number }> {
   const tenantId = `cost-${shape}-${subscriptions}`;
-  const receivers = await Promise.all(Array.from({ length: subscriptions }, () => new Receiver().start()));
+  const receivers = await Promise.all(Array.from({ length: subscriptions }, () => new Receiver(ctx.responseBody).start()));
   try {
     const now = new Date().toISOString();
     for (const r of receivers) {
@@ -580,6 +582,7 @@ function report(results: Measured[], o: CostOptions, facts: StackFacts, command:
       ` (${cpuSource || 'n/a'}); every log line the functions printed (application JSON and EMF).`,
     `- Local concurrency: ${o.environments} execution environments per function (--environments; the stack allows 10): more only makes the functions queue for this machine's cores, which inflates the measured waiting.`,
     `- Lambda duration (modeled from the measured): per invocation ⌈CPU × ${num(scale)} + waiting + endpoint⌉ ms at ${memory} MB arm64. CPU × ${num(scale)}: a ${memory} MB function gets ${memory}/${LAMBDA_MB_PER_VCPU} of a vCPU (this machine's core taken as one vCPU). Waiting: wall − CPU measured here, i.e. the local emulators stand in for DynamoDB/SQS latency. Endpoint: ${o.latencyMs} ms per delivery invocation (a batch waits for its slowest request; --latency-ms). Cold starts (INIT) are not counted.`,
+    `- Endpoints: each answers 200 with ${o.responseBytes} B of body (--response-bytes); the delivery log keeps the first 1 KB of each answer, so larger answers make larger records (an item over 1 KB costs 2 WRU per write).`,
     `- CloudWatch Logs: application + EMF bytes as printed, +${LOG_EVENT_OVERHEAD_BYTES} B per log event, +${o.platformLogBytes} B per invocation for Lambda's START/END/REPORT lines (modeled, --platform-log-bytes; the template sets ${facts.systemLogLevel}${/WARN/.test(facts.systemLogLevel) ? ', which may drop them: then this overstates' : ''}). Ingestion + ${facts.logRetentionDays} days of storage, uncompressed (an upper bound).`,
     `- EventBridge: one event per entry (${results[0]?.eventBytes ?? 0} B with its envelope, < 64 KB); archive: that size, archived and kept ${facts.archiveRetentionDays} days. The stack's own operational events (endpoint failing/recovered) do not occur in these runs.`,
     `- DynamoDB storage: net bytes the run left stored (items and index items with DynamoDB's 100 B overhead) kept ${facts.deliveryLogRetentionDays} days (the delivery log's retention), with point-in-time recovery. A write refused by its condition is 1 WRU.`,
@@ -605,7 +608,8 @@ export async function runCost(o: CostOptions, print: (line: string) => void): Pr
   const db = DynamoDBDocumentClient.from(dynamodb);
   const results: Measured[] = [];
   try {
-    const ctx = { events, db, logOffset: 0 };
+    // "ok", or that many bytes of text: what the delivery log keeps of each answer (its first 1 KB) sizes its records.
+    const ctx = { events, db, logOffset: 0, responseBody: o.responseBytes === 2 ? 'ok' : 'x'.repeat(o.responseBytes) };
     for (const shape of ['full', 'trickle'] as const) {
       for (const s of o.subscriptions) {
         const base = shape === 'full' ? o.events : o.trickleEvents;
@@ -623,7 +627,7 @@ export async function runCost(o: CostOptions, print: (line: string) => void): Pr
     dynamodb.destroy();
     await runtime.stop();
   }
-  const command = `npm run cost -- --events ${o.events} --trickle-events ${o.trickleEvents} --latency-ms ${o.latencyMs} --environments ${o.environments}${o.deliveryLog === 'all' ? '' : ` --delivery-log ${o.deliveryLog}`}${o.tracing === undefined ? '' : ` --tracing ${o.tracing}`}${o.cpuScale === undefined ? '' : ` --cpu-scale ${o.cpuScale}`}`;
+  const command = `npm run cost -- --events ${o.events} --trickle-events ${o.trickleEvents} --latency-ms ${o.latencyMs}${o.responseBytes === 2 ? '' : ` --response-bytes ${o.responseBytes}`} --environments ${o.environments}${o.deliveryLog === 'all' ? '' : ` --delivery-log ${o.deliveryLog}`}${o.tracing === undefined ? '' : ` --tracing ${o.tracing}`}${o.cpuScale === undefined ? '' : ` --cpu-scale ${o.cpuScale}`}`;
   const { lines: out, json } = report(results, o, stackFacts(runtime.template), command, (Date.now() - started) / 1000);
   if (o.json) print(JSON.stringify(json, null, 2));
   else for (const line of out) print(line);
@@ -652,6 +656,7 @@ function options(argv: string[]): CostOptions {
       events: { type: 'string', default: '1000' },
       'trickle-events': { type: 'string', default: '30' },
       'latency-ms': { type: 'string', default: '100' },
+      'response-bytes': { type: 'string', default: '2' },
       'cpu-scale': { type: 'string' },
       subscriptions: { type: 'string', default: '1,10,50' },
       'platform-log-bytes': { type: 'string', default: '300' },
@@ -674,6 +679,7 @@ function options(argv: string[]): CostOptions {
     events: Math.round(positive('events', values.events)),
     trickleEvents: Math.round(positive('trickle-events', values['trickle-events'])),
     latencyMs: positive('latency-ms', values['latency-ms'], 0),
+    responseBytes: Math.round(positive('response-bytes', values['response-bytes'], 0)),
     cpuScale: values['cpu-scale'] === undefined ? undefined : positive('cpu-scale', values['cpu-scale'], 0),
     subscriptions,
     platformLogBytes: positive('platform-log-bytes', values['platform-log-bytes'], 0),

@@ -24,7 +24,7 @@ interface Report {
 async function cost(deliveryLog: CostOptions['deliveryLog']): Promise<Report> {
   const lines: string[] = [];
   await runCost(
-    { events: 10, trickleEvents: 3, latencyMs: 100, cpuScale: undefined, subscriptions: [1, 2], platformLogBytes: 300, xraySampledFull: 0.05, environments: 2, deliveryLog, failureShare: 0.02, json: true },
+    { events: 10, trickleEvents: 3, latencyMs: 100, responseBytes: 2, cpuScale: undefined, subscriptions: [1, 2], platformLogBytes: 300, xraySampledFull: 0.05, environments: 2, deliveryLog, failureShare: 0.02, json: true },
     (line) => lines.push(line),
   );
   return JSON.parse(lines.join('\n')) as Report;
