@@ -499,7 +499,6 @@ export class LocalEventBridge {
     return { ReplayArn: replay.arn, State: replay.state };
   }
 
-  /** EventBridge's delivery to one target: retries with backoff, then its dead-letter queue. */
   /**
    * Whether EventBridge may do `action` on `resource` for `rule`, by the resource's own policy; a
    * refusal is reported (runtime.accessDenials, the log) and returned. Not checked before
@@ -515,6 +514,10 @@ export class LocalEventBridge {
     return denial;
   }
 
+  /**
+   * EventBridge's delivery to one target: retries with backoff, then its dead-letter queue; a
+   * target it may not call goes to the dead-letter queue at once.
+   */
   private async deliver(rule: RuleSpec, target: TargetSpec, event: BusEvent): Promise<void> {
     const started = Date.now();
     const payload = target.transform(event);
@@ -522,7 +525,7 @@ export class LocalEventBridge {
     let errorCode: string | undefined;
     let condition: string | undefined = 'MaximumRetryAttempts';
     let attempt = 0;
-    // A target EventBridge may not call is not retried: the event goes to the dead-letter queue at once.
+    // Missing permissions are not retried (AWS: "no retry attempts until action is taken").
     const action = targetAction(target.arn);
     const refused = action === undefined ? undefined : this.refusal(rule, action, target.arn.replace(/:\$LATEST$/, ''));
     if (refused) {
