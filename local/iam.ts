@@ -218,6 +218,10 @@ function compileDocument(document: unknown, source: string, resolver: TemplateRe
     // resolved: the runtime does not create log groups, and their ARNs do not resolve.
     if (action && !action.some(mayConcernEmulatedService)) return;
     if (st.Effect !== 'Allow' && st.Effect !== 'Deny') throw new UnsupportedTemplateError(`${where}: Effect ${JSON.stringify(st.Effect)} (Allow or Deny)`);
+    if (withPrincipal && st.NotPrincipal !== undefined) {
+      warnings.push(`${where}: NotPrincipal is not evaluated locally, so this statement is left out`);
+      return;
+    }
     const condition = st.Condition === undefined ? undefined : (resolver.resolve(st.Condition, `${where} Condition`) as CompiledStatement['condition']);
     const unknown = condition ? unknownConditions(condition) : [];
     if (unknown.length > 0) {

@@ -89,11 +89,16 @@ describe('compiled resource policies', () => {
     });
   });
 
-  it('names what it does not evaluate: a permission limited to an organization', () => {
+  it('names what it does not evaluate: a permission limited to an organization, a NotPrincipal statement', () => {
     const org: CfnTemplate = structuredClone(template);
     org.Resources.PermittedInvoke!.Properties!.PrincipalOrgID = 'o-abc';
+    (org.Resources.DlqPolicy!.Properties!.PolicyDocument as { Statement: unknown[] }).Statement.push({ Sid: 'AllButMe', Effect: 'Deny', NotPrincipal: { AWS: 'arn:aws:iam::000000000000:root' }, Action: 'sqs:*', Resource: '*' });
     expect(compileResourcePolicies(org, resolver, () => undefined).warnings).toEqual(
-      expect.arrayContaining(['PermittedInvoke: PrincipalOrgID is not evaluated locally; the permission applies without it', expect.stringMatching(/^DlqPolicy: http:\S+\/Dlq is not a queue of this template/)]),
+      expect.arrayContaining([
+        'PermittedInvoke: PrincipalOrgID is not evaluated locally; the permission applies without it',
+        'DlqPolicy statement AllButMe: NotPrincipal is not evaluated locally, so this statement is left out',
+        expect.stringMatching(/^DlqPolicy: http:\S+\/Dlq is not a queue of this template/),
+      ]),
     );
   });
 });
