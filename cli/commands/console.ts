@@ -40,7 +40,9 @@ export function registerConsole(program: Command): void {
       targetKind(options);
       const port = parsePort(options.port);
       const target = await resolveTarget(options);
-      const { startConsole } = await import('../console/server');
+      // Loaded only when `console` runs; require, not import(): the CLI's TypeScript loader hooks require only.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { startConsole } = require('../console/server') as typeof import('../console/server');
       const running = await startConsole(target, options, port);
       process.stdout.write(`console: ${running.url}\n`);
       process.stdout.write(`target: ${target.label}; open the URL in a browser on this machine (Ctrl-C stops the console)\n`);

@@ -57,7 +57,9 @@ export function registerDev(program: Command, keepAlive: () => void): void {
       process.on('SIGTERM', onSignal);
       try {
         // Loaded only when `dev` runs: the local runtime is large and the other commands do not need it.
-        const { runDev } = await import('../../local/dev');
+        // require, not import(): the CLI's TypeScript loader hooks require only (bin/statushooks.js).
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { runDev } = require('../../local/dev') as typeof import('../../local/dev');
         keepAlive();
         await runDev(options, stop.signal);
       } finally {
