@@ -57,8 +57,10 @@ describe('compiled resource policies', () => {
   const resolver = new TemplateResolver(template, { region: REGION, accountId: ACCOUNT, stackName: 'Test' });
   resolver.define('Invoker', { ref: 'invoker', attributes: { Arn: fnArn('invoker') } });
   for (const q of ['Dlq', 'ClosedDlq', 'Inbox']) resolver.define(q, { ref: `http://127.0.0.1:1/${ACCOUNT}/${q}`, attributes: { Arn: queueArn(q) } });
+  const arnOfUrl = (url: string) => queueArn(url.split('/').pop()!);
+  // Defines the rules' ARNs in the resolver, which the permissions' SourceArn and the policies' conditions refer to.
   compileRouting(template, resolver, { queueUrlOfArn: (arn) => `http://127.0.0.1:1/${ACCOUNT}/${arn.split(':').pop()}`, resolveTarget: () => async () => undefined });
-  const { policies, warnings } = compileResourcePolicies(template, resolver, (url) => queueArn(url.split('/').pop()!));
+  const { policies, warnings } = compileResourcePolicies(template, resolver, arnOfUrl);
   const decide = (action: string, resource: string, source: string, principal = EVENTS_PRINCIPAL) => servicePrincipalDecision(policies, principal, { action, resource }, serviceContext(source, REGION, ACCOUNT));
 
   it("lets EventBridge invoke a function for the rule its permission names (FunctionName given as the function's name), and for no other rule", () => {
@@ -80,7 +82,7 @@ describe('compiled resource policies', () => {
   it('an explicit Deny for everyone wins over the Allow for EventBridge', () => {
     const denying: CfnTemplate = structuredClone(template);
     (denying.Resources.DlqPolicy!.Properties!.PolicyDocument as { Statement: unknown[] }).Statement.push({ Sid: 'Frozen', Effect: 'Deny', Principal: '*', Action: 'sqs:SendMessage', Resource: '*' });
-    const { policies: p } = compileResourcePolicies(denying, resolver, (url) => queueArn(url.split('/').pop()!));
+    const { policies: p } = compileResourcePolicies(denying, resolver, arnOfUrl);
     expect(servicePrincipalDecision(p, EVENTS_PRINCIPAL, { action: 'sqs:SendMessage', resource: queueArn('Dlq') }, serviceContext(ruleArn('Unpermitted'), REGION, ACCOUNT))).toEqual({
       allowed: false,
       reason: 'explicit-deny',
