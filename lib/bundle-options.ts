@@ -7,7 +7,7 @@ import type { BuildOptions } from 'esbuild';
  */
 export const FUNCTION_BUNDLE = {
   /** The Lambda runtime's Node.js major. */
-  target: 'node22',
+  target: 'node24',
   /**
    * Left out because the Lambda runtime provides them: the AWS SDK v3 (as CDK's default for
    * Node.js 18+). Nothing else: the bundle test checks what a bundle requires.

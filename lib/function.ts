@@ -61,8 +61,8 @@ export type TableAccess = readonly `dynamodb:${string}`[];
 export type QueueAccess = 'send' | 'consume';
 
 /**
- * A NodejsFunction with the defaults every statushooks function shares (Node.js 22 on arm64,
- * active tracing, its own log group with retention, minified bundle with source maps, Powertools
+ * A NodejsFunction with the defaults every statushooks function shares (Node.js 24 on arm64,
+ * tracing by the stage's setting, its own log group with retention, minified bundle with source maps, Powertools
  * environment), and `bind…` helpers that set the environment variable and grant IAM in one call,
  * so a handler can never get a resource name without the permission or vice versa.
  */
@@ -92,8 +92,9 @@ export class StatusHooksFunction extends NodejsFunction {
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
       description: props.description,
-      // Node.js 22 is the project's chosen LTS (bundle target below, cdk-nag L1 suppression).
-      runtime: lambda.Runtime.NODEJS_22_X,
+      // Node.js 24, the newest LTS Lambda runs (deprecated on Lambda 2028-04-30; Node.js 22 on
+      // 2027-04-30). Pinned, not NODEJS_LATEST: a runtime change is a deliberate, tested upgrade.
+      runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? INFRA_DEFAULTS.functionMemorySizeMb,
       timeout: props.timeout,
@@ -157,16 +158,6 @@ export class StatusHooksFunction extends NodejsFunction {
         reason: `Tracing is "${props.observability.tracing}" by the stage's tracing setting (default passthrough): active tracing records a trace per invocation at about $5 per million, several times what the rest of a delivery costs. Failures stay diagnosable from the JSON logs (every id), the delivery log and the metrics; set tracing=active to trace every invocation.`,
       });
     }
-    Validations.of(this).acknowledge(
-      {
-        id: 'AwsSolutions-L1',
-        reason: "Node.js 22 (nodejs22.x) is the project's chosen LTS runtime and the bundles are built for it (esbuild target node22). Moving to a newer runtime is a deliberate, tested upgrade, not something that should happen because aws-cdk-lib learned a new runtime.",
-      },
-      {
-        id: 'Serverless-LambdaLatestVersion',
-        reason: "Same as AwsSolutions-L1: Node.js 22 is the project's chosen LTS runtime; upgrading is a deliberate change.",
-      },
-    );
   }
 
   /**

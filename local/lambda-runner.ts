@@ -21,6 +21,8 @@ export interface FunctionSpec {
   /** Absolute path of the file that exports the handler. */
   readonly modulePath: string;
   readonly exportName: string;
+  /** The template's `Runtime`, e.g. `nodejs24.x`. */
+  readonly runtime: string;
   readonly timeoutSeconds: number;
   readonly memorySize: number;
   /** The complete `process.env` of the function: template variables plus Lambda's own. */
@@ -64,7 +66,7 @@ class Environment {
   dead = false;
 
   constructor(spec: FunctionSpec, hostScript: string, onLog: LogSink) {
-    const data: LambdaHostData = { modulePath: spec.modulePath, exportName: spec.exportName };
+    const data: LambdaHostData = { modulePath: spec.modulePath, exportName: spec.exportName, runtime: spec.runtime };
     this.worker = new Worker(hostScript, { workerData: data, env: { ...spec.environment }, stdout: true, stderr: true });
     pipeLines(this.worker.stdout, (line) => onLog(spec.displayName, 'stdout', line));
     pipeLines(this.worker.stderr, (line) => onLog(spec.displayName, 'stderr', line));

@@ -16,6 +16,13 @@ const data = workerData as LambdaHostData;
 const port = parentPort!;
 const post = (message: LambdaHostMessage): void => port.postMessage(message);
 
+/**
+ * Lambda's Node.js 24 runtime and later take async handlers only: a plain function declaring a
+ * third parameter (the callback) fails the INIT phase with Runtime.CallbackHandlerDeprecated, and
+ * the context has no `callbackWaitsForEmptyEventLoop`, `done`, `succeed` or `fail`.
+ */
+const callbacks = Number(/^nodejs(\d+)/.exec(data.runtime)?.[1] ?? 0) < 24;
+
 function toErrorPayload(error: unknown): FunctionErrorPayload {
   if (error instanceof Error) {
     return { errorType: error.name || error.constructor.name, errorMessage: error.message, trace: (error.stack ?? '').split('\n') };
@@ -34,6 +41,13 @@ async function load(): Promise<Handler> {
     error.name = 'Runtime.HandlerNotFound';
     throw error;
   }
+  if (!callbacks && handler.length >= 3 && handler.constructor.name !== 'AsyncFunction') {
+    const error = new Error(
+      `${data.modulePath}: "${data.exportName}" takes a callback (${handler.length} parameters, not async), and ${data.runtime} supports async handlers only (as Lambda's Node.js 24 and later: declare it async (event, context) and return the result)`,
+    );
+    error.name = 'Runtime.CallbackHandlerDeprecated';
+    throw error;
+  }
   return handler as Handler;
 }
 
@@ -46,7 +60,7 @@ function makeContext(c: InvokeContextData): Record<string, unknown> {
     memoryLimitInMB: c.memoryLimitInMB,
     logGroupName: c.logGroupName,
     logStreamName: c.logStreamName,
-    callbackWaitsForEmptyEventLoop: true,
+    ...(callbacks ? { callbackWaitsForEmptyEventLoop: true } : {}),
     getRemainingTimeInMillis: () => Math.max(0, c.deadlineMs - Date.now()),
   };
 }
@@ -60,19 +74,21 @@ function runHandler(handler: Handler, event: unknown, context: Record<string, un
       if (error !== undefined && error !== null) reject(error);
       else resolve(result);
     };
-    Object.assign(context, {
-      done: callback,
-      succeed: (result: unknown) => callback(null, result),
-      fail: (error: unknown) => callback(error ?? new Error('handled')),
-    });
+    if (callbacks) {
+      Object.assign(context, {
+        done: callback,
+        succeed: (result: unknown) => callback(null, result),
+        fail: (error: unknown) => callback(error ?? new Error('handled')),
+      });
+    }
     try {
-      const returned = handler(event, context, callback);
+      const returned = callbacks ? handler(event, context, callback) : handler(event, context);
       if (returned && typeof (returned as Promise<unknown>).then === 'function') {
         (returned as Promise<unknown>).then(
           (r) => callback(null, r),
           (e) => callback(e ?? new Error('rejected')),
         );
-      } else if (handler.length < 3) {
+      } else if (!callbacks || handler.length < 3) {
         callback(null, returned);
       }
     } catch (error) {

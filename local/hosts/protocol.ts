@@ -48,6 +48,8 @@ export interface EmulatorPorts {
 export interface LambdaHostData {
   readonly modulePath: string;
   readonly exportName: string;
+  /** The function's `Runtime` (`nodejs24.x`): from Node.js 24 on, Lambda refuses callback-style handlers. */
+  readonly runtime: string;
 }
 
 export interface InvokeContextData {

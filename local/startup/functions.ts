@@ -202,7 +202,7 @@ function functionSpec(
     AWS_ENDPOINT_URL_SQS: endpoints.sqs,
     AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.eventbridge,
     AWS_EC2_METADATA_DISABLED: 'true',
-    // Lambda runs Node 22; this machine may run Node 20, which the SDK warns about on every cold start.
+    // Lambda runs Node 24; this machine may run Node 20, which the SDK warns about on every cold start.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
   return {
@@ -212,6 +212,7 @@ function functionSpec(
     arn: physical.attributes.Arn!,
     modulePath,
     exportName: handler.slice(dot + 1),
+    runtime,
     timeoutSeconds,
     memorySize,
     environment,

@@ -179,9 +179,9 @@ describe('functions', () => {
   it.each([
     ['fan-out', () => ids.fanOutFn, INFRA_DEFAULTS.fanOutFunctionTimeoutSeconds],
     ['delivery', () => ids.deliveryFn, DEFAULTS.deliveryFunctionTimeoutSeconds],
-  ])('%s runs Node.js 22 on arm64 with pass-through tracing, JSON logs in its own log group, and its timeout', (_name, id, timeout) => {
+  ])('%s runs Node.js 24 on arm64 with pass-through tracing, JSON logs in its own log group, and its timeout', (_name, id, timeout) => {
     const fn = resourceProps(id());
-    expect(fn.Runtime).toBe('nodejs22.x');
+    expect(fn.Runtime).toBe('nodejs24.x');
     expect(fn.Architectures).toEqual(['arm64']);
     expect(fn.TracingConfig).toEqual({ Mode: 'PassThrough' });
     expect(fn.Timeout).toBe(timeout);

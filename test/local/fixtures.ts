@@ -43,6 +43,7 @@ export function handlerSpec(f: Fixture, source: string, overrides: Partial<Funct
     arn: `arn:aws:lambda:${REGION}:000000000000:function:${name}`,
     modulePath: path.join(dir, 'index.js'),
     exportName: 'handler',
+    runtime: 'nodejs24.x',
     timeoutSeconds: 5,
     memorySize: 128,
     environment: { AWS_REGION: REGION },

@@ -73,9 +73,33 @@ test('a thrown error is the invocation’s error, and the warm environment is re
   expect(await fn.invoke({})).toMatchObject({ ok: true, payload: 2 });
 });
 
-test('callback-style handlers work too', async () => {
-  const fn = run(`exports.handler = (event, context, callback) => { setTimeout(() => callback(null, { doubled: event.n * 2 }), 10); }`);
-  expect(await fn.invoke({ n: 21 })).toMatchObject({ ok: true, payload: { doubled: 42 } });
+describe('callback-style handlers', () => {
+  const callbackHandler = `exports.handler = (event, context, callback) => { setTimeout(() => callback(null, { doubled: event.n * 2 }), 10); }`;
+
+  test('work on Node.js 22 and earlier runtimes', async () => {
+    const fn = run(callbackHandler, { runtime: 'nodejs22.x' });
+    expect(await fn.invoke({ n: 21 })).toMatchObject({ ok: true, payload: { doubled: 42 } });
+    const succeed = run(`exports.handler = (event, context) => { context.succeed({ waits: context.callbackWaitsForEmptyEventLoop }); }`, { runtime: 'nodejs20.x' });
+    expect(await succeed.invoke({})).toMatchObject({ ok: true, payload: { waits: true } });
+  });
+
+  test('fail to start on Node.js 24 and later, as on Lambda, naming the handler; async handlers with any arity and plain two-parameter ones run', async () => {
+    const refused = await run(callbackHandler, { runtime: 'nodejs24.x' }).invoke({ n: 21 });
+    expect(refused).toMatchObject({ ok: false, error: { errorType: 'Runtime.CallbackHandlerDeprecated' } });
+    expect((refused as { error: { errorMessage: string } }).error.errorMessage).toMatch(/"handler" takes a callback .*nodejs24\.x supports async handlers only/);
+    expect(await run(callbackHandler, { runtime: 'nodejs26.x' }).invoke({})).toMatchObject({ ok: false, error: { errorType: 'Runtime.CallbackHandlerDeprecated' } });
+
+    // No callback and no context methods: the handler's arguments and the context are what Lambda passes.
+    const asyncThree = run(
+      `exports.handler = async function (event, context, callback) { return { args: arguments.length, callback: typeof callback, done: typeof context.done, succeed: typeof context.succeed, waits: typeof context.callbackWaitsForEmptyEventLoop }; }`,
+      { runtime: 'nodejs24.x' },
+    );
+    expect(await asyncThree.invoke({})).toMatchObject({ ok: true, payload: { args: 2, callback: 'undefined', done: 'undefined', succeed: 'undefined', waits: 'undefined' } });
+    const plainPromise = run(`exports.handler = (event, context) => Promise.resolve({ n: event.n, name: context.functionName })`, { runtime: 'nodejs24.x' });
+    expect(await plainPromise.invoke({ n: 7 })).toMatchObject({ ok: true, payload: { n: 7, name: plainPromise.spec.name } });
+    const plainValue = run(`exports.handler = (event) => ({ sync: event.n })`, { runtime: 'nodejs24.x' });
+    expect(await plainValue.invoke({ n: 3 })).toMatchObject({ ok: true, payload: { sync: 3 } });
+  });
 });
 
 test('the function timeout ends the invocation as Sandbox.Timedout, and the next one gets a fresh environment', async () => {
