@@ -149,13 +149,13 @@ export class StatusHooksFunction extends NodejsFunction {
         reason: 'X-Ray PutTraceSegments/PutTelemetryRecords (tracing active or pass-through) do not support resource-level permissions; Resource * is the only option. Every other statement of this role names its resource.',
       },
     );
-    // Tracing is the stage's choice (setting `tracing`): X-Ray records a trace per invocation when
-    // active (~$5 per million, several times the rest of a delivery's cost). Without it, every
+    // Tracing is the stage's choice (setting `tracing`): X-Ray records sampled invocations when
+    // active ($5 per million traces: up to $10 per million events with trickle traffic). Without it, every
     // failure is still in the logs with its ids, the delivery log and the metrics.
     if (props.observability.tracing !== 'active') {
       Validations.of(this).acknowledge({
         id: 'Serverless-LambdaTracing',
-        reason: `Tracing is "${props.observability.tracing}" by the stage's tracing setting (default passthrough): active tracing records a trace per invocation at about $5 per million, several times what the rest of a delivery costs. Failures stay diagnosable from the JSON logs (every id), the delivery log and the metrics; set tracing=active to trace every invocation.`,
+        reason: `Tracing is "${props.observability.tracing}" by the stage's tracing setting (default passthrough): active tracing records invocations at Lambda's sampling (the first each second, 5 % of the rest) at $5 per million traces: up to $10 per million events with trickle traffic, several times what the rest of a delivery costs. Failures stay diagnosable from the JSON logs (every id), the delivery log and the metrics; set tracing=active to trace every invocation.`,
       });
     }
   }

@@ -322,7 +322,7 @@ export const SETTINGS = {
   tracing: declare({
     kind: 'text',
     default: 'passthrough',
-    doc: 'X-Ray tracing of the functions: `off`, `passthrough` (traces only requests a producer already traces, at its sampling) or `active` (a trace for every invocation, ~$5 per million).',
+    doc: 'X-Ray tracing of the functions: `off`, `passthrough` (traces only requests a producer already traces, at its sampling) or `active` (traces invocations at Lambda’s sampling, the first each second and 5 % of the rest, at $5 per million traces: about $0.30 per million events with full batches, $10 with trickle traffic).',
     range: 'off, passthrough, active',
     check: (value) => (['off', 'passthrough', 'active'].includes(value) ? [] : [`tracing must be off, passthrough or active, got "${value}"`]),
     context: 'tracing',
