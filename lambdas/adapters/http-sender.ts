@@ -164,10 +164,18 @@ function headerValue(value: string | string[] | undefined): string | undefined {
 /** Node's codes for a certificate the sender refused (expired, wrong host, untrusted issuer, …). */
 const TLS_CODES = /^(CERT_|ERR_TLS_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_(GET|VERIFY|DECRYPT)|INVALID_CA|INVALID_PURPOSE|HOSTNAME_MISMATCH|ERR_SSL_)/;
 
+/**
+ * Advice Node.js 24 appends to some certificate errors ("…; if the root CA is installed locally,
+ * try running Node.js with --use-system-ca"). It is about this process's trust store, which the
+ * endpoint's owner cannot change and the deployed sender does not use: the delivery log and the
+ * operator see what is wrong with the endpoint's certificate, nothing else.
+ */
+const NODE_TLS_ADVICE = /;\s*if the root CA is installed locally\b.*$/s;
+
 function toErrorResult(error: NodeJS.ErrnoException, durationMs: number): AttemptResult {
   if (error instanceof EndpointBlockedError) return { kind: 'error', error: 'blocked', message: error.message, durationMs };
   const code = error.code ?? '';
-  if (TLS_CODES.test(code)) return { kind: 'error', error: 'tls', message: `${error.message.replace(/\.$/, '')} (${code})`, durationMs };
+  if (TLS_CODES.test(code)) return { kind: 'error', error: 'tls', message: `${error.message.replace(NODE_TLS_ADVICE, '').replace(/\.$/, '')} (${code})`, durationMs };
   if (code === 'STATUSHOOKS_TIMEOUT' || code === 'ETIMEDOUT' || code === 'ESOCKETTIMEDOUT') return { kind: 'error', error: 'timeout', message: error.message, durationMs };
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ENODATA') return { kind: 'error', error: 'dns', message: `${code} ${error.message}`.trim(), durationMs };
   return { kind: 'error', error: 'connection', message: `${code} ${error.message}`.trim(), durationMs };

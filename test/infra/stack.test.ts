@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { EVENT_NAMES } from '../../lambdas/core/catalog';
 import { DEFAULTS, ENV } from '../../lambdas/core/config';
+import { FUNCTION_BUNDLE } from '../../lib/bundle-options';
 import { INFRA_DEFAULTS } from '../../lib/defaults';
 import { actionsOf, getAtt, ref, roleIdOf, statementsOf, synth, type Synthesized } from './synth';
 
@@ -194,6 +195,13 @@ describe('functions', () => {
       NODE_OPTIONS: '--enable-source-maps',
       [ENV.userAgentVersion]: packageVersion,
     });
+  });
+
+  it('is tested on the Node.js major it runs on: `npm run test:lambda-node` (in CI) uses the runtime\'s major, and the bundles target it', () => {
+    const { config } = JSON.parse(fs.readFileSync(path.join(__dirname, '../../package.json'), 'utf8')) as { config: { lambdaNode: string } };
+    const major = config.lambdaNode.split('.')[0];
+    expect(resourceProps(ids.fanOutFn).Runtime).toBe(`nodejs${major}.x`);
+    expect(FUNCTION_BUNDLE.target).toBe(`node${major}`);
   });
 
   it('gives the fan-out function its resources and cache TTL', () => {
