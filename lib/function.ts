@@ -62,8 +62,8 @@ export type QueueAccess = 'send' | 'consume';
 
 /**
  * A NodejsFunction with the defaults every statushooks function shares (Node.js 24 on arm64,
- * tracing by the stage's setting, its own log group with retention, minified bundle with source maps, Powertools
- * environment), and `bind…` helpers that set the environment variable and grant IAM in one call,
+ * tracing by the stage's setting, its own log group with retention, minified bundle with source
+ * maps, Powertools environment), and `bind…` helpers that set the environment variable and grant IAM in one call,
  * so a handler can never get a resource name without the permission or vice versa.
  */
 export class StatusHooksFunction extends NodejsFunction {
@@ -150,12 +150,12 @@ export class StatusHooksFunction extends NodejsFunction {
       },
     );
     // Tracing is the stage's choice (setting `tracing`): X-Ray records sampled invocations when
-    // active ($5 per million traces: up to $10 per million events with trickle traffic). Without it, every
-    // failure is still in the logs with its ids, the delivery log and the metrics.
+    // active ($5 per million traces: up to $10 per million events with trickle traffic). Without
+    // it, every failure is still in the logs with its ids, the delivery log and the metrics.
     if (props.observability.tracing !== 'active') {
       Validations.of(this).acknowledge({
         id: 'Serverless-LambdaTracing',
-        reason: `Tracing is "${props.observability.tracing}" by the stage's tracing setting (default passthrough): active tracing records invocations at Lambda's sampling (the first each second, 5 % of the rest) at $5 per million traces: up to $10 per million events with trickle traffic, several times what the rest of a delivery costs. Failures stay diagnosable from the JSON logs (every id), the delivery log and the metrics; set tracing=active to trace every invocation.`,
+        reason: `Tracing is "${props.observability.tracing}" by the stage's tracing setting (default passthrough): active tracing records invocations at Lambda's sampling (the first each second, 5 % of the rest) at $5 per million traces: up to $10 per million events with trickle traffic, several times what the rest of a delivery costs. Failures stay diagnosable from the JSON logs (every id), the delivery log and the metrics; set tracing=active to trace sampled invocations.`,
       });
     }
   }

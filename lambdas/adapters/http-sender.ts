@@ -166,9 +166,8 @@ const TLS_CODES = /^(CERT_|ERR_TLS_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT
 
 /**
  * Advice Node.js 24 appends to some certificate errors ("…; if the root CA is installed locally,
- * try running Node.js with --use-system-ca"). It is about this process's trust store, which the
- * endpoint's owner cannot change and the deployed sender does not use: the delivery log and the
- * operator see what is wrong with the endpoint's certificate, nothing else.
+ * try running Node.js with --use-system-ca"). It is about the sender's own trust store, nothing the
+ * endpoint's owner can act on: the delivery log says what is wrong with the endpoint's certificate.
  */
 const NODE_TLS_ADVICE = /;\s*if the root CA is installed locally\b.*$/s;
 
