@@ -5,6 +5,15 @@ import { main } from '../cli/program';
 // here. Set the variable to "false" to see the warning.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
+// A reader that stops early (`statushooks deliveries list | head -3`) closes the pipe: stop at
+// once and quietly, as `head`'s other writers do, instead of a stack trace about EPIPE.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
+}
+
 main(process.argv).then(
   ({ code, keepAlive }) => {
     if (keepAlive) {
