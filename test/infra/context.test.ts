@@ -131,21 +131,24 @@ describe('the local runtime configuration', () => {
 describe('a stage configured from the command line (string context)', () => {
   let s: Synthesized;
   beforeAll(() => {
-    s = synth({
-      stackName: 'StatusHooksStaging',
-      sources: 'returns.cloud,returns.staging',
-      busName: 'statushooks-staging',
-      maxAttempts: '7',
-      deliveryBatchSize: '4',
-      deliveryMaxConcurrency: '25',
-      archiveRetentionDays: '3',
-      httpTimeoutMs: '8000',
-      allowHttpEndpoints: 'true',
-      retryMaxConcurrency: '4',
-      fastLaneTimeoutMs: '2000',
-      breakerThreshold: '3',
-      alarmTopicArn: 'arn:aws:sns:eu-west-1:123456789012:statushooks-ops',
-    });
+    s = synth(
+      {
+        stackName: 'StatusHooksStaging',
+        sources: 'returns.cloud,returns.staging',
+        busName: 'statushooks-staging',
+        maxAttempts: '7',
+        deliveryBatchSize: '4',
+        deliveryMaxConcurrency: '25',
+        archiveRetentionDays: '3',
+        httpTimeoutMs: '8000',
+        allowHttpEndpoints: 'true',
+        retryMaxConcurrency: '4',
+        fastLaneTimeoutMs: '2000',
+        breakerThreshold: '3',
+        alarmTopicArn: 'arn:aws:sns:eu-west-1:123456789012:statushooks-ops',
+      },
+      { bundles: false },
+    );
   });
   afterAll(() => s?.cleanup());
 
@@ -221,7 +224,7 @@ describe('tracing and logs are chosen per stage', () => {
     );
 
   it('by default: pass-through tracing, JSON logs at INFO, platform lines at WARN only', () => {
-    const s = synth({});
+    const s = synth({}, { bundles: false });
     expect(functions(s)).toHaveLength(3);
     for (const fn of functions(s)) {
       expect(fn.Properties.TracingConfig).toEqual({ Mode: 'PassThrough' });
@@ -231,29 +234,29 @@ describe('tracing and logs are chosen per stage', () => {
   });
 
   it('tracing=off drops tracing and the X-Ray permissions; active traces every invocation', () => {
-    const off = synth({ tracing: 'off', logLevel: 'DEBUG', systemLogLevel: 'INFO' });
+    const off = synth({ tracing: 'off', logLevel: 'DEBUG', systemLogLevel: 'INFO' }, { bundles: false });
     for (const fn of functions(off)) {
       expect(fn.Properties.TracingConfig).toBeUndefined();
       expect(fn.Properties.LoggingConfig).toMatchObject({ ApplicationLogLevel: 'DEBUG', SystemLogLevel: 'INFO' });
     }
     expect(xrayStatements(off)).toEqual([]);
-    const active = synth({ tracing: 'active' });
+    const active = synth({ tracing: 'active' }, { bundles: false });
     for (const fn of functions(active)) expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
     expect(xrayStatements(active)).toHaveLength(3);
   });
 
   it('deliveryLog reaches both functions and the outputs (all by default); an unknown mode is refused', () => {
-    const byDefault = synth({});
+    const byDefault = synth({}, { bundles: false });
     for (const fn of functions(byDefault)) expect(fn.Properties.Environment.Variables.DELIVERY_LOG).toBe('all');
     expect((byDefault.template.toJSON().Outputs as Record<string, { Value: unknown }>).DeliveryLogMode?.Value).toBe('all');
-    const failures = synth({ deliveryLog: 'failures' });
+    const failures = synth({ deliveryLog: 'failures' }, { bundles: false });
     for (const fn of functions(failures)) expect(fn.Properties.Environment.Variables.DELIVERY_LOG).toBe('failures');
     expect((failures.template.toJSON().Outputs as Record<string, { Value: unknown }>).DeliveryLogMode?.Value).toBe('failures');
-    expect(() => synth({ deliveryLog: 'none' })).toThrow('deliveryLog must be all or failures, got "none"');
+    expect(() => synth({ deliveryLog: 'none' }, { bundles: false })).toThrow('deliveryLog must be all or failures, got "none"');
   });
 
   it('refuses an unknown tracing mode or log level, naming the choices', () => {
-    expect(() => synth({ tracing: 'sometimes' })).toThrow('tracing must be off, passthrough or active, got "sometimes"');
-    expect(() => synth({ logLevel: 'TRACE' })).toThrow('logLevel must be DEBUG, INFO, WARN or ERROR, got "TRACE"');
+    expect(() => synth({ tracing: 'sometimes' }, { bundles: false })).toThrow('tracing must be off, passthrough or active, got "sometimes"');
+    expect(() => synth({ logLevel: 'TRACE' }, { bundles: false })).toThrow('logLevel must be DEBUG, INFO, WARN or ERROR, got "TRACE"');
   });
 });

@@ -6,7 +6,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks, NagPack, ServerlessChecks } from 'cdk-nag';
 import { IConstruct } from 'constructs';
 import { createApp } from '../../lib/app';
-import { synth, type Synthesized } from './synth';
+import { synth, WITHOUT_BUNDLES, type Synthesized } from './synth';
 
 // cdk-nag 3 is a CDK validation plugin (Validations.of(app).addPlugins), not an Aspect: its
 // findings are not Annotations. validateScope() runs a pack over a construct tree directly and
@@ -82,7 +82,7 @@ describe('cdk-nag', () => {
 
     const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'statushooks-nag-'));
     try {
-      const { app, stack, nag } = createApp({ outdir });
+      const { app, stack, nag } = createApp({ outdir, context: WITHOUT_BUNDLES });
       new sqs.Queue(stack, 'Careless', { encryption: sqs.QueueEncryption.UNENCRYPTED });
       expect(() => app.synth()).toThrow(/AwsSolutions-SQS4/);
       // The line `cdk synth` prints names what was found, so a failed synth is explained.
@@ -97,7 +97,7 @@ describe('cdk-nag', () => {
   it('says in one line that it ran and found nothing, with the number of acknowledged findings', () => {
     const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'statushooks-nag-'));
     try {
-      const { app, nag } = createApp({ outdir });
+      const { app, nag } = createApp({ outdir, context: WITHOUT_BUNDLES });
       expect(nag!.summary()).toBeUndefined(); // not run before synthesis
       app.synth();
       expect(nag!.summary()).toBe('cdk-nag: AwsSolutions and Serverless packs: 0 findings (15 acknowledged)');

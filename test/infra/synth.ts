@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as cxapi from 'aws-cdk-lib/cx-api';
 import { IConstruct } from 'constructs';
 import { createApp } from '../../lib/app';
 import { StatusHooksStack } from '../../lib/statushooks-stack';
@@ -18,12 +19,20 @@ export interface Synthesized {
 }
 
 /**
- * Synthesizes the app the way `cdk synth` and the local runtime do (createApp, real esbuild
- * bundles) into a temporary cloud assembly. Bundling takes a moment: call once per file.
+ * Context that synthesizes without bundling the functions (`cdk deploy --exclusively` does the same
+ * for the stacks it leaves alone): for tests that read the template only, about 0.2 s a synth
+ * instead of 3–5 s. The template is the same apart from the assets' hashes and contents.
  */
-export function synth(context?: Record<string, unknown>): Synthesized {
+export const WITHOUT_BUNDLES = { [cxapi.BUNDLING_STACKS]: [] } as const;
+
+/**
+ * Synthesizes the app the way `cdk synth` and the local runtime do (createApp, real esbuild
+ * bundles unless `options.bundles` is false) into a temporary cloud assembly. Bundling takes a
+ * moment: call once per file, or without bundles where the test reads only the template.
+ */
+export function synth(context?: Record<string, unknown>, options: { bundles?: boolean } = {}): Synthesized {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'statushooks-infra-'));
-  const { stack } = createApp({ context, outdir });
+  const { stack } = createApp({ context: options.bundles === false ? { ...context, ...WITHOUT_BUNDLES } : context, outdir });
   const template = Template.fromStack(stack);
   const idOf = (construct: IConstruct): string => {
     const child = construct.node.defaultChild ?? construct;
