@@ -46,14 +46,16 @@ test('a command builds the bundle on first use, reuses it while nothing changed,
 
   const verifySource = path.join(checkout, 'cli', 'commands', 'verify.ts');
   writeFileSync(verifySource, readFileSync(verifySource, 'utf8').replace('check a webhook signature as a receiver does', 'CHECK A SIGNATURE, EDITED'));
+  const pkg = path.join(checkout, 'package.json');
+  writeFileSync(pkg, readFileSync(pkg, 'utf8').replace(`"version": "${version}"`, '"version": "9.8.7"'));
   const edited = await run(['verify', '--help']);
   expect(edited).toMatchObject({ code: 0, stderr: '' });
   expect(edited.stdout).toContain('CHECK A SIGNATURE, EDITED');
   expect(edited.stdout).not.toContain('check a webhook signature');
-
-  const pkg = path.join(checkout, 'package.json');
-  writeFileSync(pkg, readFileSync(pkg, 'utf8').replace(`"version": "${version}"`, '"version": "9.8.7"'));
+  const rebuilt = statSync(bundle).mtimeMs;
+  expect(rebuilt).not.toBe(built);
   expect(await run(['--version'])).toMatchObject({ code: 0, stdout: '9.8.7\n' });
+  expect(statSync(bundle).mtimeMs).toBe(rebuilt);
 });
 
 test('a cache that cannot be written, or holds something that is not a bundle, does not stop a command', async () => {
