@@ -19,10 +19,19 @@ const version = require('../package.json').config.lambdaNode;
 
 /**
  * What runs there: the functions' logic and adapters, and the real bundles through the local
- * runtime (every event, the HTTP sender, TLS). About 25 s on 2 cores; the other integration suites
- * exercise the same code paths and stay on Node 20, which keeps CI within its time budget.
+ * runtime (every event, the HTTP sender, TLS, the delivery log's records with their response
+ * snippets, bodies with unusual characters and sizes). About 25 s on 2 cores; the other
+ * integration suites (retries, isolation, breaker, replay) are mostly waiting on timers, exercise
+ * the same code paths and stay on Node 20, which keeps CI within its time budget.
  */
-const SUITES = ['test/unit', 'test/integration/delivery.test.ts', 'test/integration/events.test.ts', 'test/integration/tls.test.ts'];
+const SUITES = [
+  'test/unit',
+  'test/integration/delivery.test.ts',
+  'test/integration/events.test.ts',
+  'test/integration/tls.test.ts',
+  'test/integration/delivery-log.test.ts',
+  'test/integration/characters.test.ts',
+];
 
 function lambdaNode() {
   const pkg = `node-${process.platform}-${process.arch}`;
