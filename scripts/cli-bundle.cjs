@@ -92,6 +92,13 @@ const sourceOnly = {
   },
 };
 
+/** Writes `file` whole or not at all: concurrent runs never read half of one. */
+function replace(file, text) {
+  const temporary = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(temporary, text);
+  fs.renameSync(temporary, file);
+}
+
 /** Builds the bundle and writes it to `file`; resolves to `file`. */
 async function build(file) {
   const esbuild = require('esbuild');
@@ -105,6 +112,9 @@ async function build(file) {
     format: 'cjs',
     write: false,
     metafile: true,
+    // For STATUSHOOKS_DEBUG=1's stack traces (cli.js.map beside the bundle; Node reads it only then).
+    sourcemap: 'linked',
+    sourcesContent: false,
     outfile: file,
     logLevel: 'silent',
     external: EXTERNAL,
@@ -123,9 +133,11 @@ async function build(file) {
   // A file saved while esbuild read it would be recorded as built: mark such a bundle stale.
   const manifest = { node: changedDuringBuild ? 'stale' : process.versions.node.split('.')[0], inputs };
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const temporary = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(temporary, `${MARK}${JSON.stringify(manifest)}\n${result.outputFiles[0].text}`);
-  fs.renameSync(temporary, file);
+  const output = (suffix) => result.outputFiles.find((f) => f.path.endsWith(suffix)).text;
+  // The map first: a bundle is never in place before its map. The manifest line shifts the code
+  // one line down, so the map starts with one more empty line.
+  replace(`${file}.map`, output('.js.map').replace('"mappings": "', '"mappings": ";'));
+  replace(file, `${MARK}${JSON.stringify(manifest)}\n${output('.js')}`);
   return file;
 }
 
@@ -137,6 +149,8 @@ function start(args, fromSource, env = process.env) {
   const command = args.find((a) => !a.startsWith('-'));
   if (env.STATUSHOOKS_CLI_FROM_SOURCE === '1' || FROM_SOURCE_COMMANDS.has(command)) return fromSource();
   const file = cacheFile(env);
+  // The stack traces STATUSHOOKS_DEBUG=1 prints name the TypeScript sources, not the bundle.
+  if (env.STATUSHOOKS_DEBUG) process.setSourceMapsEnabled(true);
   if (isFresh(readManifest(file))) return require(file);
   build(file).then(
     (built) => require(built),
