@@ -125,12 +125,15 @@ async function build(file) {
   const sources = Object.keys(result.metafile.inputs).filter((input) => !input.startsWith('node_modules/') && !input.startsWith('../') && !path.isAbsolute(input) && !input.includes(':'));
   const inputs = {};
   let changedDuringBuild = false;
+  const finished = Date.now();
   for (const input of [...sources, ...ALSO_TRACKED]) {
     inputs[input] = stamp(input);
     const mtime = Number(inputs[input].split(':')[1]);
-    if (mtime >= started) changedDuringBuild = true;
+    if (mtime >= started && mtime <= finished) changedDuringBuild = true;
   }
-  // A file saved while esbuild read it would be recorded as built: mark such a bundle stale.
+  // A file saved while esbuild read it would be recorded as built: mark such a bundle stale (used
+  // this once, built again next time). A modification time in the future (a skewed clock) is not
+  // taken for one.
   const manifest = { node: changedDuringBuild ? 'stale' : process.versions.node.split('.')[0], inputs };
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const output = (suffix) => result.outputFiles.find((f) => f.path.endsWith(suffix)).text;
@@ -152,10 +155,9 @@ function start(args, fromSource, env = process.env) {
   // The stack traces STATUSHOOKS_DEBUG=1 prints name the TypeScript sources, not the bundle.
   if (env.STATUSHOOKS_DEBUG) process.setSourceMapsEnabled(true);
   if (isFresh(readManifest(file))) return require(file);
-  build(file).then(
-    (built) => require(built),
-    () => fromSource(),
-  );
+  build(file)
+    .then((built) => require(built))
+    .catch(() => fromSource());
 }
 
-module.exports = { start, readManifest, isFresh, cacheFile, MARK };
+module.exports = { start };
