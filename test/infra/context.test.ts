@@ -233,7 +233,7 @@ describe('tracing and logs are chosen per stage', () => {
     }
   });
 
-  it('tracing=off drops tracing and the X-Ray permissions; active traces every invocation', () => {
+  it('tracing=off drops tracing and the X-Ray permissions; active turns on Lambda active tracing (sampled) with them', () => {
     const off = synth({ tracing: 'off', logLevel: 'DEBUG', systemLogLevel: 'INFO' }, { bundles: false });
     for (const fn of functions(off)) {
       expect(fn.Properties.TracingConfig).toBeUndefined();
