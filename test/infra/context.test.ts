@@ -222,9 +222,17 @@ describe('tracing and logs are chosen per stage', () => {
     Object.values(s.template.findResources('AWS::IAM::Policy')).flatMap((p) =>
       (p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[] }>).filter((st) => [st.Action].flat().some((a) => a.startsWith('xray:'))),
     );
+  // Template-only synths, their folders removed after the block.
+  const synthesized: Synthesized[] = [];
+  const templateOf = (context: Record<string, unknown>) => {
+    const s = synth(context, { bundles: false });
+    synthesized.push(s);
+    return s;
+  };
+  afterAll(() => synthesized.forEach((s) => s.cleanup()));
 
   it('by default: pass-through tracing, JSON logs at INFO, platform lines at WARN only', () => {
-    const s = synth({}, { bundles: false });
+    const s = templateOf({});
     expect(functions(s)).toHaveLength(3);
     for (const fn of functions(s)) {
       expect(fn.Properties.TracingConfig).toEqual({ Mode: 'PassThrough' });
@@ -234,29 +242,29 @@ describe('tracing and logs are chosen per stage', () => {
   });
 
   it('tracing=off drops tracing and the X-Ray permissions; active turns on Lambda active tracing (sampled) with them', () => {
-    const off = synth({ tracing: 'off', logLevel: 'DEBUG', systemLogLevel: 'INFO' }, { bundles: false });
+    const off = templateOf({ tracing: 'off', logLevel: 'DEBUG', systemLogLevel: 'INFO' });
     for (const fn of functions(off)) {
       expect(fn.Properties.TracingConfig).toBeUndefined();
       expect(fn.Properties.LoggingConfig).toMatchObject({ ApplicationLogLevel: 'DEBUG', SystemLogLevel: 'INFO' });
     }
     expect(xrayStatements(off)).toEqual([]);
-    const active = synth({ tracing: 'active' }, { bundles: false });
+    const active = templateOf({ tracing: 'active' });
     for (const fn of functions(active)) expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
     expect(xrayStatements(active)).toHaveLength(3);
   });
 
   it('deliveryLog reaches both functions and the outputs (all by default); an unknown mode is refused', () => {
-    const byDefault = synth({}, { bundles: false });
+    const byDefault = templateOf({});
     for (const fn of functions(byDefault)) expect(fn.Properties.Environment.Variables.DELIVERY_LOG).toBe('all');
     expect((byDefault.template.toJSON().Outputs as Record<string, { Value: unknown }>).DeliveryLogMode?.Value).toBe('all');
-    const failures = synth({ deliveryLog: 'failures' }, { bundles: false });
+    const failures = templateOf({ deliveryLog: 'failures' });
     for (const fn of functions(failures)) expect(fn.Properties.Environment.Variables.DELIVERY_LOG).toBe('failures');
     expect((failures.template.toJSON().Outputs as Record<string, { Value: unknown }>).DeliveryLogMode?.Value).toBe('failures');
-    expect(() => synth({ deliveryLog: 'none' }, { bundles: false })).toThrow('deliveryLog must be all or failures, got "none"');
+    expect(() => templateOf({ deliveryLog: 'none' })).toThrow('deliveryLog must be all or failures, got "none"');
   });
 
   it('refuses an unknown tracing mode or log level, naming the choices', () => {
-    expect(() => synth({ tracing: 'sometimes' }, { bundles: false })).toThrow('tracing must be off, passthrough or active, got "sometimes"');
-    expect(() => synth({ logLevel: 'TRACE' }, { bundles: false })).toThrow('logLevel must be DEBUG, INFO, WARN or ERROR, got "TRACE"');
+    expect(() => templateOf({ tracing: 'sometimes' })).toThrow('tracing must be off, passthrough or active, got "sometimes"');
+    expect(() => templateOf({ logLevel: 'TRACE' })).toThrow('logLevel must be DEBUG, INFO, WARN or ERROR, got "TRACE"');
   });
 });

@@ -32,8 +32,16 @@ export const WITHOUT_BUNDLES = { [cxapi.BUNDLING_STACKS]: [] } as const;
  */
 export function synth(context?: Record<string, unknown>, options: { bundles?: boolean } = {}): Synthesized {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'statushooks-infra-'));
-  const { stack } = createApp({ context: options.bundles === false ? { ...context, ...WITHOUT_BUNDLES } : context, outdir });
-  const template = Template.fromStack(stack);
+  let stack: StatusHooksStack;
+  let template: Template;
+  try {
+    ({ stack } = createApp({ context: options.bundles === false ? { ...context, ...WITHOUT_BUNDLES } : context, outdir }));
+    template = Template.fromStack(stack);
+  } catch (error) {
+    // A configuration the app refuses leaves no assembly folder behind.
+    fs.rmSync(outdir, { recursive: true, force: true });
+    throw error;
+  }
   const idOf = (construct: IConstruct): string => {
     const child = construct.node.defaultChild ?? construct;
     return Stack.of(construct).getLogicalId(child as never);
