@@ -21,6 +21,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '..');
+const NODE_MAJOR = process.versions.node.split('.')[0];
 const ENTRY = 'bin/statushooks.ts';
 const MARK = '// statushooks-cli-bundle ';
 /** The manifest line's limit (about 60 B per file): a longer one is not read, so never trusted. */
@@ -71,7 +72,7 @@ function readManifest(file) {
 
 /** Whether the bundle was built from exactly the files there are now, by this Node.js major. */
 function isFresh(manifest) {
-  if (manifest === undefined || manifest.node !== process.versions.node.split('.')[0]) return false;
+  if (manifest === undefined || manifest.node !== NODE_MAJOR) return false;
   const inputs = Object.entries(manifest.inputs);
   return inputs.length > ALSO_TRACKED.length && inputs.every(([file, recorded]) => stamp(file) === recorded);
 }
@@ -108,7 +109,7 @@ async function build(file) {
     entryPoints: [ENTRY],
     bundle: true,
     platform: 'node',
-    target: `node${process.versions.node.split('.')[0]}`,
+    target: `node${NODE_MAJOR}`,
     format: 'cjs',
     write: false,
     metafile: true,
@@ -134,12 +135,14 @@ async function build(file) {
   // A file saved while esbuild read it would be recorded as built: mark such a bundle stale (used
   // this once, built again next time). A modification time in the future (a skewed clock) is not
   // taken for one.
-  const manifest = { node: changedDuringBuild ? 'stale' : process.versions.node.split('.')[0], inputs };
+  const manifest = { node: changedDuringBuild ? 'stale' : NODE_MAJOR, inputs };
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const output = (suffix) => result.outputFiles.find((f) => f.path.endsWith(suffix)).text;
   // The map first: a bundle is never in place before its map. The manifest line shifts the code
   // one line down, so the map starts with one more empty line.
-  replace(`${file}.map`, output('.js.map').replace('"mappings": "', '"mappings": ";'));
+  const map = JSON.parse(output('.js.map'));
+  map.mappings = `;${map.mappings}`;
+  replace(`${file}.map`, JSON.stringify(map));
   replace(file, `${MARK}${JSON.stringify(manifest)}\n${output('.js')}`);
   return file;
 }
@@ -148,7 +151,8 @@ async function build(file) {
  * Starts the CLI for `args` (process.argv without node and the script): from the bundle when it
  * is fresh or can be built, else through `fromSource`.
  */
-function start(args, fromSource, env = process.env) {
+function start(args, fromSource) {
+  const env = process.env;
   const command = args.find((a) => !a.startsWith('-'));
   if (env.STATUSHOOKS_CLI_FROM_SOURCE === '1' || FROM_SOURCE_COMMANDS.has(command)) return fromSource();
   const file = cacheFile(env);

@@ -125,7 +125,11 @@ test('STATUSHOOKS_DEBUG=1 traces an unexpected error to the TypeScript sources, 
     const debug = await cli(args, { env: { ...env, STATUSHOOKS_DEBUG: '1' } });
     expect(debug.code).toBe(1);
     expect(debug.stderr).toMatch(/^error: Requested resource not found \(ResourceNotFoundException\)\nResourceNotFoundException: /);
-    expect(debug.stderr).toMatch(/at async listSubscriptionsIn \(.*cli\/commands\/subscriptions\.ts:\d+:\d+\)/);
+    // The exact line of the call in the source, so a map shifted by the bundle's manifest line shows.
+    const sourceLines = readFileSync(path.join(ROOT, 'cli', 'commands', 'subscriptions.ts'), 'utf8').split('\n');
+    const line = sourceLines.findIndex((l) => l.includes('await c.store().listByTenant(tenantId)')) + 1;
+    expect(line).toBeGreaterThan(0);
+    expect(debug.stderr).toMatch(new RegExp(`at async listSubscriptionsIn \\(.*cli/commands/subscriptions\\.ts:${line}:\\d+\\)`));
     expect(debug.stderr).not.toContain('cli.js');
   } finally {
     await new Promise((resolve) => server.close(resolve));
