@@ -97,6 +97,7 @@ export class HttpSender {
         // SNI carries names only; an IP-literal endpoint is verified against the certificate's IP SANs.
         servername: isHttps && isIP(hostOf(request.url)) === 0 ? hostOf(request.url) : undefined,
       });
+      let answered = false;
       const total = setTimeout(() => {
         req.destroy(timeoutError(`no response within ${this.options.timeoutMs} ms`));
       }, this.options.timeoutMs);
@@ -109,6 +110,7 @@ export class HttpSender {
         socket.once('close', () => clearTimeout(connectTimer));
       });
       req.on('response', (res) => {
+        answered = true;
         let read = 0;
         // The start of the body, for the delivery log; the rest is read only to free the socket.
         const head: Buffer[] = [];
@@ -133,7 +135,19 @@ export class HttpSender {
         res.on('close', done);
         res.on('error', done);
       });
+      // An endpoint that switches protocols (101 with `Upgrade`) takes the socket out of HTTP: Node
+      // emits 'upgrade', never 'response'. Nothing is delivered over it: close it, report the status.
+      req.on('upgrade', (res: http.IncomingMessage, socket: { destroy(): void }) => {
+        answered = true;
+        socket.destroy();
+        finish({ kind: 'response', status: res.statusCode ?? 0, retryAfter: undefined, durationMs: elapsed(), response: null });
+      });
       req.on('error', (error: NodeJS.ErrnoException) => finish(toErrorResult(error, elapsed())));
+      // Whatever else ends a request without an answer or an error, the attempt still ends now
+      // (an answer in progress is settled by its own 'end', 'close' or 'error').
+      req.on('close', () => {
+        if (!answered) finish({ kind: 'error', error: 'connection', message: 'connection closed without a response', durationMs: elapsed() });
+      });
       req.end(request.body);
     });
   }

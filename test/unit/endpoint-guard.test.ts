@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { HttpSender } from '../../lambdas/adapters/http-sender';
 import { checkAddress, checkUrl, redactUrl } from '../../lambdas/core/endpoint-guard';
 import { EndpointBlockedError } from '../../lambdas/core/errors';
@@ -205,6 +205,44 @@ describe('HTTP sender', () => {
     const result = await sender.send(request(`http://127.0.0.1:${port}/`));
     sender.close();
     expect(result).toMatchObject({ kind: 'response', status: 429, retryAfter: '42' });
+  });
+
+  it('ends an attempt whose endpoint switches protocols (101 with Upgrade) with that status, and keeps sending', async () => {
+    // A raw server: Node's own would not answer a POST with 101 Switching Protocols.
+    const requests: string[] = [];
+    const upgrading = net.createServer((socket) => {
+      socket.once('data', (chunk) => {
+        requests.push(chunk.toString('latin1').split('\r\n')[0]!);
+        socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+      });
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => upgrading.listen(0, '127.0.0.1', resolve));
+    const upgradingPort = (upgrading.address() as AddressInfo).port;
+    const sender = new HttpSender({ policy: local, timeoutMs: 2000, connectTimeoutMs: 1000 });
+    try {
+      // Both to the upgrading endpoint at once (a batch), then a healthy one.
+      const results = await Promise.all([1, 2].map(() => sender.send(request(`http://127.0.0.1:${upgradingPort}/ws`))));
+      expect(results).toEqual([1, 2].map(() => expect.objectContaining({ kind: 'response', status: 101, response: null })));
+      expect(requests).toEqual(['POST /ws HTTP/1.1', 'POST /ws HTTP/1.1']);
+      expect(await sender.send(request(`http://127.0.0.1:${port}/after`))).toMatchObject({ kind: 'response', status: 200 });
+    } finally {
+      sender.close();
+      await new Promise((resolve) => upgrading.close(resolve));
+    }
+  });
+
+  it('ends an attempt whose connection closes before any answer as a connection error', async () => {
+    const closing = net.createServer((socket) => socket.once('data', () => socket.destroy()));
+    await new Promise<void>((resolve) => closing.listen(0, '127.0.0.1', resolve));
+    const sender = new HttpSender({ policy: local, timeoutMs: 2000, connectTimeoutMs: 1000 });
+    try {
+      const result = await sender.send(request(`http://127.0.0.1:${(closing.address() as AddressInfo).port}/`));
+      expect(result).toMatchObject({ kind: 'error', error: 'connection', message: expect.stringContaining('socket hang up') });
+    } finally {
+      sender.close();
+      await new Promise((resolve) => closing.close(resolve));
+    }
   });
 
   it('reuses kept-alive connections across deliveries', async () => {
