@@ -211,6 +211,12 @@ async function logOutcome(outcome: StepOutcome, report: DeliveryReport | undefin
       state = 'parked';
       reason = outcome.reason;
       break;
+    case 'fault':
+      // Parked after its deadline (fault): recorded like any parking.
+      if (report?.result !== 'parked') return;
+      state = 'parked';
+      reason = report.reason;
+      break;
     default:
       return;
   }
@@ -246,7 +252,7 @@ async function attemptJob(job: DeliveryJob, s: Settling, ports: DeliveryPorts, c
   try {
     subscription = await ports.getSubscription(job.tenantId, job.subscriptionId);
   } catch (error) {
-    return { kind: 'fault', reason: `fault: ${errorMessage(error)}` };
+    return { kind: 'fault', reason: errorMessage(error) };
   }
   if (!subscription || subscription.state !== 'active') {
     return { kind: 'dropped', reason: subscription ? `subscription is ${subscription.state}` : 'subscription no longer exists' };
@@ -258,10 +264,10 @@ async function attemptJob(job: DeliveryJob, s: Settling, ports: DeliveryPorts, c
     // Health is advisory: without it the job is sent as to a healthy endpoint.
     ports.log.warn('endpoint health could not be read; sending as if healthy', { ...s.fields, reason: errorMessage(error) });
   }
-  const queuedMs = Date.parse(job.queuedAt ?? job.occurredAt);
-  if (s.attempts >= 1 && Number.isFinite(queuedMs) && nowMs >= queuedMs + config.deadlineSpanMs) {
+  const expired = s.attempts >= 1 ? pastDeadline(job, s.attempts, nowMs, config) : undefined;
+  if (expired !== undefined) {
     const last = health?.lastError ? `; last error: ${health.lastError}` : '';
-    return { kind: 'expired', reason: `not delivered within its deadline (${formatSpan(config.deadlineSpanMs)} from ${new Date(queuedMs).toISOString()}) after ${plural(s.attempts, 'attempt')}${last}` };
+    return { kind: 'expired', reason: `${expired}${last}` };
   }
   if (config.lane === 'fast' && !isHealthy(health, nowMs)) return { kind: 'leave-fast-lane', reason: unhealthyReason(health!, nowMs) };
 
@@ -273,7 +279,7 @@ async function attemptJob(job: DeliveryJob, s: Settling, ports: DeliveryPorts, c
     try {
       won = await ports.acquireProbe(job.tenantId, job.subscriptionId, nowMs, config.breaker.probeIntervalMs);
     } catch (error) {
-      return { kind: 'fault', reason: `fault: ${errorMessage(error)}` };
+      return { kind: 'fault', reason: errorMessage(error) };
     }
     // Another instance probes (or the circuit just closed, which the next look at the health shows).
     if (!won) return { kind: 'wait', untilMs: nowMs + waitForOpenCircuit(health!, nowMs, config.breaker, ports.rng), reason: 'another delivery probes the endpoint' };
@@ -285,7 +291,7 @@ async function attemptJob(job: DeliveryJob, s: Settling, ports: DeliveryPorts, c
     try {
       granted = await ports.takeToken(job.tenantId, job.subscriptionId, limit, nowMs);
     } catch (error) {
-      return { kind: 'fault', reason: `fault: ${errorMessage(error)}` };
+      return { kind: 'fault', reason: errorMessage(error) };
     }
     if (!granted) {
       ports.metrics.count(METRIC.deliveriesRateLimited);
@@ -517,16 +523,37 @@ async function reschedule(job: DeliveryJob, delaySeconds: number, why: string, s
   return { result: 'rescheduled', delaySeconds, reason: why };
 }
 
+/** Why a job is past its deadline (queuedAt + deadlineSpanMs) at `nowMs`; undefined while it is not. */
+function pastDeadline(job: DeliveryJob, attempts: number, nowMs: number, config: DeliveryConfig): string | undefined {
+  const queuedMs = Date.parse(job.queuedAt ?? job.occurredAt);
+  if (!Number.isFinite(queuedMs) || nowMs < queuedMs + config.deadlineSpanMs) return undefined;
+  return `not delivered within its deadline (${formatSpan(config.deadlineSpanMs)} from ${new Date(queuedMs).toISOString()}) after ${plural(attempts, 'attempt')}`;
+}
+
 /**
  * The one fault path: a dependency of ours failed, not the endpoint. Counted as a fault, not as
- * a failed delivery; the same message comes back after the schedule's delay for the next
- * attempt (visibility). On the last attempt it is made visible at once, so SQS's redrive moves it
- * to the DLQ even when our own parking is what failed.
+ * a failed delivery; the same message comes back after the schedule's delay for the attempt the
+ * fault held up (visibility). A fault never repeats at once on the retry lane, whose redrive
+ * allows 1000 receives: there the last attempt waits as long as the schedule's entry for it. On
+ * the fast lane (redrive after `maxAttempts` receives) the last attempt is made visible at once,
+ * so SQS's redrive moves it to the DLQ even when our own parking is what failed. A job that
+ * faults after its deadline is parked with the fault as its reason: a lasting fault (an
+ * unreadable subscription item, a table that stays throttled) ends in the DLQ, never in the
+ * queue's retention.
  */
-async function fault(reason: string, s: Settling, ports: JobPort & ClockPort & ObservabilityPort, config: DeliveryConfig): Promise<never> {
+async function fault(reason: string, s: Settling, ports: JobPort & ClockPort & ObservabilityPort, config: DeliveryConfig): Promise<DeliveryReport> {
   ports.metrics.count(METRIC.deliveryFaults);
   ports.log.error('delivery fault', { ...s.fields, reason });
-  const decision = nextDelay(config.retry, s.attempts + 1, undefined, ports.rng);
+  const expired = s.job ? pastDeadline(s.job, s.attempts, ports.now().getTime(), config) : undefined;
+  if (expired !== undefined) {
+    try {
+      return await park(`${expired}; last: fault: ${reason}`, s, ports);
+    } catch (error) {
+      ports.log.error('could not park the job after its deadline; it comes back', { ...s.fields, reason: errorMessage(error) });
+    }
+  }
+  const attempt = s.attempts + 1;
+  const decision = nextDelay(config.lane === 'retry' ? { ...config.retry, maxAttempts: Math.max(config.retry.maxAttempts, attempt + 1) } : config.retry, attempt, undefined, ports.rng);
   return retryAfter(decision.kind === 'retry' ? decision.delaySeconds : 0, `fault: ${reason}`, s, ports);
 }
 

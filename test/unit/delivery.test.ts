@@ -408,10 +408,52 @@ describe('delivery: one fault path: a dependency of ours failing is a fault, nev
     expect(t.counts).toMatchObject({ DeliveryFaults: 1 });
   });
 
-  it('on the last attempt, when parking fails, makes the job visible at once for SQS redrive', async () => {
+  it('on the retry lane, when parking after the last attempt fails, the job comes back after the schedule, not at once', async () => {
+    // At once, the retry lane's redrive (1000 receives) would let it hit the endpoint again and again.
     const t = setup(active, fail500, { park: async () => Promise.reject(new Error('SQS unavailable')) });
     await expect(deliver(attemptMessage(5), 5, t.ports, retryLane)).rejects.toThrow('could not park the job');
+    expect(t.visibility).toEqual([21600]);
+    expect(t.sent).toHaveLength(1);
+  });
+
+  it('on the retry lane, a fault before the last attempt holds the job for the schedule, not at once', async () => {
+    const t = setup(active, ok, { getSubscription: async () => Promise.reject(new Error('ThrottlingException')) });
+    await expect(deliver(attemptMessage(5), 1, t.ports, retryLane)).rejects.toThrow('next in 21600s');
+    expect(t.visibility).toEqual([21600]);
+    expect(t.sent).toHaveLength(0);
+    expect(t.parked).toHaveLength(0);
+    expect(t.counts).toEqual({ DeliveryFaults: 1 });
+  });
+
+  it('on the fast lane, a fault on the last allowed attempt makes the job visible at once for SQS redrive (maxReceiveCount = maxAttempts)', async () => {
+    const oneAttempt = { ...fast, retry: { ...retry, maxAttempts: 1 } };
+    const t = setup(active, ok, { getSubscription: async () => Promise.reject(new Error('ThrottlingException')) });
+    await expect(deliver(message, 1, t.ports, oneAttempt)).rejects.toThrow('next in 0s');
     expect(t.visibility).toEqual([0]);
+  });
+
+  it('parks a job that faults after its deadline, with the fault as the reason, whatever its attempts', async () => {
+    const late = new Date(Date.parse(job.queuedAt!) + retryLane.deadlineSpanMs + 1000);
+    for (const n of [1, 3, 5]) {
+      const logged: { state: string; reason?: string }[] = [];
+      const deliveryLog = { logQueued: async () => undefined, logUpdate: async (u: { state: string; reason?: string }) => void logged.push({ state: u.state, reason: u.reason }) };
+      const t = setup(active, ok, { getSubscription: async () => Promise.reject(new Error('subscription item sub_1 is invalid: url: Required')), now: () => late, deliveryLog });
+      await expect(deliver(attemptMessage(n), 1, t.ports, retryLane)).resolves.toMatchObject({ result: 'parked' });
+      // The delivery log shows the parking and why.
+      expect(logged).toEqual([{ state: 'parked', reason: t.parked[0]!.reason }]);
+      expect(t.parked).toEqual([{ body: attemptMessage(n), reason: expect.stringMatching(new RegExp(`^not delivered within its deadline \\(.*\\) after ${n - 1} attempts?; last: fault: Error: subscription item sub_1 is invalid: url: Required$`)), attempts: n - 1 }]);
+      expect(t.visibility).toEqual([]);
+      expect(t.sent).toHaveLength(0);
+      expect(t.counts).toMatchObject({ DeliveryFaults: 1, DeliveriesDeadLettered: 1 });
+    }
+  });
+
+  it('a job past its deadline whose parking fails too comes back (never acknowledged unparked)', async () => {
+    const late = new Date(Date.parse(job.queuedAt!) + retryLane.deadlineSpanMs + 1000);
+    const t = setup(active, ok, { getSubscription: async () => Promise.reject(new Error('down')), park: async () => Promise.reject(new Error('SQS unavailable')), now: () => late });
+    await expect(deliver(attemptMessage(3), 3, t.ports, retryLane)).rejects.toBeInstanceOf(RetryableError);
+    expect(t.visibility).toEqual([3600]);
+    expect(t.parked).toHaveLength(0);
   });
 
   it('still reports the record failed when its visibility cannot be set', async () => {
