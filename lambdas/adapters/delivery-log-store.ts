@@ -229,7 +229,13 @@ export class DynamoDeliveryLog implements DeliveryLogPort {
    * Newest first. The index is chosen by the filters: a state with an index of its own → byState;
    * an entity → byEntity; otherwise byTenant. Subscription and entity filters on another index are
    * filter expressions on its projected attributes; `pending` and `delivered` are checked on the
-   * records read. A page ends after `limit` matches; its cursor is the last returned record.
+   * records read. A page ends after `limit` matches; it has a cursor (the last returned record)
+   * only when one more record matches, so the listing reads up to `limit` + 1 matches.
+   *
+   * Only records of the queried tenant are returned. The tenant id and the entity uuid may both
+   * contain `#`, so `entityKey` does not identify the tenant alone (`globex` + `eu#order-42` and
+   * `globex#eu` + `order-42` share a partition of byEntity): that index is read with a filter on
+   * `tenantId` (an index always projects the table's keys), and every index item read is checked.
    */
   async list(query: DeliveryQuery): Promise<DeliveryPage> {
     const { index, partition, partitionValue } = chooseIndex(query);
@@ -242,6 +248,13 @@ export class DynamoDeliveryLog implements DeliveryLogPort {
       keyCondition += ' AND #lk >= :since';
     }
     const filters: string[] = [];
+    // entityKey (tenant#uuid) may be shared by two tenants; stateKey (tenant#state) cannot, as no
+    // state contains '#', and byTenant's key is the tenant id itself.
+    if (index === DELIVERY_LOG_INDEX.byEntity) {
+      names['#tenant'] = 'tenantId';
+      values[':tenant'] = query.tenantId;
+      filters.push('#tenant = :tenant');
+    }
     if (query.subscriptionId !== undefined) {
       names['#sub'] = 'subscriptionId';
       values[':sub'] = query.subscriptionId;
@@ -255,12 +268,15 @@ export class DynamoDeliveryLog implements DeliveryLogPort {
     // Checked on the records even with the state's own index: an index is eventually consistent and
     // may still list a record that has moved on.
     const checkState = query.state;
+    // Without a state to check on the records, (nearly) every index item returned is a match.
+    const mostlyMatch = !checkState || index === DELIVERY_LOG_INDEX.byState;
     let start = query.cursor === undefined ? undefined : decodeCursor(query.cursor, query.tenantId, partition, partitionValue);
     const records: DeliveryRecord[] = [];
     let itemsRead = 0;
     let lastKey: Record<string, unknown> | undefined;
     for (;;) {
-      const want = query.limit - records.length;
+      // One match beyond the page: the page has a cursor only if that one exists.
+      const want = query.limit + 1 - records.length;
       const out = await this.db.send(
         new QueryCommand({
           TableName: this.tableName,
@@ -271,23 +287,26 @@ export class DynamoDeliveryLog implements DeliveryLogPort {
           ExpressionAttributeValues: values,
           ScanIndexForward: false,
           ExclusiveStartKey: start,
-          // Without a state to check on the records, a page of index items is a page of matches.
-          Limit: checkState && index !== DELIVERY_LOG_INDEX.byState ? Math.max(want * 2, 25) : want,
+          // Limit counts the index items evaluated, before the filter: with a filter, at least 25 a
+          // call (small index items), though only the records needed are read below.
+          Limit: !mostlyMatch ? Math.max(want * 2, 25) : filters.length ? Math.max(want, 25) : want,
         }),
       );
       itemsRead += out.ScannedCount ?? 0;
-      const keys = (out.Items ?? []) as Array<Record<string, unknown>>;
-      const read = await this.batchGet(keys.map((k) => ({ tenantId: k.tenantId as string, deliveryId: k.deliveryId as string })));
-      itemsRead += read.size;
-      for (const key of keys) {
-        const record = read.get(key.deliveryId as string);
-        if (!record || (checkState && record.state !== checkState)) continue;
-        records.push(record);
-        lastKey = { tenantId: key.tenantId, deliveryId: key.deliveryId, [partition]: partitionValue, listKey: key.listKey };
-        if (records.length === query.limit) {
-          // More may follow this record: the next page starts after it.
-          const more = key !== keys[keys.length - 1] || out.LastEvaluatedKey !== undefined;
-          return { records, next: more ? encodeCursor(lastKey) : null, itemsRead };
+      // Another tenant's item is never read further nor returned, whatever the index holds.
+      const keys = ((out.Items ?? []) as Array<Record<string, unknown>>).filter((k) => k.tenantId === query.tenantId);
+      for (let i = 0; i < keys.length; ) {
+        const chunk = keys.slice(i, mostlyMatch ? i + query.limit + 1 - records.length : keys.length);
+        i += chunk.length;
+        const read = await this.batchGet(chunk.map((k) => ({ tenantId: k.tenantId as string, deliveryId: k.deliveryId as string })));
+        itemsRead += read.size;
+        for (const key of chunk) {
+          const record = read.get(key.deliveryId as string);
+          if (!record || (checkState && record.state !== checkState)) continue;
+          // A match after a full page: more follow, and the next page starts after the page's last record.
+          if (records.length === query.limit) return { records, next: encodeCursor(lastKey!), itemsRead };
+          records.push(record);
+          lastKey = { tenantId: key.tenantId, deliveryId: key.deliveryId, [partition]: partitionValue, listKey: key.listKey };
         }
       }
       if (!out.LastEvaluatedKey) return { records, next: null, itemsRead };

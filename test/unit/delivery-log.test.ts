@@ -275,21 +275,44 @@ describe('DynamoDeliveryLog (adapter)', () => {
     expect(delivered!.UpdateExpression).toMatch(/REMOVE reason, stateKey$/);
   });
 
+  const byId = (input: { RequestItems: { Log: { Keys: Array<{ deliveryId: string }> } } }) => ({
+    Responses: { Log: input.RequestItems.Log.Keys.map((k) => ({ tenantId: 'acme', deliveryId: k.deliveryId, state: 'delivered', attempts: [] })) },
+  });
+  const indexKeys = (...ids: number[]) => ids.map((i) => ({ tenantId: 'acme', deliveryId: `msg_${i}`, listKey: `2026-12-04T10:00:0${i}.000Z#msg_${i}`, subscriptionId: 's', entityUuid: 'u-1' }));
+
   it('pages newest first; a page ends after the limit and its cursor continues after its last record', async () => {
-    const keys = [5, 4, 3].map((i) => ({ tenantId: 'acme', deliveryId: `msg_${i}`, listKey: `2026-12-04T10:00:0${i}.000Z#msg_${i}`, subscriptionId: 's', entityUuid: 'u-1' }));
-    mock.on(QueryCommand).resolves({ Items: keys.slice(0, 2), ScannedCount: 2, LastEvaluatedKey: keys[1] });
-    mock.on(BatchGetCommand).callsFake((input: { RequestItems: { Log: { Keys: Array<{ deliveryId: string }> } } }) => ({
-      Responses: { Log: input.RequestItems.Log.Keys.map((k) => ({ tenantId: 'acme', deliveryId: k.deliveryId, state: 'delivered', attempts: [] })) },
-    }));
+    const keys = indexKeys(5, 4, 3);
+    // One item beyond the page is read: it proves that more follow.
+    mock.on(QueryCommand).resolves({ Items: keys, ScannedCount: 3, LastEvaluatedKey: keys[2] });
+    mock.on(BatchGetCommand).callsFake(byId);
     const page = await store.list({ tenantId: 'acme', limit: 2 });
     expect(page.records.map((r) => r.deliveryId)).toEqual(['msg_5', 'msg_4']);
-    expect(page.itemsRead).toBe(4);
+    expect(page.itemsRead).toBe(6);
     const query = mock.commandCalls(QueryCommand)[0]!.args[0].input;
-    expect(query).toMatchObject({ IndexName: 'byTenant', ScanIndexForward: false, Limit: 2 });
+    expect(query).toMatchObject({ IndexName: 'byTenant', ScanIndexForward: false, Limit: 3 });
     await store.list({ tenantId: 'acme', limit: 2, cursor: page.next! });
     expect(mock.commandCalls(QueryCommand)[1]!.args[0].input.ExclusiveStartKey).toEqual({ tenantId: 'acme', deliveryId: 'msg_4', listKey: keys[1]!.listKey });
     expect(page.next!.length).toBeLessThan(80);
     await expect(store.list({ tenantId: 'acme', limit: 2, cursor: 'garbage' })).rejects.toThrow(InvalidCursorError);
+  });
+
+  it('a page that holds the last matching records has no cursor, though DynamoDB stopped at its Limit', async () => {
+    const keys = indexKeys(5, 4);
+    // DynamoDB returns a LastEvaluatedKey whenever it stops at the Limit, even at the partition's end.
+    mock.on(QueryCommand).resolvesOnce({ Items: keys, ScannedCount: 2, LastEvaluatedKey: keys[1] }).resolves({ Items: [], ScannedCount: 0 });
+    mock.on(BatchGetCommand).callsFake(byId);
+    const page = await store.list({ tenantId: 'acme', limit: 2 });
+    expect(page.records.map((r) => r.deliveryId)).toEqual(['msg_5', 'msg_4']);
+    expect(page.next).toBeNull();
+  });
+
+  it('never returns an item of another tenant an index lists', async () => {
+    const keys = [...indexKeys(5), { ...indexKeys(4)[0]!, tenantId: 'acme#eu' }];
+    mock.on(QueryCommand).resolves({ Items: keys, ScannedCount: 2 });
+    mock.on(BatchGetCommand).callsFake(byId);
+    const page = await store.list({ tenantId: 'acme', entityUuid: 'u-1', limit: 5 });
+    expect(page.records.map((r) => r.deliveryId)).toEqual(['msg_5']);
+    expect(mock.commandCalls(BatchGetCommand)[0]!.args[0].input.RequestItems!.Log!.Keys).toEqual([{ tenantId: 'acme', deliveryId: 'msg_5' }]);
   });
 
   it('reads a problem state from its own index, an entity from its index, a subscription by filter', async () => {
@@ -299,6 +322,7 @@ describe('DynamoDeliveryLog (adapter)', () => {
     const [byState, byEntity] = mock.commandCalls(QueryCommand).map((c) => c.args[0].input);
     expect(byState).toMatchObject({ IndexName: 'byState', ExpressionAttributeValues: { ':pk': 'acme#parked', ':sub': 's1' }, FilterExpression: '#sub = :sub' });
     expect(byEntity).toMatchObject({ IndexName: 'byEntity', KeyConditionExpression: '#pk = :pk AND #lk >= :since', ExpressionAttributeValues: { ':pk': 'acme#u-1', ':since': '2026-12-04T00:00:00.000Z' } });
-    expect(byEntity!.FilterExpression).toBeUndefined();
+    // Another tenant may share the entity's key (tenant ids and uuids may contain '#').
+    expect(byEntity).toMatchObject({ FilterExpression: '#tenant = :tenant', ExpressionAttributeNames: { '#tenant': 'tenantId' }, ExpressionAttributeValues: { ':tenant': 'acme' } });
   });
 });
