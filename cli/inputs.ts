@@ -4,13 +4,44 @@ import { ALL_EVENTS, EVENT_NAMES, closestEventName, isEventName, type EventName 
 import type { EndpointPolicy } from '../lambdas/core/config';
 import { checkUrl } from '../lambdas/core/endpoint-guard';
 import { EndpointBlockedError } from '../lambdas/core/errors';
+import { FIELD_LIMITS } from '../lambdas/core/events';
+import { codePointName, uncarriableReason } from '../lambdas/core/sqs-text';
 import { UsageError } from './cli-errors';
+import { firstControl } from './output';
 
 /** Parsers of option values. Each throws UsageError with a message naming the option. */
 
 export function nonEmpty(option: string, value: string): string {
   const trimmed = value.trim();
   if (trimmed === '') throw new UsageError(`${option} must not be empty`);
+  return trimmed;
+}
+
+/**
+ * `--tenant`: by the rules events apply to detail.tenantId (not empty or only whitespace, at most
+ * FIELD_LIMITS.tenantId characters, no character webhooks cannot carry), so the CLI never writes or
+ * looks for a tenant no event could name. Surrounding whitespace is dropped, as for every option.
+ */
+export function parseTenant(option: string, text: string): string {
+  const tenant = nonEmpty(option, text);
+  if (tenant.length > FIELD_LIMITS.tenantId) {
+    throw new UsageError(`${option} is ${tenant.length} characters long; at most ${FIELD_LIMITS.tenantId} are allowed (the longest tenantId an event can carry)`);
+  }
+  const reason = uncarriableReason(tenant);
+  if (reason !== null) throw new UsageError(`${option} ${reason}`);
+  return tenant;
+}
+
+/**
+ * A one-line note such as `--description`: not empty, and no control character (C0 such as
+ * newline, tab or ESC; DEL; C1), which would break the rows of `list` and reach terminals as is.
+ */
+export function parseOneLine(option: string, text: string): string {
+  const trimmed = nonEmpty(option, text);
+  const control = firstControl(trimmed);
+  if (control !== undefined) {
+    throw new UsageError(`${option} contains the control character ${codePointName(control.charCodeAt(0))} (a newline, tab, terminal escape code or the like); write it on one line without control characters`);
+  }
   return trimmed;
 }
 
@@ -72,6 +103,53 @@ export function parseDuration(option: string, text: string): number {
   const ms = Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
   if (ms > MAX_GRACE_MS) throw new UsageError(`${option}: ${text} is longer than the maximum of 30d`);
   return ms;
+}
+
+/** Days of `month` (1–12) in `year`, leap years included. */
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  return [4, 6, 9, 11].includes(month) ? 30 : 31;
+}
+
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+const CALENDAR_DATE = /^(\d{4})-(\d{2})-(\d{2})/;
+const CLOCK_TIME = /(\d{1,2}):(\d{2})(?::(\d{2}))?/;
+
+/**
+ * Why the date and time written in `text` do not exist, or undefined. Date.parse rolls a day past
+ * the month's end over into the next month (`2026-11-31` is 2026-12-01, `2026-02-30` 2026-03-02)
+ * and takes hour 24 as the next day's midnight: each part is checked against the calendar first.
+ */
+function nonExistentTime(text: string): string | undefined {
+  const date = CALENDAR_DATE.exec(text);
+  if (!date) return undefined;
+  const [year, month, day] = date.slice(1, 4).map(Number) as [number, number, number];
+  if (month < 1 || month > 12) return `month ${date[2]} does not exist (01–12)`;
+  const days = daysInMonth(year, month);
+  if (day < 1 || day > days) return `${date[0]} does not exist (${MONTHS[month - 1]} ${year} has ${days} days)`;
+  const time = CLOCK_TIME.exec(text.slice(date[0].length));
+  if (!time) return undefined;
+  const [hour, minute, second] = time.slice(1, 4).map((t) => (t === undefined ? 0 : Number(t))) as [number, number, number];
+  if (hour > 23) return `hour ${time[1]} does not exist (00–23)`;
+  if (minute > 59) return `minute ${time[2]} does not exist (00–59)`;
+  if (second > 59) return `second ${time[3]} does not exist (00–59)`;
+  return undefined;
+}
+
+/**
+ * `--since` / `--until`: a duration back from `now` (`30m`, `2h`, `7d`, at most 30d) or an ISO time
+ * (`2026-12-03`, `2026-12-03T10:00:00Z`, with or without a zone) that exists and is not in the
+ * future; epoch milliseconds.
+ */
+export function parseSince(option: string, text: string, now: number): number {
+  const trimmed = text.trim();
+  if (/^\d+[smhd]$/.test(trimmed)) return now - parseDuration(option, trimmed);
+  const impossible = nonExistentTime(trimmed);
+  if (impossible !== undefined) throw new UsageError(`${option}: ${impossible}, got "${text}"`);
+  const at = CALENDAR_DATE.test(trimmed) ? Date.parse(trimmed) : Number.NaN;
+  if (!Number.isFinite(at)) throw new UsageError(`${option}: expected a duration such as 30m, 24h, 7d or an ISO time such as 2026-12-03T10:00:00Z, got "${text}"`);
+  if (at > now) throw new UsageError(`${option}: ${text} is in the future`);
+  return at;
 }
 
 /** A commander argument parser for counts such as --limit and --max. */

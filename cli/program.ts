@@ -8,6 +8,7 @@ import { registerEvents } from './commands/events';
 import { registerSubscriptions } from './commands/subscriptions';
 import { registerVerify } from './commands/verify';
 import { CliError, EXIT, UsageError, errorLine } from './cli-errors';
+import { printableLines } from './output';
 
 export interface RunResult {
   readonly code: number;
@@ -138,7 +139,8 @@ export function report(error: unknown): number {
     if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) return EXIT.ok;
     return EXIT.usage;
   }
-  process.stderr.write(`${errorLine(error)}\n`);
+  // An error can quote a value read from a table or typed by the user: its control characters are shown escaped.
+  process.stderr.write(`${printableLines(errorLine(error))}\n`);
   if (!(error instanceof UsageError) && !(error instanceof CliError) && process.env.STATUSHOOKS_DEBUG) process.stderr.write(`${(error as Error)?.stack ?? ''}\n`);
   return error instanceof UsageError ? EXIT.usage : EXIT.failure;
 }

@@ -5,11 +5,10 @@ import { DEFAULTS } from '../../lambdas/core/config';
 import { DELIVERY_STATES, isDeliveryState, type AttemptRecord, type DeliveryLogMode, type DeliveryRecord, type DeliveryState } from '../../lambdas/core/delivery-log';
 import type { DeliveryJob } from '../../lambdas/core/job';
 import { CliError, UsageError } from '../cli-errors';
-import { nonEmpty, positiveInt } from '../inputs';
+import { nonEmpty, parseSince, parseTenant, positiveInt } from '../inputs';
 import { fields, printJson, printLines, table } from '../output';
 import { withClients, withTargetOptions, type JsonOption } from '../run';
 import { outputOf, targetKind, type Clients, type TargetOptions } from '../target';
-import { parseSince } from './events';
 
 /** Most records one page may hold (the store reads one index item and one record per record). */
 const MAX_LIMIT = 1000;
@@ -106,7 +105,7 @@ function registerList(deliveries: Command): void {
     )
     .action(async (options: ListOptions) => {
       targetKind(options);
-      const tenantId = nonEmpty('--tenant', options.tenant);
+      const tenantId = parseTenant('--tenant', options.tenant);
       if (options.limit > MAX_LIMIT) throw new UsageError(`--limit: at most ${MAX_LIMIT}, got ${options.limit}`);
       const query = {
         tenantId,
@@ -154,7 +153,7 @@ function registerGet(deliveries: Command): void {
     .addHelpText('after', '\nExample:\n  statushooks deliveries get msg_6f1c2a9e0b7d4e3f8a5b1c2d3e4f5a6b --tenant acme-shop')
     .action(async (deliveryId: string, options: TenantOptions) => {
       targetKind(options);
-      const tenantId = nonEmpty('--tenant', options.tenant);
+      const tenantId = parseTenant('--tenant', options.tenant);
       const id = nonEmpty('<deliveryId>', deliveryId);
       const { record, log } = await withClients(options, async (c) => {
         const log = c.deliveryLog();
@@ -264,7 +263,7 @@ function registerResend(deliveries: Command): void {
     .addHelpText('after', '\nExample:\n  statushooks deliveries resend msg_6f1c2a9e0b7d4e3f8a5b1c2d3e4f5a6b --tenant acme-shop')
     .action(async (deliveryId: string, options: TenantOptions) => {
       targetKind(options);
-      const tenantId = nonEmpty('--tenant', options.tenant);
+      const tenantId = parseTenant('--tenant', options.tenant);
       const id = nonEmpty('<deliveryId>', deliveryId);
       const result = await withClients(options, (c) => resendIn(c, tenantId, id));
       if (result.markError) process.stderr.write(`warning: queued, but the delivery-log record could not be marked pending: ${result.markError}\n`);

@@ -1,6 +1,7 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { declarations, devFlagSource, formatSetting, readSettings, resolveSettings } from '../../lambdas/core/settings';
 import { UsageError } from '../cli-errors';
+import { nonEmpty, positiveInt } from '../inputs';
 
 export interface DevOptions {
   readonly retrySchedule?: number[];
@@ -16,13 +17,48 @@ const DEV_SETTINGS = declarations().filter(([, d]) => d.devFlag !== undefined);
 /** Commander's camel-case key of a `--kebab-case` flag. */
 const optionKey = (flag: string) => flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
+type DevSetting = (typeof DEV_SETTINGS)[number][1];
+
+/**
+ * A flag's value by the command line's own rules, before the settings' rules: a value given is
+ * never empty (the settings read "" as "not set", so `--max-attempts ''` meant the default), and
+ * whole numbers are digits only, as for every count the CLI takes (`1e1`, `3.0`, `0x10` are not;
+ * the one integer flag, --max-attempts, starts at 1 like the CLI's other counts).
+ */
+function flagValue(flag: string, d: DevSetting, value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  if (d.kind === 'integer') {
+    try {
+      return positiveInt(value);
+    } catch (error) {
+      if (error instanceof InvalidArgumentError) throw new UsageError(`${flag}: ${error.message}`);
+      throw error;
+    }
+  }
+  if (d.kind === 'seconds') {
+    if (!value.split(',').every((s) => /^\d+$/.test(s.trim()))) throw new UsageError(`${flag}: retry schedule must be comma-separated whole seconds, e.g. "60,600,3600", got "${value}"`);
+    return value;
+  }
+  return nonEmpty(flag, value);
+}
+
 /** Parses and checks dev's options by the declarations, with the same rules the stack applies. */
 export function devOptions(raw: { retrySchedule?: string; maxAttempts?: string; deliveryLog?: string; demo: boolean }): DevOptions {
   const byFlag: Record<string, unknown> = {};
-  for (const [, d] of DEV_SETTINGS) byFlag[d.devFlag!] = (raw as Record<string, unknown>)[optionKey(d.devFlag!)];
+  const flagProblems: string[] = [];
+  for (const [, d] of DEV_SETTINGS) {
+    const flag = d.devFlag!;
+    try {
+      byFlag[flag] = flagValue(flag, d, (raw as Record<string, unknown>)[optionKey(flag)]);
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      flagProblems.push(error.message);
+    }
+  }
   const read = readSettings(devFlagSource(byFlag));
   const { problems } = resolveSettings(read.settings);
-  if (read.problems.length + problems.length > 0) throw new UsageError([...read.problems, ...problems].join('; '));
+  const all = [...flagProblems, ...read.problems, ...problems];
+  if (all.length > 0) throw new UsageError(all.join('; '));
   const { retrySchedule, maxAttempts } = read.settings;
   // The local runtime takes the retry settings as options of their own; every other flag as context.
   const context: Record<string, string> = {};

@@ -3,7 +3,7 @@ import { LIST_VISIBILITY_SECONDS, listParkedEvents, listParkedJobs, type Listing
 import { fanOutTarget, REDRIVE_VISIBILITY_SECONDS, redriveDeliveryDlq, redriveFanOutDlq, subscriptionStates, type RedriveReport, type RedriveSelection } from '../redrive';
 import { UsageError } from '../cli-errors';
 import { discardParked, type DiscardCandidate, type DiscardReport, type DiscardSelection } from '../discard';
-import { nonEmpty, positiveInt } from '../inputs';
+import { nonEmpty, parseTenant, positiveInt } from '../inputs';
 import { truncateText } from '../../lambdas/core/text';
 import { errorMessage } from '../../lambdas/core/errors';
 import type { DynamoDeliveryLog } from '../../lambdas/adapters/delivery-log-store';
@@ -145,7 +145,7 @@ type RedriveOptions = Options & { tenant?: string; subscription?: string; id?: s
 
 async function redriveDlq(options: RedriveOptions): Promise<void> {
   targetKind(options);
-  const tenant = options.tenant === undefined ? undefined : nonEmpty('--tenant', options.tenant);
+  const tenant = options.tenant === undefined ? undefined : parseTenant('--tenant', options.tenant);
   const subscription = options.subscription === undefined ? undefined : nonEmpty('--subscription', options.subscription);
   if (options.queue === 'fan-out' && subscription !== undefined) {
     throw new UsageError('--subscription applies to the delivery DLQ only: fan-out DLQ messages are events, not yet per subscription');

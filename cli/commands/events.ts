@@ -8,7 +8,7 @@ import { exampleDetail, parseDetail } from '../../lambdas/core/events';
 import { MAX_REPLAY_DESCRIPTION, newReplayName, replayDescription } from '../../lambdas/core/replay';
 import { CliError, UsageError } from '../cli-errors';
 import { putEvents } from '../put-events';
-import { nonEmpty, parseDuration, parseEventName, readInput } from '../inputs';
+import { nonEmpty, parseEventName, parseSince, parseTenant, readInput } from '../inputs';
 import { printJson, printLines, table } from '../output';
 import { withClients, withTargetOptions, type JsonOption } from '../run';
 import { outputOf, targetKind, type Clients, type TargetOptions } from '../target';
@@ -57,16 +57,6 @@ export function registerEvents(program: Command): void {
   registerExample(events);
   registerOperational(events);
   registerReplay(events);
-}
-
-/** `--since`: a duration back from now (`1h`, `2d`) or an ISO time. */
-export function parseSince(option: string, text: string, now: number): number {
-  const trimmed = text.trim();
-  if (/^\d+[smhd]$/.test(trimmed)) return now - parseDuration(option, trimmed);
-  const at = /^\d{4}-\d{2}-\d{2}/.test(trimmed) ? Date.parse(trimmed) : Number.NaN;
-  if (!Number.isFinite(at)) throw new UsageError(`${option}: expected a duration such as 30m, 24h, 7d or an ISO time such as 2026-12-03T10:00:00Z, got "${text}"`);
-  if (at > now) throw new UsageError(`${option}: ${text} is in the future`);
-  return at;
 }
 
 /** `events operational`. */
@@ -175,7 +165,7 @@ function registerExample(events: Command): void {
     .option('--json', 'the output is JSON either way')
     .addHelpText('after', '\nExample:\n  statushooks events example return_order.status.changed --tenant acme-shop')
     .action((event: string, options: { tenant: string }) => {
-      printJson(exampleDetail(parseEventName('<event>', event), nonEmpty('--tenant', options.tenant)));
+      printJson(exampleDetail(parseEventName('<event>', event), parseTenant('--tenant', options.tenant)));
     });
 }
 
@@ -226,7 +216,7 @@ async function replayEvents(options: ReplayOptions): Promise<void> {
   const until = options.until === undefined ? now : parseSince('--until', options.until, now);
   if (until <= since) throw new UsageError(`--until (${new Date(until).toISOString()}) must be after --since (${new Date(since).toISOString()})`);
   const filter = {
-    ...(options.tenant !== undefined ? { tenantId: nonEmpty('--tenant', options.tenant) } : {}),
+    ...(options.tenant !== undefined ? { tenantId: parseTenant('--tenant', options.tenant) } : {}),
     ...(options.event !== undefined ? { event: parseEventName('--event', options.event) } : {}),
   };
   const description = replayDescription(filter);

@@ -23,7 +23,7 @@ import { maxRequestsPerSecondSchema } from '../../lambdas/core/rate-limit';
 import { healthColumn, healthLine, healthView, type HealthView } from '../health-view';
 import type { Clients } from '../target';
 import { CliError, UsageError } from '../cli-errors';
-import { nonEmpty, parseDuration, parseEventList, parseStatusFilter, parseSubscriptionUrl } from '../inputs';
+import { nonEmpty, parseDuration, parseEventList, parseOneLine, parseStatusFilter, parseSubscriptionUrl, parseTenant } from '../inputs';
 import { fields, formatAge, printJson, printLines, table } from '../output';
 import { withClients, withTargetOptions, withUrlPolicyOptions, type JsonOption } from '../run';
 import { endpointPolicyFor, targetKind, type TargetOptions } from '../target';
@@ -132,7 +132,7 @@ async function resetHealth(c: Clients, tenantId: string, subscriptionId: string,
 }
 
 function tenantOf(options: { tenant: string }): string {
-  return nonEmpty('--tenant', options.tenant);
+  return parseTenant('--tenant', options.tenant);
 }
 
 function subscriptionIdOf(id: string): string {
@@ -235,7 +235,7 @@ export function createInput(options: { tenant: string; events: string; statusFil
     tenantId: tenantOf(options),
     events: parseEventList('--events', options.events),
     statusFilter: options.statusFilter === undefined ? undefined : parseStatusFilter('--status-filter', options.statusFilter),
-    description: options.description === undefined ? undefined : nonEmpty('--description', options.description),
+    description: options.description === undefined ? undefined : parseOneLine('--description', options.description),
     maxRequestsPerSecond: options.maxRps === undefined ? undefined : parseMaxRps(options.maxRps),
   };
 }
@@ -337,7 +337,7 @@ export function updateChanges(options: UpdateOptions): SubscriptionChanges {
   const changes: SubscriptionChanges = {};
   if (options.events !== undefined) changes.events = parseEventList('--events', options.events);
   if (options.statusFilter !== undefined) changes.statusFilter = options.statusFilter === false ? null : parseStatusFilter('--status-filter', options.statusFilter);
-  if (options.description !== undefined) changes.description = options.description === false ? null : nonEmpty('--description', options.description);
+  if (options.description !== undefined) changes.description = options.description === false ? null : parseOneLine('--description', options.description);
   if (options.maxRps !== undefined) changes.maxRequestsPerSecond = options.maxRps === false ? null : parseMaxRps(options.maxRps);
   if (Object.keys(changes).length === 0 && options.url === undefined) {
     throw new UsageError('nothing to update: give --url, --events, --status-filter / --no-status-filter, --max-rps / --no-max-rps or --description / --no-description');

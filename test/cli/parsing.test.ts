@@ -6,7 +6,9 @@ import type { Command } from 'commander';
 import type { Message } from '@aws-sdk/client-sqs';
 import { readParkedEvent, readParkedJob } from '../../cli/dlq-view';
 import { CliError, UsageError, errorLine } from '../../cli/cli-errors';
-import { parseDuration, parseEventList, parseStatusFilter, parseSubscriptionUrl, parseUnixSeconds } from '../../cli/inputs';
+import { parseDuration, parseEventList, parseOneLine, parseSince, parseStatusFilter, parseSubscriptionUrl, parseTenant, parseUnixSeconds } from '../../cli/inputs';
+import { fields, printable, table } from '../../cli/output';
+import { devOptions } from '../../cli/commands/dev';
 import { buildProgram } from '../../cli/program';
 import { cli } from './helpers';
 import { PARKED_ATTRIBUTES } from '../../lambdas/core/job';
@@ -51,6 +53,85 @@ describe('option parsers', () => {
     expect(() => parseSubscriptionUrl('--url', 'https://[::ffff:10.0.0.1]/hook', stack, 'stack')).toThrow(/is not public/);
     expect(() => parseSubscriptionUrl('--url', 'https://user:pw@hooks.example.com/', stack, 'stack')).toThrow(/credentials in the URL/);
     expect(() => parseSubscriptionUrl('--url', 'not a url', local, 'local')).toThrow(UsageError);
+  });
+});
+
+describe('--since / --until', () => {
+  const at = Date.parse('2026-12-04T12:00:00.000Z');
+
+  test.each([
+    ['90m', at - 90 * 60_000],
+    ['2h', at - 2 * 3600_000],
+    ['3d', at - 3 * 86_400_000],
+    ['2026-12-01', Date.parse('2026-12-01T00:00:00Z')],
+    ['2024-02-29', Date.parse('2024-02-29T00:00:00Z')],
+    ['2026-11-30T23:59:59Z', Date.parse('2026-11-30T23:59:59Z')],
+    ['2026-12-01T10:00:00.123+02:00', Date.parse('2026-12-01T08:00:00.123Z')],
+    ['2026-12-01T10:00:00+0200', Date.parse('2026-12-01T08:00:00Z')],
+    ['2026-12-01T10:00', Date.parse('2026-12-01T10:00')],
+    ['2026-12-01 10:00:00', Date.parse('2026-12-01T10:00:00')],
+  ])('%s is accepted', (text, ms) => {
+    expect(parseSince('--since', text, at)).toBe(ms);
+  });
+
+  test.each([
+    ['2026-11-31T23:59:59Z', '--since: 2026-11-31 does not exist (November 2026 has 30 days), got "2026-11-31T23:59:59Z"'],
+    ['2026-02-30', '--since: 2026-02-30 does not exist (February 2026 has 28 days), got "2026-02-30"'],
+    ['2026-02-29', '--since: 2026-02-29 does not exist (February 2026 has 28 days), got "2026-02-29"'],
+    ['2024-02-30', '--since: 2024-02-30 does not exist (February 2024 has 29 days), got "2024-02-30"'],
+    ['2026-04-31T10:00:00Z', '--since: 2026-04-31 does not exist (April 2026 has 30 days), got "2026-04-31T10:00:00Z"'],
+    ['2026-12-00', '--since: 2026-12-00 does not exist (December 2026 has 31 days), got "2026-12-00"'],
+    ['2026-13-01', '--since: month 13 does not exist (01–12), got "2026-13-01"'],
+    ['2026-12-01T24:00:00Z', '--since: hour 24 does not exist (00–23), got "2026-12-01T24:00:00Z"'],
+    ['2026-12-01T23:60:00Z', '--since: minute 60 does not exist (00–59), got "2026-12-01T23:60:00Z"'],
+    ['2026-12-01T23:59:60Z', '--since: second 60 does not exist (00–59), got "2026-12-01T23:59:60Z"'],
+  ])('%s does not exist: a usage error', (text, message) => {
+    expect(() => parseSince('--since', text, at)).toThrow(new UsageError(message));
+  });
+
+  test('malformed and future times are still refused', () => {
+    expect(() => parseSince('--until', 'yesterday', at)).toThrow('--until: expected a duration such as 30m, 24h, 7d or an ISO time');
+    expect(() => parseSince('--since', '2027-01-01', at)).toThrow('--since: 2027-01-01 is in the future');
+  });
+});
+
+describe('--tenant, --description and the dev flags', () => {
+  test('--tenant follows the rules events apply to tenantId: 256 characters at most, none webhooks cannot carry', () => {
+    expect(parseTenant('--tenant', ' acme-shop ')).toBe('acme-shop');
+    expect(parseTenant('--tenant', 'a'.repeat(256))).toHaveLength(256);
+    expect(() => parseTenant('--tenant', 'a'.repeat(257))).toThrow(new UsageError('--tenant is 257 characters long; at most 256 are allowed (the longest tenantId an event can carry)'));
+    expect(() => parseTenant('--tenant', 'a'.repeat(3000))).toThrow(UsageError);
+    expect(() => parseTenant('--tenant', 'ac\u0001me')).toThrow(new UsageError('--tenant contains U+0001, a character webhooks cannot carry'));
+    expect(() => parseTenant('--tenant', '  ')).toThrow(new UsageError('--tenant must not be empty'));
+  });
+
+  test('--description is one line: control characters (C0 with newline, tab and ESC; DEL; C1) are refused', () => {
+    expect(parseOneLine('--description', ' ops team — Zürich ')).toBe('ops team — Zürich');
+    expect(() => parseOneLine('--description', 'line1\nline2 \u001b[31mred\u001b[0m')).toThrow(
+      new UsageError('--description contains the control character U+000A (a newline, tab, terminal escape code or the like); write it on one line without control characters'),
+    );
+    for (const bad of ['a\tb', 'a\u001b[31mb', 'a\rb', 'a\u007fb', 'a\u009bb', 'a\u0000b']) expect(() => parseOneLine('--description', bad)).toThrow(UsageError);
+  });
+
+  test('dev: an empty schedule or attempt count is refused, and attempt counts are digits only', () => {
+    expect(() => devOptions({ retrySchedule: '', demo: true })).toThrow(new UsageError('--retry-schedule: retry schedule must be comma-separated whole seconds, e.g. "60,600,3600", got ""'));
+    expect(() => devOptions({ retrySchedule: '1e1', demo: true })).toThrow(UsageError);
+    expect(() => devOptions({ deliveryLog: '', demo: true })).toThrow(new UsageError('--delivery-log must not be empty'));
+    for (const bad of ['', ' ', '1e1', '3.0', '0x10', '+3', '0']) {
+      expect(() => devOptions({ maxAttempts: bad, demo: true })).toThrow(new UsageError(`--max-attempts: expected a whole number ≥ 1, got "${bad}"`));
+    }
+    expect(devOptions({ maxAttempts: ' 3 ', retrySchedule: ' 1, 2 ', demo: true })).toEqual({ maxAttempts: 3, retrySchedule: [1, 2], demo: true });
+  });
+});
+
+describe('text output', () => {
+  test('control characters in values are shown escaped, so table rows stay one line each and nothing reaches the terminal raw', () => {
+    expect(printable('line1\nline2\t\r \u001b[31mred\u001b[0m \u007f\u009b')).toBe('line1\\nline2\\t\\r \\u001b[31mred\\u001b[0m \\u007f\\u009b');
+    expect(printable('ops team — Zürich')).toBe('ops team — Zürich');
+    expect(table(['ID', 'DESCRIPTION', 'X'], [['sub_1', 'a\nb', 'c'], ['sub_2', '\u001b[31m', 'd']])).toBe(
+      ['ID     DESCRIPTION  X', 'sub_1  a\\nb         c', 'sub_2  \\u001b[31m   d'].join('\n'),
+    );
+    expect(fields([['description', 'a\nb'], ['bro\u001bken', 'x']])).toBe(['description   a\\nb', 'bro\\u001bken  x'].join('\n'));
   });
 });
 
@@ -233,6 +314,22 @@ describe('usage errors on the command line', () => {
     expect(max).toMatchObject({ code: 2 });
     expect(max.stderr).toContain("'--max <n>'");
     expect(grace).toMatchObject({ code: 2, stderr: expect.stringContaining('--grace: malformed duration "soon"') });
+  });
+
+  test('dates that do not exist, a --tenant no event can carry and a description with control characters are usage errors (exit 2)', async () => {
+    // A missing state file: without these checks the commands would fail later, exit 1, on the target.
+    const nowhere = ['--local', '/nonexistent/statushooks/dev.json'];
+    const [since, tooLong, getTooLong, description] = await Promise.all([
+      cli(['events', 'operational', '--since', '2026-11-31T23:59:59Z', ...nowhere]),
+      cli(['subscriptions', 'create', '--tenant', 'a'.repeat(300), ...url, '--events', '*', ...nowhere]),
+      cli(['deliveries', 'get', 'msg_1', '--tenant', 'a'.repeat(3000), ...nowhere]),
+      cli(['subscriptions', 'create', '--tenant', 'acme', ...url, '--events', '*', '--description', 'line1\nline2 \u001b[31mred\u001b[0m', ...nowhere]),
+    ]);
+    expect(since).toMatchObject({ code: 2, stdout: '', stderr: 'error: --since: 2026-11-31 does not exist (November 2026 has 30 days), got "2026-11-31T23:59:59Z"\n' });
+    expect(tooLong).toMatchObject({ code: 2, stdout: '', stderr: 'error: --tenant is 300 characters long; at most 256 are allowed (the longest tenantId an event can carry)\n' });
+    expect(getTooLong).toMatchObject({ code: 2, stdout: '', stderr: 'error: --tenant is 3000 characters long; at most 256 are allowed (the longest tenantId an event can carry)\n' });
+    expect(description).toMatchObject({ code: 2, stdout: '' });
+    expect(description.stderr).toContain('error: --description contains the control character U+000A');
   });
 });
 

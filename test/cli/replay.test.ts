@@ -146,7 +146,9 @@ test.each([
   ['--until before --since', ['--since', '1h', '--until', '2h'], '--until (', 'must be after --since'],
   ['a --since that is no time', ['--since', 'yesterday'], '--since: expected a duration such as 30m, 24h, 7d or an ISO time', ''],
   ['an unknown --event', ['--since', '1h', '--event', 'order.created'], 'unknown event', ''],
-  ['a --tenant longer than a description holds', ['--since', '1h', '--tenant', 'x'.repeat(500)], "--tenant is too long to carry in the replay's description", ''],
+  ['a --tenant longer than an event carries', ['--since', '1h', '--tenant', 'x'.repeat(500)], '--tenant is 500 characters long; at most 256 are allowed', ''],
+  // 256 characters, but each is escaped in the description's JSON.
+  ['a --tenant longer than a description holds', ['--since', '1h', '--tenant', '"'.repeat(256)], "--tenant is too long to carry in the replay's description", ''],
 ])('replay with %s is a usage error (exit 2)', async (_name, args, message, more) => {
   const r = await cli(['events', 'replay', ...args, ...local]);
   expect(r.code).toBe(2);

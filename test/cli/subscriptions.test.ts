@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { signatureHeaders } from '../../lambdas/core/signing';
-import { signingSecrets, type Subscription } from '../../lambdas/core/subscriptions';
+import { newSecret, signingSecrets, type Subscription } from '../../lambdas/core/subscriptions';
 import { cli, getItem, json, putItem, scanTable, type Fixture, useFixture } from './helpers';
 
 jest.setTimeout(60_000);
@@ -366,5 +366,43 @@ describe('rotate-secret inside the grace period of the last rotation', () => {
     // One previous secret: the one the first rotation issued; the created one no longer signs.
     expect(item).toMatchObject({ secret: second.secret, previousSecret: first.secret });
     expect(signingSecrets(item, new Date())).toEqual([second.secret, first.secret]);
+  });
+});
+
+describe('control characters in an item written by another tool', () => {
+  test('list and get show them escaped: one row per subscription, no escape code reaches the terminal; --json keeps the value exact', async () => {
+    // Prepare: a description with a newline, a tab and colour codes, as another tool could write it.
+    const tenant = 'escape-shop';
+    const id = 'sub_escape000000000000001';
+    const description = 'line1\nline2\t\u001b[31mred\u001b[0m';
+    await putItem(f, {
+      tenantId: tenant,
+      subscriptionId: id,
+      url: 'https://hooks.escape.example/in',
+      events: ['*'],
+      secret: newSecret(),
+      state: 'active',
+      description,
+      createdAt: '2025-11-28T10:00:00.000Z',
+      updatedAt: '2025-11-28T10:00:00.000Z',
+    });
+
+    // Act
+    const [list, get, listJson] = await Promise.all([
+      cli(['subscriptions', 'list', '--tenant', tenant, ...f.local]),
+      cli(['subscriptions', 'get', id, '--tenant', tenant, ...f.local]),
+      cli(['subscriptions', 'list', '--tenant', tenant, '--json', ...f.local]),
+    ]);
+
+    // Assess
+    for (const r of [list, get, listJson]) expect(r).toMatchObject({ code: 0, stderr: '' });
+    const shown = 'line1\\nline2\\t\\u001b[31mred\\u001b[0m'.replace(/[\\[]/g, '\\$&');
+    const rows = list.stdout.trimEnd().split('\n');
+    expect(rows).toHaveLength(2);
+    expect(rows[1]).toMatch(new RegExp(`^${id} .* ${shown}$`));
+    expect(get.stdout).toMatch(new RegExp(`^description +${shown}$`, 'm'));
+    // eslint-disable-next-line no-control-regex -- the point is that none is printed
+    for (const r of [list, get]) expect(r.stdout).not.toMatch(/[\u0000-\u0009\u000B-\u001F\u007F-\u009F]/);
+    expect(json<{ subscriptions: Subscription[] }>(listJson).subscriptions[0]!.description).toBe(description);
   });
 });

@@ -76,7 +76,7 @@ describe('one declaration per setting: context, environment and dev flags read a
 
   it('refuses bad dev flags with the rules the stack applies (one usage error, every problem)', () => {
     expect(() => devOptions({ maxAttempts: 'x', retrySchedule: '1,,2', demo: true })).toThrow(
-      '--max-attempts must be a number, got "x"; --retry-schedule: retry schedule must be comma-separated whole seconds, e.g. "60,600,3600", got "1,,2"',
+      '--max-attempts: expected a whole number ≥ 1, got "x"; --retry-schedule: retry schedule must be comma-separated whole seconds, e.g. "60,600,3600", got "1,,2"',
     );
     // The retention check used to surface only when the local runtime synthesized the stack.
     expect(() => devOptions({ maxAttempts: '30', retrySchedule: '43200', demo: true })).toThrow('more than the delivery queue keeps a job (345600 s)');
