@@ -5,9 +5,21 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as lambdaEventSources from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
 import { ENV } from '../lambdas/core/config';
+import { LIMITS } from '../lambdas/core/settings';
 import { INFRA_DEFAULTS } from './defaults';
 import { StatusHooksFunction, type FunctionObservability } from './function';
 import { StatusHooksQueue } from './queue';
+
+/**
+ * The fast lane's redrive `maxReceiveCount`: at least maxAttempts (a legacy job without `attempts`
+ * counts its receives as attempts), and never below AWS's least for a queue that feeds Lambda
+ * (LIMITS.lambdaSourceMinMaxReceiveCount, 5): a throttled, timed-out or crashed invocation returns
+ * its whole batch, each job received once more without an attempt, so a lower count would park a
+ * batch untried and without reasons.
+ */
+export function fastLaneMaxReceiveCount(maxAttempts: number): number {
+  return Math.max(LIMITS.lambdaSourceMinMaxReceiveCount, maxAttempts);
+}
 
 /** Everything here is required: the stack resolves defaults and validates before passing them. */
 export interface DeliveryProps {
@@ -16,7 +28,7 @@ export interface DeliveryProps {
   readonly healthTable: dynamodb.ITable;
   /** The delivery log: one record per delivery, updated on every attempt. */
   readonly deliveryLogTable: dynamodb.ITable;
-  /** Attempts per job; also the queue's redrive `maxReceiveCount` (attempt number = receive count). */
+  /** Attempts per job; the fast lane's redrive `maxReceiveCount` is at least this (see `fastLaneMaxReceiveCount`). */
   readonly maxAttempts: number;
   readonly batchSize: number;
   readonly maxConcurrency: number;
@@ -31,7 +43,8 @@ export interface DeliveryProps {
  * The delivery queue, its dead-letter queue and the delivery function that drains it through an
  * SQS event source mapping. A failed attempt is retried by the function setting the job's
  * visibility to the scheduled delay and reporting it as a batch item failure; the queue's redrive
- * policy (maxReceiveCount = maxAttempts) is the backstop that parks a job in the DLQ.
+ * policy (maxReceiveCount = max(5, maxAttempts), see `fastLaneMaxReceiveCount`) is the backstop
+ * that parks a job in the DLQ.
  */
 export class Delivery extends Construct {
   readonly queue: StatusHooksQueue;
@@ -61,8 +74,8 @@ export class Delivery extends Construct {
       visibilityTimeout: Duration.seconds(functionTimeout.toSeconds() * INFRA_DEFAULTS.visibilityTimeoutFactor),
       retentionPeriod: Duration.days(INFRA_DEFAULTS.deliveryQueueRetentionDays),
       // Faults (our own dependencies failing) retry a job on this queue by visibility: after
-      // maxAttempts receives SQS parks it even if the handler cannot.
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxAttempts },
+      // max(5, maxAttempts) receives SQS parks it even if the handler cannot.
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: fastLaneMaxReceiveCount(props.maxAttempts) },
     });
 
     // Both lanes' jobs carry their attempt count (a failed attempt re-queues the job on the retry

@@ -36,6 +36,11 @@ export class StatusEventBus extends Construct {
   readonly rule: events.Rule;
   readonly archive: events.Archive;
   readonly eventPattern: events.EventPattern;
+  /**
+   * Where the operational-events rule target keeps the notifications SNS refused; set by
+   * `notifyOperationalEvents` (the stack alarms on it and outputs its URL).
+   */
+  operationalEventsDeadLetterQueue?: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: StatusEventBusProps) {
     super(scope, id);
@@ -77,6 +82,7 @@ export class StatusEventBus extends Construct {
     // A notification SNS refused (a topic policy that does not let EventBridge publish, a deleted
     // topic) is kept here with the error, for an operator, instead of being dropped.
     const deadLetterQueue = new StatusHooksQueue(this, 'OperationalEventsDeadLetterQueue', { removalPolicy: RemovalPolicy.RETAIN });
+    this.operationalEventsDeadLetterQueue = deadLetterQueue;
     Validations.of(deadLetterQueue).acknowledge(
       {
         id: 'AwsSolutions-SQS3',

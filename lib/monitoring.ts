@@ -5,11 +5,17 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { LIMITS } from '../lambdas/core/settings';
 
 export interface MonitoringProps {
   readonly deliveryQueue: sqs.IQueue;
   readonly deliveryDeadLetterQueue: sqs.IQueue;
   readonly fanOutDeadLetterQueue: sqs.IQueue;
+  /**
+   * Where the operational-events rule target keeps the notifications SNS refused.
+   * @default none: the stack forwards operational events only with an alarm topic
+   */
+  readonly operationalEventsDeadLetterQueue?: sqs.IQueue;
   readonly fanOutFunction: lambda.IFunction;
   readonly deliveryFunction: lambda.IFunction;
   readonly retryFunction: lambda.IFunction;
@@ -31,6 +37,8 @@ export interface MonitoringProps {
 export class Monitoring extends Construct {
   readonly deliveryDlqAlarm: cloudwatch.Alarm;
   readonly fanOutDlqAlarm: cloudwatch.Alarm;
+  /** Only when there is an operational-events dead-letter queue (with an alarm topic). */
+  readonly operationalEventsDlqAlarm?: cloudwatch.Alarm;
   readonly deliveryQueueAgeAlarm: cloudwatch.Alarm;
   readonly fanOutErrorsAlarm: cloudwatch.Alarm;
   readonly deliveryErrorsAlarm: cloudwatch.Alarm;
@@ -38,18 +46,22 @@ export class Monitoring extends Construct {
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
-    const period = Duration.minutes(1);
-
     this.deliveryDlqAlarm = this.notEmpty('DeliveryDlqNotEmpty', props.deliveryDeadLetterQueue, 'delivery jobs parked after their last attempt');
     this.fanOutDlqAlarm = this.notEmpty('FanOutDlqNotEmpty', props.fanOutDeadLetterQueue, 'events that could not be fanned out (invalid or failed)');
+    if (props.operationalEventsDeadLetterQueue) {
+      this.operationalEventsDlqAlarm = this.notEmpty('OperationalEventsDlqNotEmpty', props.operationalEventsDeadLetterQueue, 'operational events the alarm topic refused (with the error)');
+    }
 
+    // The setting's maximum (lambdas/core/settings.ts) is derived from this window: a job older
+    // than the threshold for the whole window is still within the queue's retention.
     const maxAge = props.deliveryQueueMaxAge;
+    const period = Duration.seconds(LIMITS.deliveryQueueAgeAlarmPeriodSeconds);
     this.deliveryQueueAgeAlarm = new cloudwatch.Alarm(this, 'DeliveryQueueBacklog', {
       alarmDescription: `statushooks: the oldest delivery job is older than ${maxAge.toSeconds()} s; delivery is not keeping up`,
       metric: props.deliveryQueue.metricApproximateAgeOfOldestMessage({ period, statistic: 'Maximum' }),
       threshold: maxAge.toSeconds(),
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 5,
+      evaluationPeriods: LIMITS.deliveryQueueAgeAlarmEvaluationPeriods,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
@@ -59,7 +71,8 @@ export class Monitoring extends Construct {
 
     if (props.alarmTopic) {
       const action = new cloudwatchActions.SnsAction(props.alarmTopic);
-      for (const alarm of [this.deliveryDlqAlarm, this.fanOutDlqAlarm, this.deliveryQueueAgeAlarm, this.fanOutErrorsAlarm, this.deliveryErrorsAlarm, this.retryErrorsAlarm]) {
+      const alarms = [this.deliveryDlqAlarm, this.fanOutDlqAlarm, this.operationalEventsDlqAlarm, this.deliveryQueueAgeAlarm, this.fanOutErrorsAlarm, this.deliveryErrorsAlarm, this.retryErrorsAlarm];
+      for (const alarm of alarms.filter((a) => a !== undefined)) {
         alarm.addAlarmAction(action);
         alarm.addOkAction(action);
       }

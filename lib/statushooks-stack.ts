@@ -121,6 +121,7 @@ export class StatusHooksStack extends Stack {
       deliveryQueue: this.delivery.queue,
       deliveryDeadLetterQueue: this.delivery.deadLetterQueue,
       fanOutDeadLetterQueue: this.fanOut.deadLetterQueue,
+      operationalEventsDeadLetterQueue: this.eventBus.operationalEventsDeadLetterQueue,
       fanOutFunction: this.fanOut.function,
       deliveryFunction: this.delivery.function,
       retryFunction: this.delivery.retryFunction,
@@ -140,6 +141,11 @@ export class StatusHooksStack extends Stack {
     new CfnOutput(this, 'DeliveryLogTableName', { value: this.deliveryLog.table.tableName, description: 'One record per delivery with every attempt (statushooks deliveries)' });
     new CfnOutput(this, 'DeliveryDlqUrl', { value: this.delivery.deadLetterQueue.queueUrl, description: 'Parked delivery jobs; redrive to DeliveryQueueUrl' });
     new CfnOutput(this, 'FanOutDlqUrl', { value: this.fanOut.deadLetterQueue.queueUrl, description: 'Events that could not be fanned out' });
+    // Only with an alarm topic: the queue belongs to the rule that forwards operational events there.
+    const operationalDlq = this.eventBus.operationalEventsDeadLetterQueue;
+    if (operationalDlq) {
+      new CfnOutput(this, 'OperationalEventsDlqUrl', { value: operationalDlq.queueUrl, description: 'Operational events the alarm topic refused, with the error' });
+    }
     // The deployed values of settings others must know (the CLI checks subscription URLs by the
     // endpoint policy): declared with the setting, as `output`.
     for (const [name, declaration] of declarations()) {

@@ -30,9 +30,34 @@ export const LIMITS = {
   deliveryQueueRetentionDays: 4,
   /** ± fraction of jitter applied to each scheduled delay. */
   retryJitter: 0.2,
+  /**
+   * Redrive of the retry lane (SQS's maximum). A wait there (open circuit, rate limit, a retry
+   * received early) is a receive of the same message, so the delivery function carries a job that
+   * has waited this often, less a margin, on as a new message (receive count 0) before SQS would
+   * move it: the redrive stays the safety net against a handler that keeps crashing.
+   */
+  retryLaneMaxReceiveCount: 1000,
+  /**
+   * Least redrive `maxReceiveCount` of a queue that feeds Lambda: AWS recommends at least 5
+   * (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html), because a throttle,
+   * timeout or crash of one invocation returns its whole batch to the queue, each job received once
+   * more without an attempt made; below 5, a few of them park a batch untried and without reasons.
+   * The fast lane's redrive is max(this, maxAttempts).
+   */
+  lambdaSourceMinMaxReceiveCount: 5,
+  /** The delivery-queue age alarm: one datapoint (the Maximum) per period of this many seconds… */
+  deliveryQueueAgeAlarmPeriodSeconds: 60,
+  /** …and it fires when this many in a row breach its threshold. */
+  deliveryQueueAgeAlarmEvaluationPeriods: 5,
 } as const;
 
 const DELIVERY_QUEUE_RETENTION_SECONDS = LIMITS.deliveryQueueRetentionDays * 86_400;
+/**
+ * The highest age alarm threshold that can still fire: a job must stay older than the threshold for
+ * the whole evaluation window, and SQS deletes it at the queue's retention.
+ */
+const DELIVERY_QUEUE_AGE_ALARM_WINDOW_SECONDS = LIMITS.deliveryQueueAgeAlarmPeriodSeconds * LIMITS.deliveryQueueAgeAlarmEvaluationPeriods;
+const DELIVERY_QUEUE_AGE_ALARM_MAX_SECONDS = DELIVERY_QUEUE_RETENTION_SECONDS - DELIVERY_QUEUE_AGE_ALARM_WINDOW_SECONDS;
 
 /** The two functions of the stack, as named in declarations. */
 export type FunctionName = 'fan-out' | 'delivery';
@@ -152,7 +177,7 @@ export const SETTINGS = {
   maxAttempts: declare({
     kind: 'integer',
     default: 5,
-    doc: "Delivery attempts per job before it is parked in the delivery DLQ (also the queue's `maxReceiveCount`).",
+    doc: `Delivery attempts per job before it is parked in the delivery DLQ (the fast lane queue's \`maxReceiveCount\` is the larger of this and ${LIMITS.lambdaSourceMinMaxReceiveCount}, AWS's least for a queue that feeds Lambda).`,
     range: '1–100',
     ...integerIn('maxAttempts', 1, 100),
     context: 'maxAttempts',
@@ -312,11 +337,17 @@ export const SETTINGS = {
     kind: 'integer',
     default: 3600,
     doc: 'Alarm when the oldest fresh job in the delivery queue is older than this (s).',
-    range: `60–${DELIVERY_QUEUE_RETENTION_SECONDS} (the queue's retention)`,
+    range: `60–${DELIVERY_QUEUE_AGE_ALARM_MAX_SECONDS} (the queue's retention less the alarm's ${DELIVERY_QUEUE_AGE_ALARM_WINDOW_SECONDS} s evaluation window)`,
     // SQS leaves messages received three times or more out of ApproximateAgeOfOldestMessage, so
     // jobs waiting for their long retries (1 h, 6 h) do not trip it; an old *fresh* job does, and
-    // that means delivery is not keeping up.
-    ...integerIn('deliveryQueueAgeAlarmSeconds', 60, DELIVERY_QUEUE_RETENTION_SECONDS),
+    // that means delivery is not keeping up. Above the maximum the alarm could never fire: SQS
+    // deletes a job at the queue's retention, before it breached for the whole window.
+    ...integerIn(
+      'deliveryQueueAgeAlarmSeconds',
+      60,
+      DELIVERY_QUEUE_AGE_ALARM_MAX_SECONDS,
+      ` (the delivery queue keeps a job ${DELIVERY_QUEUE_RETENTION_SECONDS} s, and the alarm needs it older than this for ${LIMITS.deliveryQueueAgeAlarmEvaluationPeriods} × ${LIMITS.deliveryQueueAgeAlarmPeriodSeconds} s)`,
+    ),
     context: 'deliveryQueueAgeAlarmSeconds',
   }),
   tracing: declare({

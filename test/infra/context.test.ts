@@ -95,9 +95,10 @@ describe('the local runtime configuration', () => {
   });
   afterAll(() => s?.cleanup());
 
-  it('redrives a job after 3 receives', () => {
-    s.template.hasResourceProperties('AWS::SQS::Queue', {
-      RedrivePolicy: { deadLetterTargetArn: getAtt(s.idOf(s.stack.delivery.deadLetterQueue)), maxReceiveCount: 3 },
+  it('makes 3 attempts, but the fast lane redrives a job only after 5 receives (AWS\'s least for a queue that feeds Lambda)', () => {
+    expect(s.template.toJSON().Resources[s.idOf(s.stack.delivery.queue)].Properties.RedrivePolicy).toEqual({
+      deadLetterTargetArn: getAtt(s.idOf(s.stack.delivery.deadLetterQueue)),
+      maxReceiveCount: 5,
     });
   });
 
@@ -169,6 +170,37 @@ describe('a stage configured from the command line (string context)', () => {
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([topic]);
   });
 
+  /** Logical id of the queue where the operational-events rule target keeps what SNS refused. */
+  const operationalDlqId = (): string => {
+    const rules = Object.values(s.template.findResources('AWS::Events::Rule')).map((r) => r.Properties);
+    const operational = rules.find((r) => JSON.stringify(r.EventPattern?.source) === JSON.stringify([OPERATIONAL_SOURCE]));
+    return (operational?.Targets[0].DeadLetterConfig?.Arn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+  };
+
+  it('alarms on the first message in the operational-events DLQ, notifying the topic', () => {
+    const topic = 'arn:aws:sns:eu-west-1:123456789012:statushooks-ops';
+    const dlqId = operationalDlqId();
+    const alarms = Object.values(s.template.findResources('AWS::CloudWatch::Alarm')).filter(
+      (a) => JSON.stringify(a.Properties.Dimensions) === JSON.stringify([{ Name: 'QueueName', Value: getAtt(dlqId, 'QueueName') }]),
+    );
+    expect(alarms).toHaveLength(1);
+    expect(alarms[0]!.Properties).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [topic],
+      OKActions: [topic],
+    });
+  });
+
+  it('outputs the URL of the operational-events DLQ, named like the other DLQ outputs', () => {
+    const outputs = s.template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(outputs.OperationalEventsDlqUrl?.Value).toEqual({ Ref: operationalDlqId() });
+  });
+
   it('flows the isolation settings into both lanes', () => {
     const env = (fn: IConstruct) => s.template.toJSON().Resources[s.idOf(fn)].Properties.Environment.Variables as Record<string, string>;
     const fast = env(s.stack.delivery.function);
@@ -213,6 +245,25 @@ describe('a stage configured from the command line (string context)', () => {
       ScalingConfig: { MaximumConcurrency: 25 },
       FunctionResponseTypes: ['ReportBatchItemFailures'],
     });
+  });
+});
+
+describe("the fast lane's redrive", () => {
+  const synthesized: Synthesized[] = [];
+  afterAll(() => synthesized.forEach((s) => s.cleanup()));
+  const fastLaneRedrive = (maxAttempts: number) => {
+    const s = synth({ maxAttempts }, { bundles: false });
+    synthesized.push(s);
+    return s.template.toJSON().Resources[s.idOf(s.stack.delivery.queue)].Properties.RedrivePolicy;
+  };
+
+  it.each([
+    [1, 5],
+    [4, 5],
+    [5, 5],
+    [8, 8],
+  ])('maxAttempts %i: maxReceiveCount %i (at least 5, as AWS advises for a queue that feeds Lambda; at least maxAttempts)', (maxAttempts, expected) => {
+    expect(fastLaneRedrive(maxAttempts).maxReceiveCount).toBe(expected);
   });
 });
 

@@ -99,10 +99,10 @@ describe('event bus and rule (producer contract)', () => {
 });
 
 describe('queues', () => {
-  it('parks a delivery job in the delivery DLQ after maxAttempts receives', () => {
+  it('parks a delivery job in the delivery DLQ after max(5, maxAttempts) receives', () => {
     expect(resourceProps(ids.deliveryQueue).RedrivePolicy).toEqual({
       deadLetterTargetArn: getAtt(ids.deliveryDlq),
-      maxReceiveCount: DEFAULTS.maxAttempts,
+      maxReceiveCount: Math.max(5, DEFAULTS.maxAttempts),
     });
   });
 
@@ -269,6 +269,8 @@ describe('endpoint isolation (stack defaults)', () => {
   it('without alarmTopicArn: no rule forwards operational events and alarms notify nobody', () => {
     const rules = Object.values(s.template.findResources('AWS::Events::Rule')).map((r) => r.Properties);
     expect(rules.filter((r) => JSON.stringify(r.EventPattern?.source ?? []).includes('"statushooks"'))).toEqual([]);
+    // Nor is there a dead-letter queue for those events, or its output.
+    expect(Object.keys(s.template.toJSON().Outputs)).not.toContain('OperationalEventsDlqUrl');
     for (const alarm of Object.values(s.template.findResources('AWS::CloudWatch::Alarm'))) expect(alarm.Properties.AlarmActions).toBeUndefined();
   });
 });

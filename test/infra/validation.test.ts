@@ -6,6 +6,7 @@ import { DEFAULTS } from '../../lambdas/core/config';
 import { createApp } from '../../lib/app';
 import { StatusHooksConfigError } from '../../lib/config-errors';
 import { resolveStatusHooksConfig, StatusHooksStack, type StatusHooksStackProps } from '../../lib/statushooks-stack';
+import { synth } from './synth';
 
 // Validation runs before any resource (and any bundle) is created, so these tests are fast.
 
@@ -91,6 +92,36 @@ describe('StatusHooksStack props validation', () => {
     const error = errorOf(stackWith({ maxAttempts: 10, retrySchedule: [43_200] }));
     expect(problemsIn(error)).toHaveLength(1);
     expect(error.message).toContain('more than the delivery queue keeps a job (345600 s)');
+  });
+
+  describe('deliveryQueueAgeAlarmSeconds', () => {
+    // The delivery queue keeps a job 4 days; the alarm needs 5 breaching minutes in a row.
+    const RETENTION_SECONDS = 4 * 86_400;
+    const MAX = RETENTION_SECONDS - 5 * 60;
+
+    it('accepts the queue\'s retention less the alarm\'s evaluation window, where the alarm can still fire', () => {
+      const s = synth({ deliveryQueueAgeAlarmSeconds: String(MAX) }, { bundles: false });
+      try {
+        const resources = s.template.toJSON().Resources;
+        const queue = s.idOf(s.stack.delivery.queue);
+        const [alarm] = Object.values(s.template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'ApproximateAgeOfOldestMessage' } }));
+        expect(alarm?.Properties).toMatchObject({ Threshold: MAX, ComparisonOperator: 'GreaterThanThreshold', Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queue, 'QueueName'] } }] });
+        // A job older than the threshold for the whole window has not yet expired.
+        const window = (alarm!.Properties.Period as number) * (alarm!.Properties.EvaluationPeriods as number);
+        expect(alarm!.Properties.Threshold + window).toBeLessThanOrEqual(resources[queue].Properties.MessageRetentionPeriod);
+      } finally {
+        s.cleanup();
+      }
+    });
+
+    it('refuses one second more at synth time, saying why', () => {
+      const error = errorOf(() => createApp({ outdir, context: { deliveryQueueAgeAlarmSeconds: String(MAX + 1) } }));
+      expect(error).toBeInstanceOf(StatusHooksConfigError);
+      expect(problemsIn(error)).toEqual([
+        `  - deliveryQueueAgeAlarmSeconds must be an integer from 60 to ${MAX} (the delivery queue keeps a job ${RETENTION_SECONDS} s, and the alarm needs it older than this for 5 × 60 s), got ${MAX + 1}`,
+      ]);
+      expect(problemsIn(errorOf(stackWith({ deliveryQueueAgeAlarmSeconds: RETENTION_SECONDS })))).toHaveLength(1);
+    });
   });
 
   it('reports bad command-line context the same way, before anything is bundled', () => {
