@@ -34,10 +34,6 @@ export const INFRA_DEFAULTS = {
    * it because parked messages wait for an operator; the delivery queue sets its own (above).
    */
   queueRetentionDays: 14,
-  /**
-   * Redrive of the retry lane: SQS's maximum. Jobs there count their attempts in their body; a
-   * receive is also a wait (open circuit: at most ~560 over the default 120 h before the
-   * subscription is disabled), so this is only the safety net against a handler that keeps crashing.
-   */
-  retryLaneMaxReceiveCount: 1000,
+  /** Redrive of the retry lane; declared with the settings, as the delivery function renews jobs before it. */
+  retryLaneMaxReceiveCount: LIMITS.retryLaneMaxReceiveCount,
 } as const;

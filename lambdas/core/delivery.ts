@@ -10,6 +10,7 @@ import { METRIC, type Log, type MetricName, type Metrics } from './ports';
 import { rateWindow, refusedWait } from './rate-limit';
 import { nextDelay } from './retry';
 import { signatureHeaders } from './signing';
+import { LIMITS } from './settings';
 import { signingSecrets, type Subscription } from './subscriptions';
 
 /** One webhook request as the sender performs it. */
@@ -97,6 +98,13 @@ const MAX_DELAY_SECONDS = 900;
 const MAX_VISIBILITY_SECONDS = 43_200;
 /** A job received this little before its notBefore is tried (SQS's delays are whole seconds). */
 const EARLY_SLACK_MS = 1000;
+/**
+ * A job on the retry lane received this often waits on as a new message (receive count 0) rather
+ * than by visibility: the lane's redrive (LIMITS.retryLaneMaxReceiveCount) would otherwise move a
+ * job that only waited (open circuit, rate limit, faults) to the DLQ without a reason. The margin
+ * covers SQS's approximate count.
+ */
+const RENEW_AFTER_RECEIVES = LIMITS.retryLaneMaxReceiveCount - 100;
 
 /**
  * How a job ended in this invocation, when its record may be deleted. A job that must come
@@ -142,6 +150,8 @@ interface Settling {
   readonly messageBody: string;
   /** Real HTTP attempts made before this invocation. */
   readonly attempts: number;
+  /** SQS's ApproximateReceiveCount of this message. */
+  readonly receiveCount: number;
   readonly fields: Fields;
 }
 
@@ -166,7 +176,7 @@ export async function deliver(messageBody: string, receiveCount: number, ports: 
   const fields: Fields = job
     ? { eventId: job.eventId, deliveryId: job.deliveryId, event: job.event, tenantId: job.tenantId, subscriptionId: job.subscriptionId, attempt: attempts + 1, lane: config.lane }
     : { attempt: attempts + 1, lane: config.lane };
-  const s: Settling = { job, messageBody, attempts, fields, startedAt: ports.now().toISOString() };
+  const s: Settling = { job, messageBody, attempts, receiveCount, fields, startedAt: ports.now().toISOString() };
   outcome ??= await attemptJob(job!, s, ports, config);
   let report: DeliveryReport | undefined;
   try {
@@ -455,7 +465,7 @@ async function settle(step: StepOutcome, s: Settling, ports: DeliveryPorts, conf
     case 'wait': {
       ports.metrics.count(METRIC.deliveriesDeferred);
       const delaySeconds = Math.max(1, Math.ceil((step.untilMs - ports.now().getTime()) / 1000));
-      if (config.lane === 'fast') return reschedule(s.job!, delaySeconds, `waits (not an attempt): ${step.reason}`, s, ports, config);
+      if (config.lane === 'fast' || s.receiveCount >= RENEW_AFTER_RECEIVES) return reschedule(s.job!, delaySeconds, `waits (not an attempt): ${step.reason}`, s, ports, config);
       return retryAfter(Math.min(delaySeconds, MAX_VISIBILITY_SECONDS), `waits (not an attempt): ${step.reason}`, s, ports);
     }
     case 'fault':
@@ -533,13 +543,12 @@ function pastDeadline(job: DeliveryJob, attempts: number, nowMs: number, config:
 /**
  * The one fault path: a dependency of ours failed, not the endpoint. Counted as a fault, not as
  * a failed delivery; the same message comes back after the schedule's delay for the attempt the
- * fault held up (visibility). A fault never repeats at once on the retry lane, whose redrive
- * allows 1000 receives: there the last attempt waits as long as the schedule's entry for it. On
- * the fast lane (redrive after `maxAttempts` receives) the last attempt is made visible at once,
- * so SQS's redrive moves it to the DLQ even when our own parking is what failed. A job that
- * faults after its deadline is parked with the fault as its reason: a lasting fault (an
- * unreadable subscription item, a table that stays throttled) ends in the DLQ, never in the
- * queue's retention.
+ * fault held up (visibility), the last attempt included: never at once, so a lasting fault does
+ * not spin through the queue's receives. SQS's redrive (fast lane: after max(5, maxAttempts)
+ * receives) is the safety net when even that cannot be set. A job that faults after its deadline
+ * is parked with the fault as its reason, and one received almost as often as the retry lane's
+ * redrive allows carries on as a new message: a lasting fault (an unreadable subscription item, a
+ * table that stays throttled) ends in the DLQ with its reason, never in the queue's retention.
  */
 async function fault(reason: string, s: Settling, ports: JobPort & ClockPort & ObservabilityPort, config: DeliveryConfig): Promise<DeliveryReport> {
   ports.metrics.count(METRIC.deliveryFaults);
@@ -552,9 +561,16 @@ async function fault(reason: string, s: Settling, ports: JobPort & ClockPort & O
       ports.log.error('could not park the job after its deadline; it comes back', { ...s.fields, reason: errorMessage(error) });
     }
   }
-  const attempt = s.attempts + 1;
-  const decision = nextDelay(config.lane === 'retry' ? { ...config.retry, maxAttempts: Math.max(config.retry.maxAttempts, attempt + 1) } : config.retry, attempt, undefined, ports.rng);
-  return retryAfter(decision.kind === 'retry' ? decision.delaySeconds : 0, `fault: ${reason}`, s, ports);
+  const decision = nextDelay({ ...config.retry, maxAttempts: Number.POSITIVE_INFINITY }, s.attempts + 1, undefined, ports.rng);
+  const delaySeconds = decision.kind === 'retry' ? decision.delaySeconds : 0;
+  if (config.lane === 'retry' && s.job && s.receiveCount >= RENEW_AFTER_RECEIVES) {
+    try {
+      return await reschedule(s.job, delaySeconds, `fault: ${reason}`, s, ports, config);
+    } catch (error) {
+      ports.log.warn('could not carry the job on as a new message; it comes back', { ...s.fields, reason: errorMessage(error) });
+    }
+  }
+  return retryAfter(delaySeconds, `fault: ${reason}`, s, ports);
 }
 
 async function retryAfter(delaySeconds: number, why: string, s: Settling, ports: JobPort & ObservabilityPort): Promise<never> {

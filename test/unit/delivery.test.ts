@@ -308,6 +308,27 @@ describe('delivery: circuit breaker', () => {
     expect(t.counts).toMatchObject({ DeliveriesDeferred: 1 });
   });
 
+  it('a job that waited almost as often as the retry lane redrive allows waits on as a new message, not by visibility', async () => {
+    // Each wait is a receive: a job behind a long-open circuit (or a rate limit's backlog) would
+    // otherwise reach the redrive's 1000 receives and be moved to the DLQ without a reason.
+    for (const [receiveCount, renewed] of [[899, false], [900, true], [1000, true]] as const) {
+      const t = setup(active, ok, {}, openCircuit('2026-11-28T09:59:30.000Z'));
+      const report = deliver(attemptMessage(2), receiveCount, t.ports, retryLane);
+      if (renewed) {
+        await expect(report).resolves.toMatchObject({ result: 'rescheduled' });
+        expect(t.moved).toHaveLength(1);
+        expect(t.moved[0]!.job).toEqual(JSON.parse(attemptMessage(2)));
+        expect(t.moved[0]!.delaySeconds).toBeGreaterThanOrEqual(30);
+        expect(t.visibility).toEqual([]);
+      } else {
+        await expect(report).rejects.toBeInstanceOf(RetryableError);
+        expect(t.moved).toEqual([]);
+        expect(t.visibility).toHaveLength(1);
+      }
+      expect(t.sent).toHaveLength(0);
+    }
+  });
+
   it('once the probe is due, the job that wins the lease is sent; success closes the circuit and tells operators', async () => {
     const t = setup(active, ok, {}, openCircuit('2026-11-28T09:58:00.000Z'));
     await expect(deliver(attemptMessage(2), 3, t.ports, retryLane)).resolves.toEqual({ result: 'delivered', status: 200 });
@@ -425,11 +446,22 @@ describe('delivery: one fault path: a dependency of ours failing is a fault, nev
     expect(t.counts).toEqual({ DeliveryFaults: 1 });
   });
 
-  it('on the fast lane, a fault on the last allowed attempt makes the job visible at once for SQS redrive (maxReceiveCount = maxAttempts)', async () => {
+  it('on the fast lane too, a fault on the last allowed attempt holds the job for the schedule, not at once (SQS redrive after 5 receives is the safety net)', async () => {
     const oneAttempt = { ...fast, retry: { ...retry, maxAttempts: 1 } };
     const t = setup(active, ok, { getSubscription: async () => Promise.reject(new Error('ThrottlingException')) });
-    await expect(deliver(message, 1, t.ports, oneAttempt)).rejects.toThrow('next in 0s');
-    expect(t.visibility).toEqual([0]);
+    await expect(deliver(message, 1, t.ports, oneAttempt)).rejects.toThrow('next in 60s');
+    expect(t.visibility).toEqual([60]);
+  });
+
+  it('on the retry lane, a job received almost as often as the redrive allows carries on as a new message when it faults', async () => {
+    const t = setup(active, ok, { getSubscription: async () => Promise.reject(new Error('ThrottlingException')) });
+    await expect(deliver(attemptMessage(2), 950, t.ports, retryLane)).resolves.toMatchObject({ result: 'rescheduled', delaySeconds: 600 });
+    expect(t.moved).toEqual([{ job: JSON.parse(attemptMessage(2)), delaySeconds: 600 }]);
+    expect(t.visibility).toEqual([]);
+    // ... and by visibility when the new message cannot be sent.
+    const u = setup(active, ok, { getSubscription: async () => Promise.reject(new Error('ThrottlingException')), toRetryLane: async () => Promise.reject(new Error('SQS unavailable')) });
+    await expect(deliver(attemptMessage(2), 950, u.ports, retryLane)).rejects.toBeInstanceOf(RetryableError);
+    expect(u.visibility).toEqual([600]);
   });
 
   it('parks a job that faults after its deadline, with the fault as the reason, whatever its attempts', async () => {
