@@ -11,7 +11,7 @@ import type { DeliveryRecord } from '../../lambdas/core/delivery-log';
 import type { Subscription } from '../../lambdas/core/subscriptions';
 import { CliError, UsageError, errorLine } from '../cli-errors';
 import { healthLine } from '../health-view';
-import { nonEmpty } from '../inputs';
+import { nonEmpty, parseTenant } from '../inputs';
 import { formatAge } from '../output';
 import { onTarget } from '../run';
 import { Clients, type Target, type TargetOptions } from '../target';
@@ -154,7 +154,7 @@ export function consoleApp(deps: ConsoleDeps): { app: Hono; close(): void } {
   app.use('*', bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.text('413: request body too large\n', 413) }));
   app.use('*', guard(session));
 
-  const page = (c: Context, title: string, active: string, body: Html, notices: Notice[] = [], status: 200 | 404 | 409 | 422 | 500 = 200) => {
+  const page = (c: Context, title: string, active: string, body: Html, notices: Notice[] = [], status: 200 | 400 | 404 | 409 | 422 | 500 = 200) => {
     const notice = c.req.query('notice');
     const shown = notice ? [{ kind: 'ok' as const, lines: [notice] }, ...notices] : notices;
     return c.html(layout(ctx, title, active, body, shown), status);
@@ -163,11 +163,22 @@ export function consoleApp(deps: ConsoleDeps): { app: Hono; close(): void } {
   const errorNotice = (error: unknown): Notice => ({ kind: 'error', lines: [errorLine(error)] });
 
   app.onError((error, c) => {
-    const known = error instanceof CliError || error instanceof UsageError;
+    // A request the CLI would refuse as a usage error (a tenant no event can name), or one DynamoDB
+    // refuses as invalid (a key longer than it allows): the request is wrong, not the console.
+    const bad = error instanceof UsageError || (error as { name?: unknown }).name === 'ValidationException';
+    const known = error instanceof CliError || bad;
     if (!known) process.stderr.write(`console: ${c.req.method} ${new URL(c.req.url).pathname}: ${errorLine(error)}\n`);
     const missing = known && /not found|^no delivery /.test(error.message);
-    return page(c, missing ? 'Not found' : 'Error', '', html`<h1>${missing ? 'Not found' : 'Something went wrong'}</h1><p><a href="/">Back to the overview</a></p>`, [errorNotice(error)], missing ? 404 : known ? 409 : 500);
+    const title = missing ? 'Not found' : bad ? 'Bad request' : 'Error';
+    return page(c, title, '', html`<h1>${missing || bad ? title : 'Something went wrong'}</h1><p><a href="/">Back to the overview</a></p>`, [errorNotice(error)], missing ? 404 : bad ? 400 : known ? 409 : 500);
   });
+  // A tenant in the path follows the rules events apply to tenantId, as --tenant does in the CLI.
+  const checkTenant = async (c: Context, next: () => Promise<void>) => {
+    parseTenant('tenant', c.req.param('tenant') ?? '');
+    await next();
+  };
+  app.use('/tenants/:tenant', checkTenant);
+  app.use('/tenants/:tenant/*', checkTenant);
   app.notFound((c) => page(c, 'Not found', '', html`<h1>Not found</h1><p><a href="/">Back to the overview</a></p>`, [], 404));
 
   app.get('/static/:file', (c) => {
@@ -472,14 +483,14 @@ ${postForm(ctx, subscriptionHref(tenantId, subscriptionId) + '/delete', html`<in
 
   // ---- Deliveries -----------------------------------------------------------------------
   app.get('/live/deliveries', async (c) => {
-    const tenantId = nonEmpty('--tenant', c.req.query('tenant') ?? '');
+    const tenantId = parseTenant('--tenant', c.req.query('tenant') ?? '');
     const subscriptionId = c.req.query('subscription');
     const records = await run(async (cl) => (cl.target.outputs.DeliveryLogTableName ? (await cl.deliveryLog().list({ tenantId, subscriptionId, limit: RECENT })).records : []));
     return c.html(deliveryRows(records, subscriptionId === undefined, failuresOnly));
   });
 
   app.get('/api/chart', async (c) => {
-    const tenantId = nonEmpty('--tenant', c.req.query('tenant') ?? '');
+    const tenantId = parseTenant('--tenant', c.req.query('tenant') ?? '');
     const subscriptionId = nonEmpty('--subscription', c.req.query('subscription') ?? '');
     const range = c.req.query('range');
     const data = await run((cl) => chartData(cl, tenantId, subscriptionId, isChartRange(range) ? range : '24h', Date.now()));

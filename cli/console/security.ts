@@ -68,7 +68,7 @@ function equal(candidate: string | undefined, secret: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-function refuse(c: Context, status: 401 | 403 | 405, text: string): Response {
+function refuse(c: Context, status: 400 | 401 | 403 | 405, text: string): Response {
   return c.text(text, status);
 }
 
@@ -115,7 +115,12 @@ export function guard(session: Session): MiddlewareHandler {
     if (!ownOrigin) return refuse(c, 403, `403: cross-site request refused (Origin ${origin})\n`);
     const type = c.req.header('content-type') ?? '';
     if (!/^application\/x-www-form-urlencoded\b|^multipart\/form-data\b/i.test(type)) return refuse(c, 403, '403: a form post is expected\n');
-    const body = await c.req.parseBody({ all: true });
+    let body: Awaited<ReturnType<typeof c.req.parseBody>>;
+    try {
+      body = await c.req.parseBody({ all: true });
+    } catch {
+      return refuse(c, 400, '400: the form body could not be read\n');
+    }
     const csrf = body[CSRF_FIELD];
     if (!session.isCsrfToken(typeof csrf === 'string' ? csrf : undefined)) return refuse(c, 403, '403: missing or wrong CSRF token; reload the page and try again\n');
     return next();

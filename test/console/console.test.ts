@@ -467,6 +467,26 @@ test('the tenant page lists each subscription with state, health, events, status
   await shoot(page, 'tenant');
 });
 
+test('a tenant no event could name, or a key DynamoDB refuses, is a bad request (400) with the reason, not a server error', async () => {
+  const cookie = await sessionCookie();
+  const long = 'a'.repeat(3000);
+  for (const [where, reason] of [
+    [`/tenants/${long}`, 'at most 256 are allowed'],
+    [`/tenants/${long}/subscriptions/sub_x`, 'at most 256 are allowed'],
+    [`/tenants/${long}/deliveries/msg_x`, 'at most 256 are allowed'],
+    [`/live/deliveries?tenant=${long}`, 'at most 256 are allowed'],
+    [`/tenants/acme/subscriptions/${'x'.repeat(1500)}`, 'ValidationException'],
+  ] as const) {
+    const answer = await raw(where, { headers: { cookie } });
+    expect({ where: where.slice(0, 40), status: answer.status }).toEqual({ where: where.slice(0, 40), status: 400 });
+    expect(answer.body).toContain(reason);
+    expect(answer.body).not.toContain('Something went wrong');
+  }
+  // A form post whose body cannot be read: 400 too.
+  const garbled = await raw('/send', { method: 'POST', headers: { cookie, 'content-type': 'multipart/form-data; boundary=zz' }, body: '--zz\r\ngarbage' });
+  expect(garbled.status).toBe(400);
+});
+
 test('Ctrl-C stops the console', async () => {
   const exited = new Promise<number | null>((r) => consoleProcess.once('exit', (code) => r(code)));
   consoleProcess.kill('SIGINT');

@@ -66,6 +66,14 @@ test('a POST needs the CSRF token in a form and no sign of another site; PUT and
   expect((await app.request(`http://${host}/x`, { method: 'DELETE', headers: { host, cookie } })).status).toBe(405);
 });
 
+test('a form post whose body cannot be read is a bad request (400), not a server error', async () => {
+  for (const type of ['multipart/form-data; boundary=zz', 'multipart/form-data']) {
+    const res = await post({ 'content-type': type }, '--zz\r\ngarbage');
+    expect(res.status).toBe(400);
+    expect(await res.text()).toBe('400: the form body could not be read\n');
+  }
+});
+
 test('every answer, a refusal too, carries the CSP and the other headers', async () => {
   for (const res of [await get('/'), await get('/', { cookie }), await post({}, '')]) {
     expect(res.headers.get('content-security-policy')).toBe(CONTENT_SECURITY_POLICY);
