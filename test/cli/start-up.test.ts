@@ -4,12 +4,11 @@
  * usable bundle). Whichever way, the command does the same. And how it ends when its reader goes.
  */
 import { spawn } from 'node:child_process';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { version } from '../../package.json';
+import { startDynalite } from '../dynalite';
 import { CLI, cli, ROOT } from './helpers';
 
 jest.setTimeout(60_000);
@@ -110,12 +109,8 @@ test('a reader that closes the pipe early (`| head -1`) ends the command quietly
 
 test('STATUSHOOKS_DEBUG=1 traces an unexpected error to the TypeScript sources, also from the bundle', async () => {
   // A DynamoDB without the stack's tables: listing subscriptions meets an AWS error the CLI does not expect.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const dynalite = require('dynalite') as (options: { createTableMs: number }) => Server;
-  const server = dynalite({ createTableMs: 0 });
-  const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+  const { endpoint, close } = await startDynalite();
   try {
-    const endpoint = `http://127.0.0.1:${port}`;
     const state = path.join(temp, 'dev.json');
     writeFileSync(state, JSON.stringify({ region: 'eu-central-1', endpoints: { eventbridge: endpoint, dynamodb: endpoint, sqs: endpoint }, SubscriptionsTableName: 'Missing' }));
     const env = { STATUSHOOKS_CLI_CACHE: path.join(temp, 'cache'), AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x' };
@@ -132,6 +127,6 @@ test('STATUSHOOKS_DEBUG=1 traces an unexpected error to the TypeScript sources, 
     expect(debug.stderr).toMatch(new RegExp(`at async listSubscriptionsIn \\(.*cli/commands/subscriptions\\.ts:${line}:\\d+\\)`));
     expect(debug.stderr).not.toContain('cli.js');
   } finally {
-    await new Promise((resolve) => server.close(resolve));
+    await close();
   }
 });

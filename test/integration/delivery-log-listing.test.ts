@@ -4,9 +4,9 @@
  * records even when two tenants share an index partition key, and a page has a cursor only when
  * more records match.
  */
-import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type Dynalite, startDynalite } from '../dynalite';
 import {
   DELIVERY_LOG_INDEX,
   DELIVERY_LOG_INDEX_KEYS,
@@ -17,24 +17,14 @@ import {
 } from '../../lambdas/adapters/delivery-log-store';
 import type { DeliveryFacts, DeliveryRecord, DeliveryState } from '../../lambdas/core/delivery-log';
 
-interface Listening {
-  listen(port: number, host: string, cb: () => void): unknown;
-  address(): AddressInfo | string | null;
-  close(cb?: () => void): unknown;
-}
-
 const TABLE = 'DeliveryLog';
-let server: Listening;
+let dynamo: Dynalite;
 let client: DynamoDBClient;
 let log: DynamoDeliveryLog;
 
 beforeAll(async () => {
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const dynalite = require('dynalite') as (options: { createTableMs: number }) => Listening;
-  server = dynalite({ createTableMs: 0 });
-  const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
-  client = new DynamoDBClient({ region: 'eu-central-1', endpoint: `http://127.0.0.1:${port}`, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+  dynamo = await startDynalite();
+  client = dynamo.client;
   // As lib/delivery-log-table.ts declares it.
   const indexes = Object.values(DELIVERY_LOG_INDEX).map((name) => ({
     IndexName: name,
@@ -60,10 +50,7 @@ beforeAll(async () => {
   log = new DynamoDeliveryLog(DynamoDBDocumentClient.from(client), TABLE, 30);
 });
 
-afterAll(async () => {
-  client?.destroy();
-  await new Promise<void>((resolve) => server?.close(() => resolve()));
-});
+afterAll(() => dynamo?.close());
 
 /** Every record gets its own creation time, one second after the previous one. */
 let clock = Date.parse('2026-12-04T10:00:00.000Z');

@@ -2,31 +2,21 @@
  * The health store against a real DynamoDB emulator (dynalite, in-process on a loopback port):
  * the guarantees that only DynamoDB's conditional writes can give, exercised with concurrent callers.
  */
-import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type Dynalite, startDynalite } from '../dynalite';
 import { DynamoHealthStore } from '../../lambdas/adapters/health-store';
 import { DEFAULT_BREAKER_POLICY, record, type EndpointHealth } from '../../lambdas/core/breaker';
 
-interface Listening {
-  listen(port: number, host: string, cb: () => void): unknown;
-  address(): AddressInfo | string | null;
-  close(cb?: () => void): unknown;
-}
-
 const TABLE = 'EndpointHealth';
 const T = Date.parse('2026-11-28T10:00:00.000Z');
-let server: Listening;
+let dynamo: Dynalite;
 let client: DynamoDBClient;
 let store: DynamoHealthStore;
 
 beforeAll(async () => {
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const dynalite = require('dynalite') as (options: { createTableMs: number }) => Listening;
-  server = dynalite({ createTableMs: 0 });
-  const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
-  client = new DynamoDBClient({ region: 'eu-central-1', endpoint: `http://127.0.0.1:${port}`, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+  dynamo = await startDynalite();
+  client = dynamo.client;
   await client.send(
     new CreateTableCommand({
       TableName: TABLE,
@@ -44,10 +34,7 @@ beforeAll(async () => {
   store = new DynamoHealthStore(DynamoDBDocumentClient.from(client), TABLE);
 });
 
-afterAll(async () => {
-  client?.destroy();
-  await new Promise<void>((resolve) => server?.close(() => resolve()));
-});
+afterAll(() => dynamo?.close());
 
 const policy = DEFAULT_BREAKER_POLICY;
 const failure = (cached: EndpointHealth | undefined, at: number) => record(cached, { ok: false, error: 'HTTP 503' }, at, policy);
