@@ -139,7 +139,7 @@ function buildHandler(f: Fixture, shipped: Shipped, sender?: Sender): { handler:
         takeToken: async () => true,
       },
       operational: { publishOperational: async () => {} },
-      deliveryLog: { logQueued: async () => {}, logUpdate: async () => void counts.logWrites++ },
+      deliveryLog: { logQueued: async () => new Map(), logUpdate: async () => void counts.logWrites++ },
       sender: sender ?? new HttpSender({ policy: POLICY, timeoutMs: DEFAULTS.httpTimeoutMs, connectTimeoutMs: DEFAULTS.httpConnectTimeoutMs }),
       ownQueue: { changeVisibility: async () => void counts.failed++ },
       retryLane: { sendJob: async () => void counts.failed++ },

@@ -62,9 +62,9 @@ export class FanOut extends Construct {
     // Fan-out only ever queries one tenant's partition.
     fn.bindTable(ENV.subscriptionsTable, props.table, ['dynamodb:Query']);
     fn.bindQueue(ENV.deliveryQueueUrl, props.deliveryQueue, 'send');
-    // Pending records of the queued jobs, 25 to a call; a replayed event's records are updated
-    // instead (their earlier attempts stay), one UpdateItem each.
-    fn.bindTable(ENV.deliveryLogTable, props.deliveryLogTable, ['dynamodb:BatchWriteItem', 'dynamodb:UpdateItem']);
+    // Pending records of the queued jobs: one BatchGetItem finds the records an earlier fan-out of
+    // the event left, new ones are put 25 to a call, existing ones updated (their attempts stay).
+    fn.bindTable(ENV.deliveryLogTable, props.deliveryLogTable, ['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:UpdateItem']);
     // The handler parks invalid events here itself (docs/architecture.md §1: never retried, never dropped).
     fn.bindQueue(ENV.fanOutDlqUrl, this.deadLetterQueue, 'send');
     for (const [name, value] of Object.entries(props.settings)) fn.addEnvironment(name, value);

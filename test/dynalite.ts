@@ -3,7 +3,8 @@
  * behaviour (conditional writes, indexes, errors) without the whole local runtime.
  */
 import type { AddressInfo } from 'node:net';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DELIVERY_LOG_INDEX, DELIVERY_LOG_INDEX_KEYS, DELIVERY_LOG_PROJECTED } from '../lambdas/adapters/delivery-log-store';
 
 interface Listening {
   listen(port: number, host: string, cb: () => void): unknown;
@@ -34,4 +35,29 @@ export async function startDynalite(region = 'eu-central-1'): Promise<Dynalite> 
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** The DeliveryLog table with its keys and indexes, as lib/delivery-log-table.ts declares it. */
+export async function createDeliveryLogTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  const indexes = Object.values(DELIVERY_LOG_INDEX).map((name) => ({
+    IndexName: name,
+    KeySchema: [
+      { AttributeName: DELIVERY_LOG_INDEX_KEYS[name].partition, KeyType: 'HASH' as const },
+      { AttributeName: DELIVERY_LOG_INDEX_KEYS[name].sort, KeyType: 'RANGE' as const },
+    ],
+    Projection: { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: [...DELIVERY_LOG_PROJECTED] },
+  }));
+  const attributes = new Set(['tenantId', 'deliveryId', ...Object.values(DELIVERY_LOG_INDEX_KEYS).flatMap((k) => [k.partition, k.sort])]);
+  await client.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      KeySchema: [
+        { AttributeName: 'tenantId', KeyType: 'HASH' },
+        { AttributeName: 'deliveryId', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: [...attributes].map((AttributeName) => ({ AttributeName, AttributeType: 'S' as const })),
+      GlobalSecondaryIndexes: indexes,
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
 }

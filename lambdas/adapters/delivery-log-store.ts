@@ -83,15 +83,56 @@ export class DynamoDeliveryLog implements DeliveryLogPort {
   ) {}
 
   /**
-   * One PutRequest per delivery, 25 to a BatchWriteItem call; unprocessed items retried, then it
-   * throws. With `keepHistory`, one UpdateItem per delivery instead (see DeliveryLogPort).
+   * Records queued deliveries as `pending` and never replaces a record that exists: one
+   * BatchGetItem (100 keys a call, the keys and state only) finds the records an earlier fan-out of
+   * the same event left (a Lambda retry after a partly failed fan-out, a duplicate invocation, a
+   * redrive, a replay). New records: one PutRequest each, 25 to a BatchWriteItem call, unprocessed
+   * items retried, then it throws. Existing records: one UpdateItem each (`pending` again, attempts
+   * kept), or left alone when `leave` says so for their state. A key DynamoDB left unread counts as
+   * existing in an unknown state (updated: never replaced, never skipped).
    */
-  async logQueued(facts: readonly DeliveryFacts[], at: string, options: { keepHistory?: boolean } = {}): Promise<void> {
-    // Replays are rare: one UpdateItem per delivery keeps what the records already hold.
-    if (options.keepHistory) {
-      await Promise.all(facts.map((f) => this.logUpdate({ facts: f, state: 'pending', at })));
-      return;
+  async logQueued(facts: readonly DeliveryFacts[], at: string, options: { leave?: (state: DeliveryState) => boolean } = {}): Promise<ReadonlyMap<string, DeliveryState>> {
+    const existing = await this.statesOf(facts);
+    const left = new Map<string, DeliveryState>();
+    const fresh: DeliveryFacts[] = [];
+    const again: DeliveryFacts[] = [];
+    for (const f of facts) {
+      if (!existing.has(f.deliveryId)) fresh.push(f);
+      else {
+        const state = existing.get(f.deliveryId);
+        if (state !== undefined && options.leave?.(state) === true) left.set(f.deliveryId, state);
+        else again.push(f);
+      }
     }
+    await Promise.all([this.putPending(fresh, at), ...again.map((f) => this.logUpdate({ facts: f, state: 'pending', at }))]);
+    return left;
+  }
+
+  /** The state of each delivery that has a record (undefined: DynamoDB did not read the key; treat it as existing). */
+  private async statesOf(facts: readonly DeliveryFacts[]): Promise<Map<string, DeliveryState | undefined>> {
+    const states = new Map<string, DeliveryState | undefined>();
+    for (let i = 0; i < facts.length; i += BATCH_GET_MAX) {
+      let keys: Array<Record<string, unknown>> = facts.slice(i, i + BATCH_GET_MAX).map((f) => ({ tenantId: f.tenantId, deliveryId: f.deliveryId }));
+      for (let round = 0; keys.length > 0; round++) {
+        if (round === UNPROCESSED_ROUNDS) {
+          for (const key of keys) states.set(String(key.deliveryId), undefined);
+          break;
+        }
+        const out = await this.db.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ProjectionExpression: '#id, #state', ExpressionAttributeNames: { '#id': 'deliveryId', '#state': 'state' } } } }),
+        );
+        for (const item of out.Responses?.[this.tableName] ?? []) {
+          const state = String(item.state);
+          states.set(String(item.deliveryId), isDeliveryState(state) ? state : undefined);
+        }
+        keys = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+      }
+    }
+    return states;
+  }
+
+  /** New `pending` records, 25 to a BatchWriteItem call; unprocessed items retried, then it throws. */
+  private async putPending(facts: readonly DeliveryFacts[], at: string): Promise<void> {
     const exp = expiresAt(new Date(at), this.retentionDays);
     const items = facts.map((f) => ({
       ...f,

@@ -112,16 +112,18 @@ export interface DeliveryLogUpdate {
 /** Where the delivery log is written; every call may throw (the callers below never let it matter). */
 export interface DeliveryLogPort {
   /**
-   * Records newly queued deliveries as `pending` (one batched write for all of an event's jobs).
-   * `keepHistory` (a replayed event: its deliveries may have records already): the records are
-   * updated instead of replaced, so their earlier attempts stay.
+   * Records queued deliveries as `pending` (batched writes for all of an event's jobs). A record
+   * that exists already (the event was fanned out before: a Lambda retry or duplicate, a redrive,
+   * a replay) is never replaced: it turns `pending` again with its earlier attempts kept, or, when
+   * `leave` is true for its state, is left as it is. Resolves to the deliveries left alone, with
+   * their state.
    */
-  logQueued(facts: readonly DeliveryFacts[], at: string, options?: { keepHistory?: boolean }): Promise<void>;
+  logQueued(facts: readonly DeliveryFacts[], at: string, options?: { leave?: (state: DeliveryState) => boolean }): Promise<ReadonlyMap<string, DeliveryState>>;
   /** Records a state change and the attempt that caused it. */
   logUpdate(update: DeliveryLogUpdate): Promise<void>;
 }
 
-export const noDeliveryLog: DeliveryLogPort = { logQueued: async () => {}, logUpdate: async () => {} };
+export const noDeliveryLog: DeliveryLogPort = { logQueued: async () => new Map(), logUpdate: async () => {} };
 
 /**
  * Writes to the log without ever failing the caller: a failure is counted and logged (with the

@@ -1,4 +1,4 @@
-import { writeLog, type DeliveryFacts, type DeliveryLogMode, type DeliveryLogPort } from './delivery-log';
+import { writeLog, type DeliveryFacts, type DeliveryLogMode, type DeliveryLogPort, type DeliveryState } from './delivery-log';
 import { errorMessage, InvalidEventError } from './errors';
 import { buildPayload, parseBusEvent } from './events';
 import { buildJob, type DeliveryJob, type RejectedEventRecord } from './job';
@@ -41,7 +41,10 @@ export type FanOutResult =
   | {
       readonly status: 'queued';
       readonly eventId: string;
+      /** The deliveries queued. */
       readonly deliveryIds: readonly string[];
+      /** Deliveries of an earlier fan-out of this event, found in the log past `pending` (delivered, retrying, parked, …): not queued again. */
+      readonly underWay?: readonly string[];
       /** Subscription items of the tenant that could not be read and were skipped (also logged and counted). */
       readonly invalidSubscriptions: readonly InvalidSubscription[];
     };
@@ -93,9 +96,13 @@ export async function fanOut(input: unknown, ports: FanOutPorts): Promise<FanOut
     const job = buildJob(change, s.subscriptionId, body, queuedAt);
     return logQueued ? { ...job, recorded: true } : job;
   });
+  // Deliveries an earlier fan-out of this same event already set going (found in the log): not
+  // queued again on an automatic repeat (a Lambda retry after a partly failed fan-out, a duplicate
+  // invocation). An operator's replay or redrive queues every delivery again.
+  let underWay: ReadonlyMap<string, DeliveryState> = new Map();
   if (logQueued) {
     // Written before the jobs are queued, so a delivery's own writes always come after its
-    // `pending` record (a later put would hide them). One batched write for all the event's jobs.
+    // `pending` record. Batched for all the event's jobs; existing records are continued, never replaced.
     const facts: DeliveryFacts[] = jobs.map((job) => ({
       tenantId: job.tenantId,
       deliveryId: job.deliveryId,
@@ -107,15 +114,20 @@ export async function fanOut(input: unknown, ports: FanOutPorts): Promise<FanOut
       body,
       occurredAt: job.occurredAt,
     }));
-    await writeLog('queued', () => log.logQueued(facts, queuedAt.toISOString(), { keepHistory: replayed || (operatorAct && ports.deliveryLogMode === 'failures') }), ports, { ...context, deliveries: jobs.length });
+    const leave = operatorAct ? undefined : (state: DeliveryState) => state !== 'pending';
+    await writeLog('queued', async () => void (underWay = await log.logQueued(facts, queuedAt.toISOString(), { leave })), ports, { ...context, deliveries: jobs.length });
+  }
+  const queue = underWay.size === 0 ? jobs : jobs.filter((job) => !underWay.has(job.deliveryId));
+  if (underWay.size > 0) {
+    ports.log.info('event fanned out before: deliveries already under way are not queued again', { ...context, deliveries: queue.length, underWay: Object.fromEntries(underWay) });
   }
   try {
-    await ports.enqueue(jobs);
+    if (queue.length > 0) await ports.enqueue(queue);
   } catch (error) {
     ports.log.error('queueing delivery jobs failed; the event will be retried', { ...context, reason: errorMessage(error) });
     throw error;
   }
-  ports.metrics.count(METRIC.deliveriesQueued, jobs.length);
-  ports.log.debug('delivery jobs queued', { ...context, deliveries: jobs.length });
-  return { status: 'queued', eventId: change.eventId, deliveryIds: jobs.map((j) => j.deliveryId), invalidSubscriptions };
+  ports.metrics.count(METRIC.deliveriesQueued, queue.length);
+  ports.log.debug('delivery jobs queued', { ...context, deliveries: queue.length });
+  return { status: 'queued', eventId: change.eventId, deliveryIds: queue.map((j) => j.deliveryId), ...(underWay.size > 0 ? { underWay: [...underWay.keys()] } : {}), invalidSubscriptions };
 }

@@ -295,13 +295,13 @@ describe('IAM', () => {
     }
   });
 
-  it('lets the fan-out function query subscriptions and write delivery-log records (batched; updated for a replay), nothing more', () => {
+  it('lets the fan-out function query subscriptions and write delivery-log records (looked up and put batched; an existing one updated), nothing more', () => {
     const statements = dynamoStatements(roleIdOf(s, s.stack.fanOut.function));
     const on = (id: string) => statements.filter((st) => JSON.stringify([st.Resource].flat()) === JSON.stringify([getAtt(id)])).flatMap(actionsOf);
     expect(on(ids.table)).toEqual(['dynamodb:Query']);
-    expect(new Set(on(ids.deliveryLog))).toEqual(new Set(['dynamodb:BatchWriteItem', 'dynamodb:UpdateItem']));
+    expect(new Set(on(ids.deliveryLog))).toEqual(new Set(['dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:UpdateItem']));
     const actions = statements.flatMap(actionsOf);
-    expect(actions).toHaveLength(3);
+    expect(actions).toHaveLength(4);
     for (const forbidden of ['dynamodb:Scan', 'dynamodb:PutItem', 'dynamodb:DeleteItem', 'dynamodb:*']) {
       expect(actions).not.toContain(forbidden);
     }

@@ -46,8 +46,9 @@ test('with deliveryLog = all, every delivery costs the log 4 write units: a batc
       expect(run.deliveries).toBe(run.events * run.subscriptions);
       const log = logTable(run)!;
       expect(log.wru).toBe(2 * run.deliveries);
-      // One BatchWriteItem per event (all its deliveries), one UpdateItem per delivery.
-      expect(log.calls).toEqual({ BatchWriteItem: run.events, UpdateItem: run.deliveries });
+      // One BatchGetItem (records an earlier fan-out left) and one BatchWriteItem per event (all its
+      // deliveries), one UpdateItem per delivery.
+      expect(log.calls).toEqual({ BatchGetItem: run.events, BatchWriteItem: run.events, UpdateItem: run.deliveries });
       expect(run.perEvent['DynamoDB WRU indexes']).toBe(2 * run.subscriptions);
     }
   }

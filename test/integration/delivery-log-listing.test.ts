@@ -4,17 +4,10 @@
  * records even when two tenants share an index partition key, and a page has a cursor only when
  * more records match.
  */
-import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { type Dynalite, startDynalite } from '../dynalite';
-import {
-  DELIVERY_LOG_INDEX,
-  DELIVERY_LOG_INDEX_KEYS,
-  DELIVERY_LOG_PROJECTED,
-  DynamoDeliveryLog,
-  entityKey,
-  type DeliveryQuery,
-} from '../../lambdas/adapters/delivery-log-store';
+import { createDeliveryLogTable, type Dynalite, startDynalite } from '../dynalite';
+import { DynamoDeliveryLog, entityKey, type DeliveryQuery } from '../../lambdas/adapters/delivery-log-store';
 import type { DeliveryFacts, DeliveryRecord, DeliveryState } from '../../lambdas/core/delivery-log';
 
 const TABLE = 'DeliveryLog';
@@ -25,28 +18,7 @@ let log: DynamoDeliveryLog;
 beforeAll(async () => {
   dynamo = await startDynalite();
   client = dynamo.client;
-  // As lib/delivery-log-table.ts declares it.
-  const indexes = Object.values(DELIVERY_LOG_INDEX).map((name) => ({
-    IndexName: name,
-    KeySchema: [
-      { AttributeName: DELIVERY_LOG_INDEX_KEYS[name].partition, KeyType: 'HASH' as const },
-      { AttributeName: DELIVERY_LOG_INDEX_KEYS[name].sort, KeyType: 'RANGE' as const },
-    ],
-    Projection: { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: [...DELIVERY_LOG_PROJECTED] },
-  }));
-  const attributes = new Set(['tenantId', 'deliveryId', ...Object.values(DELIVERY_LOG_INDEX_KEYS).flatMap((k) => [k.partition, k.sort])]);
-  await client.send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      KeySchema: [
-        { AttributeName: 'tenantId', KeyType: 'HASH' },
-        { AttributeName: 'deliveryId', KeyType: 'RANGE' },
-      ],
-      AttributeDefinitions: [...attributes].map((AttributeName) => ({ AttributeName, AttributeType: 'S' as const })),
-      GlobalSecondaryIndexes: indexes,
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
+  await createDeliveryLogTable(client, TABLE);
   log = new DynamoDeliveryLog(DynamoDBDocumentClient.from(client), TABLE, 30);
 });
 

@@ -6,7 +6,7 @@
  * The first pipeline runs the stack as synthesized: calls outside a role are refused, granted
  * ones pass, callers that are not functions are not checked, and a delivery and a replay go
  * through without a single denial. The second runs it with the grant whose absence once slipped
- * through to AWS (fan-out's dynamodb:UpdateItem on the delivery log, used for replayed events)
+ * through to AWS (fan-out's dynamodb:UpdateItem on the delivery log, used when an event is fanned out again)
  * taken out again: the runtime now refuses those writes, says so, and fan-out's own error
  * handling runs as it did on AWS. The same template also lacks grants that Lambda itself uses
  * with a function's role (the retry lane's event source mapping, fan-out's on-failure

@@ -83,7 +83,7 @@ describe('the delivery writes the log after the job is settled, and never fails 
       log: silentLog,
       metrics: { count: (n, v = 1) => void (counts[n] = (counts[n] ?? 0) + v), milliseconds: () => undefined, countForTenant: () => undefined },
       deliveryLog: {
-        logQueued: async () => undefined,
+        logQueued: async () => new Map(),
         logUpdate: async (u) => {
           order.push(`log:${u.state}`);
           await writeLog(u);
@@ -181,11 +181,12 @@ describe('fan-out writes the pending records before it queues the jobs', () => {
 
   it('one batched write with every delivery of the event, then the jobs', async () => {
     const written: DeliveryFacts[][] = [];
-    const t = ports({ logQueued: async (facts) => void written.push([...facts]), logUpdate: async () => undefined });
+    const t = ports({ logQueued: async () => new Map(), logUpdate: async () => undefined });
     const order = t.order;
     t.p.deliveryLog!.logQueued = async (facts, at) => {
       order.push(`log ${facts.length} at ${at}`);
       written.push([...facts]);
+      return new Map();
     };
     const result = await fanOut(event, t.p);
     expect(order).toEqual(['log 2 at 2026-11-28T10:00:00.000Z', 'enqueue 2']);
@@ -203,9 +204,15 @@ describe('fan-out writes the pending records before it queues the jobs', () => {
 
   describe('with deliveryLog = failures', () => {
     function recording(extra: Partial<FanOutPorts>) {
-      const writes: Array<{ ids: string[]; keepHistory: boolean }> = [];
+      const writes: Array<{ ids: string[]; leavesDelivered: boolean }> = [];
       const jobs: DeliveryJob[] = [];
-      const t = ports({ logQueued: async (facts, _at, options) => void writes.push({ ids: facts.map((f) => f.deliveryId), keepHistory: options?.keepHistory === true }), logUpdate: async () => undefined });
+      const t = ports({
+        logQueued: async (facts, _at, options) => {
+          writes.push({ ids: facts.map((f) => f.deliveryId), leavesDelivered: options?.leave?.('delivered') === true });
+          return new Map();
+        },
+        logUpdate: async () => undefined,
+      });
       Object.assign(t.p, { deliveryLogMode: 'failures', enqueue: async (queued: readonly DeliveryJob[]) => void jobs.push(...queued) }, extra);
       return { t, writes, jobs };
     }
@@ -222,17 +229,17 @@ describe('fan-out writes the pending records before it queues the jobs', () => {
     it.each<[string, object, Partial<FanOutPorts>]>([
       ['a replayed event', { 'replay-name': 'statushooks-2026-11-28' }, {}],
       ["an operator's fan-out DLQ redrive", {}, { operatorRedrive: true }],
-    ])('%s is written (keeping earlier attempts) and its jobs are marked recorded, so every outcome is written', async (_what, envelope, extra) => {
+    ])('%s is written (delivered ones queued again too) and its jobs are marked recorded, so every outcome is written', async (_what, envelope, extra) => {
       const { t, writes, jobs } = recording(extra);
       await fanOut({ ...event, ...envelope }, t.p);
-      expect(writes).toEqual([{ ids: jobs.map((j) => j.deliveryId), keepHistory: true }]);
+      expect(writes).toEqual([{ ids: jobs.map((j) => j.deliveryId), leavesDelivered: false }]);
       expect(jobs.map((j) => j.recorded)).toEqual([true, true]);
     });
 
     it('with deliveryLog = all, every job is written and marked, so a function switched to failures still completes its record', async () => {
       const { t, writes, jobs } = recording({ deliveryLogMode: 'all' });
       await fanOut(event, t.p);
-      expect(writes).toEqual([{ ids: jobs.map((j) => j.deliveryId), keepHistory: false }]);
+      expect(writes).toEqual([{ ids: jobs.map((j) => j.deliveryId), leavesDelivered: true }]);
       expect(jobs.map((j) => j.recorded)).toEqual([true, true]);
     });
   });
@@ -246,6 +253,7 @@ describe('DynamoDeliveryLog (adapter)', () => {
   const facts = (i: number): DeliveryFacts => ({ ...factsFromJob(job), deliveryId: `msg_${i}` });
 
   it('writes pending records 25 to a call and retries what DynamoDB left unprocessed', async () => {
+    mock.on(BatchGetCommand).resolves({ Responses: { Log: [] } });
     const calls: number[] = [];
     mock.on(BatchWriteCommand).callsFake((input: { RequestItems: Record<string, unknown[]> }) => {
       const n = input.RequestItems.Log!.length;
@@ -261,8 +269,27 @@ describe('DynamoDeliveryLog (adapter)', () => {
   });
 
   it('gives up after three rounds of unprocessed items, so the caller counts the failure', async () => {
+    mock.on(BatchGetCommand).resolves({ Responses: { Log: [] } });
     mock.on(BatchWriteCommand).callsFake((input: { RequestItems: Record<string, unknown[]> }) => ({ UnprocessedItems: input.RequestItems }));
     await expect(store.logQueued([facts(1)], '2026-12-04T10:00:00.000Z')).rejects.toThrow('1 delivery log records were not written after 3 tries (throttled)');
+  });
+
+  it('never replaces a record it could not look up: keys DynamoDB leaves unread three times are updated, not put', async () => {
+    const reads: number[] = [];
+    mock.on(BatchGetCommand).callsFake((input: { RequestItems: Record<string, { Keys: unknown[] }> }) => {
+      const keys = input.RequestItems.Log!.Keys;
+      reads.push(keys.length);
+      // msg_0 is found (delivered); msg_1 is never read (throttled); msg_2 does not exist.
+      return { Responses: { Log: reads.length === 1 ? [{ deliveryId: 'msg_0', state: 'delivered' }] : [] }, UnprocessedKeys: { Log: { Keys: keys.filter((k) => (k as { deliveryId: string }).deliveryId === 'msg_1') } } };
+    });
+    mock.on(BatchWriteCommand).resolves({});
+    mock.on(UpdateCommand).resolves({});
+    const left = await store.logQueued([facts(0), facts(1), facts(2)], '2026-12-04T10:00:00.000Z', { leave: (state) => state !== 'pending' });
+    expect(reads).toEqual([3, 1, 1]);
+    expect([...left]).toEqual([['msg_0', 'delivered']]);
+    const put = mock.commandCalls(BatchWriteCommand).flatMap((c) => c.args[0].input.RequestItems!.Log!.map((r) => (r.PutRequest!.Item as { deliveryId: string }).deliveryId));
+    expect(put).toEqual(['msg_2']);
+    expect(mock.commandCalls(UpdateCommand).map((c) => c.args[0].input.Key)).toEqual([{ tenantId: 'acme', deliveryId: 'msg_1' }]);
   });
 
   it('indexes a problem state and un-indexes the happy ones', async () => {

@@ -468,7 +468,7 @@ describe('delivery: one fault path: a dependency of ours failing is a fault, nev
     const late = new Date(Date.parse(job.queuedAt!) + retryLane.deadlineSpanMs + 1000);
     for (const n of [1, 3, 5]) {
       const logged: { state: string; reason?: string }[] = [];
-      const deliveryLog = { logQueued: async () => undefined, logUpdate: async (u: { state: string; reason?: string }) => void logged.push({ state: u.state, reason: u.reason }) };
+      const deliveryLog = { logQueued: async () => new Map(), logUpdate: async (u: { state: string; reason?: string }) => void logged.push({ state: u.state, reason: u.reason }) };
       const t = setup(active, ok, { getSubscription: async () => Promise.reject(new Error('subscription item sub_1 is invalid: url: Required')), now: () => late, deliveryLog });
       await expect(deliver(attemptMessage(n), 1, t.ports, retryLane)).resolves.toMatchObject({ result: 'parked' });
       // The delivery log shows the parking and why.

@@ -161,7 +161,7 @@ describe('delivery handler: counts reach the invocation that made them', () => {
       store: { get: async () => Promise.reject(new Error('DynamoDB is down')), disable: unused },
       health: { get: unused, save: unused, acquireProbe: unused, markSlow: unused, takeToken: unused },
       operational: { publishOperational: unused },
-      deliveryLog: { logQueued: async () => {}, logUpdate: async () => {} },
+      deliveryLog: { logQueued: async () => new Map(), logUpdate: async () => {} },
       sender: { send: unused },
       ownQueue: { changeVisibility: async () => {} },
       retryLane: { sendJob: unused },

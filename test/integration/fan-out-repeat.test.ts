@@ -1,0 +1,149 @@
+/**
+ * An event fanned out more than once (a Lambda retry after a partly failed fan-out, a duplicate
+ * invocation, an operator's redrive or replay) against a real DynamoDB emulator (dynalite) with the
+ * delivery log's table: an existing record is never replaced, so no attempt already made is lost,
+ * and an automatic repeat does not queue again the deliveries already under way.
+ */
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createDeliveryLogTable, type Dynalite, startDynalite } from '../dynalite';
+import { DynamoDeliveryLog } from '../../lambdas/adapters/delivery-log-store';
+import { attemptRecord, factsFromJob, type DeliveryState } from '../../lambdas/core/delivery-log';
+import type { DeliveryJob } from '../../lambdas/core/job';
+import { silentLog, type MetricName } from '../../lambdas/core/ports';
+import { fanOut, type FanOutPorts, type FanOutResult } from '../../lambdas/core/route-event';
+import { newSecret, type Subscription } from '../../lambdas/core/subscriptions';
+
+const TABLE = 'DeliveryLog';
+let dynamo: Dynalite;
+let log: DynamoDeliveryLog;
+
+beforeAll(async () => {
+  dynamo = await startDynalite();
+  await createDeliveryLogTable(dynamo.client, TABLE);
+  log = new DynamoDeliveryLog(DynamoDBDocumentClient.from(dynamo.client), TABLE, 30);
+});
+
+afterAll(() => dynamo?.close());
+
+let serial = 0;
+const sub = (tenantId: string, i: number): Subscription => ({ tenantId, subscriptionId: `sub_${String(i).padStart(2, '0')}`, url: `https://example.com/hooks/${i}`, events: ['*'], secret: newSecret(), state: 'active' });
+
+function scenario(subscriptions: number) {
+  const n = ++serial;
+  const tenantId = `repeat-shop-${n}`;
+  const event = {
+    version: '0',
+    id: `evt-repeat-${n}`,
+    'detail-type': 'sales_order.status.changed',
+    source: 'orders.cloud',
+    time: '2026-12-04T09:59:00Z',
+    detail: { tenantId, oldStatus: 'open', newStatus: 'shipped', salesOrder: { uuid: `u-${n}`, number: `SO-${n}`, externalId: null } },
+  };
+  const queued: DeliveryJob[][] = [];
+  const counts: Partial<Record<MetricName, number>> = {};
+  let clock = Date.parse('2026-12-04T10:00:00.000Z');
+  const ports = (extra: Partial<FanOutPorts> = {}): FanOutPorts => ({
+    subscriptionsOf: async () => ({ subscriptions: Array.from({ length: subscriptions }, (_, i) => sub(tenantId, i)), invalid: [] }),
+    enqueue: async (jobs) => void queued.push([...jobs]),
+    park: async () => undefined,
+    deliveryLog: log,
+    now: () => new Date((clock += 60_000)),
+    log: silentLog,
+    metrics: { count: (m, v = 1) => void (counts[m] = (counts[m] ?? 0) + v), milliseconds: () => undefined, countForTenant: () => undefined },
+    ...extra,
+  });
+  /** What a delivery function writes after an attempt. */
+  const attempted = async (job: DeliveryJob, attempt: number, statusCode: number, state: DeliveryState) => {
+    const at = new Date((clock += 1_000));
+    const result = { kind: 'response', status: statusCode, durationMs: 12, response: statusCode < 300 ? 'ok' : 'nope' } as const;
+    await log.logUpdate({ facts: factsFromJob(job), state, at: at.toISOString(), attempt: attemptRecord(attempt, at, result, 'fast'), ...(state === 'retrying' ? { reason: `HTTP ${statusCode}` } : {}) });
+  };
+  return { tenantId, event, queued, counts, ports, attempted };
+}
+
+const ids = (jobs: readonly DeliveryJob[]) => jobs.map((j) => j.deliveryId).sort();
+const queuedIds = (r: FanOutResult) => (r.status === 'queued' ? [...r.deliveryIds].sort() : []);
+
+test('a Lambda retry after a partly failed fan-out keeps every attempt made and queues only what was not under way', async () => {
+  const s = scenario(25);
+  // The first fan-out: its records are written, then SQS accepts two chunks of ten and refuses the third.
+  const accepted: DeliveryJob[] = [];
+  let all: DeliveryJob[] = [];
+  const failing = s.ports({
+    enqueue: async (jobs) => {
+      all = [...jobs];
+      accepted.push(...jobs.slice(0, 20));
+      throw new Error('5 delivery jobs were not queued after 3 tries: ServiceUnavailable');
+    },
+  });
+  await expect(fanOut(s.event, failing)).rejects.toThrow('not queued');
+  expect(all).toHaveLength(25);
+  // Before Lambda retries (a minute later), the accepted jobs were worked on: 10 delivered, 5 failed
+  // once and wait for their next attempt, 5 not tried yet.
+  for (const job of accepted.slice(0, 10)) await s.attempted(job, 1, 200, 'delivered');
+  for (const job of accepted.slice(10, 15)) await s.attempted(job, 1, 503, 'retrying');
+  const before = await Promise.all(all.map((j) => log.get(s.tenantId, j.deliveryId)));
+
+  const retry = await fanOut(s.event, s.ports());
+  const notUnderWay = [...accepted.slice(15), ...all.slice(20)];
+  // Queued again: the five never accepted, and the five accepted but not tried (their fate is unknown).
+  expect(s.queued.map(ids)).toEqual([ids(notUnderWay)]);
+  expect(queuedIds(retry)).toEqual(ids(notUnderWay));
+  expect(retry.status === 'queued' && [...(retry.underWay ?? [])].sort()).toEqual(ids(accepted.slice(0, 15)));
+  expect(s.counts.DeliveriesQueued).toBe(10);
+
+  for (const [i, job] of all.entries()) {
+    const record = (await log.get(s.tenantId, job.deliveryId))!;
+    const earlier = before[i]!;
+    // The record is continued, never replaced: created when first queued, attempts kept.
+    expect(record.createdAt).toBe(earlier.createdAt);
+    expect(record.attempts).toEqual(earlier.attempts);
+    if (i < 10) expect([record.state, record.attempts.map((a) => a.statusCode)]).toEqual(['delivered', [200]]);
+    else if (i < 15) expect([record.state, record.reason, record.attempts.map((a) => a.statusCode)]).toEqual(['retrying', 'HTTP 503', [503]]);
+    else expect([record.state, record.attempts]).toEqual(['pending', []]);
+  }
+  // The listing still shows each delivery once.
+  const page = await log.list({ tenantId: s.tenantId, limit: 100 });
+  expect(page.records.map((r) => r.deliveryId).sort()).toEqual(ids(all));
+});
+
+test('a repeated fan-out with nothing under way yet queues every job again (at least once, same webhook-ids)', async () => {
+  const s = scenario(3);
+  const first = await fanOut(s.event, s.ports());
+  const again = await fanOut(s.event, s.ports());
+  expect(queuedIds(again)).toEqual(queuedIds(first));
+  expect(again.status === 'queued' && again.underWay).toBeUndefined();
+  expect(s.queued.map(ids)).toEqual([queuedIds(first), queuedIds(first)]);
+});
+
+test.each<[string, object, Partial<FanOutPorts>]>([
+  ["an operator's fan-out DLQ redrive", {}, { operatorRedrive: true }],
+  ['an archive replay', { 'replay-name': 'statushooks-2026-12-04' }, {}],
+])('%s queues every delivery again, and each record turns pending with its earlier attempts kept', async (_what, envelope, extra) => {
+  const s = scenario(2);
+  await fanOut(s.event, s.ports());
+  const [delivered, parked] = s.queued[0]!;
+  await s.attempted(delivered!, 1, 500, 'retrying');
+  await s.attempted(delivered!, 2, 200, 'delivered');
+  await s.attempted(parked!, 1, 410, 'parked');
+
+  const redriven = await fanOut({ ...s.event, ...envelope }, s.ports(extra));
+  expect(queuedIds(redriven)).toEqual(ids([delivered!, parked!]));
+  expect(s.queued[1]!.map((j) => j.recorded)).toEqual([true, true]);
+  const first = (await log.get(s.tenantId, delivered!.deliveryId))!;
+  expect([first.state, first.attempts.map((a) => [a.attempt, a.statusCode])]).toEqual(['pending', [[1, 500], [2, 200]]]);
+  const second = (await log.get(s.tenantId, parked!.deliveryId))!;
+  expect([second.state, second.attempts.map((a) => a.statusCode)]).toEqual(['pending', [410]]);
+  // No longer listed as parked.
+  expect((await log.list({ tenantId: s.tenantId, state: 'parked', limit: 10 })).records).toEqual([]);
+});
+
+test('an event whose records are missing (expired, or never written) gets new pending records', async () => {
+  const s = scenario(2);
+  const result = await fanOut(s.event, s.ports());
+  const records = await Promise.all(queuedIds(result).map((id) => log.get(s.tenantId, id)));
+  expect(records.map((r) => [r?.state, r?.attempts])).toEqual([
+    ['pending', []],
+    ['pending', []],
+  ]);
+});
