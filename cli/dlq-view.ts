@@ -23,7 +23,7 @@ export interface ParkedJob {
   readonly ageSeconds: number | null;
 }
 
-export type ParkedEventKind = 'rejected-event' | 'lambda-failure' | 'rule-target-failure' | 'unknown';
+export type ParkedEventKind = 'rejected-event' | 'failed-event' | 'lambda-failure' | 'rule-target-failure' | 'unknown';
 
 /** One message of the fan-out DLQ, whichever of its three writers produced it. */
 export interface ParkedEvent {
@@ -127,9 +127,10 @@ export function readParkedEvent(message: Message, now: Date): { view: ParkedEven
   let parkedAt: string | null = sentAt(message);
   const errorCode = attribute(message, 'ERROR_CODE');
 
-  if (isRecord(body) && body.kind === 'rejected-event') {
-    // Written by fan-out for an event that failed validation.
-    kind = 'rejected-event';
+  if (isRecord(body) && (body.kind === 'rejected-event' || body.kind === 'failed-event')) {
+    // Written by fan-out: an event that failed validation, or one whose fan-out failed and whose
+    // failure record Lambda could not have put here (it parked it itself).
+    kind = body.kind;
     original = body.event;
     reason = str(body.reason) ?? 'rejected (no reason recorded)';
     parkedAt = str(body.rejectedAt) ?? parkedAt;

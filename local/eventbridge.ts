@@ -13,6 +13,7 @@ import { type AccessControl, type AccessDenial, EVENTS_PRINCIPAL, type ResourceP
 import { errorMessage } from '../lambdas/core/errors';
 import { type CfnTemplate, type TemplateResolver, UnsupportedTemplateError, resourcesOfType } from './template';
 import { stringifyJson } from '../lambdas/core/json';
+import { isPermanentSqsRefusal } from './sqs-refusal';
 
 export const DEFAULT_BUS = 'default';
 
@@ -574,7 +575,11 @@ export class LocalEventBridge {
         await this.deps.sqs.send(new SendMessageCommand({ QueueUrl: target.deadLetterQueueUrl, MessageBody: stringifyJson(event), MessageAttributes: attributes }));
         this.deps.log(`! rule ${rule.logicalId}: event ${event.id} sent to the target's dead-letter queue (${message})`);
         return;
-      } catch {
+      } catch (error) {
+        if (isPermanentSqsRefusal(error)) {
+          this.deps.log(`! rule ${rule.logicalId}: event ${event.id} could not be delivered to ${target.arn} (${message}), and its dead-letter queue refused it (${errorMessage(error)}): on AWS the event is lost (InvocationsFailedToBeSentToDLQ)`);
+          return;
+        }
         await this.sleep(Math.min(250 * 2 ** i, 2000));
       }
     }

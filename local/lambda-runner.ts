@@ -11,6 +11,7 @@ import type { FunctionErrorPayload, InvocationUsage, LambdaHostData, LambdaHostM
 import { stringifyJson } from '../lambdas/core/json';
 import { errorMessage } from '../lambdas/core/errors';
 import { truncateText } from '../lambdas/core/text';
+import { isPermanentSqsRefusal } from './sqs-refusal';
 
 export interface FunctionSpec {
   readonly logicalId: string;
@@ -421,8 +422,9 @@ export class AsyncInvoker {
 
   /**
    * Sends to a destination with the function's role, as Lambda does. Retried until SQS answers;
-   * refused by IAM: false at once (Lambda cannot deliver the record either: on AWS it is lost, and
-   * counted in the function's DestinationDeliveryFailures metric).
+   * refused by IAM or by SQS itself (a character it cannot carry, too big: sqs-refusal.ts): false
+   * at once (Lambda cannot deliver the record either: on AWS it is lost, and counted in the
+   * function's DestinationDeliveryFailures metric).
    */
   private async send(queueUrl: string, body: string, attributes?: Record<string, MessageAttributeValue>): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
@@ -434,6 +436,10 @@ export class AsyncInvoker {
         // SQS names it AccessDenied (query and JSON protocols); AccessDeniedException for safety.
         if (/^AccessDenied(Exception)?$/.test((error as { name?: string }).name ?? '')) {
           this.deps.log(`! ${this.fn.spec.displayName}: its role may not send to its destination queue (${errorMessage(error)}); on AWS the record is lost (DestinationDeliveryFailures)`);
+          return false;
+        }
+        if (isPermanentSqsRefusal(error)) {
+          this.deps.log(`! ${this.fn.spec.displayName}: its destination queue refused the record (${errorMessage(error)}); on AWS the record is lost (DestinationDeliveryFailures)`);
           return false;
         }
         if (attempt === 0) this.deps.log(`! ${this.fn.spec.displayName}: cannot reach its destination queue yet (${errorMessage(error)}); retrying`);

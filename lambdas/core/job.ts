@@ -98,10 +98,15 @@ export const PARKED_ATTRIBUTES = {
   parkedAt: 'statushooks-parked-at',
 } as const;
 
-/** The record fan-out parks in its DLQ for an event that failed validation. */
+/**
+ * The record fan-out parks in its DLQ itself: `rejected-event`, an event that failed validation
+ * (retrying cannot fix it); `failed-event`, a valid event whose fan-out failed and whose failure
+ * record Lambda could not put in the DLQ (core/sqs-text.ts failureRecordRefusal).
+ */
 export interface RejectedEventRecord {
-  readonly kind: 'rejected-event';
+  readonly kind: 'rejected-event' | 'failed-event';
   readonly reason: string;
+  /** When fan-out parked it. */
   readonly rejectedAt: string;
   readonly event: unknown;
 }

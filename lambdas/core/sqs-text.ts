@@ -67,6 +67,28 @@ export function sqsSafeAttribute(text: string, maxChars = Number.POSITIVE_INFINI
   return escapeUncarriable(truncateText(text, maxChars));
 }
 
+/**
+ * Room Lambda's on-failure record needs around the event it carries: the request and response
+ * context and the error with its stack trace (a few KB; the function's errors are short).
+ */
+export const FAILURE_RECORD_HEADROOM_BYTES = 16 * 1024;
+
+/**
+ * Why an SQS failure destination could not take Lambda's record of a failed invocation with this
+ * payload, or null. Lambda writes the payload into the record as it came, as JSON (which escapes
+ * control characters and lone surrogates, but not U+FFFE or U+FFFF), and SQS refuses a record
+ * holding such a character or over 256 KiB; Lambda then drops it (its `DestinationDeliveryFailures`
+ * metric), and the event is lost.
+ */
+export function failureRecordRefusal(payload: unknown): string | null {
+  const text = stringifyJson(payload);
+  const unit = firstUncarriable(text);
+  if (unit !== null) return `the event holds ${codePointName(unit)}, which an SQS message cannot carry`;
+  const bytes = utf8Length(text);
+  if (bytes > SQS_MAX_MESSAGE_BYTES - FAILURE_RECORD_HEADROOM_BYTES) return `the event is ${bytes} bytes, too big for an SQS message with the error around it`;
+  return null;
+}
+
 /** Bytes of `text` in UTF-8, what SQS counts (a lone surrogate counts as the 3-byte U+FFFD). */
 export function utf8Length(text: string): number {
   let bytes = 0;

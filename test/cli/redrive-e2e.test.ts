@@ -1,13 +1,14 @@
 /**
  * The operator's recovery path through the real local runtime: a delivery fails until it is
  * parked, the receiver recovers, `dlq redrive` puts the job back, and the receiver gets it with
- * the same webhook-id and a signature that verifies.
+ * the same webhook-id and a signature that verifies. Likewise for an event whose fan-out failed.
  */
 import { mkdtempSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Webhook } from 'standardwebhooks';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -130,4 +131,46 @@ test('a failed delivery is parked, then redriven after the receiver recovers and
     return r?.state === 'delivered' ? r : undefined;
   });
   expect(record.attempts.map((a) => [a.attempt, a.statusCode])).toEqual([[1, 500], [2, 500], [1, 204]]);
+});
+
+test("a failed fan-out of an event Lambda's failure record could not carry (U+FFFF in an ignored field) is parked at once, listed with its reason, and redriven", async () => {
+  const local = ['--local', stateFile];
+  const dlqUrl = runtime.outputs.FanOutDlqUrl!;
+  const created = await cli(['subscriptions', 'create', '--tenant', 'odd-shop', '--url', receiverUrl, '--events', 'sales_order.status.changed', '--json', ...local]);
+  expect(created.code).toBe(0);
+  const { secret } = json<{ secret: string }>(created);
+  const before = received.length;
+  const detail = { tenantId: 'odd-shop', oldStatus: 'open', newStatus: 'shipped', salesOrder: { uuid: '7d3c2a10-0000-4000-8000-000000000007', number: 'SO-7', externalId: null }, note: 'kept as sent: \uffff' };
+
+  // The subscriptions table is unavailable: fan-out fails. Lambda's failure record would hold the
+  // U+FFFF raw, which SQS refuses (on AWS the record, and the event, would be lost).
+  const subscriptions = runtime.outputs.SubscriptionsTableName!;
+  await runtime.faults.tables.set(subscriptions, 'unavailable');
+  let eventId: string;
+  const events = new EventBridgeClient({ region: runtime.region, endpoint: runtime.endpoints.eventbridge, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+  try {
+    const put = await events.send(new PutEventsCommand({ Entries: [{ EventBusName: runtime.outputs.EventBusName, Source: 'returns.cloud', DetailType: 'sales_order.status.changed', Detail: JSON.stringify(detail) }] }));
+    eventId = put.Entries![0]!.EventId!;
+    expect(eventId).toBeTruthy();
+    await waitFor('the event parked in the fan-out DLQ', async () => ((await depth(dlqUrl)) === 1 ? true : undefined));
+  } finally {
+    events.destroy();
+    await runtime.faults.tables.set(subscriptions, null);
+  }
+  // Parked by fan-out on its first failure, not retried by Lambda.
+  expect(runtimeLog.filter((l) => l.includes('async invocation') && l.includes('failed'))).toEqual([]);
+
+  const listed = await cli(['dlq', 'list', '--queue', 'fan-out', '--json', ...local]);
+  expect(listed.code).toBe(0);
+  expect(json<{ events: unknown[] }>(listed).events).toEqual([
+    expect.objectContaining({ eventId, tenantId: 'odd-shop', kind: 'failed-event', reason: expect.stringMatching(/^fan-out failed: .*; parked at once, not retried: the event holds U\+FFFF, which an SQS message cannot carry$/) }),
+  ]);
+
+  const redriven = await cli(['dlq', 'redrive', '--queue', 'fan-out', ...local]);
+  expect(redriven.code).toBe(0);
+  const delivered = await waitFor('the redriven event delivered', () => received.slice(before).find((r) => r.status === 204));
+  expect(JSON.parse(delivered.body)).toEqual({ event: 'sales_order.status.changed', oldStatus: 'open', newStatus: 'shipped', salesOrder: { uuid: detail.salesOrder.uuid, number: 'SO-7', externalId: null } });
+  const headers = { 'webhook-id': String(delivered.headers['webhook-id']), 'webhook-timestamp': String(delivered.headers['webhook-timestamp']), 'webhook-signature': String(delivered.headers['webhook-signature']) };
+  expect(() => new Webhook(secret).verify(delivered.body, headers)).not.toThrow();
+  expect(await depth(dlqUrl)).toBe(0);
 });

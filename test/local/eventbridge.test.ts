@@ -6,7 +6,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { LocalEventBridge, compileRouting } from '../../local/eventbridge';
 import { UnsupportedTemplateError, type CfnTemplate, TemplateResolver } from '../../local/template';
-import { type Fixture, type QueueFixture, REGION, fixture, queues } from './fixtures';
+import { type Fixture, type QueueFixture, REGION, fixture, queues, sleep } from './fixtures';
 
 jest.setTimeout(30_000);
 
@@ -114,6 +114,16 @@ test('a target that cannot be reached is retried per its RetryPolicy, then the e
     TARGET_ARN: 'arn:aws:lambda:us-east-1:000000000000:function:broken',
     RULE_ARN: 'arn:aws:events:us-east-1:000000000000:rule/orders-bus/Rule',
   });
+});
+
+test('an event its DLQ refuses (U+FFFF in the detail) is reported lost, as EventBridge drops it, not retried forever', async () => {
+  const out = await client.send(new PutEventsCommand({ Entries: [{ EventBusName: 'orders-bus', Source: 'shop', DetailType: 'Order Placed', Detail: JSON.stringify({ kind: 'order.odd', note: 'x\uffff' }) }] }));
+  const eventId = out.Entries![0]!.EventId!;
+  const line = `event ${eventId} could not be delivered to arn:aws:lambda:us-east-1:000000000000:function:broken (Error: cannot invoke), and its dead-letter queue refused it`;
+  for (let i = 0; i < 100 && !logs.some((l) => l.includes(line)); i++) await sleep(50);
+  expect(logs.find((l) => l.includes(line))).toMatch(/InvalidMessageContents.*: on AWS the event is lost \(InvocationsFailedToBeSentToDLQ\)$/);
+  // It reached the targets that work, with its detail as sent.
+  expect(delivered).toContainEqual({ kind: 'order.odd', note: 'x\uffff' });
 });
 
 test('a non-matching event, or one on another bus, is accepted and goes nowhere', async () => {

@@ -184,4 +184,19 @@ describe('async invocation', () => {
     const [record] = await receiveAll(onFailure.url);
     expect(JSON.parse(record!.Body!).requestPayload).toEqual({ id: 'event-2' });
   });
+
+  test('a record SQS refuses (U+FFFF in the event) is not retried forever: it is reported lost, as Lambda drops it', async () => {
+    const fn = run(`exports.handler = async () => { throw new Error('nope'); }`);
+    const [onFailure, dlq] = [q.queues.get('OnFailureQueue')!, q.queues.get('DeadLetterQueue')!];
+    const logs: string[] = [];
+    const invoker = new AsyncInvoker(fn, { maximumRetryAttempts: 0, maximumEventAgeSeconds: 60, onFailureQueueUrl: onFailure.url, deadLetterQueueUrl: dlq.url }, { sqs: q.sqs, retryDelaysMs: [], log: (l) => logs.push(l) });
+    const requestId = invoker.invokeAsync({ id: 'event-3', detail: { note: 'x\uffff' } });
+    await invoker.whenIdle();
+    expect(logs.filter((l) => l.includes('refused the record'))).toEqual([
+      expect.stringMatching(/its destination queue refused the record \(.*InvalidMessageContents.*\); on AWS the record is lost \(DestinationDeliveryFailures\)$/),
+      expect.stringMatching(/its destination queue refused the record \(.*InvalidMessageContents.*\); on AWS the record is lost \(DestinationDeliveryFailures\)$/),
+    ]);
+    expect(logs.at(-1)).toContain(`event ${requestId} failed after 1 invocation(s) (Error: nope); LOST: its destination refused it`);
+    expect(await receiveAll(onFailure.url)).toEqual([]);
+  });
 });

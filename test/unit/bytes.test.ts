@@ -8,7 +8,7 @@ import { SqsJobQueue, SqsParkingLot } from '../../lambdas/adapters/job-queue';
 import { fanOut } from '../../lambdas/core/route-event';
 import { stringifyJson } from '../../lambdas/core/json';
 import { buildJob, parseJob, PARKED_ATTRIBUTES, type DeliveryJob } from '../../lambdas/core/job';
-import { escapeUncarriable, firstUncarriable, sqsSafeAttribute, toSqsText } from '../../lambdas/core/sqs-text';
+import { escapeUncarriable, FAILURE_RECORD_HEADROOM_BYTES, failureRecordRefusal, firstUncarriable, SQS_MAX_MESSAGE_BYTES, sqsSafeAttribute, toSqsText } from '../../lambdas/core/sqs-text';
 import { redriveDeliveryDlq } from '../../cli/redrive';
 import { DLQ, QUEUE, fakeSqs, fanOutPortsOver, sqsRefuses } from './fake-sqs';
 
@@ -182,6 +182,18 @@ describe('the character rule and the escaping (lambdas/core/sqs-text.ts)', () =>
     const cut = sqsSafeAttribute('ab😀', 3);
     expect(cut).toBe('ab…');
     expect(sqsRefuses(cut)).toBeNull();
+  });
+
+  it("tells when Lambda's failure record of an event could not reach an SQS destination: U+FFFE/U+FFFF raw, or too big", () => {
+    const event = (extra: unknown) => ({ version: '0', id: 'e-1', 'detail-type': 'sales_order.status.changed', detail: { tenantId: 'acme', extra } });
+    expect(failureRecordRefusal(event('plain text, emoji 😀, \u00e9'))).toBeNull();
+    // JSON escapes control characters and lone surrogates, so the record carries them.
+    expect(failureRecordRefusal(event('\u0001 \ud800'))).toBeNull();
+    expect(failureRecordRefusal(event(['ok', { deep: 'x\uffff' }]))).toBe('the event holds U+FFFF, which an SQS message cannot carry');
+    expect(failureRecordRefusal(event('\ufffe'))).toBe('the event holds U+FFFE, which an SQS message cannot carry');
+    const fits = SQS_MAX_MESSAGE_BYTES - FAILURE_RECORD_HEADROOM_BYTES - stringifyJson(event('')).length;
+    expect(failureRecordRefusal(event('a'.repeat(fits)))).toBeNull();
+    expect(failureRecordRefusal(event('é'.repeat(fits / 2 + 1)))).toMatch(/^the event is \d+ bytes, too big for an SQS message with the error around it$/);
   });
 });
 
