@@ -462,7 +462,8 @@ export class LocalEventBridge {
 
   private async runReplay(replay: Replay, archive: ArchiveSpec, bus: BusSpec, onlyRules: ReadonlySet<string> | undefined): Promise<void> {
     await this.sleep(0);
-    replay.state = 'RUNNING';
+    // Cancelled while it was starting: it stays CANCELLING and ends CANCELLED without replaying.
+    if (replay.state === 'STARTING') replay.state = 'RUNNING';
     const events = this.keptEvents(archive, Date.now())
       .filter(({ event }) => {
         const t = Date.parse(event.time);

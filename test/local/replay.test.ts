@@ -102,6 +102,23 @@ test.each([
   await expect(client.send(new StartReplayCommand(request))).rejects.toMatchObject({ name: type });
 });
 
+test('a replay cancelled while it is still starting ends cancelled, with nothing replayed', async () => {
+  const time = new Date('2026-12-02T10:00:00Z');
+  await put('shop', time, 1);
+  const before = got.a.length;
+  const request = { ReplayName: 'cancelled-at-once', EventSourceArn: ARCHIVE_ARN, EventStartTime: Date.parse('2026-12-02T09:00:00Z') / 1000, EventEndTime: Date.parse('2026-12-02T11:00:00Z') / 1000, Destination: { Arn: BUS_ARN } };
+  // In the same tick, before the replay has started running.
+  expect(bridge.startReplay(request)).toMatchObject({ State: 'STARTING' });
+  expect(bridge.cancelReplay({ ReplayName: 'cancelled-at-once' })).toMatchObject({ State: 'CANCELLING' });
+  let state: string | undefined;
+  for (let i = 0; i < 100 && state !== 'CANCELLED'; i++) {
+    state = (await client.send(new DescribeReplayCommand({ ReplayName: 'cancelled-at-once' }))).State;
+    if (state !== 'CANCELLED') await new Promise((r) => setTimeout(r, 20));
+  }
+  expect(state).toBe('CANCELLED');
+  expect(got.a.length).toBe(before);
+});
+
 test('a replay name is used once; an unknown replay is not found; a finished replay cannot be cancelled', async () => {
   const request = { ReplayName: 'once', EventSourceArn: ARCHIVE_ARN, EventStartTime: new Date('2026-12-01T00:00:00Z'), EventEndTime: new Date('2026-12-01T01:00:00Z'), Destination: { Arn: BUS_ARN } };
   await client.send(new StartReplayCommand(request));
