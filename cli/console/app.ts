@@ -49,6 +49,7 @@ import {
   postForm,
   select,
   subscriptionHref,
+  tenantFromSegment,
   tenantHref,
   time,
   type Html,
@@ -97,6 +98,11 @@ export function fieldErrors(error: UsageError): FieldErrors {
     if (name) errors[name] = errors[name] ? `${errors[name]}; ${match[0]}` : match[0];
   }
   return errors;
+}
+
+/** The tenant of a `/tenants/:tenant…` route (views.ts tenantSegment). */
+function tenantParam(c: Context): string {
+  return tenantFromSegment(c.req.param('tenant') ?? '');
 }
 
 function str(values: FormValues, name: string): string | undefined {
@@ -174,7 +180,7 @@ export function consoleApp(deps: ConsoleDeps): { app: Hono; close(): void } {
   });
   // A tenant in the path follows the rules events apply to tenantId, as --tenant does in the CLI.
   const checkTenant = async (c: Context, next: () => Promise<void>) => {
-    parseTenant('tenant', c.req.param('tenant') ?? '');
+    parseTenant('tenant', tenantParam(c));
     await next();
   };
   app.use('/tenants/:tenant', checkTenant);
@@ -295,10 +301,10 @@ ${deliveryTable(recent, `/live/deliveries?tenant=${encodeURIComponent(tenantId)}
     return page(c, `Tenant ${tenantId}`, '', body, form.notices ?? [], form.status ?? 200);
   };
 
-  app.get('/tenants/:tenant', (c) => tenantPage(c, c.req.param('tenant')));
+  app.get('/tenants/:tenant', (c) => tenantPage(c, tenantParam(c)));
 
   app.post('/tenants/:tenant/subscriptions', async (c) => {
-    const tenantId = c.req.param('tenant');
+    const tenantId = tenantParam(c);
     const values = await formOf(c);
     try {
       const input = createInput({
@@ -409,11 +415,11 @@ ${field({ name: 'description', label: 'Description', value: str(v, 'description'
     return page(c, `Subscription ${subscriptionId}`, '', body, form.notices ?? [], form.status ?? 200);
   };
 
-  app.get('/tenants/:tenant/subscriptions/:id', (c) => subscriptionPage(c, c.req.param('tenant'), c.req.param('id')));
+  app.get('/tenants/:tenant/subscriptions/:id', (c) => subscriptionPage(c, tenantParam(c), c.req.param('id')));
 
   /** Runs a subscription action; a refusal is shown on the subscription's page, with the form as it was sent. */
   const subscriptionAction = async (c: Context, act: (tenantId: string, subscriptionId: string, values: FormValues) => Promise<Response>) => {
-    const tenantId = c.req.param('tenant')!;
+    const tenantId = tenantParam(c);
     const subscriptionId = c.req.param('id')!;
     const values = await formOf(c);
     try {
@@ -536,10 +542,10 @@ ${r.attempts.map(
     return page(c, `Delivery ${deliveryId}`, '', body, notices, status);
   };
 
-  app.get('/tenants/:tenant/deliveries/:id', (c) => deliveryPage(c, c.req.param('tenant'), c.req.param('id')));
+  app.get('/tenants/:tenant/deliveries/:id', (c) => deliveryPage(c, tenantParam(c), c.req.param('id')));
 
   app.post('/tenants/:tenant/deliveries/:id/resend', async (c) => {
-    const tenantId = c.req.param('tenant');
+    const tenantId = tenantParam(c);
     const id = c.req.param('id');
     try {
       const result = await run((cl) => resendIn(cl, tenantId, id));

@@ -1,8 +1,10 @@
 import type { AddressInfo } from 'node:net';
-import { createAdaptorServer } from '@hono/node-server';
+import type { Duplex } from 'node:stream';
+import http from 'node:http';
+import { getRequestListener, RequestError } from '@hono/node-server';
 import type { Target, TargetOptions } from '../target';
 import { consoleApp } from './app';
-import { Session } from './security';
+import { SECURITY_HEADERS, Session } from './security';
 
 export interface RunningConsole {
   /** `http://127.0.0.1:<port>/?token=<token>`: the one URL that opens a session. */
@@ -18,7 +20,27 @@ export interface RunningConsole {
 export async function startConsole(target: Target, options: TargetOptions, port = 0): Promise<RunningConsole> {
   // The app needs the port (the session's Host, Origin and cookie name), known once the server listens.
   const serving: { fetch?: (request: Request) => Response | Promise<Response> } = {};
-  const server = createAdaptorServer({ fetch: (request: Request) => serving.fetch!(request), hostname: '127.0.0.1' });
+  // A request that never reaches the app gets the same headers as every other answer: one Hono
+  // cannot turn into a Request (a Host that is no host name, e.g. `a b`) and one Node's parser
+  // refuses (a broken header line), instead of the bare answers of @hono/node-server and Node.
+  const listener = getRequestListener((request: Request) => serving.fetch!(request), {
+    hostname: '127.0.0.1',
+    errorHandler: (error) => {
+      const [status, text] = error instanceof RequestError ? [400, 'Bad Request'] : [500, 'Internal Server Error'];
+      return new Response(`${text}\n`, { status, headers: { ...SECURITY_HEADERS, 'Content-Type': 'text/plain; charset=utf-8' } });
+    },
+  });
+  const server = http.createServer((req, res) => void listener(req, res));
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (!socket.writable || error.code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    const status = error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    const body = `${status.slice(4)}\n`;
+    const headers = { ...SECURITY_HEADERS, 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)), Connection: 'close' };
+    socket.end(`HTTP/1.1 ${status}\r\n${Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('')}\r\n${body}`);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => {

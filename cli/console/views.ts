@@ -103,7 +103,22 @@ export function checkbox(options: { name: string; label: string; checked?: boole
   return html`<div class="check"><input type="checkbox" id="${id}" name="${options.name}" value="${options.value ?? 'yes'}"${options.checked ? raw(' checked') : ''}><label for="${id}">${options.label}</label></div>`;
 }
 
-export const tenantHref = (tenantId: string) => `/tenants/${encodeURIComponent(tenantId)}`;
+/**
+ * A tenant id as a path segment. Browsers resolve the segments `.` and `..` (also written `%2E`)
+ * before they send a request, so a tenant named so could never be reached: it, and any tenant
+ * starting with `~`, is written with one more `~` in front, which tenantFromSegment removes.
+ */
+export function tenantSegment(tenantId: string): string {
+  const encoded = encodeURIComponent(tenantId);
+  return tenantId === '.' || tenantId === '..' || tenantId.startsWith('~') ? `~${encoded}` : encoded;
+}
+
+/** The tenant id of a (decoded) path segment written by tenantSegment. */
+export function tenantFromSegment(segment: string): string {
+  return segment.startsWith('~') ? segment.slice(1) : segment;
+}
+
+export const tenantHref = (tenantId: string) => `/tenants/${tenantSegment(tenantId)}`;
 export const subscriptionHref = (tenantId: string, subscriptionId: string) => `${tenantHref(tenantId)}/subscriptions/${encodeURIComponent(subscriptionId)}`;
 export const deliveryHref = (tenantId: string, deliveryId: string) => `${tenantHref(tenantId)}/deliveries/${encodeURIComponent(deliveryId)}`;
 

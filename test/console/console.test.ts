@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, statSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -209,6 +209,26 @@ test('the printed URL opens a session: the token moves into an HttpOnly SameSite
   );
   expect(answer.headers).toMatchObject({ 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', 'cache-control': 'no-store' });
   expect(answer.body).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>|<style|\sstyle=|\son[a-z]+=/i);
+});
+
+test('a request that never reaches the app (a Host that is no host name, a broken header line) gets a 400 with the same security headers', async () => {
+  const exchange = (request: string) =>
+    new Promise<string>((resolve, reject) => {
+      const socket = net.connect(Number(new URL(origin).port), '127.0.0.1', () => socket.write(request));
+      let text = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (d: string) => (text += d));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+  for (const request of ['GET / HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n', 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nno colon here\r\n\r\n']) {
+    const [head, body] = (await exchange(request)).split('\r\n\r\n');
+    const lines = head!.split('\r\n');
+    expect(lines[0]).toBe('HTTP/1.1 400 Bad Request');
+    const headers = Object.fromEntries(lines.slice(1).map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+    expect(headers).toMatchObject({ 'content-security-policy': expect.stringContaining("default-src 'none'"), 'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY', 'cache-control': 'no-store' });
+    expect(body).toBe('Bad Request\n');
+  }
 });
 
 test('a subscription created in the form shows its secret once; the other pages never show it', async () => {
@@ -485,6 +505,30 @@ test('a tenant no event could name, or a key DynamoDB refuses, is a bad request 
   // A form post whose body cannot be read: 400 too.
   const garbled = await raw('/send', { method: 'POST', headers: { cookie, 'content-type': 'multipart/form-data; boundary=zz' }, body: '--zz\r\ngarbage' });
   expect(garbled.status).toBe(400);
+});
+
+test("tenants named '.', '..' or starting with '~' are reachable (browsers resolve '.' and '..' segments): opened by name, a subscription created and opened", async () => {
+  const good = await receiver(() => 204);
+  for (const tenant of ['.', '..', '~odd']) {
+    await page.goto(`${origin}/`);
+    const open = page.getByRole('form', { name: 'Open a tenant' });
+    await open.getByLabel('Tenant').fill(tenant);
+    await open.getByRole('button', { name: 'Open tenant' }).click();
+    await page.getByRole('heading', { name: `Tenant ${tenant}`, exact: true }).waitFor();
+    expect(new URL(page.url()).pathname).toBe(`/tenants/~${tenant}`);
+
+    await page.getByLabel('URL', { exact: true }).fill(good.url);
+    await page.getByLabel('Events', { exact: true }).fill('*');
+    await page.getByRole('button', { name: 'Create subscription' }).click();
+    await page.getByRole('heading', { name: 'Subscription created' }).waitFor();
+    const subscriptionId = (await page.getByRole('link', { name: /^sub_/ }).first().textContent())!;
+    await page.getByRole('link', { name: subscriptionId }).first().click();
+    await page.getByRole('heading', { name: `Subscription ${subscriptionId}` }).waitFor();
+    // The crumbs lead back to the same tenant, not to the overview.
+    await page.locator('.crumbs').getByRole('link', { name: tenant, exact: true }).click();
+    await page.getByRole('heading', { name: `Tenant ${tenant}`, exact: true }).waitFor();
+    await page.getByRole('row', { name: new RegExp(subscriptionId) }).waitFor();
+  }
 });
 
 test('Ctrl-C stops the console', async () => {
