@@ -6,6 +6,7 @@ import { checkUrl } from '../lambdas/core/endpoint-guard';
 import { EndpointBlockedError } from '../lambdas/core/errors';
 import { FIELD_LIMITS } from '../lambdas/core/events';
 import { codePointName, uncarriableReason } from '../lambdas/core/sqs-text';
+import { lengthExcess } from '../lambdas/core/text';
 import { UsageError } from './cli-errors';
 import { firstControl } from './output';
 
@@ -24,9 +25,8 @@ export function nonEmpty(option: string, value: string): string {
  */
 export function parseTenant(option: string, text: string): string {
   const tenant = nonEmpty(option, text);
-  if (tenant.length > FIELD_LIMITS.tenantId) {
-    throw new UsageError(`${option} is ${tenant.length} characters long; at most ${FIELD_LIMITS.tenantId} are allowed (the longest tenantId an event can carry)`);
-  }
+  const tooLong = lengthExcess(tenant, FIELD_LIMITS.tenantId);
+  if (tooLong !== null) throw new UsageError(`${option} ${tooLong} (the longest tenantId an event can carry)`);
   const reason = uncarriableReason(tenant);
   if (reason !== null) throw new UsageError(`${option} ${reason}`);
   return tenant;

@@ -4,6 +4,7 @@ import { formatIssues } from './issues';
 import { EVENT_CATALOG, EVENT_NAMES, type EntityKey, type EventName, closestEventName, entityKeyOf, isEventName } from './catalog';
 import { InvalidEventError } from './errors';
 import { uncarriableReason } from './sqs-text';
+import { lengthExcess } from './text';
 
 /**
  * Limits of the fields statushooks forwards (docs/architecture.md §1), in characters as
@@ -30,7 +31,8 @@ function forwardedText(max: number, required: boolean) {
     z.superRefine((text, ctx) => {
       if (required && text.length === 0) ctx.addIssue({ code: 'custom', message: 'must be a non-empty string' });
       else if (required && text.trim() === '') ctx.addIssue({ code: 'custom', message: 'must not be only whitespace' });
-      if (text.length > max) ctx.addIssue({ code: 'custom', message: `is ${text.length} characters long; at most ${max} are allowed` });
+      const tooLong = lengthExcess(text, max);
+      if (tooLong !== null) ctx.addIssue({ code: 'custom', message: tooLong });
       const reason = uncarriableReason(text);
       if (reason !== null) ctx.addIssue({ code: 'custom', message: reason });
     }),

@@ -14,3 +14,21 @@ export function isHighSurrogate(unit: number): boolean {
 export function isLowSurrogate(unit: number): boolean {
   return unit >= 0xdc00 && unit <= 0xdfff;
 }
+
+/**
+ * Why `text` is too long for a limit of `max`, or null. Limits count UTF-16 code units, as
+ * JavaScript's `length` does: a character outside the Basic Multilingual Plane (most emoji) counts
+ * 2, and the reason says so when the text holds one.
+ */
+export function lengthExcess(text: string, max: number): string | null {
+  if (text.length <= max) return null;
+  let pairs = 0;
+  for (let i = 0; i < text.length; i++) {
+    if (isHighSurrogate(text.charCodeAt(i)) && isLowSurrogate(text.charCodeAt(i + 1))) {
+      pairs++;
+      i++;
+    }
+  }
+  if (pairs === 0) return `is ${text.length} characters long; at most ${max} are allowed`;
+  return `is ${text.length} UTF-16 code units long (${text.length - pairs} characters, of which ${pairs} count 2: emoji and others outside the Basic Multilingual Plane); at most ${max} are allowed`;
+}

@@ -42,6 +42,12 @@ describe('field limits', () => {
     ['a 129-character newStatus', { newStatus: 's'.repeat(129) }, {}, 'detail.newStatus: is 129 characters long; at most 128 are allowed'],
     ['a 129-character oldStatus', { oldStatus: 's'.repeat(129) }, {}, 'detail.oldStatus: is 129 characters long; at most 128 are allowed'],
     ['a 257-character tenantId', { tenantId: 't'.repeat(257) }, {}, 'detail.tenantId: is 257 characters long; at most 256 are allowed'],
+    [
+      'a newStatus of 60 emoji and 9 letters (129 UTF-16 code units)',
+      { newStatus: `${'😀'.repeat(60)}delivered` },
+      {},
+      'detail.newStatus: is 129 UTF-16 code units long (69 characters, of which 60 count 2: emoji and others outside the Basic Multilingual Plane); at most 128 are allowed',
+    ],
     ['a whitespace-only newStatus', { newStatus: '  \t ' }, {}, 'detail.newStatus: must not be only whitespace'],
     ['a whitespace-only oldStatus', { oldStatus: '\u00A0' }, {}, 'detail.oldStatus: must not be only whitespace'],
     ['a whitespace-only tenantId', { tenantId: ' ' }, {}, 'detail.tenantId: must not be only whitespace'],
@@ -55,6 +61,13 @@ describe('field limits', () => {
     const parked = sqs.sent.filter((m) => m.queueUrl === DLQ).map((m) => JSON.parse(m.body));
     expect(parked).toHaveLength(1);
     expect(parked[0]).toMatchObject({ kind: 'rejected-event', reason: expect.stringContaining(reason), event });
+  });
+
+  it('a field of exactly its limit in UTF-16 code units is accepted, emoji counting 2', async () => {
+    const newStatus = `${'😀'.repeat(60)}shipped!`;
+    expect(newStatus.length).toBe(128);
+    const result = await fanOut(busEvent(detail({ newStatus })), ports());
+    expect(result).toMatchObject({ status: 'queued' });
   });
 
   it('a 200 KB return order uuid is parked with a reason naming detail.returnOrder.uuid', async () => {
