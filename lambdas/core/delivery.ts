@@ -305,7 +305,10 @@ async function attemptJob(job: DeliveryJob, s: Settling, ports: DeliveryPorts, c
     }
     if (!granted) {
       ports.metrics.count(METRIC.deliveriesRateLimited);
-      return { kind: 'wait', untilMs: nowMs + refusedWait(nowMs, ports.rng).waitMs, reason: `rate limit of ${limit} requests per second` };
+      // On the retry lane a job waits by visibility, so each earlier receive of its message was a wait
+      // (a refusal, mostly): the spread grows with them. The fast lane hands it on untried (0).
+      const refusals = config.lane === 'retry' ? s.receiveCount - 1 : 0;
+      return { kind: 'wait', untilMs: nowMs + refusedWait(nowMs, ports.rng, refusals).waitMs, reason: `rate limit of ${limit} requests per second` };
     }
     rateSecond = rateWindow(nowMs).second;
   }

@@ -389,6 +389,19 @@ describe('delivery: rate limit', () => {
     expect(later.sent).toHaveLength(0);
     expect(later.visibility[0]).toBeGreaterThanOrEqual(1);
   });
+
+  it('a job refused again and again on the retry lane comes back spread over 2^(receives - 1) seconds, at most 32', async () => {
+    const limited = { ...active, maxRequestsPerSecond: 1 };
+    const delays: number[] = [];
+    for (const receives of [1, 2, 3, 4, 6, 10]) {
+      const t = setup(limited, ok, { rng: () => 0.999, takeToken: async () => false });
+      await expect(deliver(attemptMessage(2), receives, t.ports, retryLane)).rejects.toBeInstanceOf(RetryableError);
+      expect(t.sent).toEqual([]);
+      delays.push(t.visibility[0]!);
+    }
+    // `now` is on a whole second: 1 s to the next window, plus up to the spread.
+    expect(delays).toEqual([2, 3, 5, 9, 33, 33]);
+  });
 });
 
 describe('delivery: health and operational events never hold up a delivery', () => {
