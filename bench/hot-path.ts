@@ -130,7 +130,7 @@ function buildHandler(f: Fixture, shipped: Shipped, sender?: Sender): { handler:
   const byId = new Map(f.subscriptions.map((s) => [s.subscriptionId, s]));
   const handler = createDeliveryHandler(
     {
-      store: { get: async (_t, id) => byId.get(id), disable: async () => {} },
+      store: { get: async (_t, id) => byId.get(id), disable: async () => 'disabled' as const },
       health: {
         get: async () => undefined,
         save: async (_t, _s, result) => ({ health: result.health, transition: result.transition }),

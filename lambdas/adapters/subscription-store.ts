@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SubscriptionLookup } from '../core/route-event';
+import type { DisableResult } from '../core/delivery';
 import { parseSubscription, subscriptionProblems, type Subscription, type SubscriptionChanges } from '../core/subscriptions';
 
 export type { SubscriptionChanges } from '../core/subscriptions';
@@ -170,12 +171,20 @@ export class DynamoSubscriptionStore {
     }
   }
 
-  /** Disables a subscription with a reason; a deleted one stays deleted. */
-  async disable(tenantId: string, subscriptionId: string, reason: string, now: Date): Promise<void> {
+  /**
+   * Disables a subscription with a reason, only while it is active at `url` (one conditional
+   * UpdateItem): 'disabled'; else what it found instead, with one more read: 'moved' (active at
+   * another URL), 'not-active' (disabled or paused meanwhile, or deleted: a deleted one stays deleted).
+   */
+  async disable(tenantId: string, subscriptionId: string, reason: string, now: Date, url: string): Promise<DisableResult> {
     try {
-      await this.update(tenantId, subscriptionId, { state: 'disabled', disabledReason: reason, updatedAt: now.toISOString() });
+      await this.update(tenantId, subscriptionId, { state: 'disabled', disabledReason: reason, updatedAt: now.toISOString() }, { state: 'active', url });
+      return 'disabled';
     } catch (error) {
-      if (!(error instanceof SubscriptionNotFoundError)) throw error;
+      if (error instanceof SubscriptionNotFoundError) return 'not-active';
+      if (!(error instanceof ConcurrentModificationError)) throw error;
+      const current = await this.getItem(tenantId, subscriptionId);
+      return current?.state === 'active' ? 'moved' : 'not-active';
     }
   }
 

@@ -23,8 +23,16 @@ export interface WebhookRequest {
 /** The subscription a job belongs to: read before the attempt, disabled after a 410 or sustained failure. */
 export interface SubscriptionPort {
   getSubscription(tenantId: string, subscriptionId: string): Promise<Subscription | undefined>;
-  disableSubscription(tenantId: string, subscriptionId: string, reason: string): Promise<void>;
+  /**
+   * Disables the subscription only while it is still active at `url` (the URL that failed), so one
+   * disabling is made, counted and announced once however many jobs failed at once, and a
+   * subscription moved to another URL meanwhile stays active.
+   */
+  disableSubscription(tenantId: string, subscriptionId: string, reason: string, url: string): Promise<DisableResult>;
 }
+
+/** What disableSubscription did: disabled it; found it no longer active (disabled, paused, deleted); found it at another URL. */
+export type DisableResult = 'disabled' | 'not-active' | 'moved';
 
 /** Performs one HTTP attempt; never throws for what the endpoint does (that is the result). */
 export interface SenderPort {
@@ -489,8 +497,11 @@ async function settleAttempt(step: Extract<StepOutcome, { kind: 'attempted' }>, 
     }
     case 'gone': {
       const reason = `endpoint answered 410 Gone on ${ports.now().toISOString()} (delivery ${job.deliveryId})`;
-      await disable(job, step.subscription, reason, ports.now().toISOString(), s, ports);
-      return park('410 Gone: subscription disabled', s, ports, attempt);
+      const disabled = await disable(job, step.subscription, reason, ports.now().toISOString(), s, ports);
+      if (disabled !== 'moved') return park('410 Gone: subscription disabled', s, ports, attempt);
+      // The URL that answered 410 is no longer the subscription's: the next attempt goes to its new URL.
+      countFailure(METRIC.deliveriesFailed, job.tenantId, ports);
+      return retryOrPark({ reason: 'HTTP 410 from a URL the subscription has left since' }, step, s, ports, config);
     }
     case 'permanent':
       countFailure(METRIC.deliveriesFailed, job.tenantId, ports);
@@ -503,24 +514,41 @@ async function settleAttempt(step: Extract<StepOutcome, { kind: 'attempted' }>, 
         const reason =
           `no successful delivery since ${since} (${config.breaker.disableAfterHours} h allowed; ` +
           `${plural(step.health!.consecutiveFailures, 'consecutive failed attempt')}); last: ${outcome.reason}`;
-        await disable(job, step.subscription, reason, since, s, ports);
-        return park(`subscription disabled after sustained failure; ${reason}`, s, ports, attempt);
+        const disabled = await disable(job, step.subscription, reason, since, s, ports);
+        if (disabled !== 'moved') return park(`subscription disabled after sustained failure; ${reason}`, s, ports, attempt);
       }
-      const decision = nextDelay(config.retry, attempt, outcome.retryAfterSeconds, ports.rng);
-      if (decision.kind === 'park') return park(`failed ${plural(attempt, 'attempt')}; last: ${outcome.reason}`, s, ports, attempt);
-      // Slow is not dead: an answer the fast lane did not wait for gets the retry lane's full timeout at once.
-      const delaySeconds = step.slow ? 0 : decision.delaySeconds;
-      const why = step.slow ? `attempt ${attempt} got no answer within the fast lane's timeout (${outcome.reason})` : `attempt ${attempt} failed (${outcome.reason})`;
-      return reschedule({ ...job, attempts: attempt }, delaySeconds, why, s, ports, config);
+      return retryOrPark(outcome, step, s, ports, config);
     }
   }
 }
 
-async function disable(job: DeliveryJob, subscription: Subscription, reason: string, since: string, s: Settling, ports: DeliveryPorts): Promise<void> {
-  await ports.disableSubscription(job.tenantId, job.subscriptionId, reason);
-  ports.metrics.count(METRIC.subscriptionsDisabled);
-  ports.log.warn('subscription disabled', { ...s.fields, reason });
-  await announce(OPERATIONAL_DETAIL_TYPES.disabled, job, subscription, reason, since, ports);
+/** The next attempt on the retry lane after a failed one, or parking after the last. */
+function retryOrPark(outcome: { readonly reason: string; readonly retryAfterSeconds?: number }, step: { readonly slow: boolean }, s: Settling, ports: DeliveryPorts, config: DeliveryConfig): Promise<DeliveryReport> {
+  const job = s.job!;
+  const attempt = s.attempts + 1;
+  const decision = nextDelay(config.retry, attempt, outcome.retryAfterSeconds, ports.rng);
+  if (decision.kind === 'park') return park(`failed ${plural(attempt, 'attempt')}; last: ${outcome.reason}`, s, ports, attempt);
+  // Slow is not dead: an answer the fast lane did not wait for gets the retry lane's full timeout at once.
+  const delaySeconds = step.slow ? 0 : decision.delaySeconds;
+  const why = step.slow ? `attempt ${attempt} got no answer within the fast lane's timeout (${outcome.reason})` : `attempt ${attempt} failed (${outcome.reason})`;
+  return reschedule({ ...job, attempts: attempt }, delaySeconds, why, s, ports, config);
+}
+
+/**
+ * Disables the subscription if it is still active at the URL that failed. Only the call that
+ * disabled it counts it and announces it: when a batch holds several jobs of the endpoint, they
+ * all fail, and one `subscription.disabled` event is sent, not one per job.
+ */
+async function disable(job: DeliveryJob, subscription: Subscription, reason: string, since: string, s: Settling, ports: DeliveryPorts): Promise<DisableResult> {
+  const result = await ports.disableSubscription(job.tenantId, job.subscriptionId, reason, subscription.url);
+  if (result === 'disabled') {
+    ports.metrics.count(METRIC.subscriptionsDisabled);
+    ports.log.warn('subscription disabled', { ...s.fields, reason });
+    await announce(OPERATIONAL_DETAIL_TYPES.disabled, job, subscription, reason, since, ports);
+  } else {
+    ports.log.info(result === 'moved' ? 'subscription not disabled: it has moved to another URL since this attempt' : 'subscription not disabled here: it is no longer active', { ...s.fields, reason });
+  }
+  return result;
 }
 
 /**

@@ -47,9 +47,9 @@ export function createDeliveryHandler(a: DeliveryAdapters, config: DeliveryConfi
     const receiveCount = Number(record.attributes.ApproximateReceiveCount) || 1;
     await deliver(record.body, receiveCount, {
       getSubscription: (tenantId, subscriptionId) => subscriptions.get(key(tenantId, subscriptionId), () => a.store.get(tenantId, subscriptionId)),
-      disableSubscription: async (tenantId, subscriptionId, reason) => {
+      disableSubscription: async (tenantId, subscriptionId, reason, url) => {
         subscriptions.delete(key(tenantId, subscriptionId));
-        await a.store.disable(tenantId, subscriptionId, reason, new Date());
+        return a.store.disable(tenantId, subscriptionId, reason, new Date(), url);
       },
       endpointHealth: (tenantId, subscriptionId) => healthCache.get(key(tenantId, subscriptionId), () => a.health.get(tenantId, subscriptionId)),
       saveHealth: async (tenantId, subscriptionId, result, nowMs) => {

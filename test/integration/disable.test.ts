@@ -2,12 +2,14 @@
  * Automatic disabling (docs/architecture.md §7): a subscription whose endpoint keeps failing
  * without one success for `disableAfterHours` (compressed here to 1.8 s through context) is
  * disabled with a reason, its job parked, and operators get statushooks.subscription.disabled;
- * 410 Gone disables at once and says so the same way.
+ * 410 Gone disables at once and says so the same way. A subscription is disabled once, however
+ * many jobs fail together, and only while it is still active at the URL that failed.
  */
 import { OperationalEvents } from '../../lambdas/adapters/operational-events';
 import type { EventName } from '../../lambdas/core/catalog';
 import { PARKED_ATTRIBUTES } from '../../lambdas/core/job';
-import { type Harness, Receiver, drain, functionMetricRecords, getSubscription, putChanges, pipelineSuite, subscribe, waitFor } from './helpers';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type Harness, Receiver, drain, functionMetricRecords, getSubscription, putChanges, pipelineSuite, queueDepth, subscribe, waitFor } from './helpers';
 
 jest.setTimeout(90_000);
 
@@ -62,4 +64,55 @@ test('410 Gone disables at once and tells operators the same way', async () => {
   expect(r.requests).toHaveLength(1);
   expect(String(disabled.disabledReason)).toMatch(/410 Gone/);
   expect(event.detail.reason).toBe(disabled.disabledReason);
+});
+
+test('ten jobs of one endpoint answering 410 in the same batch disable it once: one reason, one operational event', async () => {
+  const tenantId = 'dis-burst';
+  const r = await Receiver.start(() => 410);
+  receivers.push(r);
+  const sub = await subscribe(h, { tenantId, url: r.url });
+  // Queued while the functions do not poll, so they arrive together, as a batch of ten.
+  await h.runtime.eventSources.pause();
+  let eventIds: string[];
+  try {
+    eventIds = await putChanges(h, Array.from({ length: 10 }, (_, i) => ({ event: EVENT, tenantId, oldStatus: 'packed', newStatus: 'shipped', uuid: `b1000000-0000-4000-8000-${String(i).padStart(12, '0')}` })));
+    await waitFor(async () => ((await queueDepth(h, h.runtime.outputs.DeliveryQueueUrl!)) >= 10 ? true : undefined), { timeoutMs: 20_000, describe: () => 'the ten jobs were not queued' });
+  } finally {
+    h.runtime.eventSources.resume();
+  }
+  const parked = new Set<string>();
+  await waitFor(async () => {
+    for (const m of await drain(h, h.runtime.outputs.DeliveryDlqUrl!)) parked.add(JSON.parse(m.Body!).eventId);
+    return eventIds.every((id) => parked.has(id)) ? true : undefined;
+  }, { timeoutMs: 30_000, describe: () => `${parked.size} of 10 jobs parked; the receiver saw ${r.requests.length} request(s)` });
+
+  const item = await getSubscription(h, tenantId, sub.subscriptionId);
+  expect(item?.state).toBe('disabled');
+  const events = (await operational.list(started, Date.now())).filter((e) => e.detail.subscriptionId === sub.subscriptionId);
+  expect(events.map((e) => e.detailType)).toEqual(['statushooks.subscription.disabled']);
+  expect(events[0]!.detail.reason).toBe(item?.disabledReason);
+});
+
+test('a 410 from a URL the subscription has left meanwhile does not disable it: the job goes on to the new URL', async () => {
+  const tenantId = 'dis-moved';
+  const fresh = await Receiver.start(() => 200);
+  receivers.push(fresh);
+  let subscriptionId = '';
+  // The old endpoint is retired while it answers: the subscription is moved to the new URL (as an
+  // admin backend writing the table would), then the old one says 410 Gone.
+  const old = await Receiver.start(() => {
+    void h.db.send(new UpdateCommand({ TableName: h.runtime.outputs.SubscriptionsTableName, Key: { tenantId, subscriptionId }, UpdateExpression: 'SET #u = :u', ExpressionAttributeNames: { '#u': 'url' }, ExpressionAttributeValues: { ':u': fresh.url } }));
+    return { status: 410, delayMs: 300 };
+  });
+  receivers.push(old);
+  subscriptionId = (await subscribe(h, { tenantId, url: old.url })).subscriptionId;
+  await putChanges(h, [{ event: EVENT, tenantId, oldStatus: 'packed', newStatus: 'shipped', uuid: 'c1000000-0000-4000-8000-000000000001' }]);
+
+  const delivered = await waitFor(() => fresh.requests[0], { timeoutMs: 30_000, describe: () => `the new URL got nothing; the old one saw ${old.requests.length} request(s)\n${h.logs.slice(-8).join('\n')}` });
+  expect(delivered.headers['webhook-id']).toBe(old.requests[0]!.headers['webhook-id']);
+  expect(old.requests).toHaveLength(1);
+  const item = await getSubscription(h, tenantId, subscriptionId);
+  expect(item).toMatchObject({ state: 'active', url: fresh.url });
+  expect(item?.disabledReason).toBeUndefined();
+  expect((await operational.list(started, Date.now())).filter((e) => e.detail.subscriptionId === subscriptionId)).toEqual([]);
 });

@@ -110,7 +110,7 @@ describe('webhooks over TLS', () => {
     const moved: DeliveryJob[] = [];
     const ports: DeliveryPorts = {
       getSubscription: async () => ({ tenantId: 'acme', subscriptionId: 'sub_tls', url: r.url, events: ['*'], secret, state: 'active' }),
-      disableSubscription: async () => undefined,
+      disableSubscription: async () => 'disabled' as const,
       // An endpoint that never failed before (health is not what this test is about).
       endpointHealth: async () => undefined,
       saveHealth: async (_t, _s, result) => ({ health: result.health }),

@@ -151,7 +151,8 @@ describe('DynamoDB subscription store', () => {
 
   it('disabling a subscription that was deleted meanwhile is not an error', async () => {
     ddbMock.on(UpdateCommand).rejects(new ConditionalCheckFailedException({ message: 'missing', $metadata: {} }));
-    await expect(store().disable('t', 'sub_gone', '410', new Date())).resolves.toBeUndefined();
+    ddbMock.on(GetCommand).resolves({});
+    await expect(store().disable('t', 'sub_gone', '410', new Date(), 'https://e.com/hook')).resolves.toBe('not-active');
   });
 });
 

@@ -64,7 +64,7 @@ describe('the delivery writes the log after the job is settled, and never fails 
     const counts: Partial<Record<MetricName, number>> = {};
     const ports: DeliveryPorts = {
       getSubscription: async () => subscription,
-      disableSubscription: async () => undefined,
+      disableSubscription: async () => 'disabled' as const,
       endpointHealth: async () => undefined,
       saveHealth: async (_t, _s, r) => ({ health: r.health }),
       acquireProbe: async () => true,

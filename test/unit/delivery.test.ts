@@ -47,7 +47,10 @@ function setup(subscription: Subscription | undefined, respond: AttemptResult | 
   const state = { health: initialHealth, probes: 0, tokens: new Map<number, number>(), probeWon: true };
   const ports: DeliveryPorts = {
     getSubscription: async () => subscription,
-    disableSubscription: async (_t, _s, reason) => void disabled.push(reason),
+    disableSubscription: async (_t, _s, reason) => {
+      disabled.push(reason);
+      return 'disabled';
+    },
     endpointHealth: async () => state.health,
     saveHealth: async (_t, _s, result) => {
       const was = state.health?.circuit ?? 'closed';
