@@ -46,6 +46,8 @@ export interface BusEvent {
   readonly 'detail-type': string;
   readonly detail: unknown;
   readonly time?: string;
+  /** The replay it came from (EventBridge marks replayed events): its filter still applies on a redrive. */
+  readonly 'replay-name'?: string;
 }
 
 function sentAt(message: Message): string | null {
@@ -110,7 +112,8 @@ function busEventOf(value: unknown): BusEvent | null {
   const source = str(value.source);
   const detailType = str(value['detail-type']);
   if (source === null || detailType === null || !('detail' in value)) return null;
-  return { id: str(value.id) ?? undefined, source, 'detail-type': detailType, detail: value.detail, time: str(value.time) ?? undefined };
+  const replayName = str(value['replay-name']);
+  return { id: str(value.id) ?? undefined, source, 'detail-type': detailType, detail: value.detail, time: str(value.time) ?? undefined, ...(replayName === null ? {} : { 'replay-name': replayName }) };
 }
 
 export function readParkedEvent(message: Message, now: Date): { view: ParkedEvent; event: BusEvent | null } {

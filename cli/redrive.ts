@@ -1,6 +1,8 @@
 import { DeleteMessageBatchCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SqsJobQueue } from '../lambdas/adapters/job-queue';
+import { ReplayFilters } from '../lambdas/adapters/replay-filters';
 import { DynamoSubscriptionStore } from '../lambdas/adapters/subscription-store';
 import { DEFAULTS } from '../lambdas/core/config';
 import { errorMessage, InvalidEventError } from '../lambdas/core/errors';
@@ -8,6 +10,7 @@ import { parseBusEvent } from '../lambdas/core/events';
 import { freshJobBody } from '../lambdas/core/job';
 import type { DeliveryLogMode, DeliveryLogPort } from '../lambdas/core/delivery-log';
 import type { DynamoDeliveryLog } from '../lambdas/adapters/delivery-log-store';
+import { outsideItsReplay, type ReplayFilter } from '../lambdas/core/replay';
 import { fanOut, type FanOutPorts } from '../lambdas/core/route-event';
 import { noMetrics, silentLog } from '../lambdas/core/ports';
 import { queueDepth, release, scan } from './dlq-queue';
@@ -308,17 +311,37 @@ export function subscriptionStates(db: DynamoDBDocumentClient, subscriptionsTabl
   };
 }
 
-/** Where fan-out redrive sends events: the fan-out function's own ports, minus parking and observability. */
-export type FanOutTarget = Pick<FanOutPorts, 'subscriptionsOf' | 'enqueue' | 'deliveryLog' | 'deliveryLogMode' | 'operatorRedrive'>;
+/**
+ * Where fan-out redrive sends events: the fan-out function's own ports, minus parking and
+ * observability, plus the filters of replays (what the function skips, the redrive skips too).
+ */
+export type FanOutTarget = Pick<FanOutPorts, 'subscriptionsOf' | 'enqueue' | 'deliveryLog' | 'deliveryLogMode' | 'operatorRedrive'> & {
+  readonly replayFilterOf: (replayName: string) => Promise<ReplayFilter>;
+};
 
 /**
  * The ports the fan-out function wires (lambdas/fan-out/handler.ts), built from the same adapters,
  * without its cache; with the delivery log when the target has one (pending records, as fan-out writes them).
  */
-export function fanOutTarget(sqs: SQSClient, db: DynamoDBDocumentClient, subscriptionsTable: string, deliveryQueueUrl: string, deliveryLog?: DeliveryLogPort & { readonly mode?: DeliveryLogMode }): FanOutTarget {
+export function fanOutTarget(
+  sqs: SQSClient,
+  db: DynamoDBDocumentClient,
+  eventBridge: EventBridgeClient,
+  subscriptionsTable: string,
+  deliveryQueueUrl: string,
+  deliveryLog?: DeliveryLogPort & { readonly mode?: DeliveryLogMode },
+): FanOutTarget {
   const store = new DynamoSubscriptionStore(db, subscriptionsTable);
   const queue = new SqsJobQueue(sqs, deliveryQueueUrl, { retries: DEFAULTS.sendBatchRetries });
-  return { subscriptionsOf: (tenantId) => store.listByTenant(tenantId), enqueue: (jobs) => queue.enqueue(jobs), deliveryLog, deliveryLogMode: deliveryLog?.mode, operatorRedrive: true };
+  const replays = new ReplayFilters(eventBridge);
+  return {
+    subscriptionsOf: (tenantId) => store.listByTenant(tenantId),
+    enqueue: (jobs) => queue.enqueue(jobs),
+    deliveryLog,
+    deliveryLogMode: deliveryLog?.mode,
+    operatorRedrive: true,
+    replayFilterOf: (replayName) => replays.filterOf(replayName),
+  };
 }
 
 /** A reason the current validator gives for refusing the event, or null when it accepts it. */
@@ -382,6 +405,12 @@ export function redriveFanOutDlq(sqs: SQSClient, dlqUrl: string, target: FanOutT
             metrics: noMetrics,
           };
           try {
+            // A replayed event its replay's filter leaves out: the function would skip it, so does the redrive.
+            const outside = await outsideItsReplay(event, target.replayFilterOf);
+            if (outside !== undefined) {
+              results.push({ ok: 'skip', reason: `${outside}: fan-out skips it (left parked; discard it)` });
+              continue;
+            }
             const result = await fanOut(event, ports);
             if (result.status === 'queued') {
               for (const bad of result.invalidSubscriptions) warnings.add(`tenant ${String(tenantId)}: subscription item is invalid and was skipped: ${bad.subscriptionId}: ${bad.reason}`);

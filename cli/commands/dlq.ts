@@ -178,7 +178,7 @@ export function redriveIn(c: Clients, queue: Queue, selection: RedriveSelection)
     : redriveFanOutDlq(
         c.sqs,
         outputOf(c.target, 'FanOutDlqUrl'),
-        fanOutTarget(c.sqs, c.db, outputOf(c.target, 'SubscriptionsTableName'), outputOf(c.target, 'DeliveryQueueUrl'), c.target.outputs.DeliveryLogTableName ? c.deliveryLog() : undefined),
+        fanOutTarget(c.sqs, c.db, c.eventBridge, outputOf(c.target, 'SubscriptionsTableName'), outputOf(c.target, 'DeliveryQueueUrl'), c.target.outputs.DeliveryLogTableName ? c.deliveryLog() : undefined),
         selection,
       );
 }

@@ -68,3 +68,14 @@ export function replayNameOf(event: unknown): string | undefined {
   const name = (event as { 'replay-name'?: unknown } | null)?.['replay-name'];
   return typeof name === 'string' && name.startsWith(REPLAY_NAME_PREFIX) ? name : undefined;
 }
+
+/**
+ * Why fan-out skips this event: a replayed event outside the tenant or event type its replay asked
+ * for; undefined for any other event. The filter is read with `filterOf`, whose failure is thrown
+ * (the event is not dropped on a guess). Used by the fan-out function and by `dlq redrive`.
+ */
+export async function outsideItsReplay(event: unknown, filterOf: (replayName: string) => Promise<ReplayFilter>): Promise<string | undefined> {
+  const replayName = replayNameOf(event);
+  if (replayName === undefined || replayMatches(await filterOf(replayName), event)) return undefined;
+  return `outside the filter of replay ${replayName}`;
+}

@@ -2,7 +2,7 @@ import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { deliveryLogClient, documentClient, eventBridgeClient, sqsClient } from '../adapters/aws-clients';
 import { DynamoDeliveryLog } from '../adapters/delivery-log-store';
 import { ReplayFilters } from '../adapters/replay-filters';
-import { replayMatches, replayNameOf } from '../core/replay';
+import { outsideItsReplay, replayNameOf } from '../core/replay';
 import { cacheTtlFromEnv, deliveryLogModeFromEnv, deliveryLogRetentionDaysFromEnv, requiredEnv } from '../adapters/env';
 import { SqsJobQueue, SqsParkingLot } from '../adapters/job-queue';
 import { observability } from '../adapters/observability';
@@ -32,10 +32,10 @@ export async function handler(event: EventBridgeEvent<string, unknown>, context?
   if (context) logger.addContext(context);
   try {
     // A replayed event outside the tenant or event type its replay asked for (statushooks events replay).
-    const replayName = replayNameOf(event);
-    if (replayName !== undefined && !replayMatches(await replays.filterOf(replayName), event)) {
-      log.debug('replayed event outside its replay filter: skipped', { eventId: event.id, replayName });
-      return { status: 'skipped', reason: `outside the filter of replay ${replayName}` };
+    const outside = await outsideItsReplay(event, (replayName) => replays.filterOf(replayName));
+    if (outside !== undefined) {
+      log.debug('replayed event outside its replay filter: skipped', { eventId: event.id, replayName: replayNameOf(event) });
+      return { status: 'skipped', reason: outside };
     }
     return await fanOut(event, {
       subscriptionsOf: (tenantId) => cache.get(tenantId, () => store.listByTenant(tenantId)),

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Webhook } from 'standardwebhooks';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -173,4 +173,53 @@ test("a failed fan-out of an event Lambda's failure record could not carry (U+FF
   const headers = { 'webhook-id': String(delivered.headers['webhook-id']), 'webhook-timestamp': String(delivered.headers['webhook-timestamp']), 'webhook-signature': String(delivered.headers['webhook-signature']) };
   expect(() => new Webhook(secret).verify(delivered.body, headers)).not.toThrow();
   expect(await depth(dlqUrl)).toBe(0);
+});
+
+test("a replayed event its replay's filter leaves out is not sent on by a fan-out redrive: the function would skip it, so the redrive does", async () => {
+  const local = ['--local', stateFile];
+  const dlqUrl = runtime.outputs.FanOutDlqUrl!;
+  for (const tenant of ['rp-a', 'rp-b']) {
+    expect((await cli(['subscriptions', 'create', '--tenant', tenant, '--url', `${receiverUrl}/${tenant}`, '--events', 'sales_order.status.changed', ...local])).code).toBe(0);
+  }
+  const replay = await cli(['events', 'replay', '--since', '10m', '--tenant', 'rp-a', '--json', ...local]);
+  expect(replay.code).toBe(0);
+  const { replayName } = json<{ replayName: string }>(replay);
+
+  // What Lambda parks when fan-out cannot read the replay's filter (DescribeReplay refused or throttled).
+  const failureRecord = (tenantId: string, uuid: string) => ({
+    version: '1.0',
+    timestamp: new Date().toISOString(),
+    requestContext: { requestId: uuid, functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:fan-out:$LATEST', condition: 'RetriesExhausted', approximateInvokeCount: 3 },
+    requestPayload: {
+      version: '0',
+      id: `evt-${uuid}`,
+      'detail-type': 'sales_order.status.changed',
+      source: 'returns.cloud',
+      account: '000000000000',
+      time: new Date(Date.now() - 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      region: runtime.region,
+      resources: [],
+      detail: { tenantId, oldStatus: 'open', newStatus: 'shipped', salesOrder: { uuid, number: null, externalId: null } },
+      'replay-name': replayName,
+    },
+    responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+    responsePayload: { errorType: 'AccessDeniedException', errorMessage: 'not authorized to perform: events:DescribeReplay' },
+  });
+  await sqs.send(new SendMessageCommand({ QueueUrl: dlqUrl, MessageBody: JSON.stringify(failureRecord('rp-a', '9a000000-0000-4000-8000-00000000000a')) }));
+  await sqs.send(new SendMessageCommand({ QueueUrl: dlqUrl, MessageBody: JSON.stringify(failureRecord('rp-b', '9b000000-0000-4000-8000-00000000000b')) }));
+  const before = received.length;
+
+  const redriven = await cli(['dlq', 'redrive', '--queue', 'fan-out', '--json', ...local]);
+  expect(redriven.code).toBe(0);
+  const report = json<{ moved: Array<{ id: string }>; skipped: Array<{ id: string; reason: string }> }>(redriven);
+  expect(report.moved.map((m) => m.id)).toEqual(['evt-9a000000-0000-4000-8000-00000000000a']);
+  expect(report.skipped).toEqual([
+    expect.objectContaining({ id: 'evt-9b000000-0000-4000-8000-00000000000b', reason: `outside the filter of replay ${replayName}: fan-out skips it (left parked; discard it)` }),
+  ]);
+  const delivered = await waitFor('the rp-a event delivered', () => received.slice(before).find((r) => r.status === 204));
+  expect(JSON.parse(delivered.body).salesOrder.uuid).toBe('9a000000-0000-4000-8000-00000000000a');
+  // Nothing reached rp-b, and its event is still parked.
+  await new Promise((r) => setTimeout(r, 1_000));
+  expect(received.slice(before).map((r) => JSON.parse(r.body).salesOrder.uuid)).toEqual(['9a000000-0000-4000-8000-00000000000a']);
+  expect(await depth(dlqUrl)).toBe(1);
 });
