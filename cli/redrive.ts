@@ -119,33 +119,37 @@ async function redrive<C extends Candidate>(sqs: SQSClient, dlqUrl: string, move
   let unreleased = 0;
   try {
     for await (const batch of scan(sqs, dlqUrl, REDRIVE_VISIBILITY_SECONDS, MAX_SCAN)) {
-      let chosen: C[] = [];
+      let candidates: C[] = [];
       for (const message of batch) {
-        const decision = selectedCount < max ? mover.select(message) : null;
+        const decision = mover.select(message);
         if (decision === null) {
           report.notSelected++;
           held.push(message);
         } else if ('skip' in decision) {
           report.skipped.push({ messageId: message.MessageId!, id: decision.id, reason: decision.skip });
           held.push(message);
-        } else {
-          selectedCount++;
-          chosen.push(decision.candidate);
-        }
+        } else candidates.push(decision.candidate);
       }
-      if (mover.vet && chosen.length) {
-        const reasons = await mover.vet(chosen);
-        chosen = chosen.filter((c, i) => {
+      // Vetted before --max counts them: a job left parked (its subscription is not active) never
+      // takes the place of one that can move.
+      if (mover.vet && candidates.length) {
+        const reasons = await mover.vet(candidates);
+        candidates = candidates.filter((c, i) => {
           const reason = reasons[i];
           if (reason === null || reason === undefined) return true;
           report.skipped.push({ messageId: c.message.MessageId!, id: c.id, reason });
           report.warnings.push(`skipped ${c.id ?? c.message.MessageId}: ${reason}`);
           report.inactive++;
           held.push(c.message);
-          selectedCount--;
           return false;
         });
       }
+      const chosen = candidates.slice(0, max - selectedCount);
+      for (const c of candidates.slice(chosen.length)) {
+        report.notSelected++;
+        held.push(c.message);
+      }
+      selectedCount += chosen.length;
       if (selection.dryRun) {
         held.push(...chosen.map((c) => c.message));
         report.moved.push(...chosen.map((c) => movedOf(c)));

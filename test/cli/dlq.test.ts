@@ -221,6 +221,20 @@ describe('delivery DLQ: jobs of subscriptions that are not active', () => {
     expect(report.inactive).toBe(3);
   });
 
+  test('--max counts only jobs that can move: parked jobs of inactive subscriptions never take the place of one that can', async () => {
+    const movable = job(24, 'inactive-co', 'sub_active');
+    await park(movable, 'failed 5 attempts; last: HTTP 503');
+    // SQS returns the four parked jobs in any order; whichever comes first, the movable one is chosen.
+    for (let run = 0; run < 3; run++) {
+      const dry = await cli(['dlq', 'redrive', '--tenant', 'inactive-co', '--max', '1', '--dry-run', '--json', ...f.local]);
+      expect(dry.code).toBe(0);
+      expect(json<{ moved: { id: string }[] }>(dry).moved.map((m) => m.id)).toEqual([movable.deliveryId]);
+    }
+    const r = await cli(['dlq', 'redrive', '--tenant', 'inactive-co', '--max', '1', '--json', ...f.local]);
+    expect(r.code).toBe(0);
+    expect(json<{ moved: { id: string }[] }>(r).moved.map((m) => m.id)).toEqual([movable.deliveryId]);
+  });
+
   test('--force moves them anyway', async () => {
     const r = await cli(['dlq', 'redrive', '--tenant', 'inactive-co', '--force', '--json', ...f.local]);
     expect(r.code).toBe(0);
