@@ -130,3 +130,46 @@ test('STATUSHOOKS_DEBUG=1 traces an unexpected error to the TypeScript sources, 
     await close();
   }
 });
+
+test('`npm start` stopped with SIGTERM (a process manager, `kill <pid of npm>`) stops the runtime and removes its state file', async () => {
+  // A package whose start script is this one's (the dev command of this checkout), in a folder of its own.
+  const scripts = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts;
+  writeFileSync(path.join(temp, 'package.json'), JSON.stringify({ name: 'start-check', private: true, scripts: { start: `${scripts.start} --no-demo` } }));
+  for (const entry of ['bin', 'lib', 'node_modules']) symlinkSync(path.join(ROOT, entry), path.join(temp, entry), 'dir');
+  for (const entry of ['cdk.json', 'tsconfig.json']) symlinkSync(path.join(ROOT, entry), path.join(temp, entry));
+  const npm = spawn('npm', ['start'], { cwd: temp, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_update_notifier: 'false' } });
+  let output = '';
+  npm.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  npm.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<void>((resolve) => npm.once('exit', () => resolve()));
+  const stateFile = path.join(temp, '.statushooks', 'dev.json');
+  let pid = 0;
+  const alive = () => {
+    try {
+      process.kill(pid, 0);
+      return pid > 0;
+    } catch {
+      return false;
+    }
+  };
+  try {
+    const deadline = Date.now() + 45_000;
+    while (!existsSync(stateFile) || !/Ctrl-C/.test(output)) {
+      if (Date.now() > deadline || npm.exitCode !== null) throw new Error(`npm start did not come up:\n${output}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    pid = (JSON.parse(readFileSync(stateFile, 'utf8')) as { pid: number }).pid;
+    npm.kill('SIGTERM');
+    await exited;
+    // The runtime's own process stopped too (not left running without a terminal), and cleaned up.
+    const stopDeadline = Date.now() + 20_000;
+    while (alive() && Date.now() < stopDeadline) await new Promise((r) => setTimeout(r, 200));
+    expect(alive()).toBe(false);
+    expect(existsSync(stateFile)).toBe(false);
+    expect(output).toContain('SIGTERM: stopping');
+  } finally {
+    if (npm.exitCode === null) npm.kill('SIGKILL');
+    // A runtime left behind by a failure of this test is stopped, by its own pid.
+    if (alive()) process.kill(pid, 'SIGTERM');
+  }
+}, 90_000);
