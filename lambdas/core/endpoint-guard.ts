@@ -58,7 +58,8 @@ function checkUrlUncached(raw: string, policy: EndpointPolicy): URL {
   try {
     url = new URL(raw);
   } catch {
-    throw new EndpointBlockedError(`not a valid URL: ${redactUrl(raw)}`);
+    // Not echoed: an unparseable URL cannot be masked, and it may hold a token.
+    throw new EndpointBlockedError(`not a valid URL: an absolute URL with its scheme is expected, such as ${policy.allowHttp ? 'http://127.0.0.1:9000/hook or ' : ''}https://hooks.example.com/statushooks`);
   }
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && policy.allowHttp)) {
     const allowed = policy.allowHttp ? 'https or http' : 'https';

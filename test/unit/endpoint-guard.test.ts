@@ -23,6 +23,12 @@ describe('endpoint guard: URLs', () => {
     expect(checkUrl('https://93.184.216.34/hook', deployed).hostname).toBe('93.184.216.34');
   });
 
+  it('a URL without a scheme is refused with what is expected, never echoed (it may hold a token)', () => {
+    for (const raw of ['hooks.acme.example/statushooks/tok3n5ecret', 'not-a-url']) {
+      expect(() => checkUrl(raw, deployed)).toThrow(new EndpointBlockedError('not a valid URL: an absolute URL with its scheme is expected, such as https://hooks.example.com/statushooks'));
+    }
+  });
+
   it.each([
     ['plain http', 'http://hooks.example.com/in', 'scheme "http" is not allowed'],
     ['ftp', 'ftp://hooks.example.com/in', 'scheme "ftp"'],
