@@ -21,7 +21,12 @@ export class SubscriptionExistsError extends Error {
 }
 
 export class ConcurrentModificationError extends Error {
-  constructor(tenantId: string, subscriptionId: string) {
+  constructor(
+    tenantId: string,
+    subscriptionId: string,
+    /** The item as it is now (read to tell this from a deleted one). */
+    readonly current: Readonly<Record<string, unknown>>,
+  ) {
     super(`subscription ${subscriptionId} of tenant ${tenantId} was changed by someone else meanwhile; nothing was written, try again`);
     this.name = 'ConcurrentModificationError';
   }
@@ -166,15 +171,17 @@ export class DynamoSubscriptionStore {
       return out.Attributes ?? {};
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      if (Object.keys(expected).length > 0 && (await this.getItem(tenantId, subscriptionId))) throw new ConcurrentModificationError(tenantId, subscriptionId);
+      const current = Object.keys(expected).length > 0 ? await this.getItem(tenantId, subscriptionId) : undefined;
+      if (current) throw new ConcurrentModificationError(tenantId, subscriptionId, current);
       throw new SubscriptionNotFoundError(tenantId, subscriptionId);
     }
   }
 
   /**
    * Disables a subscription with a reason, only while it is active at `url` (one conditional
-   * UpdateItem): 'disabled'; else what it found instead, with one more read: 'moved' (active at
-   * another URL), 'not-active' (disabled or paused meanwhile, or deleted: a deleted one stays deleted).
+   * UpdateItem): 'disabled'; else what it found instead (update's read after the refused write):
+   * 'moved' (active at another URL), 'not-active' (disabled or paused meanwhile, or deleted: a
+   * deleted one stays deleted).
    */
   async disable(tenantId: string, subscriptionId: string, reason: string, now: Date, url: string): Promise<DisableResult> {
     try {
@@ -183,8 +190,7 @@ export class DynamoSubscriptionStore {
     } catch (error) {
       if (error instanceof SubscriptionNotFoundError) return 'not-active';
       if (!(error instanceof ConcurrentModificationError)) throw error;
-      const current = await this.getItem(tenantId, subscriptionId);
-      return current?.state === 'active' ? 'moved' : 'not-active';
+      return error.current.state === 'active' ? 'moved' : 'not-active';
     }
   }
 
