@@ -42,6 +42,9 @@ function flagValue(flag: string, d: DevSetting, value: unknown): unknown {
   return nonEmpty(flag, value);
 }
 
+/** A settings problem in the words of the command line: `maxAttempts must be …` → `--max-attempts must be …`. */
+const asFlags = (problem: string) => DEV_SETTINGS.reduce((text, [name, d]) => text.replace(new RegExp(`\\b${name}\\b`, 'g'), d.devFlag!), problem);
+
 /** Parses and checks dev's options by the declarations, with the same rules the stack applies. */
 export function devOptions(raw: { retrySchedule?: string; maxAttempts?: string; deliveryLog?: string; demo: boolean }): DevOptions {
   const byFlag: Record<string, unknown> = {};
@@ -56,8 +59,9 @@ export function devOptions(raw: { retrySchedule?: string; maxAttempts?: string; 
     }
   }
   const read = readSettings(devFlagSource(byFlag));
+  // The stack's checks name settings as CDK context does (maxAttempts); here they were given as flags.
   const { problems } = resolveSettings(read.settings);
-  const all = [...flagProblems, ...read.problems, ...problems];
+  const all = [...flagProblems, ...read.problems, ...problems.map(asFlags)];
   if (all.length > 0) throw new UsageError(all.join('; '));
   const { retrySchedule, maxAttempts } = read.settings;
   // The local runtime takes the retry settings as options of their own; every other flag as context.

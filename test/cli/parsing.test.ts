@@ -122,6 +122,14 @@ describe('--tenant, --description and the dev flags', () => {
     }
     expect(devOptions({ maxAttempts: ' 3 ', retrySchedule: ' 1, 2 ', demo: true })).toEqual({ maxAttempts: 3, retrySchedule: [1, 2], demo: true });
   });
+
+  test('dev: a value out of the stack\'s range is reported under the flag that was given, not the CDK context key', () => {
+    expect(() => devOptions({ maxAttempts: '200', demo: true })).toThrow(new UsageError('--max-attempts must be an integer from 1 to 100, got 200'));
+    expect(() => devOptions({ deliveryLog: 'some', demo: true })).toThrow(new UsageError('--delivery-log must be all or failures, got "some"'));
+    expect(() => devOptions({ retrySchedule: '40000', maxAttempts: '100', demo: true })).toThrow(
+      /^--retry-schedule with --max-attempts 100 waits up to \d+ s between the first and the last attempt, more than the delivery queue keeps a job/,
+    );
+  });
 });
 
 describe('text output', () => {
