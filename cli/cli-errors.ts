@@ -24,13 +24,15 @@ export class CliError extends Error {
 
 /**
  * The one line printed for an error: `error: <message>`. Our own errors are worded for the operator
- * as they are; any other error class (an AWS exception, a bug) gets its name after the message
- * when the name says more than "Error", so the line never starts "error: Error: …".
+ * as they are: UsageError, CliError and any error of this project that carries its `exitCode` (the
+ * local runtime's, which does not depend on the CLI). Any other error class (an AWS exception, a
+ * bug) gets its name after the message when the name says more than "Error", so the line never
+ * starts "error: Error: …".
  */
 export function errorLine(error: unknown): string {
   if (!(error instanceof Error)) return `error: ${String(error)}`;
   const message = error.message.trim() || '(no message)';
-  const own = error instanceof UsageError || error instanceof CliError;
+  const own = error instanceof UsageError || error instanceof CliError || typeof (error as { exitCode?: unknown }).exitCode === 'number';
   const name = error.name && error.name !== 'Error' && !own && !message.includes(error.name) ? ` (${error.name})` : '';
   return `error: ${message}${name}`;
 }

@@ -9,8 +9,9 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-/** Another local runtime owns the state folder. */
+/** Another local runtime owns the state folder. Worded for the operator; the CLI exits 1 with it. */
 export class LocalRuntimeBusyError extends Error {
+  readonly exitCode = 1;
   constructor(
     readonly holder: LockHolder,
     readonly lockFile: string,

@@ -9,6 +9,7 @@ import { CliError, UsageError, errorLine } from '../../cli/cli-errors';
 import { parseDuration, parseEventList, parseOneLine, parseSince, parseStatusFilter, parseSubscriptionUrl, parseTenant, parseUnixSeconds } from '../../cli/inputs';
 import { fields, printable, table } from '../../cli/output';
 import { devOptions } from '../../cli/commands/dev';
+import { LocalRuntimeBusyError } from '../../local/instance-lock';
 import { buildProgram } from '../../cli/program';
 import { cli } from './helpers';
 import { PARKED_ATTRIBUTES } from '../../lambdas/core/job';
@@ -255,6 +256,11 @@ describe('error lines', () => {
     expect(errorLine(new CliError('subscription sub_1 not found for tenant a'))).toBe('error: subscription sub_1 not found for tenant a');
     expect(errorLine(new UsageError('--grace: malformed duration "24"'))).toBe('error: --grace: malformed duration "24"');
     expect(errorLine('a string')).toBe('error: a string');
+  });
+
+  test('the local runtime\'s "another runtime is running" reads as the sentence it is, without its class name', () => {
+    const busy = new LocalRuntimeBusyError({ pid: 4242, startedAt: '2026-12-04T21:00:00.000Z', token: 't' }, '/repo/.statushooks/dev.lock');
+    expect(errorLine(busy)).toMatch(/^error: another local runtime is running in \/repo \(pid 4242, .*its state is in \/repo\/\.statushooks\/dev\.json\.$/);
   });
 
   test('webhook timestamps are whole unix seconds', () => {
