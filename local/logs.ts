@@ -54,13 +54,33 @@ export function parseFunctionLine(line: string): FunctionLogEntry {
   return { kind: 'log', level, message, fields };
 }
 
+const shortSubscription = (id: string) => (id.startsWith('sub_') ? id.slice(0, 8) : id.slice(0, 12));
+
+/**
+ * What an attempt's outcome says about the attempt alone. Whether a failed one is tried again or
+ * parked is decided after it, and shown on a line of its own (`formatNextAttempt`, or the parking
+ * warning): so a failure reads "failed", never "retryable" on the attempt that is then the last.
+ */
+const OUTCOME_NOTES: Readonly<Record<string, string>> = { retryable: 'failed', permanent: 'refused by policy, not retried' };
+
 /** `→ return_order.status.changed sub_ab12 attempt 1: 200 in 12 ms` */
 export function formatAttempt(a: DeliveryAttempt): string {
-  const sub = a.subscriptionId.startsWith('sub_') ? a.subscriptionId.slice(0, 8) : a.subscriptionId.slice(0, 12);
   const status = a.statusCode !== undefined ? String(a.statusCode) : a.error ? a.error : a.outcome || 'no response';
   const duration = a.durationMs !== undefined ? ` in ${Math.round(a.durationMs)} ms` : '';
-  const note = a.outcome && !/^(delivered|success|succeeded|ok)$/i.test(a.outcome) ? ` (${a.outcome})` : '';
-  return `→ ${a.event} ${sub} attempt ${a.attempt}: ${status}${duration}${note}`;
+  const note = a.outcome && !/^(delivered|success|succeeded|ok)$/i.test(a.outcome) ? ` (${OUTCOME_NOTES[a.outcome] ?? a.outcome})` : '';
+  return `→ ${a.event} ${shortSubscription(a.subscriptionId)} attempt ${a.attempt}: ${status}${duration}${note}`;
+}
+
+/**
+ * `  ↻ return_order.status.changed sub_ab12 attempt 2 in 60 s`: the delivery function's INFO line
+ * that a failed job goes on (its only INFO line the runtime shows); undefined for any other line.
+ */
+export function formatNextAttempt(entry: Extract<FunctionLogEntry, { kind: 'log' }>): string | undefined {
+  if (entry.message !== 'delivery continues in the retry lane') return undefined;
+  const f = entry.fields;
+  const attempt = typeof f.attempt === 'number' ? ` attempt ${f.attempt + 1}` : '';
+  const delay = typeof f.delaySeconds === 'number' ? ` in ${f.delaySeconds} s` : '';
+  return `  ↻ ${String(f.event ?? '?')} ${shortSubscription(String(f.subscriptionId ?? '?'))}${attempt}${delay}`;
 }
 
 /** A warning or error of a handler, on one line: `! fan-out WARN invalid event parked (reason=...)`. */

@@ -8,7 +8,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import { LOCAL_CREDENTIALS, type LocalQueue } from '../emulators';
 import { functionAccessKeyId } from '../iam';
 import { AsyncInvoker, type AsyncInvokeConfig, type FunctionSpec, LambdaFunction } from '../lambda-runner';
-import { type DeliveryAttempt, formatAttempt, formatProblem, parseFunctionLine } from '../logs';
+import { type DeliveryAttempt, formatAttempt, formatNextAttempt, formatProblem, parseFunctionLine } from '../logs';
 import { type CfnTemplate, type TemplateResolver, UnsupportedTemplateError, referencedLogicalIds, resourcesOfType } from '../template';
 import type { Cleanups } from './cleanups';
 
@@ -102,7 +102,8 @@ export async function warmFunctions(functions: Iterable<LambdaFunction>, log: (l
 
 /**
  * Where function output goes: every line to the function log file (it outlives the run, for a
- * look after Ctrl-C), delivery attempts and warnings also to the runtime's own output.
+ * look after Ctrl-C); delivery attempts, the next attempt of a failed one and warnings also to
+ * the runtime's own output.
  */
 export function functionLogSink(logFile: string, log: (line: string) => void, onDeliveryAttempt: ((a: DeliveryAttempt) => void) | undefined, cleanups: Cleanups) {
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
@@ -114,8 +115,9 @@ export function functionLogSink(logFile: string, log: (line: string) => void, on
     if (entry.kind === 'delivery-attempt') {
       log(formatAttempt(entry.attempt));
       onDeliveryAttempt?.(entry.attempt);
-    } else if (entry.kind === 'log' && (entry.level === 'WARN' || entry.level === 'ERROR' || entry.level === 'CRITICAL')) {
-      log(formatProblem(fn, entry));
+    } else if (entry.kind === 'log') {
+      const shown = entry.level === 'WARN' || entry.level === 'ERROR' || entry.level === 'CRITICAL' ? formatProblem(fn, entry) : formatNextAttempt(entry);
+      if (shown !== undefined) log(shown);
     } else if (entry.kind === 'text' && stream === 'stderr') {
       log(`! ${fn}: ${line}`);
     }
