@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { Command, CommanderError, type Argument, type Option } from 'commander';
 import { version } from '../package.json';
 import { registerConsole } from './commands/console';
@@ -74,6 +76,22 @@ function usage(command: Command, message: string): never {
 }
 
 /**
+ * Words after a command that takes none (or more than it takes). When they are all names of files
+ * in the current folder, the shell has most likely expanded an unquoted `*` (`--events *`, meant
+ * as "every event"): the message says so instead of commander's bare "too many arguments".
+ */
+function excessArguments(action: Command): void {
+  const declared = action.registeredArguments;
+  if (declared.at(-1)?.variadic || action.args.length <= declared.length) return;
+  const extra = action.args.slice(declared.length);
+  const shown = extra.slice(0, 3).map((a) => JSON.stringify(a)).join(' ') + (extra.length > 3 ? ` and ${extra.length - 3} more` : '');
+  const expected = declared.length === 0 ? 'takes no arguments' : `takes ${declared.length} argument${declared.length === 1 ? '' : 's'}`;
+  const files = extra.every((a) => fs.existsSync(path.resolve(a)));
+  const hint = files ? `. These are names of files or folders here: an unquoted * was probably expanded by the shell; quote it, e.g. --events '*'` : '';
+  usage(action, `too many arguments: '${action.name()}' ${expected}, got ${shown}${hint}`);
+}
+
+/**
  * Checks commander does not make, or makes in an unhelpful order:
  * - an unknown option is reported before a missing required one: commander checks required
  *   options first, so `create --tenat acme --url …` said "--tenant not specified" instead of
@@ -93,6 +111,8 @@ function guardOptions(program: Command): void {
       option.description = `${option.description} (required)`;
     }
     if (mandatory.length) required.set(command, mandatory);
+    // Checked by excessArguments, which can tell a shell-expanded * from a stray word.
+    command.allowExcessArguments(true);
 
     const longFlags = new Set(command.options.map((o) => o.long).filter((l): l is string => l !== undefined));
     const seen = new Map<string, { flag: string; value: unknown }>();
@@ -111,6 +131,7 @@ function guardOptions(program: Command): void {
     }
   }
   program.hook('preAction', (_program, action) => {
+    excessArguments(action);
     for (const option of required.get(action) ?? []) {
       if (action.getOptionValue(option.attributeName()) === undefined) {
         action.error(`error: required option '${option.flags}' not specified`, { exitCode: EXIT.usage, code: 'commander.missingMandatoryOptionValue' });

@@ -2,6 +2,9 @@
  * The CLI's pure parts in-process (option parsers, error lines, dead-letter message readers), and
  * command lines refused before any target is contacted, through the real CLI.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Command } from 'commander';
 import type { Message } from '@aws-sdk/client-sqs';
 import { readParkedEvent, readParkedJob } from '../../cli/dlq-view';
@@ -298,6 +301,27 @@ describe('usage errors on the command line', () => {
     expect(eventsThenOption.stderr).toContain("error: option '--events <names>' needs a value, but got the option --json");
     expect(tenantThenOption.stderr).toContain("error: option '--tenant <id>' needs a value, but got the option --url");
     expect(twice.stderr).toContain('error: --tenant given twice ("acme" and "globex"); give it once');
+  });
+
+  test('words a command does not take are refused by name; file names after --events say that the shell expanded an unquoted *', async () => {
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'statushooks-glob-'));
+    for (const name of ['README.md', 'package.json', 'src']) fs.writeFileSync(path.join(folder, name), '');
+    try {
+      // What `--events *` becomes in a folder holding those three names.
+      const [globbed, stray, extraId] = await Promise.all([
+        cli(['subscriptions', 'create', '--tenant', 'acme', ...url, '--events', 'README.md', 'package.json', 'src'], { cwd: folder }),
+        cli(['subscriptions', 'list', '--tenant', 'acme', 'everything'], { cwd: folder }),
+        cli(['subscriptions', 'get', 'sub_1', 'sub_2', '--tenant', 'acme'], { cwd: folder }),
+      ]);
+      for (const r of [globbed, stray, extraId]) expect(r).toMatchObject({ code: 2, stdout: '' });
+      expect(globbed.stderr.split('\n')[0]).toBe(
+        `error: too many arguments: 'create' takes no arguments, got "package.json" "src". These are names of files or folders here: an unquoted * was probably expanded by the shell; quote it, e.g. --events '*'`,
+      );
+      expect(stray.stderr.split('\n')[0]).toBe(`error: too many arguments: 'list' takes no arguments, got "everything"`);
+      expect(extraId.stderr.split('\n')[0]).toBe(`error: too many arguments: 'get' takes 1 argument, got "sub_2"`);
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
   });
 
   test('a mistyped option is reported, with a suggestion, before the required option it misspells', async () => {
