@@ -139,7 +139,7 @@ export const SETTINGS = {
     range: "1–256 of letters, digits, `.`, `-`, `_`; not `default`",
     check: (value) =>
       value === 'default' || !/^[\w.-]{1,256}$/.test(value)
-        ? [`eventBusName must be 1–256 letters, digits, '.', '-' or '_' and not "default", got "${value}"`]
+        ? [`busName must be 1–256 letters, digits, '.', '-' or '_' and not "default", got "${value}"`]
         : [],
     context: 'busName',
   }),

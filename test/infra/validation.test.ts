@@ -85,7 +85,8 @@ describe('StatusHooksStack props validation', () => {
     expect(error.message).toContain(`httpTimeoutMs must be an integer from 1 to ${DEFAULTS.deliveryFunctionTimeoutSeconds * 500} (at most half the delivery function timeout)`);
     expect(error.message).toContain('httpConnectTimeoutMs must be an integer from 1');
     expect(error.message).toContain('archiveRetentionDays must be an integer from 0');
-    expect(error.message).toContain('eventBusName must be');
+    expect(error.message).toContain('busName must be 1–256 letters');
+    expect(error.message).not.toContain('eventBusName');
   });
 
   it('rejects a schedule whose jobs would expire in the queue before their last attempt', () => {
