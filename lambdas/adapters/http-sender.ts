@@ -29,6 +29,15 @@ export interface SenderOptions {
 /** How much of a response body is read (to free the socket); the rest is discarded. */
 const MAX_RESPONSE_BYTES = 64 * 1024;
 
+/**
+ * The snippet of a body the sender stopped reading after MAX_RESPONSE_BYTES: its size is the
+ * Content-Length the endpoint declared when that is plausible, otherwise "more than" what was read.
+ */
+function unreadSnippet(head: Buffer, read: number, contentLength: string | undefined): string | null {
+  const declared = contentLength !== undefined && /^\d+$/.test(contentLength) ? Number(contentLength) : Number.NaN;
+  return Number.isSafeInteger(declared) && declared >= read ? responseSnippet(head, declared) : responseSnippet(head, read, false);
+}
+
 const defaultResolve = (host: string) =>
   new Promise<LookupAddress[]>((resolve, reject) => dnsLookup(host, { all: true, verbatim: true }, (err, addresses) => (err ? reject(err) : resolve(addresses))));
 
@@ -112,6 +121,7 @@ export class HttpSender {
       req.on('response', (res) => {
         answered = true;
         let read = 0;
+        let complete = true;
         // The start of the body, for the delivery log; the rest is read only to free the socket.
         const head: Buffer[] = [];
         let headBytes = 0;
@@ -121,7 +131,10 @@ export class HttpSender {
             head.push(chunk.subarray(0, RESPONSE_SNIPPET_BYTES - headBytes));
             headBytes += Math.min(chunk.length, RESPONSE_SNIPPET_BYTES - headBytes);
           }
-          if (read > MAX_RESPONSE_BYTES) res.destroy();
+          if (read > MAX_RESPONSE_BYTES && !res.destroyed) {
+            complete = false;
+            res.destroy();
+          }
         });
         const done = () =>
           finish({
@@ -129,7 +142,7 @@ export class HttpSender {
             status: res.statusCode ?? 0,
             retryAfter: headerValue(res.headers['retry-after']),
             durationMs: elapsed(),
-            response: responseSnippet(Buffer.concat(head, headBytes), read),
+            response: complete ? responseSnippet(Buffer.concat(head, headBytes), read) : unreadSnippet(Buffer.concat(head, headBytes), read, res.headers['content-length']),
           });
         res.on('end', done);
         res.on('close', done);

@@ -173,10 +173,13 @@ export function attemptRecord(attempt: number, at: Date, result: AttemptResult, 
 /**
  * The first RESPONSE_SNIPPET_BYTES of a response body as the log shows it: text when the bytes are
  * UTF-8 text (a character cut at the end of the snippet is dropped), otherwise `[binary: N bytes]`
- * (a log is not the place for an image). Empty body: null. `totalBytes` is how much came in all.
+ * (a log is not the place for an image). Empty body: null. `totalBytes` is how much came in all;
+ * when the sender stopped reading before the end (`complete` false), it is a lower bound and the
+ * size reads "more than N bytes".
  */
-export function responseSnippet(head: Uint8Array, totalBytes: number): string | null {
+export function responseSnippet(head: Uint8Array, totalBytes: number, complete = true): string | null {
   if (totalBytes === 0) return null;
+  const size = complete ? `${totalBytes} bytes` : `more than ${totalBytes} bytes`;
   const bytes = head.subarray(0, RESPONSE_SNIPPET_BYTES);
   const cut = totalBytes > bytes.length;
   let text: string | undefined;
@@ -190,8 +193,8 @@ export function responseSnippet(head: Uint8Array, totalBytes: number): string | 
   }
   // Control characters other than tab, newline and carriage return: not text a person can read.
   // eslint-disable-next-line no-control-regex
-  if (text === undefined || /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(text)) return `[binary: ${totalBytes} bytes]`;
-  return cut ? `${text}… [${totalBytes} bytes in all]` : text;
+  if (text === undefined || /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(text)) return `[binary: ${size}]`;
+  return cut ? `${text}… [${size} in all]` : text;
 }
 
 /** Epoch seconds `days` after `from`: the record's TTL. */
