@@ -11,6 +11,7 @@ import { registerSubscriptions } from './commands/subscriptions';
 import { registerVerify } from './commands/verify';
 import { CliError, EXIT, UsageError, errorLine } from './cli-errors';
 import { printableLines } from './output';
+import { plural } from '../lambdas/core/text';
 
 export interface RunResult {
   readonly code: number;
@@ -85,7 +86,7 @@ function excessArguments(action: Command): void {
   if (declared.at(-1)?.variadic || action.args.length <= declared.length) return;
   const extra = action.args.slice(declared.length);
   const shown = extra.slice(0, 3).map((a) => JSON.stringify(a)).join(' ') + (extra.length > 3 ? ` and ${extra.length - 3} more` : '');
-  const expected = declared.length === 0 ? 'takes no arguments' : `takes ${declared.length} argument${declared.length === 1 ? '' : 's'}`;
+  const expected = declared.length === 0 ? 'takes no arguments' : `takes ${plural(declared.length, 'argument')}`;
   const files = extra.every((a) => fs.existsSync(path.resolve(a)));
   const hint = files ? `. These are names of files or folders here: an unquoted * was probably expanded by the shell; quote it, e.g. --events '*'` : '';
   usage(action, `too many arguments: '${action.name()}' ${expected}, got ${shown}${hint}`);

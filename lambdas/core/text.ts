@@ -1,3 +1,8 @@
+/** `1 attempt`, `3 attempts`: a count with its English noun (plural by a trailing s). */
+export function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 /** At most `max` UTF-16 units, never splitting a surrogate pair; `…` marks a cut. */
 export function truncateText(text: string, max: number): string {
   if (text.length <= max) return text;

@@ -8,6 +8,7 @@ import type { BusSpec, RuleSpec } from '../eventbridge';
 import type { LocalQueue } from '../emulators';
 import type { LambdaFunction } from '../lambda-runner';
 import type { CfnTemplate, TemplateResolver } from '../template';
+import { plural } from '../../lambdas/core/text';
 
 /** Writes the state file; returns the cleanup that removes it only if it is still this runtime's. */
 export function writeStateFile(stateFile: string, state: Record<string, unknown>): () => void {
@@ -31,6 +32,6 @@ export function resolveOutputs(template: CfnTemplate, resolver: TemplateResolver
 export function describeStack(log: (line: string) => void, buses: BusSpec[], rules: RuleSpec[], functions: Map<string, LambdaFunction>, pollers: number, queues: Map<string, LocalQueue>): void {
   const custom = buses.filter((b) => b.name !== 'default').map((b) => b.name);
   log(
-    `local stack: bus ${custom.join(', ') || 'default'} · ${rules.length} rule(s) · ${functions.size} function(s) (${[...functions.values()].map((f) => f.spec.displayName).join(', ')}) · ${queues.size} queue(s) · ${pollers} event source mapping(s)`,
+    `local stack: bus ${custom.join(', ') || 'default'} · ${plural(rules.length, 'rule')} · ${plural(functions.size, 'function')} (${[...functions.values()].map((f) => f.spec.displayName).join(', ')}) · ${plural(queues.size, 'queue')} · ${plural(pollers, 'event source mapping')}`,
   );
 }
