@@ -1,5 +1,6 @@
 import type { HealthItem } from '../lambdas/adapters/health-store';
 import type { Circuit } from '../lambdas/core/breaker';
+import { plural } from '../lambdas/core/text';
 
 /** An endpoint's health as the CLI shows it (`subscriptions get --json`, `list --json`). */
 export interface HealthView {
@@ -34,8 +35,8 @@ export function healthColumn(h: HealthView): string {
 /** One line for `get`: the column plus since when and the last error. */
 export function healthLine(h: HealthView): string {
   const parts = [healthColumn(h)];
-  if (h.circuit !== 'closed') parts[0] = `circuit ${h.circuit}: ${h.consecutiveFailures} consecutive failure${h.consecutiveFailures === 1 ? '' : 's'}`;
-  else if (h.consecutiveFailures > 0) parts[0] = `failing: ${h.consecutiveFailures} consecutive failure${h.consecutiveFailures === 1 ? '' : 's'}`;
+  if (h.circuit !== 'closed') parts[0] = `circuit ${h.circuit}: ${plural(h.consecutiveFailures, 'consecutive failure')}`;
+  else if (h.consecutiveFailures > 0) parts[0] = `failing: ${plural(h.consecutiveFailures, 'consecutive failure')}`;
   if (h.slowUntil) parts.push(`slow until ${h.slowUntil} (served by the retry lane)`);
   if (h.lastFailureAt && h.consecutiveFailures > 0) parts.push(`last failure ${h.lastFailureAt}: ${h.lastError ?? '?'}`);
   if (h.lastSuccessAt) parts.push(`last success ${h.lastSuccessAt}`);

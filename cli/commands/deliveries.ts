@@ -9,6 +9,7 @@ import { nonEmpty, parseSince, parseTenant, positiveInt } from '../inputs';
 import { fields, printJson, printLines, table } from '../output';
 import { withClients, withTargetOptions, type JsonOption } from '../run';
 import { outputOf, targetKind, type Clients, type TargetOptions } from '../target';
+import { plural } from '../../lambdas/core/text';
 
 /** Most records one page may hold (the store reads one index item and one record per record). */
 const MAX_LIMIT = 1000;
@@ -268,6 +269,6 @@ function registerResend(deliveries: Command): void {
       const result = await withClients(options, (c) => resendIn(c, tenantId, id));
       if (result.markError) process.stderr.write(`warning: queued, but the delivery-log record could not be marked pending: ${result.markError}\n`);
       if (options.json) return printJson({ deliveryId: id, tenantId, subscriptionId: result.record.subscriptionId, queuedAt: result.queuedAt, previousState: result.record.state, previousAttempts: result.record.attempts.length });
-      printLines(`queued delivery ${id} again for subscription ${result.record.subscriptionId} (was ${result.record.state} after ${result.record.attempts.length} attempt${result.record.attempts.length === 1 ? '' : 's'}); same body, same webhook-id`);
+      printLines(`queued delivery ${id} again for subscription ${result.record.subscriptionId} (was ${result.record.state} after ${plural(result.record.attempts.length, 'attempt')}); same body, same webhook-id`);
     });
 }

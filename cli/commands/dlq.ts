@@ -10,6 +10,7 @@ import type { DynamoDeliveryLog } from '../../lambdas/adapters/delivery-log-stor
 import { formatAge, printJson, printLines, table } from '../output';
 import { withClients, withTargetOptions, type JsonOption } from '../run';
 import { outputOf, targetKind, type Clients, type TargetOptions } from '../target';
+import { plural } from '../../lambdas/core/text';
 
 export type Queue = 'delivery' | 'fan-out';
 type Options = TargetOptions & JsonOption & { queue: Queue };
@@ -25,7 +26,7 @@ function releaseWarning(unreleased: number, holdSeconds: number): void {
 function queuedJobs(deliveryIds: readonly string[] | undefined): string {
   if (deliveryIds === undefined) return '';
   if (deliveryIds.length === 0) return ' → no active subscription matches: nothing queued';
-  return ` → ${deliveryIds.length} delivery job${deliveryIds.length === 1 ? '' : 's'} queued: ${deliveryIds.join(', ')}`;
+  return ` → ${plural(deliveryIds.length, 'delivery job')} queued: ${deliveryIds.join(', ')}`;
 }
 
 export function printRedrive(queue: Queue, report: RedriveReport): void {
@@ -37,7 +38,7 @@ export function redriveLines(queue: Queue, report: RedriveReport): string[] {
   const verb = report.dryRun ? 'would move' : 'moved';
   const target = queue === 'delivery' ? 'to the delivery queue' : 'through fan-out to the delivery queue (original event ids)';
   const noun = queue === 'delivery' ? 'job' : 'event';
-  const lines = [`${verb} ${report.moved.length} ${noun}${report.moved.length === 1 ? '' : 's'} from the ${queue} DLQ ${target}`];
+  const lines = [`${verb} ${plural(report.moved.length, noun)} from the ${queue} DLQ ${target}`];
   for (const m of report.moved) {
     lines.push(`  ${m.id ?? m.messageId}  tenant ${m.tenantId ?? '-'}${m.subscriptionId ? `  ${m.subscriptionId}` : ''}${queuedJobs(m.deliveryIds)}`);
   }
@@ -289,8 +290,8 @@ function printDiscard(queue: Queue, report: DiscardReport, logMarked: number): v
 export function discardLines(queue: Queue, report: DiscardReport, logMarked: number): string[] {
   const lines = report.cancelled
     ? [`cancelled: nothing discarded from the ${queue} DLQ`]
-    : [`discarded ${report.discarded.length} message${report.discarded.length === 1 ? '' : 's'} from the ${queue} DLQ`, ...candidateLines(report.discarded)];
-  if (!report.cancelled && queue === 'delivery' && report.discarded.length > 0) lines.push(`${logMarked} delivery-log record${logMarked === 1 ? '' : 's'} marked discarded`);
+    : [`discarded ${plural(report.discarded.length, 'message')} from the ${queue} DLQ`, ...candidateLines(report.discarded)];
+  if (!report.cancelled && queue === 'delivery' && report.discarded.length > 0) lines.push(`${plural(logMarked, 'delivery-log record')} marked discarded`);
   for (const f of report.failed) lines.push(`failed ${f.id ?? f.messageId}: ${f.reason} (still parked)`);
   if (report.remaining !== null) lines.push(`${report.remaining} left in the ${queue} DLQ`);
   return lines;
