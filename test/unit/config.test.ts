@@ -83,7 +83,7 @@ describe('one declaration per setting: context, environment and dev flags read a
     expect(devOptions({ demo: false })).toEqual({ retrySchedule: undefined, maxAttempts: undefined, demo: false });
     // The other dev flags reach the local runtime as the context the stack reads.
     expect(devOptions({ deliveryLog: 'failures', demo: true })).toEqual({ retrySchedule: undefined, maxAttempts: undefined, context: { deliveryLog: 'failures' }, demo: true });
-    expect(() => devOptions({ deliveryLog: 'some', demo: true })).toThrow('deliveryLog must be all or failures, got "some"');
+    expect(() => devOptions({ deliveryLog: 'some', demo: true })).toThrow('--delivery-log must be all or failures, got "some"');
   });
 
   it('keeps the documented defaults', () => {
