@@ -12,6 +12,7 @@ import {
   type DeliveryLogUpdate,
   type DeliveryRecord,
   type DeliveryState,
+  type QueuedOptions,
 } from '../core/delivery-log';
 
 /**
@@ -91,26 +92,30 @@ export class DynamoDeliveryLog implements DeliveryLogPort {
    * kept), or left alone when `leave` says so for their state. A key DynamoDB left unread counts as
    * existing in an unknown state (updated: never replaced, never skipped).
    */
-  async logQueued(facts: readonly DeliveryFacts[], at: string, options: { leave?: (state: DeliveryState) => boolean } = {}): Promise<ReadonlyMap<string, DeliveryState>> {
+  async logQueued(facts: readonly DeliveryFacts[], at: string, options: QueuedOptions = {}): Promise<ReadonlyMap<string, DeliveryState>> {
     const existing = await this.statesOf(facts);
     const left = new Map<string, DeliveryState>();
     const fresh: DeliveryFacts[] = [];
     const again: DeliveryFacts[] = [];
+    const { queuedBy } = options;
     for (const f of facts) {
       if (!existing.has(f.deliveryId)) fresh.push(f);
       else {
-        const state = existing.get(f.deliveryId);
-        if (state !== undefined && options.leave?.(state) === true) left.set(f.deliveryId, state);
+        const found = existing.get(f.deliveryId);
+        if (found !== undefined && options.leave?.(found.state, found.queuedBy) === true) left.set(f.deliveryId, found.state);
         else again.push(f);
       }
     }
-    await Promise.all([this.putPending(fresh, at), ...again.map((f) => this.logUpdate({ facts: f, state: 'pending', at }))]);
+    await Promise.all([this.putPending(fresh, at, queuedBy), ...again.map((f) => this.logUpdate({ facts: f, state: 'pending', at, ...(queuedBy !== undefined ? { queuedBy } : {}) }))]);
     return left;
   }
 
-  /** The state of each delivery that has a record (undefined: DynamoDB did not read the key; treat it as existing). */
-  private async statesOf(facts: readonly DeliveryFacts[]): Promise<Map<string, DeliveryState | undefined>> {
-    const states = new Map<string, DeliveryState | undefined>();
+  /**
+   * The state (and `queuedBy`) of each delivery that has a record (undefined: DynamoDB did not read
+   * the key, or its state is unknown; treat it as existing).
+   */
+  private async statesOf(facts: readonly DeliveryFacts[]): Promise<Map<string, { state: DeliveryState; queuedBy?: string } | undefined>> {
+    const states = new Map<string, { state: DeliveryState; queuedBy?: string } | undefined>();
     for (let i = 0; i < facts.length; i += BATCH_GET_MAX) {
       let keys: Array<Record<string, unknown>> = facts.slice(i, i + BATCH_GET_MAX).map((f) => ({ tenantId: f.tenantId, deliveryId: f.deliveryId }));
       for (let round = 0; keys.length > 0; round++) {
@@ -119,11 +124,14 @@ export class DynamoDeliveryLog implements DeliveryLogPort {
           break;
         }
         const out = await this.db.send(
-          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ProjectionExpression: '#id, #state', ExpressionAttributeNames: { '#id': 'deliveryId', '#state': 'state' } } } }),
+          new BatchGetCommand({
+            RequestItems: { [this.tableName]: { Keys: keys, ProjectionExpression: '#id, #state, queuedBy', ExpressionAttributeNames: { '#id': 'deliveryId', '#state': 'state' } } },
+          }),
         );
         for (const item of out.Responses?.[this.tableName] ?? []) {
           const state = String(item.state);
-          states.set(String(item.deliveryId), isDeliveryState(state) ? state : undefined);
+          const queuedBy = typeof item.queuedBy === 'string' ? { queuedBy: item.queuedBy } : {};
+          states.set(String(item.deliveryId), isDeliveryState(state) ? { state, ...queuedBy } : undefined);
         }
         keys = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
       }
@@ -132,10 +140,11 @@ export class DynamoDeliveryLog implements DeliveryLogPort {
   }
 
   /** New `pending` records, 25 to a BatchWriteItem call; unprocessed items retried, then it throws. */
-  private async putPending(facts: readonly DeliveryFacts[], at: string): Promise<void> {
+  private async putPending(facts: readonly DeliveryFacts[], at: string, queuedBy?: string): Promise<void> {
     const exp = expiresAt(new Date(at), this.retentionDays);
     const items = facts.map((f) => ({
       ...f,
+      ...(queuedBy !== undefined ? { queuedBy } : {}),
       state: 'pending',
       stateAt: at,
       createdAt: at,
@@ -197,6 +206,10 @@ export class DynamoDeliveryLog implements DeliveryLogPort {
       values[':url'] = update.url;
       set.push('#url = :url');
       names['#url'] = 'url';
+    }
+    if (update.queuedBy !== undefined) {
+      values[':queuedBy'] = update.queuedBy;
+      set.push('queuedBy = :queuedBy');
     }
     if (INDEXED_STATES.includes(state)) {
       values[':stateKey'] = stateKey(facts.tenantId, state);

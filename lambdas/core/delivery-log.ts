@@ -107,6 +107,8 @@ export interface DeliveryLogUpdate {
   readonly attempt?: AttemptRecord;
   readonly reason?: string;
   readonly url?: string;
+  /** A `pending` written by a replay's fan-out: the replay's name (see DeliveryLogPort.logQueued). */
+  readonly queuedBy?: string;
 }
 
 /** Where the delivery log is written; every call may throw (the callers below never let it matter). */
@@ -116,11 +118,19 @@ export interface DeliveryLogPort {
    * that exists already (the event was fanned out before: a Lambda retry or duplicate, a redrive,
    * a replay) is never replaced: it turns `pending` again with its earlier attempts kept, or, when
    * `leave` is true for its state, is left as it is. Resolves to the deliveries left alone, with
-   * their state.
+   * their state. `queuedBy` (a replay's name) is kept on every record queued here, so a repeat of
+   * the same replay can tell the deliveries it set going (`leave` gets the record's `queuedBy`).
    */
-  logQueued(facts: readonly DeliveryFacts[], at: string, options?: { leave?: (state: DeliveryState) => boolean }): Promise<ReadonlyMap<string, DeliveryState>>;
+  logQueued(facts: readonly DeliveryFacts[], at: string, options?: QueuedOptions): Promise<ReadonlyMap<string, DeliveryState>>;
   /** Records a state change and the attempt that caused it. */
   logUpdate(update: DeliveryLogUpdate): Promise<void>;
+}
+
+export interface QueuedOptions {
+  /** True: the existing record is left as it is (not `pending` again, its job not queued). */
+  readonly leave?: (state: DeliveryState, queuedBy?: string) => boolean;
+  /** The replay whose fan-out queues these deliveries (EventBridge's `replay-name`). */
+  readonly queuedBy?: string;
 }
 
 export const noDeliveryLog: DeliveryLogPort = { logQueued: async () => new Map(), logUpdate: async () => {} };

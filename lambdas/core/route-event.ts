@@ -84,7 +84,9 @@ export async function fanOut(input: unknown, ports: FanOutPorts): Promise<FanOut
   const body = buildPayload(change);
   const queuedAt = ports.now();
   // A replayed event (EventBridge marks it with `replay-name`) continues its deliveries' records.
-  const replayed = typeof (input as { 'replay-name'?: unknown })['replay-name'] === 'string';
+  const replayName = (input as { 'replay-name'?: unknown })['replay-name'];
+  const replay = typeof replayName === 'string' ? replayName : undefined;
+  const replayed = replay !== undefined;
   // With `deliveryLog` = `failures` only an operator's replay or redrive is written when queued (its
   // deliveries may have records to continue, and their outcomes are wanted). Jobs whose record is
   // written here say so: every outcome of theirs is written, whatever mode the delivery function
@@ -98,7 +100,9 @@ export async function fanOut(input: unknown, ports: FanOutPorts): Promise<FanOut
   });
   // Deliveries an earlier fan-out of this same event already set going (found in the log): not
   // queued again on an automatic repeat (a Lambda retry after a partly failed fan-out, a duplicate
-  // invocation). An operator's replay or redrive queues every delivery again.
+  // invocation). An operator's replay or redrive queues every delivery again; a replay's records
+  // carry its name, so a Lambda retry or duplicate of that same replay's event is an automatic
+  // repeat of it: it leaves what this replay already set going, like any other repeat.
   let underWay: ReadonlyMap<string, DeliveryState> = new Map();
   if (logQueued) {
     // Written before the jobs are queued, so a delivery's own writes always come after its
@@ -114,8 +118,14 @@ export async function fanOut(input: unknown, ports: FanOutPorts): Promise<FanOut
       body,
       occurredAt: job.occurredAt,
     }));
-    const leave = operatorAct ? undefined : (state: DeliveryState) => state !== 'pending';
-    await writeLog('queued', async () => void (underWay = await log.logQueued(facts, queuedAt.toISOString(), { leave })), ports, { ...context, deliveries: jobs.length });
+    const leave =
+      ports.operatorRedrive === true
+        ? undefined
+        : replay !== undefined
+          ? (state: DeliveryState, queuedBy?: string) => queuedBy === replay && state !== 'pending'
+          : (state: DeliveryState) => state !== 'pending';
+    const options = { leave, ...(replay !== undefined && ports.operatorRedrive !== true ? { queuedBy: replay } : {}) };
+    await writeLog('queued', async () => void (underWay = await log.logQueued(facts, queuedAt.toISOString(), options)), ports, { ...context, deliveries: jobs.length });
   }
   const queue = underWay.size === 0 ? jobs : jobs.filter((job) => !underWay.has(job.deliveryId));
   if (underWay.size > 0) {

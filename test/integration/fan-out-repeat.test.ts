@@ -147,3 +147,40 @@ test('an event whose records are missing (expired, or never written) gets new pe
     ['pending', []],
   ]);
 });
+
+test("a Lambda retry of a replay's partly failed fan-out does not queue again what that replay already set going; the next replay or a redrive queues everything", async () => {
+  const s = scenario(25);
+  // The original fan-out, long before: every delivery went out.
+  await fanOut(s.event, s.ports());
+  for (const job of s.queued[0]!) await s.attempted(job, 1, 200, 'delivered');
+  // An operator replays the archive: the replayed event's fan-out queues two chunks of ten, then SQS refuses the third.
+  const replayed = { ...s.event, 'replay-name': 'statushooks-20261204T110000-a1b2c3' };
+  const accepted: DeliveryJob[] = [];
+  let all: DeliveryJob[] = [];
+  const failing = s.ports({
+    enqueue: async (jobs) => {
+      all = [...jobs];
+      accepted.push(...jobs.slice(0, 20));
+      throw new Error('5 delivery jobs were not queued after 3 tries: ServiceUnavailable');
+    },
+  });
+  await expect(fanOut(replayed, failing)).rejects.toThrow('not queued');
+  expect(all).toHaveLength(25);
+  // Before Lambda retries the replayed event: 15 of the accepted jobs were delivered (again), 5 not tried yet.
+  for (const job of accepted.slice(0, 15)) await s.attempted(job, 2, 200, 'delivered');
+
+  const retry = await fanOut(replayed, s.ports());
+  const notUnderWay = [...accepted.slice(15), ...all.slice(20)];
+  // The retry queues only the deliveries this replay has not set going: no endpoint gets a third copy.
+  expect(queuedIds(retry)).toEqual(ids(notUnderWay));
+  expect(retry.status === 'queued' && [...(retry.underWay ?? [])].sort()).toEqual(ids(accepted.slice(0, 15)));
+  for (const job of accepted.slice(0, 15)) expect((await log.get(s.tenantId, job.deliveryId))!.state).toBe('delivered');
+
+  // Another replay of the same event is a new operator act: every delivery is queued again.
+  const next = await fanOut({ ...s.event, 'replay-name': 'statushooks-20261204T120000-d4e5f6' }, s.ports());
+  expect(queuedIds(next)).toEqual(ids(all));
+  // So is a redrive of the replayed event from the fan-out DLQ.
+  for (const job of all) await s.attempted(job, 3, 200, 'delivered');
+  const redriven = await fanOut(replayed, s.ports({ operatorRedrive: true }));
+  expect(queuedIds(redriven)).toEqual(ids(all));
+});
