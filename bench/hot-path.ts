@@ -137,6 +137,8 @@ function buildHandler(f: Fixture, shipped: Shipped, sender?: Sender): { handler:
         acquireProbe: async () => true,
         markSlow: async () => {},
         takeToken: async () => true,
+        markDisabled: async () => {},
+        resetIfDisabledAt: async () => {},
       },
       operational: { publishOperational: async () => {} },
       deliveryLog: { logQueued: async () => new Map(), logUpdate: async () => void counts.logWrites++ },

@@ -1,6 +1,6 @@
 import type { DeliveryLogMode } from '../core/delivery-log';
 import { DEFAULTS, ENV, type EndpointPolicy, type RetryPolicy } from '../core/config';
-import { DEFAULT_BREAKER_POLICY, type BreakerPolicy } from '../core/breaker';
+import { DEFAULT_BREAKER_POLICY, UNSEEN_SUCCESS_MARGIN_MS, type BreakerPolicy } from '../core/breaker';
 import type { Lane } from '../core/delivery';
 import { environmentSource, readSettings, resolveSettings, type Settings } from '../core/settings';
 
@@ -58,7 +58,13 @@ export function laneFromEnv(env: Env): { lane: Lane; timeoutMs: number; connectT
 
 export function breakerPolicyFromEnv(env: Env): BreakerPolicy {
   const s = settingsFromEnv(env);
-  return { ...DEFAULT_BREAKER_POLICY, threshold: s.breakerThreshold, probeIntervalMs: s.breakerProbeIntervalSeconds * 1000, disableAfterHours: s.disableAfterHours };
+  return {
+    ...DEFAULT_BREAKER_POLICY,
+    threshold: s.breakerThreshold,
+    probeIntervalMs: s.breakerProbeIntervalSeconds * 1000,
+    disableAfterHours: s.disableAfterHours,
+    unseenSuccessMs: s.healthCacheTtlMs + s.httpTimeoutMs + UNSEEN_SUCCESS_MARGIN_MS,
+  };
 }
 
 export function healthCacheTtlFromEnv(env: Env): number {

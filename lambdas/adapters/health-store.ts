@@ -1,6 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DEFAULT_BREAKER_POLICY, type BreakerPolicy, type Circuit, type EndpointHealth, type RecordResult, type Transition } from '../core/breaker';
+import { DEFAULT_BREAKER_POLICY, failingSinceAt, type BreakerPolicy, type Circuit, type EndpointHealth, type RecordResult, type Transition } from '../core/breaker';
 import { rateWindow } from '../core/rate-limit';
 
 /** A health item with its keys (table EndpointHealth: pk tenantId, sk subscriptionId). */
@@ -23,6 +23,22 @@ export function rateKey(tenantId: string, subscriptionId: string): string {
 
 const CIRCUITS: readonly Circuit[] = ['closed', 'open', 'half-open'];
 
+/** Every attribute of a health item besides its keys (none is a DynamoDB reserved word). */
+const HEALTH_ATTRIBUTES = [
+  'circuit',
+  'consecutiveFailures',
+  'firstFailureAt',
+  'failingSince',
+  'lastSuccessAt',
+  'lastFailureAt',
+  'lastError',
+  'openedAt',
+  'probeLeaseUntil',
+  'slowUntil',
+  'latencyMs',
+  'disabledAt',
+] as const;
+
 /** Reads an item leniently: health is advisory, a damaged item must not stop deliveries. */
 export function toHealth(item: Record<string, unknown>): HealthItem {
   const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
@@ -34,6 +50,7 @@ export function toHealth(item: Record<string, unknown>): HealthItem {
     circuit,
     consecutiveFailures: num(item.consecutiveFailures) ?? 0,
     firstFailureAt: str(item.firstFailureAt),
+    failingSince: str(item.failingSince),
     lastSuccessAt: str(item.lastSuccessAt),
     lastFailureAt: str(item.lastFailureAt),
     lastError: str(item.lastError),
@@ -41,6 +58,7 @@ export function toHealth(item: Record<string, unknown>): HealthItem {
     probeLeaseUntil: num(item.probeLeaseUntil),
     slowUntil: num(item.slowUntil),
     latencyMs: num(item.latencyMs),
+    disabledAt: str(item.disabledAt),
   };
   for (const key of Object.keys(health)) if (health[key] === undefined) delete health[key];
   return health as unknown as HealthItem;
@@ -98,7 +116,7 @@ export class DynamoHealthStore {
       new UpdateCommand({
         TableName: this.tableName,
         Key: { tenantId, subscriptionId },
-        UpdateExpression: `SET ${sets.join(', ')} REMOVE firstFailureAt, openedAt, probeLeaseUntil`,
+        UpdateExpression: `SET ${sets.join(', ')} REMOVE firstFailureAt, failingSince, openedAt, probeLeaseUntil`,
         ExpressionAttributeValues: values,
         ReturnValues: 'ALL_OLD',
       }),
@@ -125,7 +143,7 @@ export class DynamoHealthStore {
         ReturnValues: 'ALL_NEW',
       }),
     );
-    const stored = toHealth(out.Attributes ?? {});
+    const stored = await this.markFailingSince(tenantId, subscriptionId, toHealth(out.Attributes ?? {}), health, Date.parse(at));
     // Decided on the counted value, not the cached one: two instances each seeing 3 of 5 still open it.
     if (stored.circuit === 'closed' && stored.consecutiveFailures >= this.policy.threshold) {
       const opened = await this.open(tenantId, subscriptionId, at, 'circuit = :closed');
@@ -136,6 +154,34 @@ export class DynamoHealthStore {
       return { health: (await this.open(tenantId, subscriptionId, at, 'circuit <> :closed')) ?? stored };
     }
     return { health: stored };
+  }
+
+  /**
+   * Sets the streak's failingSince (breaker.failingSinceAt) once it is due, on the first failure
+   * past the window: one more conditional write, once per streak. `mine` is what the caller's
+   * breaker made of its cached copy (it knew the failure before this one, for an old streak).
+   */
+  private async markFailingSince(tenantId: string, subscriptionId: string, stored: HealthItem, mine: EndpointHealth, atMs: number): Promise<HealthItem> {
+    if (stored.failingSince !== undefined || stored.firstFailureAt === undefined || !Number.isFinite(atMs)) return stored;
+    const since = mine.firstFailureAt === stored.firstFailureAt && mine.failingSince !== undefined ? mine.failingSince : failingSinceAt(stored, undefined, atMs, this.policy);
+    if (since === undefined) return stored;
+    try {
+      const out = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { tenantId, subscriptionId },
+          UpdateExpression: 'SET failingSince = :since',
+          ConditionExpression: 'attribute_not_exists(failingSince) AND firstFailureAt = :first',
+          ExpressionAttributeValues: { ':since': since, ':first': stored.firstFailureAt },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return toHealth(out.Attributes ?? {});
+    } catch (error) {
+      // Another failure set it meanwhile, or a success ended the streak: the next failure sees it.
+      if (error instanceof ConditionalCheckFailedException) return stored;
+      throw error;
+    }
   }
 
   /** Sets the circuit open at `at` if `condition` holds; the new item, or undefined when it did not. */
@@ -199,6 +245,49 @@ export class DynamoHealthStore {
   /** Forgets the endpoint's history: on resume or a URL change it starts healthy. */
   async reset(tenantId: string, subscriptionId: string): Promise<void> {
     await this.db.send(new DeleteCommand({ TableName: this.tableName, Key: { tenantId, subscriptionId } }));
+  }
+
+  /**
+   * Marks the health of a subscription a delivery function has just disabled with the time taken
+   * before the disabling (`disabledAt`), so the first job after a resume, by whatever writer, resets
+   * it. An endpoint without an item (a 410 before any failure) gets none: there is nothing to reset.
+   */
+  async markDisabled(tenantId: string, subscriptionId: string, at: string): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { tenantId, subscriptionId },
+          UpdateExpression: 'SET disabledAt = :at',
+          ConditionExpression: 'attribute_exists(subscriptionId)',
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  /**
+   * Forgets the endpoint's history, like reset(), only while the item still carries this disabledAt
+   * mark (another job may have reset it already, and new failures written since then count). An
+   * UpdateItem that removes every attribute, not a DeleteItem: the delivery functions may not delete
+   * items. What is left (the keys) reads as healthy.
+   */
+  async resetIfDisabledAt(tenantId: string, subscriptionId: string, disabledAt: string): Promise<void> {
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { tenantId, subscriptionId },
+          UpdateExpression: `REMOVE ${HEALTH_ATTRIBUTES.join(', ')}`,
+          ConditionExpression: 'disabledAt = :at',
+          ExpressionAttributeValues: { ':at': disabledAt },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
   }
 
   /**

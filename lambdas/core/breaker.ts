@@ -10,8 +10,14 @@ export type Circuit = 'closed' | 'open' | 'half-open';
 export interface EndpointHealth {
   readonly circuit: Circuit;
   readonly consecutiveFailures: number;
-  /** ISO time of the first failure since the last success. */
+  /** ISO time of the first failure since the last success (that was written). */
   readonly firstFailureAt?: string;
+  /**
+   * ISO time from which the endpoint counts as failing without a success (failingSinceAt): the
+   * disable clock, the wait growth and the operational events' `since`. Absent for a streak younger
+   * than `unseenSuccessMs`.
+   */
+  readonly failingSince?: string;
   readonly lastSuccessAt?: string;
   readonly lastFailureAt?: string;
   /** Redacted by the caller; cut to LAST_ERROR_MAX_CHARS here. */
@@ -24,6 +30,12 @@ export interface EndpointHealth {
   readonly slowUntil?: number;
   /** EWMA of the durations of the successes that were written (recoveries): a coarse indicator only. */
   readonly latencyMs?: number;
+  /**
+   * ISO time just before the delivery functions disabled the subscription (410, sustained failure).
+   * Seen on an active subscription that was changed at or after it, it means the subscription was
+   * resumed since (by any writer): this health is history and is reset (resumedSince).
+   */
+  readonly disabledAt?: string;
 }
 
 export interface BreakerPolicy {
@@ -47,7 +59,17 @@ export interface BreakerPolicy {
   readonly slowAfterMs: number;
   /** Failing without a single success for this long disables the subscription (fractions allowed). */
   readonly disableAfterHours: number;
+  /**
+   * How long after a failure is written another instance may still make a success it does not
+   * write: that instance decided from its cached copy, read before the failure (healthCacheTtlMs),
+   * and its request was still under way (httpTimeoutMs), plus a margin for its DynamoDB calls and
+   * clock skew. No success can go unwritten after this: see failingSinceAt.
+   */
+  readonly unseenSuccessMs: number;
 }
+
+/** What unseenSuccessMs adds to the health cache's TTL and the request timeout. */
+export const UNSEEN_SUCCESS_MARGIN_MS = 5_000;
 
 export const DEFAULT_BREAKER_POLICY: BreakerPolicy = {
   threshold: 5,
@@ -58,6 +80,7 @@ export const DEFAULT_BREAKER_POLICY: BreakerPolicy = {
   slowForMs: 10 * 60_000,
   slowAfterMs: 1_000,
   disableAfterHours: 120,
+  unseenSuccessMs: 1_000 + 10_000 + UNSEEN_SUCCESS_MARGIN_MS,
 };
 
 export const LAST_ERROR_MAX_CHARS = 300;
@@ -96,7 +119,7 @@ export function record(health: EndpointHealth | undefined, outcome: AttemptOutco
     if (!health) return { health: { circuit: 'closed', consecutiveFailures: 0 }, write: 'none' };
     if (health.circuit === 'closed' && health.consecutiveFailures === 0) return { health, write: 'none' };
     const at = new Date(nowMs).toISOString();
-    const { firstFailureAt: _f, openedAt: _o, probeLeaseUntil: _p, ...rest } = health;
+    const { firstFailureAt: _f, failingSince: _s, openedAt: _o, probeLeaseUntil: _p, ...rest } = health;
     const latencyMs = Math.round(health.latencyMs === undefined ? outcome.durationMs : health.latencyMs + LATENCY_WEIGHT * (outcome.durationMs - health.latencyMs));
     return {
       health: { ...rest, circuit: 'closed', consecutiveFailures: 0, lastSuccessAt: at, latencyMs },
@@ -106,10 +129,12 @@ export function record(health: EndpointHealth | undefined, outcome: AttemptOutco
   }
   const at = new Date(nowMs).toISOString();
   const before = health ?? { circuit: 'closed', consecutiveFailures: 0 };
+  const failingSince = before.firstFailureAt === undefined ? undefined : failingSinceAt(before, before.lastFailureAt, nowMs, policy);
   const failed: EndpointHealth = {
     ...before,
     consecutiveFailures: before.consecutiveFailures + 1,
     firstFailureAt: before.firstFailureAt ?? at,
+    ...(failingSince !== undefined ? { failingSince } : {}),
     lastFailureAt: at,
     lastError: outcome.error.slice(0, LAST_ERROR_MAX_CHARS),
   };
@@ -129,10 +154,47 @@ export function markSlow(health: EndpointHealth | undefined, nowMs: number, poli
   return { ...(health ?? { circuit: 'closed', consecutiveFailures: 0 }), slowUntil: nowMs + policy.slowForMs };
 }
 
-/** Call after a failed attempt: true once the endpoint has failed without a success for disableAfterHours. */
+/**
+ * Whether a health item marked by a disabling (`disabledAt`) describes an earlier life of this
+ * active subscription: the item was written (by the disabling itself, or since) at or after the
+ * mark, so it was resumed after it, through the CLI or by a direct write of the item. A cached copy
+ * of the item from before the disabling is older than the mark and says nothing.
+ */
+export function resumedSince(subscription: { readonly state: string; readonly updatedAt?: string }, health: EndpointHealth | undefined): boolean {
+  if (health?.disabledAt === undefined || subscription.state !== 'active') return false;
+  const updated = Date.parse(subscription.updatedAt ?? '');
+  // An item without a readable updatedAt (a backend that does not keep it) cannot be older than the mark.
+  return !Number.isFinite(updated) || updated >= Date.parse(health.disabledAt);
+}
+
+/**
+ * When a streak that failed again at `atMs` has been failing without a success, for certain.
+ * A success is written only by an instance whose copy of the health shows failures; one whose copy
+ * was read before the streak's first failure writes nothing for its success (a steady healthy
+ * endpoint costs no write), so a success may follow the first failure unseen, but never by more
+ * than `unseenSuccessMs`. The first failure after that is the one from which there surely was no
+ * success: `failingSince`. Undefined while the streak is younger (nothing can be due yet).
+ * `previousFailureAt` is the streak's failure before this one: a streak that already failed past
+ * the window without a mark was written before `failingSince` existed and keeps its first failure.
+ */
+export function failingSinceAt(streak: Pick<EndpointHealth, 'firstFailureAt' | 'failingSince'>, previousFailureAt: string | undefined, atMs: number, policy: BreakerPolicy): string | undefined {
+  if (streak.failingSince !== undefined) return streak.failingSince;
+  const first = Date.parse(streak.firstFailureAt ?? '');
+  if (!Number.isFinite(first) || atMs <= first + policy.unseenSuccessMs) return undefined;
+  const previous = Date.parse(previousFailureAt ?? '');
+  if (Number.isFinite(previous) && previous > first + policy.unseenSuccessMs) return streak.firstFailureAt;
+  return new Date(atMs).toISOString();
+}
+
+/** Since when the endpoint has been failing, as operators are told: failingSince, or the streak's first failure while it is young. */
+export function failingSinceOf(health: EndpointHealth | undefined): string | undefined {
+  return health?.failingSince ?? health?.firstFailureAt;
+}
+
+/** Call after a failed attempt: true once the endpoint has failed without a success for disableAfterHours since failingSince. */
 export function shouldDisable(health: EndpointHealth | undefined, nowMs: number, policy: BreakerPolicy): boolean {
-  if (!health || health.consecutiveFailures === 0 || health.firstFailureAt === undefined) return false;
-  const since = Date.parse(health.firstFailureAt);
+  if (!health || health.consecutiveFailures === 0 || health.failingSince === undefined) return false;
+  const since = Date.parse(health.failingSince);
   return Number.isFinite(since) && nowMs - since >= policy.disableAfterHours * 3_600_000;
 }
 
@@ -144,7 +206,7 @@ export function shouldDisable(health: EndpointHealth | undefined, nowMs: number,
  * the subscription is disabled; the retry lane's redrive allows 1000).
  */
 export function waitForOpenCircuit(health: EndpointHealth, nowMs: number, policy: BreakerPolicy, rng: () => number): number {
-  const since = Date.parse(health.firstFailureAt ?? health.openedAt ?? '');
+  const since = Date.parse(failingSinceOf(health) ?? health.openedAt ?? '');
   const failingForMs = Number.isFinite(since) ? Math.max(0, nowMs - since) : 0;
   const grown = Math.min(policy.maxWaitMs, Math.max(policy.probeIntervalMs, failingForMs * policy.waitFraction));
   const jittered = Math.round(grown * (1 - policy.waitJitter * rng()));

@@ -1,4 +1,4 @@
-import { admit, isHealthy, markSlow, record, shouldDisable, waitForOpenCircuit, type BreakerPolicy, type EndpointHealth, type RecordResult, type Transition } from './breaker';
+import { admit, failingSinceOf, isHealthy, markSlow, record, resumedSince, shouldDisable, waitForOpenCircuit, type BreakerPolicy, type EndpointHealth, type RecordResult, type Transition } from './breaker';
 import type { EndpointPolicy, RetryPolicy } from './config';
 import { attemptRecord, factsFromJob, logsOutcome, noDeliveryLog, writeLog, type DeliveryLogMode, type DeliveryLogPort, type DeliveryState } from './delivery-log';
 import { checkUrl, redactUrl } from './endpoint-guard';
@@ -51,6 +51,10 @@ export interface HealthPort {
   markSlow(tenantId: string, subscriptionId: string, untilMs: number): Promise<void>;
   /** One request token of the subscription's rate limit for the current second. */
   takeToken(tenantId: string, subscriptionId: string, max: number, nowMs: number): Promise<boolean>;
+  /** Marks the health of a subscription the delivery functions just disabled (`disabledAt`, ISO); nothing when it has none. */
+  markDisabled(tenantId: string, subscriptionId: string, at: string): Promise<void>;
+  /** Forgets the endpoint's health if it still carries this `disabledAt` mark (the subscription was resumed since). */
+  resetHealth(tenantId: string, subscriptionId: string, disabledAt: string): Promise<void>;
 }
 
 /** What can be done with the SQS message of the job. */
@@ -282,6 +286,17 @@ async function attemptJob(job: DeliveryJob, s: Settling, ports: DeliveryPorts, c
     // Health is advisory: without it the job is sent as to a healthy endpoint.
     ports.log.warn('endpoint health could not be read; sending as if healthy', { ...s.fields, reason: errorMessage(error) });
   }
+  if (resumedSince(subscription, health)) {
+    // Disabled by a delivery function, active again since (the CLI, the console or a direct write
+    // of the item): resuming resets the endpoint's health, whoever resumed it (docs §7).
+    try {
+      await ports.resetHealth(job.tenantId, job.subscriptionId, health!.disabledAt!);
+      ports.log.info('endpoint health reset: the subscription was resumed after it was disabled', { ...s.fields, disabledAt: health!.disabledAt });
+    } catch (error) {
+      ports.log.warn('endpoint health of a resumed subscription could not be reset; sending as if healthy', { ...s.fields, reason: errorMessage(error) });
+    }
+    health = undefined;
+  }
   const expired = s.attempts >= 1 ? pastDeadline(job, s.attempts, nowMs, config) : undefined;
   if (expired !== undefined) {
     const last = health?.lastError ? `; last error: ${health.lastError}` : '';
@@ -385,11 +400,11 @@ async function recordHealth(
     if (saved.transition === 'opened') {
       ports.metrics.count(METRIC.circuitsOpened);
       ports.log.warn('circuit opened: jobs of this endpoint wait, one probe per interval', { ...s.fields, consecutiveFailures: saved.health.consecutiveFailures });
-      await announce(OPERATIONAL_DETAIL_TYPES.failing, job, subscription, `${plural(saved.health.consecutiveFailures, 'consecutive failed attempt')}; last: ${outcome.kind === 'delivered' ? '' : outcome.reason}`, saved.health.firstFailureAt ?? new Date(nowMs).toISOString(), ports);
+      await announce(OPERATIONAL_DETAIL_TYPES.failing, job, subscription, `${plural(saved.health.consecutiveFailures, 'consecutive failed attempt')}; last: ${outcome.kind === 'delivered' ? '' : outcome.reason}`, failingSinceOf(saved.health) ?? new Date(nowMs).toISOString(), ports);
     } else if (saved.transition === 'closed') {
       ports.log.info('circuit closed: the endpoint answered again', { ...s.fields });
       const failures = before?.consecutiveFailures ?? 0;
-      await announce(OPERATIONAL_DETAIL_TYPES.recovered, job, subscription, `delivered again after ${plural(failures, 'consecutive failed attempt')}`, before?.firstFailureAt ?? before?.openedAt ?? new Date(nowMs).toISOString(), ports);
+      await announce(OPERATIONAL_DETAIL_TYPES.recovered, job, subscription, `delivered again after ${plural(failures, 'consecutive failed attempt')}`, failingSinceOf(before) ?? before?.openedAt ?? new Date(nowMs).toISOString(), ports);
     }
     return saved.health;
   } catch (error) {
@@ -509,8 +524,9 @@ async function settleAttempt(step: Extract<StepOutcome, { kind: 'attempted' }>, 
     case 'retryable': {
       countFailure(METRIC.deliveriesFailed, job.tenantId, ports);
       const nowMs = ports.now().getTime();
-      if (shouldDisable(step.health, nowMs, config.breaker)) {
-        const since = step.health!.firstFailureAt!;
+      // A streak from before a resume (its health could not be reset) does not disable it again.
+      if (shouldDisable(step.health, nowMs, config.breaker) && !resumedSince(step.subscription, step.health)) {
+        const since = step.health!.failingSince!;
         const reason =
           `no successful delivery since ${since} (${config.breaker.disableAfterHours} h allowed; ` +
           `${plural(step.health!.consecutiveFailures, 'consecutive failed attempt')}); last: ${outcome.reason}`;
@@ -540,10 +556,18 @@ function retryOrPark(outcome: { readonly reason: string; readonly retryAfterSeco
  * all fail, and one `subscription.disabled` event is sent, not one per job.
  */
 async function disable(job: DeliveryJob, subscription: Subscription, reason: string, since: string, s: Settling, ports: DeliveryPorts): Promise<DisableResult> {
+  // Taken before the write, so the item's updatedAt (set by the disabling) is not older than it.
+  const at = ports.now().toISOString();
   const result = await ports.disableSubscription(job.tenantId, job.subscriptionId, reason, subscription.url);
   if (result === 'disabled') {
     ports.metrics.count(METRIC.subscriptionsDisabled);
     ports.log.warn('subscription disabled', { ...s.fields, reason });
+    // However it is resumed later (also by a direct write of the item), its health then starts afresh.
+    try {
+      await ports.markDisabled(job.tenantId, job.subscriptionId, at);
+    } catch (error) {
+      ports.log.warn('endpoint health could not be marked disabled; a resume without the CLI keeps it', { ...s.fields, reason: errorMessage(error) });
+    }
     await announce(OPERATIONAL_DETAIL_TYPES.disabled, job, subscription, reason, since, ports);
   } else {
     ports.log.info(result === 'moved' ? 'subscription not disabled: it has moved to another URL since this attempt' : 'subscription not disabled here: it is no longer active', { ...s.fields, reason });

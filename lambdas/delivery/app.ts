@@ -20,7 +20,7 @@ import type { Subscription } from '../core/subscriptions';
 
 export interface DeliveryAdapters {
   readonly store: Pick<DynamoSubscriptionStore, 'get' | 'disable'>;
-  readonly health: Pick<DynamoHealthStore, 'get' | 'save' | 'acquireProbe' | 'markSlow' | 'takeToken'>;
+  readonly health: Pick<DynamoHealthStore, 'get' | 'save' | 'acquireProbe' | 'markSlow' | 'takeToken' | 'markDisabled' | 'resetIfDisabledAt'>;
   readonly operational: Pick<OperationalEvents, 'publishOperational'>;
   readonly deliveryLog: DeliveryLogPort;
   readonly sender: Pick<HttpSender, 'send'>;
@@ -67,6 +67,14 @@ export function createDeliveryHandler(a: DeliveryAdapters, config: DeliveryConfi
         healthCache.delete(key(tenantId, subscriptionId));
       },
       takeToken: (tenantId, subscriptionId, max, nowMs) => a.health.takeToken(tenantId, subscriptionId, max, nowMs),
+      markDisabled: async (tenantId, subscriptionId, at) => {
+        await a.health.markDisabled(tenantId, subscriptionId, at);
+        healthCache.delete(key(tenantId, subscriptionId));
+      },
+      resetHealth: async (tenantId, subscriptionId, disabledAt) => {
+        await a.health.resetIfDisabledAt(tenantId, subscriptionId, disabledAt);
+        healthCache.delete(key(tenantId, subscriptionId));
+      },
       publishOperational: (event) => a.operational.publishOperational(event),
       deliveryLog: a.deliveryLog,
       send: (request) => a.sender.send(request),

@@ -116,3 +116,44 @@ test('a 410 from a URL the subscription has left meanwhile does not disable it: 
   expect(item?.disabledReason).toBeUndefined();
   expect((await operational.list(started, Date.now())).filter((e) => e.detail.subscriptionId === subscriptionId)).toEqual([]);
 });
+
+test('a subscription disabled for sustained failure and made active again by a direct write of its item starts healthy: its next failed attempt is retried, not disabled again', async () => {
+  const tenantId = 'dis-resumed';
+  let recovered = false;
+  // Failing until it is disabled; afterwards the first attempt of a delivery fails once more, the next succeeds.
+  const r = await Receiver.start((n) => (recovered && n > 1 ? 200 : 500));
+  receivers.push(r);
+  const sub = await subscribe(h, { tenantId, url: r.url });
+  await putChanges(h, [{ event: EVENT, tenantId, oldStatus: 'packed', newStatus: 'shipped', uuid: 'd1000000-0000-4000-8000-000000000001' }]);
+  await waitFor(async () => ((await getSubscription(h, tenantId, sub.subscriptionId))?.state === 'disabled' ? true : undefined), {
+    timeoutMs: 30_000,
+    describe: () => `not disabled; the receiver saw ${r.requests.length} request(s)`,
+  });
+
+  // An admin backend resumes it by writing the item (§3), not through the CLI.
+  recovered = true;
+  await h.db.send(
+    new UpdateCommand({
+      TableName: h.runtime.outputs.SubscriptionsTableName,
+      Key: { tenantId, subscriptionId: sub.subscriptionId },
+      UpdateExpression: 'SET #s = :active REMOVE disabledReason',
+      ExpressionAttributeNames: { '#s': 'state' },
+      ExpressionAttributeValues: { ':active': 'active' },
+    }),
+  );
+  // Fan-out's cached lookup of the tenant (subscriptionCacheTtlMs, 5 s) must see it active.
+  await new Promise((resolve) => setTimeout(resolve, 6_000));
+  const before = r.requests.length;
+  await putChanges(h, [{ event: EVENT, tenantId, oldStatus: 'shipped', newStatus: 'delivered', uuid: 'd1000000-0000-4000-8000-000000000001' }]);
+  await waitFor(() => (r.requests.length >= before + 2 ? true : undefined), {
+    timeoutMs: 30_000,
+    describe: () => `the resumed subscription got ${r.requests.length - before} request(s); last log lines:\n${h.logs.slice(-6).join('\n')}`,
+  });
+  const fresh = r.requests.slice(before);
+  // The same delivery, tried again after its one failure, and delivered.
+  expect(fresh.map((q) => q.headers['webhook-id'])).toEqual([fresh[0]!.headers['webhook-id'], fresh[0]!.headers['webhook-id']]);
+  const item = await getSubscription(h, tenantId, sub.subscriptionId);
+  expect(item?.state).toBe('active');
+  const disabledEvents = (await operational.list(started, Date.now())).filter((e) => e.detail.subscriptionId === sub.subscriptionId && e.detailType === 'statushooks.subscription.disabled');
+  expect(disabledEvents).toHaveLength(1);
+});

@@ -100,3 +100,15 @@ test('reset forgets an endpoint: it starts healthy after a resume or a URL chang
   expect(await store.get('shop', 'sub_ok')).toBeUndefined();
   expect((await store.listByTenant('shop')).map((h) => h.subscriptionId)).toEqual(['sub_fail']);
 });
+
+test('a disabling marks the health item; a job after a resume resets it only while the mark is the same', async () => {
+  await store.save('shop', 'sub_marked', failure(undefined, T), T);
+  await store.markDisabled('shop', 'sub_marked', '2026-11-28T10:05:00.000Z');
+  await store.markDisabled('shop', 'sub_none', '2026-11-28T10:05:00.000Z');
+  expect(await store.get('shop', 'sub_none')).toBeUndefined();
+  expect(await store.get('shop', 'sub_marked')).toMatchObject({ consecutiveFailures: 1, disabledAt: '2026-11-28T10:05:00.000Z' });
+  await store.resetIfDisabledAt('shop', 'sub_marked', '2026-11-28T09:00:00.000Z');
+  expect(await store.get('shop', 'sub_marked')).toMatchObject({ consecutiveFailures: 1 });
+  await store.resetIfDisabledAt('shop', 'sub_marked', '2026-11-28T10:05:00.000Z');
+  expect(await store.get('shop', 'sub_marked')).toEqual({ tenantId: 'shop', subscriptionId: 'sub_marked', circuit: 'closed', consecutiveFailures: 0 });
+});

@@ -1,6 +1,7 @@
 import {
   admit,
   DEFAULT_BREAKER_POLICY,
+  failingSinceAt,
   isHealthy,
   LAST_ERROR_MAX_CHARS,
   markSlow,
@@ -153,8 +154,10 @@ describe('isHealthy (fast lane or retry lane)', () => {
 describe('shouldDisable (sustained failure)', () => {
   it.each<[string, EndpointHealth | undefined, number, boolean]>([
     ['no health', undefined, T0 + 1000 * HOUR, false],
-    ['failing for 119 h', failing(40), T0 + 119 * HOUR, false],
-    ['failing for 120 h', failing(40), T0 + 120 * HOUR, true],
+    ['failing for 119 h', { ...failing(40), failingSince: iso(T0) }, T0 + 119 * HOUR, false],
+    ['failing for 120 h', { ...failing(40), failingSince: iso(T0) }, T0 + 120 * HOUR, true],
+    // No failure yet past the window in which another instance's success may go unwritten: not sure it has been failing.
+    ['a first failure 200 h ago, nothing since', failing(1), T0 + 200 * HOUR, false],
     ['recovered since (no failures)', { ...closed, lastFailureAt: iso(T0) }, T0 + 200 * HOUR, false],
   ])('%s → %s', (_label, health, now, expected) => {
     expect(shouldDisable(health, now, policy)).toBe(expected);
@@ -162,8 +165,32 @@ describe('shouldDisable (sustained failure)', () => {
 
   it('accepts fractional hours (tests use seconds)', () => {
     const quick = { ...policy, disableAfterHours: 0.001 }; // 3.6 s
-    expect(shouldDisable(failing(2), T0 + 3599, quick)).toBe(false);
-    expect(shouldDisable(failing(2), T0 + 3600, quick)).toBe(true);
+    expect(shouldDisable({ ...failing(2), failingSince: iso(T0) }, T0 + 3599, quick)).toBe(false);
+    expect(shouldDisable({ ...failing(2), failingSince: iso(T0) }, T0 + 3600, quick)).toBe(true);
+  });
+});
+
+describe('failingSinceAt: the first failure no unwritten success can follow', () => {
+  const W = policy.unseenSuccessMs;
+  it('is unknown while the streak is younger than unseenSuccessMs, then the first failure past it', () => {
+    expect(failingSinceAt(failing(1), iso(T0), T0 + W, policy)).toBeUndefined();
+    expect(failingSinceAt(failing(1), iso(T0), T0 + 120 * HOUR, policy)).toBe(iso(T0 + 120 * HOUR));
+  });
+
+  it('once set, it stays for the whole streak', () => {
+    expect(failingSinceAt({ ...failing(3), failingSince: iso(T0 + MIN) }, iso(T0 + 2 * MIN), T0 + 5 * HOUR, policy)).toBe(iso(T0 + MIN));
+  });
+
+  it('a streak that already failed past the window without one (written before failingSince existed) keeps its first failure', () => {
+    expect(failingSinceAt(failing(2), iso(T0 + MIN), T0 + 2 * MIN, policy)).toBe(iso(T0));
+  });
+
+  it('record() carries it: a failure after a long quiet spell starts the clock, not the failure before the spell', () => {
+    const after = record(failing(1), { ok: false, error: 'HTTP 500' }, T0 + 120 * HOUR, policy).health;
+    expect(after).toMatchObject({ consecutiveFailures: 2, firstFailureAt: iso(T0), failingSince: iso(T0 + 120 * HOUR) });
+    expect(shouldDisable(after, T0 + 120 * HOUR, policy)).toBe(false);
+    // A success ends the streak and its clock.
+    expect(record(after, { ok: true, durationMs: 10 }, T0 + 121 * HOUR, policy).health).not.toHaveProperty('failingSince');
   });
 });
 

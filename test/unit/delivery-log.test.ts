@@ -70,6 +70,8 @@ describe('the delivery writes the log after the job is settled, and never fails 
       acquireProbe: async () => true,
       markSlow: async () => undefined,
       takeToken: async () => true,
+      markDisabled: async () => undefined,
+      resetHealth: async () => undefined,
       publishOperational: async () => undefined,
       send: async () => {
         order.push('send');

@@ -73,6 +73,12 @@ function setup(subscription: Subscription | undefined, respond: AttemptResult | 
       state.tokens.set(second, taken + 1);
       return true;
     },
+    markDisabled: async (_t, _s, at) => {
+      if (state.health) state.health = { ...state.health, disabledAt: at };
+    },
+    resetHealth: async (_t, _s, disabledAt) => {
+      if (state.health?.disabledAt === disabledAt) state.health = undefined;
+    },
     publishOperational: async (event) => void announced.push(event),
     send: async (request) => {
       sent.push(request);
@@ -292,11 +298,12 @@ describe('delivery: lanes', () => {
 
 describe('delivery: circuit breaker', () => {
   it('opens after threshold consecutive failures and tells operators once', async () => {
-    const t = setup(active, fail500, {}, { circuit: 'closed', consecutiveFailures: 2, firstFailureAt: '2026-11-28T09:58:00.000Z' });
+    const t = setup(active, fail500, {}, { circuit: 'closed', consecutiveFailures: 2, firstFailureAt: '2026-11-28T09:58:00.000Z', lastFailureAt: '2026-11-28T09:59:00.000Z', failingSince: '2026-11-28T09:59:00.000Z' });
     await deliver(attemptMessage(3), 1, t.ports, retryLane);
     expect(t.state.health).toMatchObject({ circuit: 'open', consecutiveFailures: 3 });
     expect(t.announced.map((e) => e.detailType)).toEqual(['statushooks.endpoint.failing']);
-    expect(t.announced[0]!.detail).toMatchObject({ since: '2026-11-28T09:58:00.000Z', reason: '3 consecutive failed attempts; last: HTTP 500' });
+    // Since the first failure that no success can have followed unseen (breaker.failingSinceAt).
+    expect(t.announced[0]!.detail).toMatchObject({ since: '2026-11-28T09:59:00.000Z', reason: '3 consecutive failed attempts; last: HTTP 500' });
     expect(t.counts).toMatchObject({ CircuitsOpened: 1 });
   });
 
@@ -361,11 +368,30 @@ describe('delivery: circuit breaker', () => {
 describe('delivery: sustained failure disables', () => {
   it('disables a subscription failing without a success for disableAfterHours, parks the job and tells operators', async () => {
     const firstFailureAt = new Date(now.getTime() - 121 * 3600_000).toISOString();
-    const t = setup(active, fail500, {}, { circuit: 'closed', consecutiveFailures: 1, firstFailureAt });
+    const failingSince = firstFailureAt;
+    const t = setup(active, fail500, {}, { circuit: 'closed', consecutiveFailures: 1, firstFailureAt, lastFailureAt: failingSince, failingSince });
     await expect(deliver(attemptMessage(2), 1, t.ports, retryLane)).resolves.toMatchObject({ result: 'parked', reason: expect.stringMatching(/^subscription disabled after sustained failure; no successful delivery since /) });
-    expect(t.disabled[0]).toBe(`no successful delivery since ${firstFailureAt} (120 h allowed; 2 consecutive failed attempts); last: HTTP 500`);
+    expect(t.disabled[0]).toBe(`no successful delivery since ${failingSince} (120 h allowed; 2 consecutive failed attempts); last: HTTP 500`);
     expect(t.announced.map((e) => e.detailType)).toEqual(['statushooks.subscription.disabled']);
-    expect(t.announced[0]!.detail).toMatchObject({ reason: t.disabled[0], since: firstFailureAt });
+    expect(t.announced[0]!.detail).toMatchObject({ reason: t.disabled[0], since: failingSince });
+  });
+
+  it('a subscription made active again after a delivery function disabled it (any writer) starts healthy; a copy from before the disabling does not', async () => {
+    const firstFailureAt = new Date(now.getTime() - 130 * 3600_000).toISOString();
+    const disabledAt = new Date(now.getTime() - 5 * 3600_000).toISOString();
+    const marked: EndpointHealth = { circuit: 'closed', consecutiveFailures: 4, firstFailureAt, lastFailureAt: disabledAt, failingSince: firstFailureAt, disabledAt };
+
+    // Resumed by a direct write that kept updatedAt (the disabling set it, just after the mark): reset, retried.
+    const resumed = setup({ ...active, updatedAt: new Date(now.getTime() - 5 * 3600_000 + 5).toISOString() }, fail500, {}, marked);
+    await expect(deliver(attemptMessage(2), 1, resumed.ports, retryLane)).resolves.toMatchObject({ result: 'rescheduled' });
+    expect(resumed.disabled).toEqual([]);
+    expect(resumed.state.health).toMatchObject({ consecutiveFailures: 1, firstFailureAt: now.toISOString() });
+    expect(resumed.state.health).not.toHaveProperty('disabledAt');
+
+    // A cached copy of the subscription from before the disabling: the streak still counts.
+    const stale = setup({ ...active, updatedAt: new Date(now.getTime() - 200 * 3600_000).toISOString() }, fail500, {}, marked);
+    await expect(deliver(attemptMessage(2), 1, stale.ports, retryLane)).resolves.toMatchObject({ result: 'parked' });
+    expect(stale.disabled).toHaveLength(1);
   });
 
   it('does not disable an endpoint that failed for less than disableAfterHours', async () => {

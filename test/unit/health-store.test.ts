@@ -111,7 +111,7 @@ describe('health store: writes only on change', () => {
     expect(updates()[0]).toEqual({
       TableName: 'EndpointHealth',
       Key: { tenantId: 't', subscriptionId: 's' },
-      UpdateExpression: 'SET circuit = :closed, consecutiveFailures = :zero, lastSuccessAt = :at, latencyMs = :lat REMOVE firstFailureAt, openedAt, probeLeaseUntil',
+      UpdateExpression: 'SET circuit = :closed, consecutiveFailures = :zero, lastSuccessAt = :at, latencyMs = :lat REMOVE firstFailureAt, failingSince, openedAt, probeLeaseUntil',
       ExpressionAttributeValues: { ':closed': 'closed', ':zero': 0, ':at': iso(T), ':lat': 80 },
       ReturnValues: 'ALL_OLD',
     });

@@ -159,7 +159,7 @@ describe('delivery handler: counts reach the invocation that made them', () => {
     const adapters: DeliveryAdapters = {
       // Every lookup fails: each record is a fault (counted), and its handler throws (the record is retried).
       store: { get: async () => Promise.reject(new Error('DynamoDB is down')), disable: unused },
-      health: { get: unused, save: unused, acquireProbe: unused, markSlow: unused, takeToken: unused },
+      health: { get: unused, save: unused, acquireProbe: unused, markSlow: unused, takeToken: unused, markDisabled: unused, resetIfDisabledAt: unused },
       operational: { publishOperational: unused },
       deliveryLog: { logQueued: async () => new Map(), logUpdate: async () => {} },
       sender: { send: unused },
