@@ -28,6 +28,9 @@ const breaker = { ...DEFAULT_BREAKER_POLICY, disableAfterHours: 0.0005, unseenSu
 const retry = { maxAttempts: 5, schedule: [60, 600, 3600, 21600], jitter: 0, maxRetryAfterSeconds: 21600 };
 
 beforeAll(async () => {
+  // The handlers' log lines and EMF records are not what these tests read: kept out of the test output.
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
   dynamo = await startDynalite();
   await dynamo.client.send(
     new CreateTableCommand({
