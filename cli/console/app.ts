@@ -12,7 +12,7 @@ import type { Subscription } from '../../lambdas/core/subscriptions';
 import { CliError, UsageError, errorLine } from '../cli-errors';
 import { healthLine } from '../health-view';
 import { nonEmpty, parseTenant } from '../inputs';
-import { formatAge } from '../output';
+import { formatAge, printable } from '../output';
 import { onTarget } from '../run';
 import { Clients, type Target, type TargetOptions } from '../target';
 import { LIST_VISIBILITY_SECONDS, listParkedEvents, listParkedJobs, queueDepth } from '../dlq-queue';
@@ -113,6 +113,19 @@ function str(values: FormValues, name: string): string | undefined {
 function all(values: FormValues, name: string): string[] {
   const v = values[name];
   return v === undefined ? [] : Array.isArray(v) ? v : [v];
+}
+
+/** What a text input does to a value it is given: line breaks are dropped. */
+const asInputShowsIt = (value: string) => value.replace(/[\r\n]/g, '');
+
+/**
+ * A field of a form that was filled in with the current value (and carries that value in
+ * `was-<name>`): given only when the operator changed it.
+ */
+function edited(values: FormValues, name: string): string | undefined {
+  const now = str(values, name);
+  const was = str(values, `was-${name}`);
+  return now === undefined || (was !== undefined && asInputShowsIt(now) === asInputShowsIt(was)) ? undefined : now;
 }
 
 /** An optional form field: empty means "not given" (the option left out). */
@@ -240,7 +253,7 @@ ${
 ${data.events.map(
   (e) => html`<tr><td>${time(e.time)}</td><td>${badge(e.detailType.replace(/^statushooks\./, ''), /recovered/.test(e.detailType) ? 'good' : 'bad')}</td>
 <td><a href="${tenantHref(e.detail.tenantId)}">${e.detail.tenantId}</a></td><td><a class="mono" href="${subscriptionHref(e.detail.tenantId, e.detail.subscriptionId)}">${e.detail.subscriptionId}</a></td>
-<td>${time(e.detail.since)}</td><td class="url">${e.detail.url}</td><td>${e.detail.reason}</td></tr>`,
+<td>${time(e.detail.since)}</td><td class="url">${e.detail.url}</td><td class="event-reason">${e.detail.reason}</td></tr>`,
 )}</tbody></table>`
 }
 </section>`;
@@ -273,7 +286,7 @@ ${
     : html`<table aria-label="Subscriptions"><thead><tr><th>Subscription</th><th>State</th><th>Health</th><th>Events</th><th>Status filter</th><th>URL</th><th title="from endpoint health and the last ${LAST_SUCCESS_WINDOW} deliveries">Last success</th><th>Actions</th></tr></thead><tbody>
 ${listed.subscriptions.map((s) => {
   const h = listed.health(s.subscriptionId);
-  return html`<tr><td><a class="mono" href="${subscriptionHref(tenantId, s.subscriptionId)}">${s.subscriptionId}</a>${s.description ? html`<br><small>${s.description}</small>` : ''}</td>
+  return html`<tr><td class="subscription"><a class="mono" href="${subscriptionHref(tenantId, s.subscriptionId)}">${s.subscriptionId}</a>${s.description ? html`<br><small>${printable(s.description)}</small>` : ''}</td>
 <td>${badge(s.state)}</td><td>${healthBadge(h)}</td><td>${s.events.join(', ')}</td><td>${s.statusFilter?.join(', ') || '*'}</td><td class="url">${redactUrl(s.url)}</td><td>${lastSuccessCell(lastSuccessOf(s.subscriptionId))}</td>
 <td class="manage">${stateButton(ctx, tenantId, s)}<a href="${subscriptionHref(tenantId, s.subscriptionId)}#actions-h">Update, rotate, delete</a></td></tr>`;
 })}</tbody></table>`
@@ -358,7 +371,7 @@ ${advice.map((a) => html`<p class="advice">${a}</p>`)}
           ['Events', s.events.join(', ')],
           ['Status filter', s.statusFilter?.length ? s.statusFilter.join(', ') : '(all statuses)'],
           ['Rate limit', s.maxRequestsPerSecond !== undefined ? `${s.maxRequestsPerSecond} requests per second` : '(none)'],
-          ['Description', s.description ?? '-'],
+          ['Description', s.description !== undefined ? printable(s.description) : '-'],
           ['Secret', s.previousSecret && s.previousSecretExpiresAt ? `(hidden; the previous one ${Date.parse(s.previousSecretExpiresAt) > Date.now() ? 'still signs until' : 'expired'} ${s.previousSecretExpiresAt})` : '(hidden)'],
           ['Created', time(s.createdAt)],
           ['Updated', time(s.updatedAt)],
@@ -378,6 +391,13 @@ ${definitionList(Object.entries(publicItem(stored.item)).map(([k, val]) => [k, t
         ])
       : html`<p class="muted">This stack has no health table.</p>`;
     const item = stored.item as Partial<Subscription>;
+    // The update form starts from the current values; only the fields changed from these are written.
+    const shown = {
+      events: item.events?.join(',') ?? '',
+      'status-filter': item.statusFilter?.join(',') ?? '',
+      'max-rps': item.maxRequestsPerSecond !== undefined ? String(item.maxRequestsPerSecond) : '',
+      description: item.description ?? '',
+    };
     const body = html`<p class="crumbs"><a href="/">Overview</a> › <a href="${tenantHref(tenantId)}">${tenantId}</a> › subscription</p>
 <h1>Subscription <span class="mono">${subscriptionId}</span></h1>
 <div class="two">
@@ -404,11 +424,11 @@ ${postForm(
   `${base}/update`,
   html`<div class="grid">
 ${field({ name: 'url', label: 'New URL', value: str(v, 'url'), error: e.url, placeholder: item.url ? redactUrl(item.url) : '', help: 'empty: keep the current URL (a new URL resets the endpoint health)' })}
-${field({ name: 'events', label: 'Events', value: str(v, 'events') ?? item.events?.join(',') ?? '', error: e.events, help: '"*" or comma-separated event names' })}
-${field({ name: 'status-filter', label: 'Status filter', value: str(v, 'status-filter') ?? item.statusFilter?.join(',') ?? '', error: e['status-filter'], help: 'empty: every status' })}
-${field({ name: 'max-rps', label: 'Max requests per second', value: str(v, 'max-rps') ?? (item.maxRequestsPerSecond !== undefined ? String(item.maxRequestsPerSecond) : ''), error: e['max-rps'], help: 'empty: no rate limit' })}
-${field({ name: 'description', label: 'Description', value: str(v, 'description') ?? item.description ?? '', error: e.description, help: 'empty: no description' })}
-</div><button type="submit">Save changes</button>`,
+${field({ name: 'events', label: 'Events', value: str(v, 'events') ?? shown.events, error: e.events, help: '"*" or comma-separated event names' })}
+${field({ name: 'status-filter', label: 'Status filter', value: str(v, 'status-filter') ?? shown['status-filter'], error: e['status-filter'], help: 'empty: every status' })}
+${field({ name: 'max-rps', label: 'Max requests per second', value: str(v, 'max-rps') ?? shown['max-rps'], error: e['max-rps'], help: 'empty: no rate limit' })}
+${field({ name: 'description', label: 'Description', value: str(v, 'description') ?? shown.description, error: e.description, help: 'empty: no description' })}
+</div>${Object.entries(shown).map(([name, value]) => html`<input type="hidden" name="was-${name}" value="${str(v, `was-${name}`) ?? value}">`)}<button type="submit">Save changes</button>`,
   { label: 'Update the subscription' },
 )}
 </section>`;
@@ -437,25 +457,35 @@ ${field({ name: 'description', label: 'Description', value: str(v, 'description'
 
   for (const [action, state] of [['pause', 'paused'], ['resume', 'active']] as const) {
     app.post(`/tenants/:tenant/subscriptions/:id/${action}`, (c) =>
-      subscriptionAction(c, async (tenantId, subscriptionId) => {
+      subscriptionAction(c, async (tenantId, subscriptionId, values) => {
         const { lines, note } = notes();
         const stored = await run((cl) => setSubscriptionStateIn(cl, tenantId, subscriptionId, state, note));
         const now = (stored.item as Partial<Subscription>).state ?? state;
-        return back(c, subscriptionHref(tenantId, subscriptionId), [`${subscriptionId} (tenant ${tenantId}) is now ${now}`, ...lines].join('. '));
+        const to = str(values, 'from') === 'tenant' ? tenantHref(tenantId) : subscriptionHref(tenantId, subscriptionId);
+        return back(c, to, [`${subscriptionId} (tenant ${tenantId}) is now ${now}`, ...lines].join('. '));
       }),
     );
   }
 
   app.post('/tenants/:tenant/subscriptions/:id/update', (c) =>
     subscriptionAction(c, async (tenantId, subscriptionId, values) => {
-      const changes = updateChanges({
-        events: str(values, 'events'),
-        statusFilter: given(values, 'status-filter') ?? false,
-        maxRps: given(values, 'max-rps') ?? false,
-        description: given(values, 'description') ?? false,
-      });
+      // Like the CLI's options, only what the operator changed is written: a field left as the
+      // form showed it (was-<name>) is not sent, so a value another tool wrote that the form
+      // cannot carry (a description with a control character) does not block the other fields,
+      // and a change made elsewhere since the page was loaded is not overwritten.
+      const cleared = <T>(value: string | undefined, then: (v: string) => T): T | false | undefined =>
+        value === undefined ? undefined : value.trim() === '' ? false : then(value);
+      const events = edited(values, 'events');
+      const statusFilter = cleared(edited(values, 'status-filter'), (x) => x);
+      const maxRps = cleared(edited(values, 'max-rps'), (x) => x);
+      const description = cleared(edited(values, 'description'), (x) => x);
+      const url = given(values, 'url');
+      if (events === undefined && statusFilter === undefined && maxRps === undefined && description === undefined && url === undefined) {
+        return subscriptionPage(c, tenantId, subscriptionId, { values, notices: [{ kind: 'error', lines: ['nothing to save: no field differs from the subscription as this page showed it'] }], status: 422 });
+      }
+      const changes = updateChanges({ events, statusFilter, maxRps, description, url });
       const { lines, note } = notes();
-      const stored = await run((cl) => updateSubscriptionIn(cl, tenantId, subscriptionId, changes, given(values, 'url'), options, note));
+      const stored = await run((cl) => updateSubscriptionIn(cl, tenantId, subscriptionId, changes, url, options, note));
       const warning = stored.subscription ? [] : [`written, but the item still breaks the schema; fan-out skips it until that is fixed (${fixHint(stored.problems)})`];
       return back(c, subscriptionHref(tenantId, subscriptionId), ['saved', ...lines, ...warning].join('. '));
     }),
@@ -633,8 +663,10 @@ ${events.items.map(
     if (action === 'redrive') {
       const report = await run((cl) => redriveIn(cl, queue as Queue, { ids, force: queue === 'delivery' ? force : undefined, includeRejected: queue === 'fan-out' ? includeRejected : undefined }));
       const failed = report.failed.length > 0 || (report.moved.length === 0 && report.inactive > 0);
-      const notices: Notice[] = [{ kind: failed ? 'error' : 'ok', lines: redriveLines(queue, report) }];
-      const warnings = [...report.warnings, ...(report.unreleased > 0 ? [`${report.unreleased} message(s) could not be made visible again; they reappear by themselves within ${REDRIVE_VISIBILITY_SECONDS}s`] : [])];
+      const lines = redriveLines(queue, report);
+      const notices: Notice[] = [{ kind: failed ? 'error' : 'ok', lines }];
+      // A job left parked is one of the report's lines already (the CLI prints it on stdout and warns on stderr): once on a page.
+      const warnings = [...report.warnings.filter((w) => !lines.includes(w)), ...(report.unreleased > 0 ? [`${report.unreleased} message(s) could not be made visible again; they reappear by themselves within ${REDRIVE_VISIBILITY_SECONDS}s`] : [])];
       if (warnings.length) notices.push({ kind: 'warning', lines: warnings.map((w) => `warning: ${w}`) });
       return dlqPage(c, notices, failed ? 409 : 200);
     }
@@ -729,9 +761,11 @@ ${field({ name: 'source', label: 'Source', value: str(values, 'source') ?? DEFAU
 
 function stateButton(ctx: PageContext, tenantId: string, s: Subscription): Html {
   const base = subscriptionHref(tenantId, s.subscriptionId);
+  // The answer comes back to the tenant page the button was on.
+  const from = html`<input type="hidden" name="from" value="tenant">`;
   return s.state === 'active'
-    ? postForm(ctx, `${base}/pause`, html`<button type="submit" class="small">Pause</button>`, { className: 'inline' })
-    : postForm(ctx, `${base}/resume`, html`<button type="submit" class="small">Resume</button>`, { className: 'inline' });
+    ? postForm(ctx, `${base}/pause`, html`${from}<button type="submit" class="small">Pause</button>`, { className: 'inline' })
+    : postForm(ctx, `${base}/resume`, html`${from}<button type="submit" class="small">Resume</button>`, { className: 'inline' });
 }
 
 /** The newest 2xx attempt per subscription among `records`. */

@@ -138,7 +138,7 @@ export function healthBadge(h: HealthView | undefined): Html {
   return h ? badge(healthColumn(h)) : badge('?', 'muted');
 }
 
-/** `12:03:04` for today, else the date and time, with the whole ISO time as a tooltip. */
+/** The date and time in UTC, `2026-12-04 21:41:31Z`, with the whole ISO time as a tooltip. */
 export function time(iso: string | null | undefined): Html {
   if (!iso) return html`<span class="muted">-</span>`;
   return html`<time datetime="${iso}" title="${iso}">${iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}</time>`;

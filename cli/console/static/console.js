@@ -14,10 +14,68 @@
     history.replaceState(history.state, '', address.pathname + address.search + address.hash);
   }
 
+  // A form is sent once: a second click (or Enter) while the answer is on its way would create a
+  // second subscription, rotate the secret twice (the first new secret never shown) or resend twice.
+  // The buttons are not disabled here: a disabled submitter would drop its name=value (Redrive or
+  // Discard) from the form being sent.
+  function sendOnce(form) {
+    form.addEventListener('submit', (event) => {
+      if (form.hasAttribute('data-submitting')) {
+        event.preventDefault();
+        return;
+      }
+      form.setAttribute('data-submitting', '');
+      form.setAttribute('aria-busy', 'true');
+    });
+  }
+  // Back to a page from the history: its forms can be sent again.
+  window.addEventListener('pageshow', () => {
+    document.querySelectorAll('form[data-submitting]').forEach((f) => {
+      f.removeAttribute('data-submitting');
+      f.removeAttribute('aria-busy');
+    });
+  });
+
+  function clock(date) {
+    return `${date.toISOString().slice(11, 19)} UTC`;
+  }
+
+  /** Why a live list could not be read: the console's own error line, else the HTTP status. */
+  async function reasonOf(res) {
+    try {
+      const page = new DOMParser().parseFromString(await res.text(), 'text/html');
+      const line = page.querySelector('.notice.error p')?.textContent?.trim();
+      if (line) return line;
+    } catch {
+      // fall through
+    }
+    return `HTTP ${res.status}`;
+  }
+
   function live(tbody) {
     const src = tbody.getAttribute('data-live-src');
+    const table = tbody.closest('table');
     let last = tbody.innerHTML;
     let busy = false;
+    let updated = new Date();
+    // Said under the table while the list cannot be refreshed (target stopped, console stopped).
+    const note = document.createElement('p');
+    note.className = 'stale-note';
+    note.setAttribute('role', 'status');
+    note.hidden = true;
+    table?.after(note);
+    const liveBadge = table?.closest('section')?.querySelector('h2 small.live');
+    const badge = (isStale) => {
+      if (!liveBadge) return;
+      liveBadge.classList.toggle('stale', isStale);
+      liveBadge.textContent = isStale ? 'not updating' : 'live';
+    };
+    const stale = (why) => {
+      table?.setAttribute('data-stale', 'true');
+      note.textContent = `Not updating: ${why}. The list above is as of ${clock(updated)}; it refreshes by itself once the deliveries can be read again.`;
+      note.hidden = false;
+      badge(true);
+    };
     async function tick() {
       if (busy || document.hidden) return;
       busy = true;
@@ -30,12 +88,16 @@
             tbody.innerHTML = text;
             last = text;
           }
-          tbody.closest('table')?.removeAttribute('data-stale');
+          updated = new Date();
+          table?.removeAttribute('data-stale');
+          note.hidden = true;
+          note.textContent = '';
+          badge(false);
         } else {
-          tbody.closest('table')?.setAttribute('data-stale', String(res.status));
+          stale(await reasonOf(res));
         }
       } catch {
-        tbody.closest('table')?.setAttribute('data-stale', 'offline');
+        stale('the console does not answer (stopped?)');
       } finally {
         busy = false;
       }
@@ -47,10 +109,10 @@
     return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
   }
 
+  // In UTC, like every other time the console shows (the axis says so).
   function label(iso, range) {
-    const d = new Date(iso);
-    const hm = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-    return range === '7d' ? `${d.toLocaleDateString([], { month: 'short', day: 'numeric' })} ${hm}` : hm;
+    const hm = iso.slice(11, 16);
+    return range === '7d' ? `${iso.slice(5, 10)} ${hm}` : hm;
   }
 
   async function chart(canvas) {
@@ -72,7 +134,10 @@
         animation: false,
         maintainAspectRatio: false,
         interaction: { mode: 'index', intersect: false },
-        scales: { x: { ticks: { maxTicksLimit: 12, autoSkip: true }, grid: { display: false } }, y: { beginAtZero: true, ticks: { precision: 0 } } },
+        scales: {
+          x: { ticks: { maxTicksLimit: 12, autoSkip: true }, grid: { display: false }, title: { display: true, text: 'UTC' } },
+          y: { beginAtZero: true, ticks: { precision: 0 } },
+        },
         plugins: { legend: { position: 'bottom' } },
       },
     });
@@ -80,6 +145,7 @@
   }
 
   function start() {
+    document.querySelectorAll('form[method="post"]').forEach(sendOnce);
     document.querySelectorAll('tbody[data-live-src]').forEach(live);
     document.querySelectorAll('canvas[data-chart-src]').forEach((c) => void chart(c));
   }
