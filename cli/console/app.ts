@@ -105,6 +105,17 @@ function tenantParam(c: Context): string {
   return tenantFromSegment(c.req.param('tenant') ?? '');
 }
 
+/** The tenant a /tenants/<tenant>/… path names, when it is one the CLI would take; else undefined. */
+function validTenantOf(c: Context): string | undefined {
+  const segment = /^\/tenants\/([^/]+)\/./.exec(new URL(c.req.url).pathname)?.[1];
+  if (segment === undefined) return undefined;
+  try {
+    return parseTenant('tenant', tenantFromSegment(decodeURIComponent(segment)));
+  } catch {
+    return undefined;
+  }
+}
+
 function str(values: FormValues, name: string): string | undefined {
   const v = values[name];
   return typeof v === 'string' ? v : Array.isArray(v) ? v[0] : undefined;
@@ -173,7 +184,7 @@ export function consoleApp(deps: ConsoleDeps): { app: Hono; close(): void } {
   app.use('*', bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.text('413: request body too large\n', 413) }));
   app.use('*', guard(session));
 
-  const page = (c: Context, title: string, active: string, body: Html, notices: Notice[] = [], status: 200 | 400 | 404 | 409 | 422 | 500 = 200) => {
+  const page = (c: Context, title: string, active: string, body: Html, notices: Notice[] = [], status: 200 | 400 | 404 | 409 | 422 | 500 | 503 = 200) => {
     const notice = c.req.query('notice');
     const shown = notice ? [{ kind: 'ok' as const, lines: [notice] }, ...notices] : notices;
     return c.html(layout(ctx, title, active, body, shown), status);
@@ -188,8 +199,14 @@ export function consoleApp(deps: ConsoleDeps): { app: Hono; close(): void } {
     const known = error instanceof CliError || bad;
     if (!known) process.stderr.write(`console: ${c.req.method} ${new URL(c.req.url).pathname}: ${errorLine(error)}\n`);
     const missing = known && /not found|^no delivery /.test(error.message);
-    const title = missing ? 'Not found' : bad ? 'Bad request' : 'Error';
-    return page(c, title, '', html`<h1>${missing || bad ? title : 'Something went wrong'}</h1><p><a href="/">Back to the overview</a></p>`, [errorNotice(error)], missing ? 404 : bad ? 400 : known ? 409 : 500);
+    // The target (local runtime, AWS) did not answer: not the request's fault, and it may pass.
+    const unreachable = known && !missing && /^(no target: )?cannot reach /.test(error.message);
+    const title = missing ? 'Not found' : bad ? 'Bad request' : unreachable ? 'Target unreachable' : 'Error';
+    const heading = missing || bad ? title : unreachable ? 'Cannot reach the target' : 'Something went wrong';
+    // Back to the tenant the page was about, when the path names a valid one.
+    const tenant = missing && !bad ? validTenantOf(c) : undefined;
+    const links = tenant !== undefined ? html`<a href="${tenantHref(tenant)}">Back to tenant ${tenant}</a> · <a href="/">the overview</a>` : html`<a href="/">Back to the overview</a>`;
+    return page(c, title, '', html`<h1>${heading}</h1><p>${links}</p>`, [errorNotice(error)], missing ? 404 : bad ? 400 : unreachable ? 503 : known ? 409 : 500);
   });
   // A tenant in the path follows the rules events apply to tenantId, as --tenant does in the CLI.
   const checkTenant = async (c: Context, next: () => Promise<void>) => {
@@ -243,14 +260,14 @@ ${SHOWN_STATES.map((st) => html`<td class="num">${count(s.lastHour[st])}${s.last
 }
 ${data.tenants.ids.length > MAX_TENANTS_SHOWN ? html`<p class="muted">Showing the first ${MAX_TENANTS_SHOWN} of ${data.tenants.ids.length} tenants; open any other by name.</p>` : ''}
 </section>
-<section aria-labelledby="ops-h"><h2 id="ops-h">Operational events, last 24 h</h2>
+<section aria-labelledby="ops-h"><h2 id="ops-h">Operational events, last 24 h <small class="muted">newest first</small></h2>
 ${
   data.events === undefined
     ? html`<p class="muted">This stack has no health table (deployed before operational events existed).</p>`
     : data.events.length === 0
       ? html`<p class="empty">No endpoint failed, recovered or was disabled in the last 24 hours.</p>`
       : html`<table aria-label="Operational events"><thead><tr><th>Time</th><th>Event</th><th>Tenant</th><th>Subscription</th><th>Since</th><th>URL</th><th>Reason</th></tr></thead><tbody>
-${data.events.map(
+${[...data.events].reverse().map(
   (e) => html`<tr><td>${time(e.time)}</td><td>${badge(e.detailType.replace(/^statushooks\./, ''), /recovered/.test(e.detailType) ? 'good' : 'bad')}</td>
 <td><a href="${tenantHref(e.detail.tenantId)}">${e.detail.tenantId}</a></td><td><a class="mono" href="${subscriptionHref(e.detail.tenantId, e.detail.subscriptionId)}">${e.detail.subscriptionId}</a></td>
 <td>${time(e.detail.since)}</td><td class="url">${e.detail.url}</td><td class="event-reason">${e.detail.reason}</td></tr>`,
