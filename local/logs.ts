@@ -78,9 +78,11 @@ export function formatAttempt(a: DeliveryAttempt): string {
 export function formatNextAttempt(entry: Extract<FunctionLogEntry, { kind: 'log' }>): string | undefined {
   if (entry.message !== 'delivery continues in the retry lane') return undefined;
   const f = entry.fields;
-  const attempt = typeof f.attempt === 'number' ? ` attempt ${f.attempt + 1}` : '';
+  const attempt = typeof f.nextAttempt === 'number' ? ` attempt ${f.nextAttempt}` : '';
   const delay = typeof f.delaySeconds === 'number' ? ` in ${f.delaySeconds} s` : '';
-  return `  ↻ ${String(f.event ?? '?')} ${shortSubscription(String(f.subscriptionId ?? '?'))}${attempt}${delay}`;
+  // A job that waits without an attempt (circuit open, rate limit, …) says why.
+  const why = typeof f.reason === 'string' && f.reason.startsWith('waits (not an attempt): ') ? ` (waits: ${f.reason.slice('waits (not an attempt): '.length)})` : '';
+  return `  ↻ ${String(f.event ?? '?')} ${shortSubscription(String(f.subscriptionId ?? '?'))}${attempt}${delay}${why}`;
 }
 
 /** A warning or error of a handler, on one line: `! fan-out WARN invalid event parked (reason=...)`. */

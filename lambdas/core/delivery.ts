@@ -584,7 +584,8 @@ async function reschedule(job: DeliveryJob, delaySeconds: number, why: string, s
   const { notBefore: _old, ...rest } = job;
   const next: DeliveryJob = delaySeconds > MAX_DELAY_SECONDS ? { ...rest, notBefore: nowMs + delaySeconds * 1000 } : rest;
   await ports.toRetryLane(next, Math.min(delaySeconds, MAX_DELAY_SECONDS));
-  ports.log.info('delivery continues in the retry lane', { ...s.fields, from: config.lane, delaySeconds, reason: why });
+  // nextAttempt: a wait (circuit open, rate limit, not tried in the fast lane) is not an attempt.
+  ports.log.info('delivery continues in the retry lane', { ...s.fields, from: config.lane, delaySeconds, nextAttempt: (job.attempts ?? 0) + 1, reason: why });
   return { result: 'rescheduled', delaySeconds, reason: why };
 }
 

@@ -13,7 +13,15 @@ function shown(text: string): string | undefined {
 describe('the runtime\'s delivery lines', () => {
   test('a failed attempt reads "failed", and the decision after it gets a line of its own: the next attempt with its delay', () => {
     expect(shown(line({ message: 'delivery attempt', ...attempt, attempt: 1, statusCode: 500, durationMs: 3.2, outcome: 'retryable' }))).toBe('→ return_order.status.changed sub_c7ec attempt 1: 500 in 3 ms (failed)');
-    expect(shown(line({ message: 'delivery continues in the retry lane', ...attempt, attempt: 1, from: 'fast', delaySeconds: 60, reason: 'attempt 1 failed (HTTP 500)' }))).toBe('  ↻ return_order.status.changed sub_c7ec attempt 2 in 60 s');
+    expect(shown(line({ message: 'delivery continues in the retry lane', ...attempt, attempt: 1, from: 'fast', delaySeconds: 60, nextAttempt: 2, reason: 'attempt 1 failed (HTTP 500)' }))).toBe(
+      '  ↻ return_order.status.changed sub_c7ec attempt 2 in 60 s',
+    );
+  });
+
+  test('a job that waits without an attempt (rate limit, open circuit) keeps its attempt number and says why it waits', () => {
+    expect(
+      shown(line({ message: 'delivery continues in the retry lane', ...attempt, attempt: 1, from: 'fast', delaySeconds: 2, nextAttempt: 1, reason: 'waits (not an attempt): rate limit of 1 request per second reached' })),
+    ).toBe('  ↻ return_order.status.changed sub_c7ec attempt 1 in 2 s (waits: rate limit of 1 request per second reached)');
   });
 
   test('the last failed attempt does not claim to be retryable; a success and a timeout read as before', () => {
