@@ -118,14 +118,21 @@ function registerList(deliveries: Command): void {
         cursor: options.cursor === undefined ? undefined : nonEmpty('--cursor', options.cursor),
       };
       let page: DeliveryPage;
+      let mode: DeliveryLogMode = 'all';
       try {
-        page = await withClients(options, (c) => c.deliveryLog().list(query));
+        page = await withClients(options, (c) => {
+          const log = c.deliveryLog();
+          mode = log.mode;
+          return log.list(query);
+        });
       } catch (error) {
         if (error instanceof InvalidCursorError) throw new UsageError(`--cursor: ${error.message}`);
         throw error;
       }
       if (options.json) return printJson({ deliveries: page.records.map(listView), next: page.next });
-      if (page.records.length === 0) return printLines(`no deliveries for tenant ${tenantId}${query.cursor ? ' after this cursor' : ''} match`);
+      if (page.records.length === 0) {
+        return printLines(`no deliveries for tenant ${tenantId}${query.cursor ? ' after this cursor' : ''} match`, ...emptyListHints(query.entityUuid, mode));
+      }
       printLines(
         table(
           ['CREATED', 'DELIVERY', 'SUBSCRIPTION', 'EVENT', 'ENTITY', 'STATE', 'ATTEMPTS', 'LAST'],
@@ -134,6 +141,19 @@ function registerList(deliveries: Command): void {
       );
       if (page.next) printLines('', `more: add --cursor ${page.next}`);
     });
+}
+
+const UUID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** What an empty `deliveries list` may mean, beyond "nothing matches". */
+export function emptyListHints(entity: string | undefined, mode: DeliveryLogMode): string[] {
+  const hints: string[] = [];
+  if (entity !== undefined && !UUID_SHAPE.test(entity)) hints.push(`note: --entity takes the entity's uuid (the number, e.g. 100004, is not searched); "${entity}" does not look like a uuid`);
+  if (mode === 'failures') hints.push('note: this stack records failed deliveries only (deliveryLog = failures): a delivery made at its first attempt, or still queued, has no record');
+  hints.push(
+    "note: an event none of the tenant's subscriptions took (paused, disabled, another event, its status filter) was never queued: fan-out logs it as \"no matching subscriptions\" with each subscription's reason (docs/cli.md, deliveries list)",
+  );
+  return hints;
 }
 
 /** The last attempt's result in one cell: `200`, `timeout`, `-` (none yet). */

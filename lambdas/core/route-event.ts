@@ -1,9 +1,10 @@
 import { writeLog, type DeliveryFacts, type DeliveryLogMode, type DeliveryLogPort, type DeliveryState } from './delivery-log';
 import { errorMessage, InvalidEventError } from './errors';
-import { buildPayload, parseBusEvent } from './events';
+import { buildPayload, parseBusEvent, type StatusChange } from './events';
 import { buildJob, type DeliveryJob, type RejectedEventRecord } from './job';
 import { METRIC, type Log, type Metrics } from './ports';
-import { matches, type Subscription } from './subscriptions';
+import { matches, whyNot, type Subscription } from './subscriptions';
+import { truncateText } from './text';
 
 export interface FanOutPorts {
   /** Every subscription of a tenant, valid or not (invalid items are reported and skipped). */
@@ -78,7 +79,10 @@ export async function fanOut(input: unknown, ports: FanOutPorts): Promise<FanOut
   const invalidSubscriptions = lookup.invalid.map(({ subscriptionId, reason }) => ({ subscriptionId, reason }));
   const targets = lookup.subscriptions.filter((s) => matches(s, change));
   if (targets.length === 0) {
-    ports.log.debug('no matching subscriptions', context);
+    if (lookup.subscriptions.length === 0) ports.log.debug('no matching subscriptions', context);
+    // The tenant has subscriptions and none takes this event: support's "we never got it". One
+    // line per such event (never per delivery), with each subscription's reason and the entity.
+    else ports.log.info('no matching subscriptions', { ...context, ...notTakenBy(lookup.subscriptions, change) });
     return { status: 'queued', eventId: change.eventId, deliveryIds: [], invalidSubscriptions };
   }
   const body = buildPayload(change);
@@ -140,4 +144,14 @@ export async function fanOut(input: unknown, ports: FanOutPorts): Promise<FanOut
   ports.metrics.count(METRIC.deliveriesQueued, queue.length);
   ports.log.debug('delivery jobs queued', { ...context, deliveries: queue.length });
   return { status: 'queued', eventId: change.eventId, deliveryIds: queue.map((j) => j.deliveryId), ...(underWay.size > 0 ? { underWay: [...underWay.keys()] } : {}), invalidSubscriptions };
+}
+
+/** At most this many subscriptions are named in a "no matching subscriptions" line (the rest are counted). */
+const MAX_NAMED_SKIPS = 20;
+
+/** Why none of a tenant's subscriptions takes an event, for its log line. */
+function notTakenBy(subscriptions: readonly Subscription[], change: StatusChange): Record<string, unknown> {
+  const skipped = subscriptions.slice(0, MAX_NAMED_SKIPS).map((s) => ({ subscriptionId: s.subscriptionId, reason: truncateText(whyNot(s, change) ?? '', 200) }));
+  const more = subscriptions.length - skipped.length;
+  return { entityUuid: change.entity.uuid, entityNumber: change.entity.number, newStatus: change.newStatus, skipped, ...(more > 0 ? { skippedNotNamed: more } : {}) };
 }

@@ -123,11 +123,16 @@ export function livePreviousSecretExpiry(item: Readonly<Record<string, unknown>>
 
 /** Whether this subscription wants this status change (state, event list, status filter). */
 export function matches(subscription: Subscription, change: Pick<StatusChange, 'event' | 'newStatus'>): boolean {
-  if (subscription.state !== 'active') return false;
+  return whyNot(subscription, change) === undefined;
+}
+
+/** Why a subscription does not take an event (`matches` is false), in an operator's words; undefined when it does. */
+export function whyNot(subscription: Subscription, change: Pick<StatusChange, 'event' | 'newStatus'>): string | undefined {
+  if (subscription.state !== 'active') return `subscription is ${subscription.state}`;
   const wantsEvent = subscription.events.includes(ALL_EVENTS) || subscription.events.includes(change.event);
-  if (!wantsEvent) return false;
+  if (!wantsEvent) return `not subscribed to ${change.event}`;
   const filter = subscription.statusFilter;
-  return filter === undefined || filter.includes(change.newStatus);
+  return filter === undefined || filter.includes(change.newStatus) ? undefined : `status filter (${filter.join(', ')}) does not include ${change.newStatus}`;
 }
 
 /** The events a subscription receives, with `*` expanded. */

@@ -168,6 +168,20 @@ test('list returns exactly the records matching tenant, subscription, entity and
   expect(text.stdout).toMatch(/\nmore: add --cursor \S+\n$/);
 });
 
+test('an empty list says what else it can mean: the entity number is not searched, and an event no subscription took was never queued', async () => {
+  const byNumber = await cli(['deliveries', 'list', '--tenant', 'list-shop', '--entity', '100004', ...local]);
+  expect(byNumber.code).toBe(0);
+  expect(byNumber.stdout.split('\n')).toEqual([
+    'no deliveries for tenant list-shop match',
+    'note: --entity takes the entity\'s uuid (the number, e.g. 100004, is not searched); "100004" does not look like a uuid',
+    expect.stringMatching(/^note: an event none of the tenant's subscriptions took \(paused, disabled, another event, its status filter\) was never queued: fan-out logs it as "no matching subscriptions"/),
+    '',
+  ]);
+  const byUuid = await cli(['deliveries', 'list', '--tenant', 'nobody-shop', '--entity', '90aabf83-d23c-4792-b483-2546b8041379', ...local]);
+  expect(byUuid.stdout).not.toContain('does not look like a uuid');
+  expect(byUuid.stdout).toContain('no deliveries for tenant nobody-shop match\nnote: an event none');
+});
+
 test('resend queues the same body with the same webhook-id again; the record keeps its history and shows the new attempt', async () => {
   const e = await endpoint(() => ({ status: 200, body: 'ok' }));
   await subscribe('resend-shop', e.url);

@@ -38,6 +38,47 @@ const event = (detail: Record<string, unknown>, detailType = 'sales_order_parcel
 const detail = { tenantId: 'acme', oldStatus: 'in_transit', newStatus: 'delivered', salesOrderParcel: { uuid: 'p-1', number: 'P1', externalId: null }, secretNote: 'x' };
 
 describe('fan-out', () => {
+  it('an event none of the tenant\'s subscriptions takes is logged at INFO with each one\'s reason and the entity (support: "we never got it"); a tenant without subscriptions only at DEBUG', async () => {
+    const lines: { level: string; message: string; fields: Record<string, unknown> }[] = [];
+    const record = (level: string) => (message: string, fields?: unknown) => void lines.push({ level, message, fields: (typeof fields === 'function' ? fields() : fields) ?? {} });
+    const log = { debug: record('DEBUG'), info: record('INFO'), warn: record('WARN'), error: record('ERROR') };
+    const { p, queued } = ports(
+      [
+        sub('sub_paused', { state: 'paused' }),
+        sub('sub_disabled', { state: 'disabled' }),
+        sub('sub_other_event', { events: ['return_order.status.changed'] }),
+        sub('sub_filtered_out', { statusFilter: ['lost', 'returned'] }),
+      ],
+      { log },
+    );
+    await fanOut(event(detail), p);
+    expect(queued).toEqual([]);
+    expect(lines.filter((l) => l.level !== 'DEBUG')).toEqual([
+      {
+        level: 'INFO',
+        message: 'no matching subscriptions',
+        fields: {
+          eventId: 'evt-42',
+          event: 'sales_order_parcel.status.changed',
+          tenantId: 'acme',
+          entityUuid: 'p-1',
+          entityNumber: 'P1',
+          newStatus: 'delivered',
+          skipped: [
+            { subscriptionId: 'sub_paused', reason: 'subscription is paused' },
+            { subscriptionId: 'sub_disabled', reason: 'subscription is disabled' },
+            { subscriptionId: 'sub_other_event', reason: 'not subscribed to sales_order_parcel.status.changed' },
+            { subscriptionId: 'sub_filtered_out', reason: 'status filter (lost, returned) does not include delivered' },
+          ],
+        },
+      },
+    ]);
+
+    lines.length = 0;
+    await fanOut(event({ ...detail, tenantId: 'nobody' }), p);
+    expect(lines.map((l) => [l.level, l.message])).toEqual([['DEBUG', 'no matching subscriptions']]);
+  });
+
   it('queues one job per matching active subscription, with the exact payload', async () => {
     const { p, queued, counts, lookups } = ports([
       sub('sub_all'),
