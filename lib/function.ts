@@ -163,7 +163,8 @@ export class StatusHooksFunction extends NodejsFunction {
   /**
    * Sets `envName` to the table name and grants `access` on the table itself: not on its indexes
    * (which `table.grant` would add as `index/*`), since the functions only use the table's keys.
-   * The tables are encrypted with AWS-owned keys, so there is no key to grant.
+   * The tables are encrypted with the AWS managed key `aws/dynamodb`, whose key policy already lets
+   * DynamoDB use it on behalf of the account's principals, so there is no key to grant.
    */
   bindTable(envName: string, table: dynamodb.ITable, access: TableAccess): iam.Grant {
     this.addEnvironment(envName, table.tableName);

@@ -43,6 +43,7 @@ export class Monitoring extends Construct {
   readonly fanOutErrorsAlarm: cloudwatch.Alarm;
   readonly deliveryErrorsAlarm: cloudwatch.Alarm;
   readonly retryErrorsAlarm: cloudwatch.Alarm;
+  readonly fanOutThrottlesAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
@@ -68,10 +69,24 @@ export class Monitoring extends Construct {
     this.fanOutErrorsAlarm = this.functionErrors('FanOutErrors', props.fanOutFunction, 'fan-out');
     this.deliveryErrorsAlarm = this.functionErrors('DeliveryErrors', props.deliveryFunction, 'delivery (fast lane)');
     this.retryErrorsAlarm = this.functionErrors('RetryErrors', props.retryFunction, 'delivery (retry lane)');
+    // A throttled fan-out is not an error: Lambda keeps the event and retries it for up to
+    // fanOutAsyncMaxEventAgeHours (6 h) before the fan-out DLQ sees it, and no job is queued
+    // meanwhile, so neither the errors alarm nor the delivery queue's age alarm would notice.
+    // Throttling means the account's concurrency is used up (the function reserves none).
+    // The delivery lanes need no such alarm: their jobs wait in SQS, where the age alarm and,
+    // after max(5, maxAttempts) throttled receives, the delivery DLQ alarm see them.
+    this.fanOutThrottlesAlarm = new cloudwatch.Alarm(this, 'FanOutThrottles', {
+      alarmDescription: "statushooks: the fan-out function was throttled (the account's Lambda concurrency is used up); events wait, retried by Lambda for up to 6 h before they reach the fan-out DLQ",
+      metric: props.fanOutFunction.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
 
     if (props.alarmTopic) {
       const action = new cloudwatchActions.SnsAction(props.alarmTopic);
-      const alarms = [this.deliveryDlqAlarm, this.fanOutDlqAlarm, this.operationalEventsDlqAlarm, this.deliveryQueueAgeAlarm, this.fanOutErrorsAlarm, this.deliveryErrorsAlarm, this.retryErrorsAlarm];
+      const alarms = [this.deliveryDlqAlarm, this.fanOutDlqAlarm, this.operationalEventsDlqAlarm, this.deliveryQueueAgeAlarm, this.fanOutErrorsAlarm, this.deliveryErrorsAlarm, this.retryErrorsAlarm, this.fanOutThrottlesAlarm];
       for (const alarm of alarms.filter((a) => a !== undefined)) {
         alarm.addAlarmAction(action);
         alarm.addOkAction(action);

@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, Stack, StackProps } from 'aws-cdk-lib';
+import { Aws, CfnOutput, CfnRule, Duration, Fn, Stack, StackProps } from 'aws-cdk-lib';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import {
@@ -115,6 +115,7 @@ export class StatusHooksStack extends Stack {
 
     this.delivery.publishOperationalEventsTo(this.eventBus.bus);
     const alarmTopic = props.alarmTopic ?? (config.alarmTopicArn ? sns.Topic.fromTopicArn(this, 'AlarmTopic', config.alarmTopicArn) : undefined);
+    if (!props.alarmTopic && config.alarmTopicArn) this.requireTopicInStackRegion(config.alarmTopicArn);
     if (alarmTopic) this.eventBus.notifyOperationalEvents(alarmTopic);
 
     this.monitoring = new Monitoring(this, 'Monitoring', {
@@ -154,5 +155,23 @@ export class StatusHooksStack extends Stack {
         new CfnOutput(this, declaration.output, { value: formatSetting(value), description: `Deployed value of the ${name} setting` });
       }
     }
+  }
+
+  /**
+   * CloudWatch alarm actions and EventBridge rule targets both need the SNS topic in the stack's
+   * region. The stack is environment-agnostic, so synth cannot tell; this CloudFormation rule makes
+   * a deploy to another region fail before any resource is created, saying why, instead of halfway
+   * through (PutMetricAlarm refuses the action) with a rollback.
+   */
+  private requireTopicInStackRegion(topicArn: string): void {
+    const topicRegion = topicArn.split(':')[3]!;
+    new CfnRule(this, 'AlarmTopicInStackRegion', {
+      assertions: [
+        {
+          assert: Fn.conditionEquals(Aws.REGION, topicRegion),
+          assertDescription: `alarmTopicArn ${topicArn} is in ${topicRegion}: CloudWatch alarms and EventBridge rules can only notify an SNS topic in the stack's own region. Deploy this stack to ${topicRegion}, or set alarmTopicArn to a topic in the region you deploy to.`,
+        },
+      ],
+    });
   }
 }

@@ -118,6 +118,13 @@ export const SETTINGS = {
     kind: 'text',
     default: 'StatusHooks',
     doc: 'CloudFormation stack name (one stack per stage).',
+    // CloudFormation's rule for stack names: checked here so a bad name is listed with the other
+    // problems instead of failing inside CDK with a stack trace.
+    range: 'a letter, then letters, digits, `-`; at most 128 characters',
+    check: (value) =>
+      /^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(value)
+        ? []
+        : [`stackName must start with a letter and contain only letters, digits and '-' (at most 128 characters), got "${value}"`],
     context: 'stackName',
   }),
   sources: declare({
@@ -239,7 +246,7 @@ export const SETTINGS = {
   deliveryMaxConcurrency: declare({
     kind: 'integer',
     default: 10,
-    doc: 'Maximum concurrent delivery invocations, i.e. the bound of parallel webhook traffic.',
+    doc: 'Maximum concurrent invocations of the fast lane (first attempts); parallel webhook traffic is bounded by this plus `retryMaxConcurrency`.',
     // The limits of the event source mapping's ScalingConfig.MaximumConcurrency.
     range: '2–1000',
     ...integerIn('deliveryMaxConcurrency', 2, 1000),

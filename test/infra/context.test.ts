@@ -196,6 +196,14 @@ describe('a stage configured from the command line (string context)', () => {
     });
   });
 
+  it("refuses, before creating anything, a deploy to another region than the alarm topic's (alarms and rules cannot notify across regions)", () => {
+    const rules = (s.template.toJSON().Rules ?? {}) as Record<string, { Assertions: Array<{ Assert: unknown; AssertDescription: string }> }>;
+    const assertions = Object.values(rules).flatMap((r) => r.Assertions);
+    const region = assertions.filter((a) => JSON.stringify(a.Assert) === JSON.stringify({ 'Fn::Equals': [{ Ref: 'AWS::Region' }, 'eu-west-1'] }));
+    expect(region).toHaveLength(1);
+    expect(region[0]!.AssertDescription).toContain('alarmTopicArn arn:aws:sns:eu-west-1:123456789012:statushooks-ops is in eu-west-1');
+  });
+
   it('outputs the URL of the operational-events DLQ, named like the other DLQ outputs', () => {
     const outputs = s.template.toJSON().Outputs as Record<string, { Value: unknown }>;
     expect(outputs.OperationalEventsDlqUrl?.Value).toEqual({ Ref: operationalDlqId() });

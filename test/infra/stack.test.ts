@@ -174,6 +174,17 @@ describe('subscriptions table (operator contract)', () => {
     expect(table.DeletionPolicy).toBe('Retain');
     expect(table.UpdateReplacePolicy).toBe('Retain');
   });
+
+  it('cannot be deleted by a DeleteTable (console, CLI) either: the tables kept after the stack have deletion protection, the one the stack deletes has not', () => {
+    const resources = s.template.toJSON().Resources;
+    for (const id of [ids.table, ids.deliveryLog]) {
+      expect(resources[id].DeletionPolicy).toBe('Retain');
+      expect(resources[id].Properties.DeletionProtectionEnabled).toBe(true);
+    }
+    // Endpoint health is derived state the stack deletes: protection there would fail `cdk destroy`.
+    expect(resources[ids.healthTable].DeletionPolicy).toBe('Delete');
+    expect(resources[ids.healthTable].Properties.DeletionProtectionEnabled).not.toBe(true);
+  });
 });
 
 describe('functions', () => {
@@ -410,6 +421,19 @@ describe('monitoring', () => {
       Dimensions: [{ Name: 'QueueName', Value: getAtt(id(), 'QueueName') }],
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       Threshold: 1,
+    });
+  });
+
+  it('alarms when the fan-out function is throttled (events then wait up to 6 h in Lambda, with no error and no job queued)', () => {
+    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Throttles',
+      Dimensions: [{ Name: 'FunctionName', Value: ref(ids.fanOutFn) }],
+      Statistic: 'Sum',
+      Period: 300,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      Threshold: 1,
+      TreatMissingData: 'notBreaching',
     });
   });
 

@@ -6,7 +6,7 @@ import { DEFAULTS } from '../../lambdas/core/config';
 import { createApp } from '../../lib/app';
 import { StatusHooksConfigError } from '../../lib/config-errors';
 import { resolveStatusHooksConfig, StatusHooksStack, type StatusHooksStackProps } from '../../lib/statushooks-stack';
-import { synth } from './synth';
+import { synth, WITHOUT_BUNDLES } from './synth';
 
 // Validation runs before any resource (and any bundle) is created, so these tests are fast.
 
@@ -131,6 +131,17 @@ describe('StatusHooksStack props validation', () => {
       '  - maxAttempts must be an integer from 1 to 100, got 0',
       '  - deliveryBatchSize must be an integer from 1 to 10, got 11',
     ]);
+  });
+
+  it('refuses a stack name CloudFormation would refuse with the other problems, not with a CDK stack trace', () => {
+    const error = errorOf(() => createApp({ outdir, context: { stackName: 'statushooks_prod', maxAttempts: '0' } }));
+    expect(error).toBeInstanceOf(StatusHooksConfigError);
+    expect(problemsIn(error)).toEqual([
+      `  - stackName must start with a letter and contain only letters, digits and '-' (at most 128 characters), got "statushooks_prod"`,
+      '  - maxAttempts must be an integer from 1 to 100, got 0',
+    ]);
+    expect(problemsIn(errorOf(() => createApp({ outdir, context: { stackName: `S${'x'.repeat(128)}` } })))).toHaveLength(1);
+    expect(() => createApp({ outdir, context: { stackName: `S${'x'.repeat(127)}`, nag: 'false', ...WITHOUT_BUNDLES } })).not.toThrow();
   });
 
   it('lists unreadable context values and out-of-range ones in the same error', () => {
