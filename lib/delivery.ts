@@ -1,10 +1,12 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as lambdaEventSources from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
 import { ENV } from '../lambdas/core/config';
+import { OPERATIONAL_DETAIL_TYPE_LIST, OPERATIONAL_SOURCE } from '../lambdas/core/operational';
 import { LIMITS } from '../lambdas/core/settings';
 import { INFRA_DEFAULTS } from './defaults';
 import { StatusHooksFunction, type FunctionObservability } from './function';
@@ -96,7 +98,16 @@ export class Delivery extends Construct {
   publishOperationalEventsTo(bus: events.IEventBus): void {
     for (const fn of [this.function, this.retryFunction]) {
       fn.addEnvironment(ENV.eventBusName, bus.eventBusName);
-      bus.grantPutEventsTo(fn);
+      // Its own operational events only (source `statushooks`, their three detail types): a
+      // delivery function cannot put a status-change event on the bus, which fan-out would turn
+      // into signed webhooks.
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['events:PutEvents'],
+          resources: [bus.eventBusArn],
+          conditions: { StringEquals: { 'events:source': OPERATIONAL_SOURCE, 'events:detail-type': [...OPERATIONAL_DETAIL_TYPE_LIST] } },
+        }),
+      );
     }
   }
 

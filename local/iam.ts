@@ -354,6 +354,8 @@ export function serviceDenial(servicePrincipal: string, caller: { readonly key: 
 export interface AccessRequest {
   readonly action: string;
   readonly resource: string;
+  /** Condition keys of this request itself (PutEvents: `events:source`, `events:detail-type` of an entry). */
+  readonly context?: ConditionContext;
 }
 
 export type Decision =
@@ -381,7 +383,8 @@ export function conditionContext(identity: FunctionIdentity, region: string, acc
 }
 
 /** Explicit Deny wins, then any Allow; otherwise the implicit deny. */
-export function evaluate(statements: readonly CompiledStatement[], request: AccessRequest, context: ConditionContext = {}): Decision {
+export function evaluate(statements: readonly CompiledStatement[], request: AccessRequest, callerContext: ConditionContext = {}): Decision {
+  const context = request.context ? { ...callerContext, ...request.context } : callerContext;
   let allowedBy: string | undefined;
   const unevaluated: string[] = [];
   for (const st of statements) {
@@ -433,7 +436,7 @@ const CONDITION_OPERATORS: Record<string, (actual: string, expected: string) => 
   ArnNotLike: (a, e) => globRegExp(e, false).test(a),
   Bool: (a, e) => a.toLowerCase() === e.toLowerCase(),
 };
-const KNOWN_CONDITION_KEYS = ['aws:securetransport', 'aws:requestedregion', 'aws:principalaccount', 'aws:principalarn', 'aws:principaltype', 'aws:sourcearn', 'aws:sourceaccount'];
+const KNOWN_CONDITION_KEYS = ['aws:securetransport', 'aws:requestedregion', 'aws:principalaccount', 'aws:principalarn', 'aws:principaltype', 'aws:sourcearn', 'aws:sourceaccount', 'events:source', 'events:detail-type'];
 
 /** The operator/key pairs of a Condition this evaluator cannot decide. */
 export function unknownConditions(condition: Readonly<Record<string, unknown>>): string[] {
@@ -521,13 +524,19 @@ export function eventBridgeAccess(operation: string, body: Record<string, unknow
   const arn = (type: string, name: string) => `arn:aws:events:${region}:${accountId}:${type}/${name}`;
   switch (operation) {
     case 'PutEvents': {
-      const buses = new Set(
-        asList(body.Entries).map((e) => {
-          const name = (e as { EventBusName?: unknown } | null)?.EventBusName;
-          return typeof name === 'string' && name.length > 0 ? (name.startsWith('arn:') ? name : arn('event-bus', name)) : arn('event-bus', 'default');
-        }),
-      );
-      return [...buses].map((resource) => ({ action, resource }));
+      // One request per distinct (bus, source, detail-type): each entry is authorized with its own
+      // `events:source` and `events:detail-type` condition keys.
+      const requests = new Map<string, AccessRequest>();
+      for (const e of asList(body.Entries)) {
+        const entry = (e ?? {}) as { EventBusName?: unknown; Source?: unknown; DetailType?: unknown };
+        const name = entry.EventBusName;
+        const resource = typeof name === 'string' && name.length > 0 ? (name.startsWith('arn:') ? name : arn('event-bus', name)) : arn('event-bus', 'default');
+        const context: Record<string, string> = {};
+        if (typeof entry.Source === 'string') context['events:source'] = entry.Source;
+        if (typeof entry.DetailType === 'string') context['events:detail-type'] = entry.DetailType;
+        requests.set(JSON.stringify([resource, context['events:source'], context['events:detail-type']]), { action, resource, context });
+      }
+      return [...requests.values()];
     }
     case 'StartReplay':
       return [{ action, resource: typeof body.EventSourceArn === 'string' ? body.EventSourceArn : '*' }];

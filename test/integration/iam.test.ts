@@ -181,15 +181,26 @@ describe('the stack as synthesized', () => {
     await h.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: [{ Id: 'a', ReceiptHandle: taken.Messages![0]!.ReceiptHandle! }] }));
   });
 
-  it('checks EventBridge calls: PutEvents on the bus, DescribeReplay on statushooks replays only', async () => {
-    const entry = { EventBusName: h.runtime.outputs.EventBusName, Source: 'statushooks.test', DetailType: 'iam.test', Detail: '{}' };
-    await expect(fanOut.events.send(new PutEventsCommand({ Entries: [entry] }))).rejects.toMatchObject({
+  it('checks EventBridge calls: PutEvents on the bus for the delivery function\'s own operational events only, DescribeReplay on statushooks replays only', async () => {
+    const bus = h.runtime.outputs.EventBusName;
+    const operational = { EventBusName: bus, Source: 'statushooks', DetailType: 'statushooks.endpoint.failing', Detail: '{}' };
+    await expect(fanOut.events.send(new PutEventsCommand({ Entries: [operational] }))).rejects.toMatchObject({
       name: 'AccessDeniedException',
       message: expect.stringContaining(`is not authorized to perform: events:PutEvents on resource: ${h.runtime.outputs.EventBusArn}`),
     });
     // The delivery function publishes operational events there: granted.
-    const out = await delivery.events.send(new PutEventsCommand({ Entries: [entry] }));
+    const out = await delivery.events.send(new PutEventsCommand({ Entries: [operational] }));
     expect(out.FailedEntryCount).toBe(0);
+    // … and nothing else: a status-change event of the platform (fan-out would sign and send it),
+    // another source, or another detail type of its source, alone or beside an allowed entry.
+    for (const entries of [
+      [{ EventBusName: bus, Source: 'returns.cloud', DetailType: 'return_order.status.changed', Detail: '{}' }],
+      [{ EventBusName: bus, Source: 'statushooks.test', DetailType: 'statushooks.endpoint.failing', Detail: '{}' }],
+      [{ EventBusName: bus, Source: 'statushooks', DetailType: 'return_order.status.changed', Detail: '{}' }],
+      [operational, { EventBusName: bus, Source: 'returns.cloud', DetailType: 'sales_order.status.changed', Detail: '{}' }],
+    ]) {
+      await expect(delivery.events.send(new PutEventsCommand({ Entries: entries }))).rejects.toMatchObject({ name: 'AccessDeniedException' });
+    }
     await expect(fanOut.events.send(new DescribeReplayCommand({ ReplayName: 'statushooks-none' }))).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
     await expect(fanOut.events.send(new DescribeReplayCommand({ ReplayName: 'someone-elses' }))).rejects.toMatchObject({ name: 'AccessDeniedException' });
   });

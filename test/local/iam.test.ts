@@ -136,9 +136,19 @@ describe('what a request asks for', () => {
   it('EventBridge: PutEvents on each bus its entries name (default bus otherwise), replays by ARN', () => {
     const bus = (name: string) => `arn:aws:events:${REGION}:${ACCOUNT}:event-bus/${name}`;
     expect(eventBridgeAccess('PutEvents', { Entries: [{ EventBusName: 'hooks' }, {}, { EventBusName: bus('hooks') }, { EventBusName: bus('other') }] }, REGION, ACCOUNT)).toEqual([
-      { action: 'events:PutEvents', resource: bus('hooks') },
-      { action: 'events:PutEvents', resource: bus('default') },
-      { action: 'events:PutEvents', resource: bus('other') },
+      { action: 'events:PutEvents', resource: bus('hooks'), context: {} },
+      { action: 'events:PutEvents', resource: bus('default'), context: {} },
+      { action: 'events:PutEvents', resource: bus('other'), context: {} },
+    ]);
+    // Each entry carries its source and detail type as condition keys (events:source, events:detail-type).
+    const entries = [
+      { EventBusName: 'hooks', Source: 'statushooks', DetailType: 'statushooks.endpoint.failing' },
+      { EventBusName: 'hooks', Source: 'statushooks', DetailType: 'statushooks.endpoint.failing' },
+      { EventBusName: 'hooks', Source: 'returns.cloud', DetailType: 'return_order.status.changed' },
+    ];
+    expect(eventBridgeAccess('PutEvents', { Entries: entries }, REGION, ACCOUNT)).toEqual([
+      { action: 'events:PutEvents', resource: bus('hooks'), context: { 'events:source': 'statushooks', 'events:detail-type': 'statushooks.endpoint.failing' } },
+      { action: 'events:PutEvents', resource: bus('hooks'), context: { 'events:source': 'returns.cloud', 'events:detail-type': 'return_order.status.changed' } },
     ]);
     expect(eventBridgeAccess('DescribeReplay', { ReplayName: 'statushooks-1' }, REGION, ACCOUNT)).toEqual([{ action: 'events:DescribeReplay', resource: `arn:aws:events:${REGION}:${ACCOUNT}:replay/statushooks-1` }]);
     expect(eventBridgeAccess('ListReplays', {}, REGION, ACCOUNT)).toEqual([{ action: 'events:ListReplays', resource: '*' }]);
