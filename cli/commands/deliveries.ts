@@ -208,6 +208,7 @@ export function describeRecord(r: DeliveryRecord): string[] {
       ['url', r.url ?? '-'],
       ['created', r.createdAt],
       ['updated', r.updatedAt],
+      ...(r.queuedBy !== undefined ? [['replayed by', `${r.queuedBy} (the last replay that queued it again)`] as [string, string]] : []),
       ['expires', r.expiresAt ? new Date(r.expiresAt * 1000).toISOString() : '-'],
     ]),
     '',
@@ -216,7 +217,14 @@ export function describeRecord(r: DeliveryRecord): string[] {
     '',
   ];
   if (r.attempts.length === 0) lines.push('no attempts yet');
-  for (const a of r.attempts) lines.push(...describeAttempt(a));
+  let previous: AttemptRecord | undefined;
+  for (const a of r.attempts) {
+    // Attempts count again from 1 when the delivery was queued again (same webhook-id): say so, so
+    // two "attempt 1" lines read as the two sends they were.
+    if (previous !== undefined && a.attempt <= previous.attempt) lines.push('-- queued again here (a resend, a redrive or a replay): same body, same webhook-id; attempts count from 1 again');
+    lines.push(...describeAttempt(a));
+    previous = a;
+  }
   return lines;
 }
 

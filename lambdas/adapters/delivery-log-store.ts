@@ -434,6 +434,7 @@ export function toRecord(item: Record<string, unknown>): DeliveryRecord {
     lastStatusCode: num(item.lastStatusCode),
     ...(typeof item.reason === 'string' ? { reason: item.reason } : {}),
     ...(typeof item.url === 'string' ? { url: item.url } : {}),
+    ...(typeof item.queuedBy === 'string' ? { queuedBy: item.queuedBy } : {}),
     expiresAt: num(item.expiresAt) ?? 0,
   };
 }

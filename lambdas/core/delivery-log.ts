@@ -90,6 +90,8 @@ export interface DeliveryRecord extends DeliveryFacts {
   readonly url?: string;
   /** Epoch seconds after which DynamoDB's TTL removes the record. */
   readonly expiresAt: number;
+  /** The last replay (its name) whose fan-out queued this delivery, if a replay did. */
+  readonly queuedBy?: string;
 }
 
 /** A change the delivery functions (or the CLI) make to a record. */

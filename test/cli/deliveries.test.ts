@@ -204,6 +204,14 @@ test('resend queues the same body with the same webhook-id again; the record kee
     }
   })();
   expect(after.attempts.map((a) => [a.attempt, a.statusCode])).toEqual([[1, 200], [1, 200]]);
+  // The text says where the second send began, so two "attempt 1" lines read as the two sends they were.
+  const text = (await cli(['deliveries', 'get', record!.deliveryId, '--tenant', 'resend-shop', ...local])).stdout.split('\n');
+  const attemptLines = text.filter((l) => /^attempt |^-- /.test(l));
+  expect(attemptLines.map((l) => l.replace(/^(attempt \d+) .*$/, '$1'))).toEqual([
+    'attempt 1',
+    '-- queued again here (a resend, a redrive or a replay): same body, same webhook-id; attempts count from 1 again',
+    'attempt 1',
+  ]);
 });
 
 test('resend refuses a paused subscription, naming it and its state; an unknown delivery is not found', async () => {
