@@ -569,6 +569,7 @@ ${postForm(ctx, subscriptionHref(tenantId, subscriptionId) + '/delete', html`<in
       ['Created', time(r.createdAt)],
       ['Updated', time(r.updatedAt)],
       ['Expires', time(r.expiresAt)],
+      ...(record.queuedBy !== undefined ? [['Replayed by', html`<span class="mono">${record.queuedBy}</span> <span class="muted">(the last replay that queued it again)</span>`] as const] : []),
     ])}
 ${postForm(ctx, `${deliveryHref(tenantId, r.deliveryId)}/resend`, html`<button type="submit">Resend</button> <small>the same body with the same webhook-id; attempts start again</small>`, { label: 'Resend' })}
 </section>
@@ -580,7 +581,7 @@ ${
     ? html`<p class="empty">No attempts yet.</p>`
     : html`<table aria-label="Attempts"><thead><tr><th class="num">#</th><th>At</th><th>Lane</th><th>Status</th><th class="num">Duration</th><th>Error</th><th>Response</th></tr></thead><tbody>
 ${r.attempts.map(
-  (a) => html`<tr><td class="num">${a.attempt}</td><td>${time(a.at)}</td><td>${a.lane ?? '-'}</td>
+  (a, i) => html`${i > 0 && a.attempt <= r.attempts[i - 1]!.attempt ? html`<tr class="requeued"><td colspan="7">queued again here (a resend, a redrive or a replay): same body, same webhook-id; attempts count from 1 again</td></tr>` : ''}<tr><td class="num">${a.attempt}</td><td>${time(a.at)}</td><td>${a.lane ?? '-'}</td>
 <td>${a.statusCode !== null ? badge(`HTTP ${a.statusCode}`, a.statusCode >= 200 && a.statusCode < 300 ? 'good' : 'bad') : badge('no response', 'bad')}</td>
 <td class="num">${a.durationMs} ms</td><td>${a.error ?? '-'}</td><td>${a.response !== null ? html`<pre class="snippet">${a.response}</pre>` : html`<span class="muted">-</span>`}</td></tr>`,
 )}</tbody></table>`

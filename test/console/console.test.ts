@@ -332,7 +332,10 @@ test('a test event sent in the form appears live in the delivery list with its a
   const again = await waitUntil('the resent webhook', () => good.received[1]);
   expect(again.webhookId).toBe(got.webhookId);
   expect(again.body).toBe(got.body);
-  await reloadUntil(page, page.getByRole('table', { name: 'Attempts' }).locator('tbody tr').nth(1), 'the second attempt in the log');
+  await reloadUntil(page, page.getByRole('table', { name: 'Attempts' }).locator('tbody tr').nth(2), 'the second attempt in the log');
+  // The page says where the second send began: two attempts numbered 1, with the resend between them.
+  const firstCells = await page.getByRole('table', { name: 'Attempts' }).locator('tbody tr td:first-child').allTextContents();
+  expect(firstCells).toEqual(['1', 'queued again here (a resend, a redrive or a replay): same body, same webhook-id; attempts count from 1 again', '1']);
 });
 
 test('a failing endpoint: failed attempts, then the job in Dead letters; after fixing the URL it is redriven and delivered with the same webhook-id; another is discarded', async () => {
