@@ -223,6 +223,15 @@ async function replayEvents(options: ReplayOptions): Promise<void> {
   if (description.length > MAX_REPLAY_DESCRIPTION) throw new UsageError(`--tenant is too long to carry in the replay's description (${description.length} of ${MAX_REPLAY_DESCRIPTION} characters)`);
   const name = newReplayName(new Date(now), randomBytes(3).toString('hex'));
   await withClients(options, async (c) => {
+    // A replay queues deliveries for active subscriptions only (fan-out's rule): say which of the
+    // tenant's would take none, before the operator waits for deliveries that cannot come.
+    if (filter.tenantId !== undefined) {
+      const { subscriptions } = await c.store().listByTenant(filter.tenantId);
+      for (const s of subscriptions.filter((x) => x.state !== 'active')) {
+        process.stderr.write(`warning: subscription ${s.subscriptionId} of tenant ${filter.tenantId} is ${s.state}: this replay queues no deliveries for it (resume it first if it should get them)\n`);
+      }
+      if (subscriptions.length === 0) process.stderr.write(`warning: tenant ${filter.tenantId} has no subscriptions: this replay queues nothing\n`);
+    }
     const started = await c.eventBridge.send(
       new StartReplayCommand({
         ReplayName: name,

@@ -146,6 +146,21 @@ test('a replay re-delivers exactly the archived events of its window, with their
   expect(b.got.map((r) => r.webhookId)).toEqual([idOf(e4, subB), idOf(e4, subB), idOf(e4, subB)]);
 });
 
+test('a replay for a tenant warns, before it starts, about each subscription it queues nothing for (paused, disabled) and about a tenant without any', async () => {
+  const r = await receiver();
+  const active = await subscribe('replay-warn', r.url);
+  const paused = await subscribe('replay-warn', r.url);
+  expect((await cli(['subscriptions', 'pause', paused, '--tenant', 'replay-warn', ...local])).code).toBe(0);
+  const warned = await cli(['events', 'replay', '--since', '1h', '--tenant', 'replay-warn', ...local]);
+  expect(warned.code).toBe(0);
+  expect(warned.stdout).toMatch(/^replay statushooks-\S+ started: /);
+  expect(warned.stderr).toBe(`warning: subscription ${paused} of tenant replay-warn is paused: this replay queues no deliveries for it (resume it first if it should get them)\n`);
+  expect(warned.stderr).not.toContain(active);
+  const nobody = await cli(['events', 'replay', '--since', '1h', '--tenant', 'replay-nobody', ...local]);
+  expect(nobody.code).toBe(0);
+  expect(nobody.stderr).toBe('warning: tenant replay-nobody has no subscriptions: this replay queues nothing\n');
+});
+
 test.each([
   ['--until before --since', ['--since', '1h', '--until', '2h'], '--until (', 'must be after --since'],
   ['a --since that is no time', ['--since', 'yesterday'], '--since: expected a duration such as 30m, 24h, 7d or an ISO time', ''],
