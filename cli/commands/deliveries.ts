@@ -10,6 +10,8 @@ import { fields, printJson, printLines, table } from '../output';
 import { withClients, withTargetOptions, type JsonOption } from '../run';
 import { outputOf, targetKind, type Clients, type TargetOptions } from '../target';
 import { plural } from '../../lambdas/core/text';
+import { healthLine } from '../health-view';
+import { healthOf } from './subscriptions';
 
 /** Most records one page may hold (the store reads one index item and one record per record). */
 const MAX_LIMIT = 1000;
@@ -176,14 +178,34 @@ function registerGet(deliveries: Command): void {
       targetKind(options);
       const tenantId = parseTenant('--tenant', options.tenant);
       const id = nonEmpty('<deliveryId>', deliveryId);
-      const { record, log } = await withClients(options, async (c) => {
+      const { record, log, waiting } = await withClients(options, async (c) => {
         const log = c.deliveryLog();
-        return { record: await log.get(tenantId, id), log };
+        const record = await log.get(tenantId, id);
+        // A delivery not yet settled: what its endpoint's state does to it (text output only).
+        const waiting = record && !options.json && (record.state === 'pending' || record.state === 'retrying') ? await endpointLines(c, record) : [];
+        return { record, log, waiting };
       });
       if (!record) throw new CliError(notFound(id, tenantId, log));
       if (options.json) return printJson(recordView(record));
-      printLines(...describeRecord(record));
+      printLines(...describeRecord(record), ...waiting);
     });
+}
+
+/**
+ * For a delivery still under way: the subscription's state when it is not active (its job will be
+ * dropped) and its endpoint's health when that holds jobs back (an open circuit, a failing or slow
+ * endpoint, a rate limit): the reasons a webhook arrives late.
+ */
+async function endpointLines(c: Clients, record: DeliveryRecord): Promise<string[]> {
+  const [subscription, health] = await Promise.all([c.store().get(record.tenantId, record.subscriptionId), healthOf(c, record.tenantId, record.subscriptionId)]);
+  const lines: string[] = [];
+  if (subscription === undefined) lines.push(`now: subscription ${record.subscriptionId} no longer exists; the job is dropped when it comes up`);
+  else if (subscription.state !== 'active') lines.push(`now: subscription ${record.subscriptionId} is ${subscription.state}; the job is dropped when it comes up`);
+  if (health !== undefined && (health.circuit !== 'closed' || health.consecutiveFailures > 0 || health.slowUntil !== null)) {
+    lines.push(`now: endpoint ${healthLine(health)}${health.circuit === 'open' ? ' (jobs wait; one probe per interval)' : ''}`);
+  }
+  if (subscription?.maxRequestsPerSecond !== undefined) lines.push(`now: rate limit ${subscription.maxRequestsPerSecond} requests per second (a job over it waits, not an attempt)`);
+  return lines.length > 0 ? ['', ...lines] : [];
 }
 
 /** Why a delivery has no record, as far as the log's settings tell. */

@@ -114,7 +114,7 @@ function parseMaxRps(text: string): number {
  * The endpoint's health, or undefined when the target has no health table (a stack deployed
  * before it existed): health is shown where it exists and never stops a command.
  */
-async function healthOf(c: Clients, tenantId: string, subscriptionId: string): Promise<HealthView | undefined> {
+export async function healthOf(c: Clients, tenantId: string, subscriptionId: string): Promise<HealthView | undefined> {
   if (!c.target.outputs.HealthTableName) return undefined;
   return healthView(await c.health().get(tenantId, subscriptionId));
 }

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDeliveryLog } from '../../lambdas/adapters/delivery-log-store';
 import type { DeliveryRecord } from '../../lambdas/core/delivery-log';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
@@ -180,6 +180,33 @@ test('an empty list says what else it can mean: the entity number is not searche
   const byUuid = await cli(['deliveries', 'list', '--tenant', 'nobody-shop', '--entity', '90aabf83-d23c-4792-b483-2546b8041379', ...local]);
   expect(byUuid.stdout).not.toContain('does not look like a uuid');
   expect(byUuid.stdout).toContain('no deliveries for tenant nobody-shop match\nnote: an event none');
+});
+
+test('get of a delivery still under way says what holds it back now: the subscription paused, the endpoint\'s open circuit, its rate limit', async () => {
+  const created = await cli(['subscriptions', 'create', '--tenant', 'late-shop', '--url', 'https://hooks.example.com/late', '--events', '*', '--max-rps', '2', '--json', ...local]);
+  expect(created.code).toBe(0);
+  const sub = json<{ subscriptionId: string }>(created).subscriptionId;
+  expect((await cli(['subscriptions', 'pause', sub, '--tenant', 'late-shop', ...local])).code).toBe(0);
+  await db.send(
+    new PutCommand({
+      TableName: runtime.outputs.HealthTableName!,
+      Item: { tenantId: 'late-shop', subscriptionId: sub, circuit: 'open', consecutiveFailures: 7, firstFailureAt: '2026-12-04T10:00:00.000Z', lastFailureAt: '2026-12-04T10:30:00.000Z', lastError: 'HTTP 500', openedAt: '2026-12-04T10:30:00.000Z' },
+    }),
+  );
+  const facts = { tenantId: 'late-shop', deliveryId: 'msg_late0000000000000000000000000001', subscriptionId: sub, event: 'return_order.status.changed' as const, eventId: 'evt-late', entityUuid: 'u-late', entityNumber: null, body: '{}', occurredAt: '2026-12-04T10:00:00.000Z' };
+  await log.logQueued([facts], new Date().toISOString());
+
+  const text = await cli(['deliveries', 'get', facts.deliveryId, '--tenant', 'late-shop', ...local]);
+  expect(text.code).toBe(0);
+  expect(text.stdout.split('\n').filter((l) => l.startsWith('now: '))).toEqual([
+    `now: subscription ${sub} is paused; the job is dropped when it comes up`,
+    'now: endpoint circuit open: 7 consecutive failures; last failure 2026-12-04T10:30:00.000Z: HTTP 500 (jobs wait; one probe per interval)',
+    'now: rate limit 2 requests per second (a job over it waits, not an attempt)',
+  ]);
+  // --json is the record alone, as documented.
+  const asJson = json<Record<string, unknown>>(await cli(['deliveries', 'get', facts.deliveryId, '--tenant', 'late-shop', '--json', ...local]));
+  expect(asJson.state).toBe('pending');
+  expect(JSON.stringify(asJson)).not.toContain('now:');
 });
 
 test('resend queues the same body with the same webhook-id again; the record keeps its history and shows the new attempt', async () => {
