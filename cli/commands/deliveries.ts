@@ -187,7 +187,8 @@ function registerGet(deliveries: Command): void {
       });
       if (!record) throw new CliError(notFound(id, tenantId, log));
       if (options.json) return printJson(recordView(record));
-      printLines(...describeRecord(record), ...waiting);
+      const partial = log.mode === 'failures' ? ['', 'note: this stack records failed deliveries only (deliveryLog = failures): an earlier send of this webhook-id that succeeded at its first attempt (before a replay or resend) is not in this record'] : [];
+      printLines(...describeRecord(record), ...waiting, ...partial);
     });
 }
 

@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Clients, resolveTarget } from '../../cli/target';
+import { cli } from '../cli/helpers';
 import { type Answer, type Harness, Receiver, functionMetricRecords, putChanges, startHarness, subscribe, waitFor } from './helpers';
 
 jest.setTimeout(90_000);
@@ -104,6 +105,12 @@ test('a delivery that fails once and then succeeds has a record with both attemp
   // Created by the first failure, with every fact a record written at queue time has.
   expect(record).toMatchObject({ tenantId, subscriptionId: sub.subscriptionId, event: EVENT, entityNumber: `SO-${counter}`, body: endpoint.requests[0]!.body });
   expect((await log.list({ tenantId, limit: 10 })).records.map((r) => r.deliveryId)).toEqual([deliveryId]);
+  // The CLI's text says what this mode leaves out of a record; an empty list says it too.
+  const local = ['--local', path.join(dir, 'dev.json')];
+  const got = await cli(['deliveries', 'get', deliveryId, '--tenant', tenantId, ...local]);
+  expect(got.stdout).toContain('note: this stack records failed deliveries only (deliveryLog = failures): an earlier send of this webhook-id that succeeded at its first attempt');
+  const empty = await cli(['deliveries', 'list', '--tenant', `${tenantId}-none`, ...local]);
+  expect(empty.stdout).toContain('note: this stack records failed deliveries only (deliveryLog = failures): a delivery made at its first attempt, or still queued, has no record');
 });
 
 test('a parked delivery is recorded; after a redrive its first attempt that succeeds is written too, and so is a resend', async () => {
