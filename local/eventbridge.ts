@@ -269,6 +269,8 @@ export interface LocalEventBridgeDeps {
   readonly targetRetryDelayMs?: (attempt: number) => number;
   /** Scales archive retention (tests: 1e-5 makes a day about a second); default 1. */
   readonly retentionScale?: number;
+  /** The archive's clock, for its retention (tests: a clock they move); default Date.now. */
+  readonly archiveClock?: () => number;
 }
 
 export class LocalEventBridge {
@@ -400,7 +402,7 @@ export class LocalEventBridge {
 
   /** Keeps the event in every archive of its bus whose pattern it matches (replayed events are not archived again). */
   private archive(bus: BusSpec, event: BusEvent): void {
-    const now = Date.now();
+    const now = (this.deps.archiveClock ?? Date.now)();
     for (const archive of this.archives) {
       if (archive.busName !== bus.name || !archive.matches(event)) continue;
       const kept = this.keptEvents(archive, now);
@@ -464,7 +466,7 @@ export class LocalEventBridge {
     await this.sleep(0);
     // Cancelled while it was starting: it stays CANCELLING and ends CANCELLED without replaying.
     if (replay.state === 'STARTING') replay.state = 'RUNNING';
-    const events = this.keptEvents(archive, Date.now())
+    const events = this.keptEvents(archive, (this.deps.archiveClock ?? Date.now)())
       .filter(({ event }) => {
         const t = Date.parse(event.time);
         return t >= replay.start && t < replay.end;

@@ -29,6 +29,7 @@ const got: Record<'a' | 'b', BusEvent[]> = { a: [], b: [] };
 let bridge: LocalEventBridge;
 let client: EventBridgeClient;
 let sqs: SQSClient;
+let archiveNow = Date.now();
 
 beforeAll(async () => {
   const resolver = new TemplateResolver(template, { region: REGION, accountId: ACCOUNT, stackName: 'Test' });
@@ -37,8 +38,9 @@ beforeAll(async () => {
     resolveTarget: (arn) => async (payload) => void got[arn.endsWith(':a') ? 'a' : 'b'].push(payload as BusEvent),
   });
   sqs = new SQSClient({ region: REGION });
-  // A retention day lasts 0.6 s here.
-  bridge = new LocalEventBridge({ sqs, region: REGION, accountId: ACCOUNT, log: () => undefined, retentionScale: 0.6 / 86_400 });
+  // A retention day lasts 0.6 s here, on the archive's own clock, which the tests move: how long
+  // the machine takes between two steps cannot expire an event the test means to keep.
+  bridge = new LocalEventBridge({ sqs, region: REGION, accountId: ACCOUNT, log: () => undefined, retentionScale: 0.6 / 86_400, archiveClock: () => archiveNow });
   bridge.configure(routing);
   client = new EventBridgeClient({ endpoint: await bridge.start(), region: REGION, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
 });
@@ -66,7 +68,7 @@ async function completed(name: string) {
 test('a replay puts the window\'s archived events back with their ids and replay-name, to the FilterArns rules only; retention drops old events', async () => {
   const t0 = Date.parse('2026-12-01T10:00:00Z');
   const old = await put('shop', new Date(t0), 1);
-  await new Promise((r) => setTimeout(r, 800)); // past the retention of the first event
+  archiveNow += 800; // past the retention of the first event
   const inside = await put('shop', new Date(t0 + 60_000), 2);
   const later = await put('shop', new Date(t0 + 600_000), 3);
   await put('elsewhere', new Date(t0 + 60_000), 4); // not archived: outside the archive's pattern
