@@ -61,3 +61,24 @@ export async function createDeliveryLogTable(client: DynamoDBClient, tableName: 
     }),
   );
 }
+
+/**
+ * A table keyed as the subscriptions and endpoint-health tables are (partition `tenantId`, sort
+ * `subscriptionId`, both strings; lib/table.ts).
+ */
+export async function createTenantTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  await client.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      KeySchema: [
+        { AttributeName: 'tenantId', KeyType: 'HASH' },
+        { AttributeName: 'subscriptionId', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: 'tenantId', AttributeType: 'S' },
+        { AttributeName: 'subscriptionId', AttributeType: 'S' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+    }),
+  );
+}

@@ -8,10 +8,9 @@ import type { AddressInfo } from 'node:net';
 import { consoleApp } from '../../cli/console/app';
 import { Session } from '../../cli/console/security';
 import type { Target } from '../../cli/target';
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { OperationalEvents } from '../../lambdas/adapters/operational-events';
-import { createDeliveryLogTable, startDynalite, type Dynalite } from '../dynalite';
+import { createDeliveryLogTable, createTenantTable, startDynalite, type Dynalite } from '../dynalite';
 
 let closedPort = 0;
 let stop = () => {};
@@ -66,22 +65,7 @@ describe('against a target that answers', () => {
 
   beforeAll(async () => {
     dynamo = await startDynalite();
-    for (const TableName of ['Subscriptions', 'Health']) {
-      await dynamo.client.send(
-        new CreateTableCommand({
-          TableName,
-          KeySchema: [
-            { AttributeName: 'tenantId', KeyType: 'HASH' },
-            { AttributeName: 'subscriptionId', KeyType: 'RANGE' },
-          ],
-          AttributeDefinitions: [
-            { AttributeName: 'tenantId', AttributeType: 'S' },
-            { AttributeName: 'subscriptionId', AttributeType: 'S' },
-          ],
-          BillingMode: 'PAY_PER_REQUEST',
-        }),
-      );
-    }
+    for (const name of ['Subscriptions', 'Health']) await createTenantTable(dynamo.client, name);
     await createDeliveryLogTable(dynamo.client, 'DeliveryLog');
     const events = new OperationalEvents(DynamoDBDocumentClient.from(dynamo.client), 'Health');
     const hourAgo = Date.now() - 3_600_000;

@@ -4,10 +4,9 @@
  * handler as the functions build it (lambdas/delivery/app.ts), several instances of it on one
  * health table, with a scripted endpoint.
  */
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSEvent } from 'aws-lambda';
-import { type Dynalite, startDynalite } from '../dynalite';
+import { type Dynalite, createTenantTable, startDynalite } from '../dynalite';
 import { DynamoHealthStore } from '../../lambdas/adapters/health-store';
 import { observability } from '../../lambdas/adapters/observability';
 import { DEFAULT_BREAKER_POLICY, type BreakerPolicy } from '../../lambdas/core/breaker';
@@ -32,20 +31,7 @@ beforeAll(async () => {
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
   dynamo = await startDynalite();
-  await dynamo.client.send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      KeySchema: [
-        { AttributeName: 'tenantId', KeyType: 'HASH' },
-        { AttributeName: 'subscriptionId', KeyType: 'RANGE' },
-      ],
-      AttributeDefinitions: [
-        { AttributeName: 'tenantId', AttributeType: 'S' },
-        { AttributeName: 'subscriptionId', AttributeType: 'S' },
-      ],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
+  await createTenantTable(dynamo.client, TABLE);
   health = new DynamoHealthStore(DynamoDBDocumentClient.from(dynamo.client), TABLE, breaker);
 });
 

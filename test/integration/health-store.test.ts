@@ -2,9 +2,9 @@
  * The health store against a real DynamoDB emulator (dynalite, in-process on a loopback port):
  * the guarantees that only DynamoDB's conditional writes can give, exercised with concurrent callers.
  */
-import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { type Dynalite, startDynalite } from '../dynalite';
+import { type Dynalite, createTenantTable, startDynalite } from '../dynalite';
 import { DynamoHealthStore } from '../../lambdas/adapters/health-store';
 import { DEFAULT_BREAKER_POLICY, record, type EndpointHealth } from '../../lambdas/core/breaker';
 
@@ -17,20 +17,7 @@ let store: DynamoHealthStore;
 beforeAll(async () => {
   dynamo = await startDynalite();
   client = dynamo.client;
-  await client.send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      KeySchema: [
-        { AttributeName: 'tenantId', KeyType: 'HASH' },
-        { AttributeName: 'subscriptionId', KeyType: 'RANGE' },
-      ],
-      AttributeDefinitions: [
-        { AttributeName: 'tenantId', AttributeType: 'S' },
-        { AttributeName: 'subscriptionId', AttributeType: 'S' },
-      ],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
+  await createTenantTable(client, TABLE);
   store = new DynamoHealthStore(DynamoDBDocumentClient.from(client), TABLE);
 });
 
