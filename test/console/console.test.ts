@@ -4,22 +4,19 @@
  * playwright-core) is the operator. Every page is photographed on the way (docs/console when
  * CONSOLE_SCREENSHOTS names that folder: `npm run console:screenshots`).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, statSync } from 'node:fs';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { Webhook } from 'standardwebhooks';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
-import { CLI, ROOT, cli, stopLocalRuntime } from '../cli/helpers';
+import { ROOT, cli, stopLocalRuntime } from '../cli/helpers';
+import { CHROMIUM, CHROMIUM_ARGS, startConsoleProcess, type ConsoleProcess } from './console-process';
 
 jest.setTimeout(120_000);
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 /** Outcomes (a delivery, a retry, a redrive) are waited for, never timed: generous for a loaded CI machine. */
 const OUTCOME_MS = 60_000;
 
@@ -50,8 +47,7 @@ async function receiver(status: () => number, answer = 'thanks') {
 let runtime: LocalRuntime;
 let dir: string;
 let stateFile: string;
-let consoleProcess: ChildProcess;
-let consoleOutput = '';
+let consoleHandle: ConsoleProcess | undefined;
 let consoleUrl: string;
 let origin: string;
 let context: BrowserContext;
@@ -78,17 +74,8 @@ beforeAll(async () => {
   });
 
   // Started where its state file is, as an operator would: the page names the target `local runtime (dev.json)`.
-  consoleProcess = spawn(process.execPath, [CLI, 'console', '--local', 'dev.json'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  consoleProcess.stderr!.on('data', (d: Buffer) => (consoleOutput += d.toString()));
-  consoleUrl = await new Promise<string>((resolve, reject) => {
-    const lines = createInterface({ input: consoleProcess.stdout! });
-    lines.on('line', (line) => {
-      consoleOutput += `${line}\n`;
-      const match = /^console: (http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{43})$/.exec(line);
-      if (match) resolve(match[1]!);
-    });
-    consoleProcess.once('exit', (code) => reject(new Error(`console exited early (${code}):\n${consoleOutput}`)));
-  });
+  consoleHandle = await startConsoleProcess(dir, 'dev.json');
+  consoleUrl = consoleHandle.url;
   origin = new URL(consoleUrl).origin;
 
   context = await chromium.launchPersistentContext(path.join(dir, 'chromium'), {
@@ -106,11 +93,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await context?.close();
-  if (consoleProcess && consoleProcess.exitCode === null) {
-    const exited = new Promise((r) => consoleProcess.once('exit', r));
-    consoleProcess.kill('SIGTERM');
-    await exited;
-  }
+  await consoleHandle?.stop();
   await stopLocalRuntime(runtime, servers, dir);
 });
 
@@ -146,7 +129,7 @@ async function waitUntil<T>(what: string, probe: () => Promise<T | undefined> | 
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\nconsole output:\n${consoleOutput}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\nconsole output:\n${consoleHandle?.output()}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -535,9 +518,10 @@ test("tenants named '.', '..' or starting with '~' are reachable (browsers resol
 });
 
 test('Ctrl-C stops the console', async () => {
-  const exited = new Promise<number | null>((r) => consoleProcess.once('exit', (code) => r(code)));
-  consoleProcess.kill('SIGINT');
+  const child = consoleHandle!.process;
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  child.kill('SIGINT');
   expect(await exited).toBe(0);
-  expect(consoleOutput).toContain('console stopped');
+  expect(consoleHandle!.output()).toContain('console stopped');
   await expect(raw('/')).rejects.toThrow(/ECONNREFUSED/);
 });

@@ -5,31 +5,27 @@
  * the real local runtime; Debian's chromium (playwright-core) is the operator. The console reaches
  * DynamoDB through a small proxy here, which can hold every answer back (a slow connection).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
-import { CLI, cli, stopLocalRuntime } from '../cli/helpers';
+import { cli, stopLocalRuntime } from '../cli/helpers';
+import { CHROMIUM, CHROMIUM_ARGS, startConsoleProcess, type ConsoleProcess } from './console-process';
 
 jest.setTimeout(120_000);
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const OUTCOME_MS = 60_000;
 
 let runtime: LocalRuntime;
 let dir: string;
 let stateFile: string;
 let db: DynamoDBDocumentClient;
-let consoleProcess: ChildProcess;
-let consoleOutput = '';
+let consoleHandle: ConsoleProcess | undefined;
 let consoleUrl: string;
 let origin: string;
 let browser: Browser;
@@ -85,17 +81,8 @@ beforeAll(async () => {
   state.endpoints.dynamodb = await slowProxy(state.endpoints.dynamodb!);
   writeFileSync(path.join(dir, 'console.json'), JSON.stringify(state, null, 2));
 
-  consoleProcess = spawn(process.execPath, [CLI, 'console', '--local', 'console.json'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  consoleProcess.stderr!.on('data', (d: Buffer) => (consoleOutput += d.toString()));
-  consoleUrl = await new Promise<string>((resolve, reject) => {
-    const lines = createInterface({ input: consoleProcess.stdout! });
-    lines.on('line', (line) => {
-      consoleOutput += `${line}\n`;
-      const match = /^console: (http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{43})$/.exec(line);
-      if (match) resolve(match[1]!);
-    });
-    consoleProcess.once('exit', (code) => reject(new Error(`console exited early (${code}):\n${consoleOutput}`)));
-  });
+  consoleHandle = await startConsoleProcess(dir, 'console.json');
+  consoleUrl = consoleHandle.url;
   origin = new URL(consoleUrl).origin;
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 }, 180_000);
@@ -103,11 +90,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   db?.destroy();
-  if (consoleProcess && consoleProcess.exitCode === null) {
-    const exited = new Promise((r) => consoleProcess.once('exit', r));
-    consoleProcess.kill('SIGTERM');
-    await exited;
-  }
+  await consoleHandle?.stop();
   await stopLocalRuntime(runtime, servers, dir);
 });
 
@@ -137,7 +120,7 @@ async function waitUntil<T>(what: string, probe: () => Promise<T | undefined>): 
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\nconsole output:\n${consoleOutput}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\nconsole output:\n${consoleHandle?.output()}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
