@@ -64,9 +64,8 @@ function scenario(subscriptions: number) {
 const ids = (jobs: readonly DeliveryJob[]) => jobs.map((j) => j.deliveryId).sort();
 const queuedIds = (r: FanOutResult) => (r.status === 'queued' ? [...r.deliveryIds].sort() : []);
 
-test('a Lambda retry after a partly failed fan-out keeps every attempt made and queues only what was not under way', async () => {
-  const s = scenario(25);
-  // The first fan-out: its records are written, then SQS accepts two chunks of ten and refuses the third.
+/** Fan-out ports whose SQS takes the first two chunks of ten and refuses the rest, as a partly failed SendMessageBatch run does. */
+function sqsTakingTwenty(s: ReturnType<typeof scenario>) {
   const accepted: DeliveryJob[] = [];
   let all: DeliveryJob[] = [];
   const failing = s.ports({
@@ -76,7 +75,15 @@ test('a Lambda retry after a partly failed fan-out keeps every attempt made and 
       throw new Error('5 delivery jobs were not queued after 3 tries: ServiceUnavailable');
     },
   });
+  return { accepted, offered: () => all, failing };
+}
+
+test('a Lambda retry after a partly failed fan-out keeps every attempt made and queues only what was not under way', async () => {
+  const s = scenario(25);
+  // The first fan-out: its records are written, then SQS accepts two chunks of ten and refuses the third.
+  const { accepted, offered, failing } = sqsTakingTwenty(s);
   await expect(fanOut(s.event, failing)).rejects.toThrow('not queued');
+  const all = offered();
   expect(all).toHaveLength(25);
   // Before Lambda retries (a minute later), the accepted jobs were worked on: 10 delivered, 5 failed
   // once and wait for their next attempt, 5 not tried yet.
@@ -155,16 +162,9 @@ test("a Lambda retry of a replay's partly failed fan-out does not queue again wh
   for (const job of s.queued[0]!) await s.attempted(job, 1, 200, 'delivered');
   // An operator replays the archive: the replayed event's fan-out queues two chunks of ten, then SQS refuses the third.
   const replayed = { ...s.event, 'replay-name': 'statushooks-20261204T110000-a1b2c3' };
-  const accepted: DeliveryJob[] = [];
-  let all: DeliveryJob[] = [];
-  const failing = s.ports({
-    enqueue: async (jobs) => {
-      all = [...jobs];
-      accepted.push(...jobs.slice(0, 20));
-      throw new Error('5 delivery jobs were not queued after 3 tries: ServiceUnavailable');
-    },
-  });
+  const { accepted, offered, failing } = sqsTakingTwenty(s);
   await expect(fanOut(replayed, failing)).rejects.toThrow('not queued');
+  const all = offered();
   expect(all).toHaveLength(25);
   // Before Lambda retries the replayed event: 15 of the accepted jobs were delivered (again), 5 not tried yet.
   for (const job of accepted.slice(0, 15)) await s.attempted(job, 2, 200, 'delivered');
