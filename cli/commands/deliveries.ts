@@ -74,6 +74,7 @@ interface ListOptions extends TenantOptions {
   entity?: string;
   state?: string;
   since?: string;
+  until?: string;
   limit: number;
   cursor?: string;
 }
@@ -94,6 +95,7 @@ function registerList(deliveries: Command): void {
       .option('--entity <uuid>', "only deliveries about this entity (the uuid of the order, parcel or payment)")
       .option('--state <state>', `only deliveries in this state: ${DELIVERY_STATES.join(', ')}`)
       .option('--since <time>', 'only deliveries created since: a duration (30m, 24h, 7d; at most 30d) or an ISO time')
+      .option('--until <time>', 'only deliveries created before: a duration ago (30m, 24h) or an ISO time')
       .option('--limit <n>', `at most n deliveries (1–${MAX_LIMIT})`, positiveInt, DEFAULT_LIMIT)
       .option('--cursor <cursor>', 'continue after the page that printed this cursor (same filters)'),
   )
@@ -116,9 +118,11 @@ function registerList(deliveries: Command): void {
         entityUuid: options.entity === undefined ? undefined : nonEmpty('--entity', options.entity),
         state: options.state === undefined ? undefined : parseState(options.state),
         since: options.since === undefined ? undefined : new Date(parseSince('--since', options.since, Date.now())),
+        until: options.until === undefined ? undefined : new Date(parseSince('--until', options.until, Date.now())),
         limit: options.limit,
         cursor: options.cursor === undefined ? undefined : nonEmpty('--cursor', options.cursor),
       };
+      if (query.since && query.until && query.until <= query.since) throw new UsageError(`--until (${query.until.toISOString()}) must be after --since (${query.since.toISOString()})`);
       let page: DeliveryPage;
       let mode: DeliveryLogMode = 'all';
       try {

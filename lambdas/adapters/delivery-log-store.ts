@@ -54,6 +54,8 @@ export interface DeliveryQuery {
   readonly state?: DeliveryState;
   /** Only records created at or after this time. */
   readonly since?: Date;
+  /** Only records created before this time. */
+  readonly until?: Date;
   readonly limit: number;
   /** From a previous page's `next`. */
   readonly cursor?: string;
@@ -296,11 +298,14 @@ export class DynamoDeliveryLog implements DeliveryLogPort {
     const names: Record<string, string> = { '#pk': partition };
     const values: Record<string, unknown> = { ':pk': partitionValue };
     let keyCondition = '#pk = :pk';
-    if (query.since) {
-      names['#lk'] = 'listKey';
-      values[':since'] = query.since.toISOString();
-      keyCondition += ' AND #lk >= :since';
-    }
+    // listKey is `createdAt#deliveryId`: a record created exactly at `until` sorts after the bare
+    // time, so `<=`/BETWEEN on the time alone keeps `until` exclusive.
+    if (query.since || query.until) names['#lk'] = 'listKey';
+    if (query.since) values[':since'] = query.since.toISOString();
+    if (query.until) values[':until'] = query.until.toISOString();
+    if (query.since && query.until) keyCondition += ' AND #lk BETWEEN :since AND :until';
+    else if (query.since) keyCondition += ' AND #lk >= :since';
+    else if (query.until) keyCondition += ' AND #lk <= :until';
     const filters: string[] = [];
     // entityKey (tenant#uuid) may be shared by two tenants; stateKey (tenant#state) cannot, as no
     // state contains '#', and byTenant's key is the tenant id itself.

@@ -147,6 +147,15 @@ test('list returns exactly the records matching tenant, subscription, entity and
   expect(ids(await list('--state', 'delivered'))).toEqual(expected((r) => r.subscriptionId !== c));
   expect(ids(await list('--state', 'parked', '--entity', uuids[2]!))).toEqual(expected((r) => r.subscriptionId === c && r.entityUuid === uuids[2]));
   expect((await list('--since', '1m')).deliveries).toHaveLength(7);
+  // --until is exclusive: before the first record nothing, from after the last every record; a
+  // window between two creation times splits them there.
+  const times = [...new Set(all.map((r) => r.createdAt))].sort();
+  expect((await list('--until', times[0]!)).deliveries).toEqual([]);
+  expect((await list('--until', '0s')).deliveries).toHaveLength(7);
+  const cut = times[Math.floor(times.length / 2)]!;
+  const before = await list('--since', '1h', '--until', cut);
+  expect(ids(before)).toEqual(expected((r) => r.createdAt < cut));
+  expect(before.deliveries.length).toBeGreaterThan(0);
   expect((await list('--since', new Date(Date.now() - 1000 * 60 * 60 * 24 * 10).toISOString(), '--subscription', b)).deliveries).toHaveLength(2);
 
   // Pages of 3: every record exactly once, in the same order as the whole list.
@@ -278,6 +287,8 @@ test.each([
   [['--limit', '0'], "option '--limit <n>' argument '0' is invalid"],
   [['--cursor', 'garbage'], '--cursor: the cursor is not one this command printed'],
   [['--since', 'yesterday'], '--since: expected a duration such as 30m, 24h, 7d or an ISO time'],
+  [['--since', '1m', '--until', '2m'], '--until ('],
+  [['--until', '2999-01-01T00:00:00Z'], '--until: 2999-01-01T00:00:00Z is in the future'],
 ])('list %p is a usage error (exit 2)', async (args, message) => {
   const r = await cli(['deliveries', 'list', '--tenant', 'any-shop', ...args, ...local]);
   expect(r.code).toBe(2);
