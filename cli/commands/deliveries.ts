@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { InvalidCursorError, type DeliveryPage } from '../../lambdas/adapters/delivery-log-store';
+import { InvalidCursorError, type DeliveryPage, type DeliveryQuery } from '../../lambdas/adapters/delivery-log-store';
+import { deliveryIdFor } from '../../lambdas/core/subscriptions';
 import { SqsJobQueue } from '../../lambdas/adapters/job-queue';
 import { DEFAULTS } from '../../lambdas/core/config';
 import { DELIVERY_STATES, isDeliveryState, type AttemptRecord, type DeliveryLogMode, type DeliveryRecord, type DeliveryState } from '../../lambdas/core/delivery-log';
@@ -75,6 +76,7 @@ interface ListOptions extends TenantOptions {
   state?: string;
   since?: string;
   until?: string;
+  eventId?: string;
   limit: number;
   cursor?: string;
 }
@@ -96,6 +98,7 @@ function registerList(deliveries: Command): void {
       .option('--state <state>', `only deliveries in this state: ${DELIVERY_STATES.join(', ')}`)
       .option('--since <time>', 'only deliveries created since: a duration (30m, 24h, 7d; at most 30d) or an ISO time')
       .option('--until <time>', 'only deliveries created before: a duration ago (30m, 24h) or an ISO time')
+      .option('--event-id <id>', "only deliveries of this event (its EventBridge id), to each of the tenant's current subscriptions")
       .option('--limit <n>', `at most n deliveries (1–${MAX_LIMIT})`, positiveInt, DEFAULT_LIMIT)
       .option('--cursor <cursor>', 'continue after the page that printed this cursor (same filters)'),
   )
@@ -123,13 +126,15 @@ function registerList(deliveries: Command): void {
         cursor: options.cursor === undefined ? undefined : nonEmpty('--cursor', options.cursor),
       };
       if (query.since && query.until && query.until <= query.since) throw new UsageError(`--until (${query.until.toISOString()}) must be after --since (${query.since.toISOString()})`);
+      const eventId = options.eventId === undefined ? undefined : nonEmpty('--event-id', options.eventId);
+      if (eventId !== undefined && query.cursor !== undefined) throw new UsageError('--event-id lists one event\'s deliveries on one page: it takes no --cursor');
       let page: DeliveryPage;
       let mode: DeliveryLogMode = 'all';
       try {
         page = await withClients(options, (c) => {
           const log = c.deliveryLog();
           mode = log.mode;
-          return log.list(query);
+          return eventId === undefined ? log.list(query) : listByEvent(c, eventId, query);
         });
       } catch (error) {
         if (error instanceof InvalidCursorError) throw new UsageError(`--cursor: ${error.message}`);
@@ -150,6 +155,28 @@ function registerList(deliveries: Command): void {
 }
 
 const UUID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The deliveries of one event: their ids derive from (event id, subscription id), so each of the
+ * tenant's subscriptions (valid items or not) names one record to read; the other filters apply
+ * to what is found. A subscription deleted since is not asked about.
+ */
+async function listByEvent(c: Clients, eventId: string, query: DeliveryQuery): Promise<DeliveryPage> {
+  const log = c.deliveryLog();
+  const { subscriptions, invalid } = await c.store().listByTenant(query.tenantId);
+  const ids = [...subscriptions, ...invalid].map((s) => deliveryIdFor(eventId, s.subscriptionId));
+  const found = (await Promise.all(ids.map((id) => log.get(query.tenantId, id)))).filter((r): r is DeliveryRecord => r !== undefined);
+  const records = found
+    .filter((r) => r.eventId === eventId)
+    .filter((r) => query.subscriptionId === undefined || r.subscriptionId === query.subscriptionId)
+    .filter((r) => query.entityUuid === undefined || r.entityUuid === query.entityUuid)
+    .filter((r) => query.state === undefined || r.state === query.state)
+    .filter((r) => query.since === undefined || r.createdAt >= query.since.toISOString())
+    .filter((r) => query.until === undefined || r.createdAt < query.until.toISOString())
+    .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+    .slice(0, query.limit);
+  return { records, next: null, itemsRead: ids.length };
+}
 
 /** What an empty `deliveries list` may mean, beyond "nothing matches". */
 export function emptyListHints(entity: string | undefined, mode: DeliveryLogMode): string[] {

@@ -156,6 +156,12 @@ test('list returns exactly the records matching tenant, subscription, entity and
   const before = await list('--since', '1h', '--until', cut);
   expect(ids(before)).toEqual(expected((r) => r.createdAt < cut));
   expect(before.deliveries.length).toBeGreaterThan(0);
+  // By the event's id: one delivery per subscription that took it, with the other filters applied.
+  const salesEvent = all.find((r) => r.entityUuid === uuids[1])!.eventId;
+  expect(ids(await list('--event-id', salesEvent))).toEqual(expected((r) => r.eventId === salesEvent));
+  expect(ids(await list('--event-id', salesEvent))).toHaveLength(3);
+  expect(ids(await list('--event-id', salesEvent, '--state', 'parked'))).toEqual(expected((r) => r.eventId === salesEvent && r.subscriptionId === c));
+  expect((await list('--event-id', 'no-such-event')).deliveries).toEqual([]);
   expect((await list('--since', new Date(Date.now() - 1000 * 60 * 60 * 24 * 10).toISOString(), '--subscription', b)).deliveries).toHaveLength(2);
 
   // Pages of 3: every record exactly once, in the same order as the whole list.
@@ -289,6 +295,7 @@ test.each([
   [['--since', 'yesterday'], '--since: expected a duration such as 30m, 24h, 7d or an ISO time'],
   [['--since', '1m', '--until', '2m'], '--until ('],
   [['--until', '2999-01-01T00:00:00Z'], '--until: 2999-01-01T00:00:00Z is in the future'],
+  [['--event-id', 'evt-1', '--cursor', 'abc'], "--event-id lists one event's deliveries on one page: it takes no --cursor"],
 ])('list %p is a usage error (exit 2)', async (args, message) => {
   const r = await cli(['deliveries', 'list', '--tenant', 'any-shop', ...args, ...local]);
   expect(r.code).toBe(2);
