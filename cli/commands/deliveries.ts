@@ -158,15 +158,14 @@ const UUID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 
 /**
  * The deliveries of one event: their ids derive from (event id, subscription id), so each of the
- * tenant's subscriptions (valid items or not) names one record to read; the other filters apply
- * to what is found. A subscription deleted since is not asked about.
+ * tenant's subscriptions (valid items or not) names one record to read (BatchGetItem, 100 to a
+ * call); the other filters apply to what is found. A subscription deleted since is not asked about.
  */
 async function listByEvent(c: Clients, eventId: string, query: DeliveryQuery): Promise<DeliveryPage> {
   const log = c.deliveryLog();
   const { subscriptions, invalid } = await c.store().listByTenant(query.tenantId);
   const ids = [...subscriptions, ...invalid].map((s) => deliveryIdFor(eventId, s.subscriptionId));
-  const found = (await Promise.all(ids.map((id) => log.get(query.tenantId, id)))).filter((r): r is DeliveryRecord => r !== undefined);
-  const records = found
+  const records = (await log.getMany(query.tenantId, ids))
     .filter((r) => r.eventId === eventId)
     .filter((r) => query.subscriptionId === undefined || r.subscriptionId === query.subscriptionId)
     .filter((r) => query.entityUuid === undefined || r.entityUuid === query.entityUuid)

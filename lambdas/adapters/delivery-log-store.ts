@@ -118,25 +118,16 @@ export class DynamoDeliveryLog implements DeliveryLogPort {
    */
   private async statesOf(facts: readonly DeliveryFacts[]): Promise<Map<string, { state: DeliveryState; queuedBy?: string } | undefined>> {
     const states = new Map<string, { state: DeliveryState; queuedBy?: string } | undefined>();
-    for (let i = 0; i < facts.length; i += BATCH_GET_MAX) {
-      let keys: Array<Record<string, unknown>> = facts.slice(i, i + BATCH_GET_MAX).map((f) => ({ tenantId: f.tenantId, deliveryId: f.deliveryId }));
-      for (let round = 0; keys.length > 0; round++) {
-        if (round === UNPROCESSED_ROUNDS) {
-          for (const key of keys) states.set(String(key.deliveryId), undefined);
-          break;
-        }
-        const out = await this.db.send(
-          new BatchGetCommand({
-            RequestItems: { [this.tableName]: { Keys: keys, ProjectionExpression: '#id, #state, queuedBy', ExpressionAttributeNames: { '#id': 'deliveryId', '#state': 'state' } } },
-          }),
-        );
-        for (const item of out.Responses?.[this.tableName] ?? []) {
-          const state = String(item.state);
-          const queuedBy = typeof item.queuedBy === 'string' ? { queuedBy: item.queuedBy } : {};
-          states.set(String(item.deliveryId), isDeliveryState(state) ? { state, ...queuedBy } : undefined);
-        }
-        keys = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
-      }
+    const { items, unread } = await this.batchRead(
+      facts.map((f) => ({ tenantId: f.tenantId, deliveryId: f.deliveryId })),
+      { ProjectionExpression: '#id, #state, queuedBy', ExpressionAttributeNames: { '#id': 'deliveryId', '#state': 'state' } },
+      UNPROCESSED_ROUNDS,
+    );
+    for (const key of unread) states.set(key.deliveryId, undefined);
+    for (const item of items) {
+      const state = String(item.state);
+      const queuedBy = typeof item.queuedBy === 'string' ? { queuedBy: item.queuedBy } : {};
+      states.set(String(item.deliveryId), isDeliveryState(state) ? { state, ...queuedBy } : undefined);
     }
     return states;
   }
@@ -373,17 +364,37 @@ export class DynamoDeliveryLog implements DeliveryLogPort {
     }
   }
 
+  /** Whole records by id, 100 to a BatchGetItem call: those that exist (one tenant's). */
+  async getMany(tenantId: string, deliveryIds: readonly string[]): Promise<DeliveryRecord[]> {
+    return [...(await this.batchGet(deliveryIds.map((deliveryId) => ({ tenantId, deliveryId })))).values()];
+  }
+
   private async batchGet(keys: ReadonlyArray<{ tenantId: string; deliveryId: string }>): Promise<Map<string, DeliveryRecord>> {
-    const found = new Map<string, DeliveryRecord>();
+    const { items } = await this.batchRead(keys, {}, UNPROCESSED_ROUNDS + 2);
+    return new Map(items.map((item) => [String(item.deliveryId), toRecord(item)]));
+  }
+
+  /**
+   * BatchGetItem in chunks of BATCH_GET_MAX, asking again for the keys DynamoDB left unprocessed,
+   * at most `rounds` times per chunk: the items read, and the keys still unread after that.
+   */
+  private async batchRead(
+    keys: ReadonlyArray<{ tenantId: string; deliveryId: string }>,
+    projection: { ProjectionExpression?: string; ExpressionAttributeNames?: Record<string, string> },
+    rounds: number,
+  ): Promise<{ items: Record<string, unknown>[]; unread: Array<{ tenantId: string; deliveryId: string }> }> {
+    const items: Record<string, unknown>[] = [];
+    const unread: Array<{ tenantId: string; deliveryId: string }> = [];
     for (let i = 0; i < keys.length; i += BATCH_GET_MAX) {
       let pending: Array<Record<string, unknown>> = keys.slice(i, i + BATCH_GET_MAX);
-      for (let round = 0; pending.length > 0 && round < UNPROCESSED_ROUNDS + 2; round++) {
-        const out = await this.db.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending } } }));
-        for (const item of out.Responses?.[this.tableName] ?? []) found.set(String(item.deliveryId), toRecord(item));
+      for (let round = 0; pending.length > 0 && round < rounds; round++) {
+        const out = await this.db.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ...projection } } }));
+        items.push(...(out.Responses?.[this.tableName] ?? []));
         pending = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
       }
+      unread.push(...pending.map((k) => ({ tenantId: String(k.tenantId), deliveryId: String(k.deliveryId) })));
     }
-    return found;
+    return { items, unread };
   }
 }
 
