@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { DEFAULT_BREAKER_POLICY, failingSinceAt, type BreakerPolicy, type Circuit, type EndpointHealth, type RecordResult, type Transition } from '../core/breaker';
 import { rateWindow } from '../core/rate-limit';
 
@@ -165,39 +165,41 @@ export class DynamoHealthStore {
     if (stored.failingSince !== undefined || stored.firstFailureAt === undefined || !Number.isFinite(atMs)) return stored;
     const since = mine.firstFailureAt === stored.firstFailureAt && mine.failingSince !== undefined ? mine.failingSince : failingSinceAt(stored, undefined, atMs, this.policy);
     if (since === undefined) return stored;
-    try {
-      const out = await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { tenantId, subscriptionId },
-          UpdateExpression: 'SET failingSince = :since',
-          ConditionExpression: 'attribute_not_exists(failingSince) AND firstFailureAt = :first',
-          ExpressionAttributeValues: { ':since': since, ':first': stored.firstFailureAt },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return toHealth(out.Attributes ?? {});
-    } catch (error) {
-      // Another failure set it meanwhile, or a success ended the streak: the next failure sees it.
-      if (error instanceof ConditionalCheckFailedException) return stored;
-      throw error;
-    }
+    const updated = await this.updateIf(
+      { tenantId, subscriptionId },
+      {
+        UpdateExpression: 'SET failingSince = :since',
+        ConditionExpression: 'attribute_not_exists(failingSince) AND firstFailureAt = :first',
+        ExpressionAttributeValues: { ':since': since, ':first': stored.firstFailureAt },
+        ReturnValues: 'ALL_NEW',
+      },
+    );
+    // Refused: another failure set it meanwhile, or a success ended the streak; the next failure sees it.
+    return updated ? toHealth(updated) : stored;
   }
 
   /** Sets the circuit open at `at` if `condition` holds; the new item, or undefined when it did not. */
   private async open(tenantId: string, subscriptionId: string, at: string, condition: string): Promise<HealthItem | undefined> {
+    const updated = await this.updateIf(
+      { tenantId, subscriptionId },
+      {
+        UpdateExpression: 'SET circuit = :open, openedAt = :at',
+        ConditionExpression: condition,
+        ExpressionAttributeValues: { ':open': 'open', ':at': at, ':closed': 'closed' },
+        ReturnValues: 'ALL_NEW',
+      },
+    );
+    return updated && toHealth(updated);
+  }
+
+  /**
+   * An UpdateItem under a ConditionExpression: the item's attributes as `ReturnValues` asks (`{}`
+   * without), or undefined when DynamoDB refused the write because the condition did not hold.
+   */
+  private async updateIf(key: Record<string, string>, update: Omit<UpdateCommandInput, 'TableName' | 'Key'>): Promise<Record<string, unknown> | undefined> {
     try {
-      const out = await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { tenantId, subscriptionId },
-          UpdateExpression: 'SET circuit = :open, openedAt = :at',
-          ConditionExpression: condition,
-          ExpressionAttributeValues: { ':open': 'open', ':at': at, ':closed': 'closed' },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return toHealth(out.Attributes ?? {});
+      const out = await this.db.send(new UpdateCommand({ TableName: this.tableName, Key: key, ...update }));
+      return out.Attributes ?? {};
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return undefined;
       throw error;
@@ -210,21 +212,15 @@ export class DynamoHealthStore {
    * when the circuit closed meanwhile or the item is gone: re-read the health and send normally.
    */
   async acquireProbe(tenantId: string, subscriptionId: string, nowMs: number, leaseMs: number): Promise<boolean> {
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { tenantId, subscriptionId },
-          UpdateExpression: 'SET probeLeaseUntil = :until, circuit = :half',
-          ConditionExpression: 'attribute_exists(circuit) AND circuit <> :closed AND (attribute_not_exists(probeLeaseUntil) OR probeLeaseUntil <= :now)',
-          ExpressionAttributeValues: { ':until': nowMs + leaseMs, ':half': 'half-open', ':closed': 'closed', ':now': nowMs },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+    const leased = await this.updateIf(
+      { tenantId, subscriptionId },
+      {
+        UpdateExpression: 'SET probeLeaseUntil = :until, circuit = :half',
+        ConditionExpression: 'attribute_exists(circuit) AND circuit <> :closed AND (attribute_not_exists(probeLeaseUntil) OR probeLeaseUntil <= :now)',
+        ExpressionAttributeValues: { ':until': nowMs + leaseMs, ':half': 'half-open', ':closed': 'closed', ':now': nowMs },
+      },
+    );
+    return leased !== undefined;
   }
 
   /**
@@ -253,19 +249,7 @@ export class DynamoHealthStore {
    * it. An endpoint without an item (a 410 before any failure) gets none: there is nothing to reset.
    */
   async markDisabled(tenantId: string, subscriptionId: string, at: string): Promise<void> {
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { tenantId, subscriptionId },
-          UpdateExpression: 'SET disabledAt = :at',
-          ConditionExpression: 'attribute_exists(subscriptionId)',
-          ExpressionAttributeValues: { ':at': at },
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+    await this.updateIf({ tenantId, subscriptionId }, { UpdateExpression: 'SET disabledAt = :at', ConditionExpression: 'attribute_exists(subscriptionId)', ExpressionAttributeValues: { ':at': at } });
   }
 
   /**
@@ -275,19 +259,7 @@ export class DynamoHealthStore {
    * items. What is left (the keys) reads as healthy.
    */
   async resetIfDisabledAt(tenantId: string, subscriptionId: string, disabledAt: string): Promise<void> {
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { tenantId, subscriptionId },
-          UpdateExpression: `REMOVE ${HEALTH_ATTRIBUTES.join(', ')}`,
-          ConditionExpression: 'disabledAt = :at',
-          ExpressionAttributeValues: { ':at': disabledAt },
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+    await this.updateIf({ tenantId, subscriptionId }, { UpdateExpression: `REMOVE ${HEALTH_ATTRIBUTES.join(', ')}`, ConditionExpression: 'disabledAt = :at', ExpressionAttributeValues: { ':at': disabledAt } });
   }
 
   /**
@@ -296,20 +268,14 @@ export class DynamoHealthStore {
    */
   async takeToken(tenantId: string, subscriptionId: string, max: number, nowMs: number): Promise<boolean> {
     const window = rateWindow(nowMs);
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { tenantId: rateKey(tenantId, subscriptionId), subscriptionId: window.key },
-          UpdateExpression: 'ADD n :one SET expiresAt = :exp',
-          ConditionExpression: 'attribute_not_exists(n) OR n < :max',
-          ExpressionAttributeValues: { ':one': 1, ':max': max, ':exp': window.second + RATE_COUNTER_TTL_SECONDS },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+    const taken = await this.updateIf(
+      { tenantId: rateKey(tenantId, subscriptionId), subscriptionId: window.key },
+      {
+        UpdateExpression: 'ADD n :one SET expiresAt = :exp',
+        ConditionExpression: 'attribute_not_exists(n) OR n < :max',
+        ExpressionAttributeValues: { ':one': 1, ':max': max, ':exp': window.second + RATE_COUNTER_TTL_SECONDS },
+      },
+    );
+    return taken !== undefined;
   }
 }
