@@ -9,6 +9,20 @@ import { CLI } from '../cli/helpers';
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
+/** Outcomes (a delivery, a retry, a redrive) are waited for, never timed: generous for a loaded CI machine. */
+export const OUTCOME_MS = 60_000;
+
+/** Polls `probe` every 250 ms until it gives a value; on timeout the error carries `details()` (the console's output). */
+export async function pollUntil<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, details: () => string, timeoutMs = OUTCOME_MS): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\nconsole output:\n${details()}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 export interface ConsoleProcess {
   readonly process: ChildProcess;
   /** The URL with the session token, as printed. */

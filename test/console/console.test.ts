@@ -13,12 +13,10 @@ import { chromium, type BrowserContext, type Locator, type Page } from 'playwrig
 import { Webhook } from 'standardwebhooks';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
 import { ROOT, cli, stopLocalRuntime } from '../cli/helpers';
-import { CHROMIUM, CHROMIUM_ARGS, startConsoleProcess, type ConsoleProcess } from './console-process';
+import { CHROMIUM, CHROMIUM_ARGS, OUTCOME_MS, pollUntil, startConsoleProcess, type ConsoleProcess } from './console-process';
 
 jest.setTimeout(120_000);
 
-/** Outcomes (a delivery, a retry, a redrive) are waited for, never timed: generous for a loaded CI machine. */
-const OUTCOME_MS = 60_000;
 
 interface Received {
   readonly webhookId: string;
@@ -124,15 +122,8 @@ async function sessionCookie(): Promise<string> {
   return `${cookie.name}=${cookie.value}`;
 }
 
-async function waitUntil<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = OUTCOME_MS): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\nconsole output:\n${consoleHandle?.output()}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const waitUntil = <T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs?: number): Promise<T> =>
+  pollUntil(what, probe, () => consoleHandle?.output() ?? '', timeoutMs);
 
 /** Reloads `p` until `locator` shows up (for pages that are not live, e.g. Dead letters). */
 async function reloadUntil(p: Page, locator: Locator, what: string): Promise<void> {

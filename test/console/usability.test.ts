@@ -15,11 +15,10 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dyn
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
 import { cli, stopLocalRuntime } from '../cli/helpers';
-import { CHROMIUM, CHROMIUM_ARGS, startConsoleProcess, type ConsoleProcess } from './console-process';
+import { CHROMIUM, CHROMIUM_ARGS, OUTCOME_MS, pollUntil, startConsoleProcess, type ConsoleProcess } from './console-process';
 
 jest.setTimeout(120_000);
 
-const OUTCOME_MS = 60_000;
 
 let runtime: LocalRuntime;
 let dir: string;
@@ -115,15 +114,8 @@ async function createByCli(tenant: string, url: string, ...more: string[]): Prom
   return JSON.parse(created.stdout).subscriptionId;
 }
 
-async function waitUntil<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + OUTCOME_MS;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\nconsole output:\n${consoleHandle?.output()}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const waitUntil = <T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs?: number): Promise<T> =>
+  pollUntil(what, probe, () => consoleHandle?.output() ?? '', timeoutMs);
 
 test('a form is sent once: a second click on "Create subscription" while the target is slow creates no second subscription, and the secret shown is the one created', async () => {
   const { context, page } = await operator();
