@@ -319,7 +319,7 @@ export function subscriptionStates(db: DynamoDBDocumentClient, subscriptionsTabl
  * Where fan-out redrive sends events: the fan-out function's own ports, minus parking and
  * observability, plus the filters of replays (what the function skips, the redrive skips too).
  */
-export type FanOutTarget = Pick<FanOutPorts, 'subscriptionsOf' | 'enqueue' | 'deliveryLog' | 'deliveryLogMode' | 'operatorRedrive'> & {
+export type FanOutTarget = Pick<FanOutPorts, 'subscriptionsOf' | 'enqueue' | 'deliveryLog' | 'deliveryLogMode' | 'operatorRedrive' | 'sources'> & {
   readonly replayFilterOf: (replayName: string) => Promise<ReplayFilter>;
 };
 
@@ -334,6 +334,7 @@ export function fanOutTarget(
   subscriptionsTable: string,
   deliveryQueueUrl: string,
   deliveryLog?: DeliveryLogPort & { readonly mode?: DeliveryLogMode },
+  sources?: readonly string[],
 ): FanOutTarget {
   const store = new DynamoSubscriptionStore(db, subscriptionsTable);
   const queue = new SqsJobQueue(sqs, deliveryQueueUrl, { retries: DEFAULTS.sendBatchRetries });
@@ -344,14 +345,15 @@ export function fanOutTarget(
     deliveryLog,
     deliveryLogMode: deliveryLog?.mode,
     operatorRedrive: true,
+    ...(sources !== undefined ? { sources } : {}),
     replayFilterOf: (replayName) => replays.filterOf(replayName),
   };
 }
 
 /** A reason the current validator gives for refusing the event, or null when it accepts it. */
-function invalidReason(event: BusEvent): string | null {
+function invalidReason(event: BusEvent, sources?: readonly string[]): string | null {
   try {
-    parseBusEvent(event);
+    parseBusEvent(event, sources);
     return null;
   } catch (error) {
     if (error instanceof InvalidEventError) return error.message;
@@ -388,7 +390,7 @@ export function redriveFanOutDlq(sqs: SQSClient, dlqUrl: string, target: FanOutT
           return { skip: `rejected as invalid (${view.reason}); use --include-rejected to retry events the current validator accepts`, id: view.eventId };
         }
         // What fan-out does first: an event it would reject is left parked, not parked again.
-        const invalid = invalidReason(event);
+        const invalid = invalidReason(event, target.sources);
         if (invalid !== null) return { skip: invalidSkip(view.kind, invalid), id: view.eventId };
         return { candidate: { message, event, kind: view.kind, id: view.eventId, tenantId: view.tenantId } };
       },

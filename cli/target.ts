@@ -31,7 +31,8 @@ export type OutputKey =
   | 'DeliveryDlqUrl'
   | 'FanOutDlqUrl'
   | 'AllowPrivateEndpoints'
-  | 'AllowHttpEndpoints';
+  | 'AllowHttpEndpoints'
+  | 'EventSources';
 
 export interface TargetOptions {
   readonly stack?: string;
@@ -53,6 +54,15 @@ export interface Target {
 export function targetKind(options: TargetOptions): 'local' | 'stack' {
   if (options.stack !== undefined && options.local !== undefined) throw new UsageError('use either --stack or --local, not both');
   return options.stack !== undefined ? 'stack' : 'local';
+}
+
+/**
+ * The EventBridge sources the target fans out (its output `EventSources`), or undefined for a
+ * target that does not say (a stack deployed before that output).
+ */
+export function sourcesOf(target: Target): readonly string[] | undefined {
+  const deployed = target.outputs[SETTINGS.sources.output!];
+  return deployed === undefined || deployed === '' ? undefined : deployed.split(',');
 }
 
 /** Stack outputs carrying the deployed endpoint policy (declared with the settings, as `output`). */

@@ -28,12 +28,15 @@ export interface StatusEventBusProps {
 
 /**
  * The producer-facing side (docs/architecture.md §1): a custom bus, one rule that accepts exactly the
- * five catalog event names from the configured sources, and an archive of the same events so a
- * bad deployment can be repaired by replaying.
+ * five catalog event names from the configured sources, an archive of the same events so a bad
+ * deployment can be repaired by replaying, and two rules that hand fan-out every other event
+ * (except the stack's own operational events), which it parks as unknown.
  */
 export class StatusEventBus extends Construct {
   readonly bus: events.EventBus;
   readonly rule: events.Rule;
+  /** Rules that hand fan-out the events no status-change rule takes, so they are parked, not lost. */
+  readonly unroutedRules: readonly events.Rule[];
   readonly archive: events.Archive;
   readonly eventPattern: events.EventPattern;
   /**
@@ -60,18 +63,38 @@ export class StatusEventBus extends Construct {
       description: 'statushooks: status-change events accepted by the fan-out rule, for replay',
     });
 
+    const fanOutTarget = () =>
+      new targets.LambdaFunction(props.fanOutFunction, {
+        retryAttempts: INFRA_DEFAULTS.ruleTargetRetryAttempts,
+        maxEventAge: Duration.hours(INFRA_DEFAULTS.ruleTargetMaxEventAgeHours),
+        deadLetterQueue: props.deadLetterQueue,
+      });
     this.rule = new events.Rule(this, 'FanOutRule', {
       eventBus: this.bus,
       eventPattern: this.eventPattern,
       description: 'statushooks: status-change events → fan-out',
-      targets: [
-        new targets.LambdaFunction(props.fanOutFunction, {
-          retryAttempts: INFRA_DEFAULTS.ruleTargetRetryAttempts,
-          maxEventAge: Duration.hours(INFRA_DEFAULTS.ruleTargetMaxEventAgeHours),
-          deadLetterQueue: props.deadLetterQueue,
-        }),
-      ],
+      targets: [fanOutTarget()],
     });
+
+    // The bus is statushooks' own, so every other event on it is a producer's mistake (a typo in
+    // the source or the detail type): without these rules it would match nothing and vanish.
+    // Fan-out refuses such an event and parks it with its reason in the fan-out DLQ, like any
+    // event that breaks the contract (docs/architecture.md §1). The stack's own operational
+    // events (source `statushooks`) are left out. Neither rule is archived or replayed.
+    this.unroutedRules = [
+      new events.Rule(this, 'UnknownSourceRule', {
+        eventBus: this.bus,
+        eventPattern: { source: events.Match.anythingBut(...props.sources, OPERATIONAL_SOURCE) },
+        description: 'statushooks: events of a source the stack does not accept → fan-out, which parks them with the reason',
+        targets: [fanOutTarget()],
+      }),
+      new events.Rule(this, 'UnknownEventTypeRule', {
+        eventBus: this.bus,
+        eventPattern: { source: [...props.sources], detailType: events.Match.anythingBut(...EVENT_NAMES) },
+        description: 'statushooks: events of an unknown detail type → fan-out, which parks them with the reason',
+        targets: [fanOutTarget()],
+      }),
+    ];
   }
 
   /**

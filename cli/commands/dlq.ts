@@ -9,7 +9,7 @@ import { errorMessage } from '../../lambdas/core/errors';
 import type { DynamoDeliveryLog } from '../../lambdas/adapters/delivery-log-store';
 import { formatAge, printJson, printLines, table } from '../output';
 import { withClients, withTargetOptions, type JsonOption } from '../run';
-import { outputOf, targetKind, type Clients, type TargetOptions } from '../target';
+import { outputOf, sourcesOf, targetKind, type Clients, type TargetOptions } from '../target';
 import { plural } from '../../lambdas/core/text';
 
 export type Queue = 'delivery' | 'fan-out';
@@ -179,7 +179,7 @@ export function redriveIn(c: Clients, queue: Queue, selection: RedriveSelection)
     : redriveFanOutDlq(
         c.sqs,
         outputOf(c.target, 'FanOutDlqUrl'),
-        fanOutTarget(c.sqs, c.db, c.eventBridge, outputOf(c.target, 'SubscriptionsTableName'), outputOf(c.target, 'DeliveryQueueUrl'), c.target.outputs.DeliveryLogTableName ? c.deliveryLog() : undefined),
+        fanOutTarget(c.sqs, c.db, c.eventBridge, outputOf(c.target, 'SubscriptionsTableName'), outputOf(c.target, 'DeliveryQueueUrl'), c.target.outputs.DeliveryLogTableName ? c.deliveryLog() : undefined, sourcesOf(c.target)),
         selection,
       );
 }

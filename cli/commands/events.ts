@@ -11,7 +11,7 @@ import { putEvents } from '../put-events';
 import { nonEmpty, parseEventName, parseSince, parseTenant, readInput } from '../inputs';
 import { printJson, printLines, table } from '../output';
 import { withClients, withTargetOptions, type JsonOption } from '../run';
-import { outputOf, targetKind, type Clients, type TargetOptions } from '../target';
+import { outputOf, sourcesOf, targetKind, type Clients, type Target, type TargetOptions } from '../target';
 
 interface SendOptions extends TargetOptions, JsonOption {
   type: string;
@@ -117,8 +117,6 @@ export interface CheckedEvent {
   readonly type: string;
   readonly source: string;
   readonly detail: Record<string, unknown>;
-  /** Said before sending, e.g. a source the stack's rule may not accept. */
-  readonly warnings: string[];
 }
 
 /** Builds and validates the event (UsageError with fan-out's own words when it is invalid). */
@@ -131,26 +129,37 @@ export function checkEvent(options: SendFields): CheckedEvent {
     if (error instanceof InvalidEventError) throw new UsageError(`${options.file !== undefined ? `--file ${options.file}: ` : ''}${error.message}`);
     throw error;
   }
-  const warnings = DEFAULTS.sources.includes(source)
-    ? []
-    : [`source "${source}" is not a default source (${DEFAULTS.sources.join(', ')}); the stack's rule drops events from sources it was not deployed with`];
-  return { type: options.type, source, detail, warnings };
+  return { type: options.type, source, detail };
 }
 
-/** Puts a checked event on the target's bus (PutEvents); returns its event id. */
-export async function sendEventIn(c: Clients, event: CheckedEvent): Promise<{ eventId: string; eventBusName: string }> {
+/**
+ * Why the target will not deliver an event of `source`, or undefined: the sources it says it
+ * accepts (output `EventSources`), else the default ones (a stack deployed before that output).
+ */
+export function sourceWarning(source: string, target: Target): string | undefined {
+  const deployed = sourcesOf(target);
+  const accepted = deployed ?? DEFAULTS.sources;
+  if (accepted.includes(source)) return undefined;
+  const listed = accepted.map((s) => `"${s}"`).join(', ');
+  const which = deployed !== undefined ? `the target accepts only ${listed}` : `the default sources are ${listed}`;
+  return `source "${source}" is not one this target fans out (${which}): the event will not be delivered; fan-out parks it as of an unknown source (statushooks dlq list --queue fan-out)`;
+}
+
+/** Puts a checked event on the target's bus (PutEvents); returns its event id and what it warned of. */
+export async function sendEventIn(c: Clients, event: CheckedEvent): Promise<{ eventId: string; eventBusName: string; warnings: string[] }> {
   const bus = outputOf(c.target, 'EventBusName');
+  const warning = sourceWarning(event.source, c.target);
   const [result] = await putEvents(c.eventBridge, [{ EventBusName: bus, Source: event.source, DetailType: event.type, Detail: JSON.stringify(event.detail) }]);
   if (!result?.ok) throw new CliError(`PutEvents did not accept the event: ${result?.error ?? 'no result'}`);
-  return { eventId: result.eventId, eventBusName: bus };
+  return { eventId: result.eventId, eventBusName: bus, warnings: warning === undefined ? [] : [warning] };
 }
 
 async function sendEvent(options: SendOptions): Promise<void> {
   targetKind(options);
   const event = checkEvent(options);
   const { detail, source } = event;
-  for (const warning of event.warnings) process.stderr.write(`warning: ${warning}\n`);
-  const sent = await withClients(options, (c) => sendEventIn(c, event));
+  const { warnings, ...sent } = await withClients(options, (c) => sendEventIn(c, event));
+  for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
   if (options.json) return printJson({ ...sent, detailType: options.type, source, tenantId: detail.tenantId });
   printLines(sent.eventId);
 }

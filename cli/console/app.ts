@@ -763,7 +763,7 @@ ${field({ name: 'source', label: 'Source', value: str(values, 'source') ?? DEFAU
       const sent = await run((cl) => sendEventIn(cl, event));
       const tenantId = String(event.detail.tenantId);
       const notices: Notice[] = [{ kind: 'ok', lines: [`sent ${event.type} for tenant ${tenantId}: event ${sent.eventId}`] }];
-      if (event.warnings.length) notices.push({ kind: 'warning', lines: event.warnings.map((w) => `warning: ${w}`) });
+      if (sent.warnings.length) notices.push({ kind: 'warning', lines: sent.warnings.map((w) => `warning: ${w}`) });
       // A fresh uuid for the next event; the other fields stay for another try.
       const link = html`<p class="sent"><a href="${tenantHref(tenantId)}">Watch the deliveries of tenant ${tenantId}</a></p>`;
       return sendPage(c, { ...values, uuid: randomUUID() }, {}, notices, 200, link);

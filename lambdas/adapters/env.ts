@@ -2,7 +2,7 @@ import type { DeliveryLogMode } from '../core/delivery-log';
 import { DEFAULTS, ENV, type EndpointPolicy, type RetryPolicy } from '../core/config';
 import { DEFAULT_BREAKER_POLICY, UNSEEN_SUCCESS_MARGIN_MS, type BreakerPolicy } from '../core/breaker';
 import type { Lane } from '../core/delivery';
-import { environmentSource, readSettings, resolveSettings, type Settings } from '../core/settings';
+import { SETTINGS, environmentSource, readSettings, resolveSettings, type Settings } from '../core/settings';
 
 type Env = Record<string, string | undefined>;
 
@@ -77,6 +77,15 @@ export function deliveryLogRetentionDaysFromEnv(env: Env): number {
 
 export function deliveryLogModeFromEnv(env: Env): DeliveryLogMode {
   return settingsFromEnv(env).deliveryLog as DeliveryLogMode;
+}
+
+/**
+ * The stack's `sources` setting, or undefined when the environment does not carry it (a function
+ * deployed before fan-out checked sources, or a test's handler): then sources are not checked.
+ */
+export function sourcesFromEnv(env: Env): readonly string[] | undefined {
+  const name = SETTINGS.sources.env!.name;
+  return env[name] === undefined ? undefined : settingsFromEnv(env).sources;
 }
 
 export function cacheTtlFromEnv(env: Env): number {

@@ -4,7 +4,7 @@ import { formatIssues } from './issues';
 import { EVENT_CATALOG, EVENT_NAMES, type EntityKey, type EventName, closestEventName, entityKeyOf, isEventName } from './catalog';
 import { InvalidEventError } from './errors';
 import { uncarriableReason } from './sqs-text';
-import { lengthExcess } from './text';
+import { closest, lengthExcess } from './text';
 
 /**
  * Limits of the fields statushooks forwards (docs/architecture.md §1), in characters as
@@ -87,11 +87,7 @@ const envelopeSchema = z.object({
  * message lists every problem, e.g. `detail.returnOrder.uuid: must be a non-empty string`.
  */
 export function parseDetail(detailType: unknown, detail: unknown): Omit<StatusChange, 'eventId' | 'time'> {
-  if (!isEventName(detailType)) {
-    const shown = typeof detailType === 'string' ? `"${detailType}"` : String(detailType);
-    const hint = typeof detailType === 'string' ? ` (did you mean "${closestEventName(detailType)}"?)` : '';
-    throw new InvalidEventError(`unknown event type ${shown}${hint}; expected one of ${EVENT_NAMES.join(', ')}`);
-  }
+  if (!isEventName(detailType)) throw new InvalidEventError(unknownEventType(detailType));
   const entityKey = entityKeyOf(detailType);
   const parsed = detailSchemas[detailType].safeParse(detail);
   if (!parsed.success) {
@@ -110,15 +106,35 @@ export function parseDetail(detailType: unknown, detail: unknown): Omit<StatusCh
   };
 }
 
-/** Validates a whole EventBridge event as delivered to the fan-out function. */
-export function parseBusEvent(input: unknown): StatusChange {
+/**
+ * Validates a whole EventBridge event as delivered to the fan-out function. With `sources` (the
+ * stack's setting), an event of another source is refused too: the bus routes such events to
+ * fan-out only so that a producer's mistake is parked with its reason instead of matching nothing.
+ */
+export function parseBusEvent(input: unknown, sources?: readonly string[]): StatusChange {
   const envelope = envelopeSchema.safeParse(input);
   if (!envelope.success) {
     const issues = formatIssues(envelope.error.issues);
     throw new InvalidEventError(`not an EventBridge event: ${issues.join('; ')}`, issues);
   }
-  const { id, time } = envelope.data;
+  const { id, time, source } = envelope.data;
+  if (sources !== undefined && sources.length > 0 && !sources.includes(source)) {
+    const problems = [unknownSource(source, sources)];
+    // Both wrong (e.g. a producer of another system): say both, so one fix is enough.
+    if (!isEventName(envelope.data['detail-type'])) problems.push(unknownEventType(envelope.data['detail-type']));
+    throw new InvalidEventError(problems.join('; '));
+  }
   return { ...parseDetail(envelope.data['detail-type'], envelope.data.detail), eventId: id, time: time ?? new Date(0).toISOString() };
+}
+
+function unknownSource(source: string, sources: readonly string[]): string {
+  return `unknown source "${source}" (did you mean "${closest(source, sources)}"?); this stack accepts ${sources.map((s) => `"${s}"`).join(', ')}`;
+}
+
+function unknownEventType(detailType: unknown): string {
+  const shown = typeof detailType === 'string' ? `"${detailType}"` : String(detailType);
+  const hint = typeof detailType === 'string' ? ` (did you mean "${closestEventName(detailType)}"?)` : '';
+  return `unknown event type ${shown}${hint}; expected one of ${EVENT_NAMES.join(', ')}`;
 }
 
 /**

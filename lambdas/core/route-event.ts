@@ -22,6 +22,8 @@ export interface FanOutPorts {
    * records already, and they are recorded whatever the log mode.
    */
   operatorRedrive?: boolean;
+  /** The stack's `sources` setting: an event of another source is refused and parked (§1). Unset: not checked. */
+  sources?: readonly string[];
   now(): Date;
   log: Log;
   metrics: Metrics;
@@ -59,7 +61,7 @@ export type FanOutResult =
 export async function fanOut(input: unknown, ports: FanOutPorts): Promise<FanOutResult> {
   let change;
   try {
-    change = parseBusEvent(input);
+    change = parseBusEvent(input, ports.sources);
   } catch (error) {
     if (!(error instanceof InvalidEventError)) throw error;
     const eventId = typeof input === 'object' && input !== null ? (input as { id?: unknown }).id : undefined;

@@ -130,7 +130,7 @@ export const SETTINGS = {
   sources: declare({
     kind: 'list',
     default: ['returns.cloud'] as readonly string[],
-    doc: 'EventBridge `source` values the fan-out rule (and the archive) accept.',
+    doc: 'EventBridge `source` values the fan-out rule (and the archive) accept; an event of another source on the bus is parked in the fan-out DLQ as unknown.',
     range: 'at least one, non-empty',
     check: (value) => [
       ...(value.length === 0 ? ['sources must list at least one EventBridge source'] : []),
@@ -138,6 +138,10 @@ export const SETTINGS = {
       ...(value.includes(OPERATIONAL_SOURCE) ? [`sources must not contain "${OPERATIONAL_SOURCE}": it is the source of the stack's own operational events`] : []),
     ],
     context: 'sources',
+    // Fan-out refuses (parks) an event of another source that reached it (docs/architecture.md §1).
+    env: { name: 'EVENT_SOURCES', functions: ['fan-out'] },
+    // `statushooks events send` warns about a source the target does not accept.
+    output: 'EventSources',
   }),
   eventBusName: declare({
     kind: 'text',

@@ -37,3 +37,31 @@ export function lengthExcess(text: string, max: number): string | null {
   if (pairs === 0) return `is ${text.length} characters long; at most ${max} are allowed`;
   return `is ${text.length} UTF-16 code units long (${text.length - pairs} characters, of which ${pairs} count 2: emoji and others outside the Basic Multilingual Plane); at most ${max} are allowed`;
 }
+
+/** The candidate nearest to `input` by edit distance, case-insensitive (first wins a tie): for "did you mean" hints. */
+export function closest<T extends string>(input: string, candidates: readonly T[]): T {
+  const wanted = input.toLowerCase();
+  let best = candidates[0]!;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const candidate of candidates) {
+    const d = levenshtein(wanted, candidate.toLowerCase());
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function levenshtein(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}

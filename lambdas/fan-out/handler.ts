@@ -3,7 +3,7 @@ import { deliveryLogClient, documentClient, eventBridgeClient, sqsClient } from 
 import { DynamoDeliveryLog } from '../adapters/delivery-log-store';
 import { ReplayFilters } from '../adapters/replay-filters';
 import { outsideItsReplay, replayNameOf } from '../core/replay';
-import { cacheTtlFromEnv, deliveryLogModeFromEnv, deliveryLogRetentionDaysFromEnv, requiredEnv } from '../adapters/env';
+import { cacheTtlFromEnv, deliveryLogModeFromEnv, deliveryLogRetentionDaysFromEnv, requiredEnv, sourcesFromEnv } from '../adapters/env';
 import { SqsJobQueue, SqsParkingLot } from '../adapters/job-queue';
 import { observability } from '../adapters/observability';
 import { DynamoSubscriptionStore } from '../adapters/subscription-store';
@@ -24,6 +24,7 @@ const cache = new TtlCache<SubscriptionLookup>(cacheTtlFromEnv(env));
 const replays = new ReplayFilters(eventBridgeClient());
 const deliveryLog = new DynamoDeliveryLog(deliveryLogClient({ failFast: true }), requiredEnv(env, ENV.deliveryLogTable), deliveryLogRetentionDaysFromEnv(env));
 const deliveryLogMode = deliveryLogModeFromEnv(env);
+const sources = sourcesFromEnv(env);
 
 /** What the handler did with an event: fan-out's result, skipped as outside its replay's filter, or parked. */
 export type FanOutHandlerResult = FanOutResult | { readonly status: 'skipped'; readonly reason: string } | Parked;
@@ -43,6 +44,7 @@ export async function handler(event: EventBridgeEvent<string, unknown>, context?
       park: (record) => parking.parkEvent(record),
       deliveryLog,
       deliveryLogMode,
+      sources,
       now: () => new Date(),
       log,
       metrics,

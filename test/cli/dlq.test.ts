@@ -421,6 +421,23 @@ describe('fan-out DLQ', () => {
     expect(again.stdout).toContain('moved 1 event from the fan-out DLQ through fan-out to the delivery queue (original event ids)');
     expect(again.stdout).toContain(`  evt-retry  tenant globex → 1 delivery job queued: ${deliveryIdFor('evt-retry', 'sub_g')}`);
   });
+
+  test('redrive --include-rejected leaves an event of a source the target does not accept parked, with that reason', async () => {
+    // Prepare: a valid detail under a mistyped source, parked by fan-out; a target that says its sources.
+    const wrongSource = { ...event('evt-wrong-source', 'globex'), source: 'return.cloud' };
+    await send(f, f.state.FanOutDlqUrl, JSON.stringify({ kind: 'rejected-event', reason: 'unknown source "return.cloud"', rejectedAt: new Date().toISOString(), event: wrongSource }));
+    const withSources = path.join(f.dir, 'with-sources.json');
+    const dev = JSON.parse(readFileSync(f.devFile, 'utf8')) as Record<string, unknown>;
+    writeFileSync(withSources, JSON.stringify({ ...dev, EventSources: 'returns.cloud' }));
+
+    const r = await cli(['dlq', 'redrive', '--queue', 'fan-out', '--tenant', 'globex', '--include-rejected', '--json', '--local', withSources]);
+
+    expect(r.code).toBe(0);
+    const report = json<{ moved: unknown[]; skipped: { id: string; reason: string }[] }>(r);
+    expect(report.moved).toEqual([]);
+    expect(report.skipped).toEqual([expect.objectContaining({ id: 'evt-wrong-source', reason: 'still invalid: unknown source "return.cloud" (did you mean "returns.cloud"?); this stack accepts "returns.cloud"' })]);
+    expect((await peek(f, f.state.FanOutDlqUrl)).map((m) => JSON.parse(m.Body!).event?.id)).toContain('evt-wrong-source');
+  });
 });
 
 describe('dlq discard', () => {

@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { sourceWarning } from '../../cli/commands/events';
 import { cli, json, putEventsReceived, type Fixture, useFixture } from './helpers';
 
 jest.setTimeout(60_000);
@@ -82,4 +83,22 @@ test('an invalid event is refused before anything is sent; a per-entry PutEvents
   expect(refused.stderr).toContain('PutEvents did not accept the event: InternalFailure: injected failure');
   for (const r of [invalid, broken, unknownType, missing, refused]) expect(r.stdout).toBe('');
   expect(await putEventsReceived(f)).toHaveLength(sentBefore);
+});
+
+test('events send warns, after sending, that the target will park an event of a source it does not accept', async () => {
+  const r = await cli(['events', 'send', '--type', 'return_order.status.changed', '--tenant', 't', '--old', 'a', '--new', 'b', '--uuid', 'u', '--source', 'return.cloud', ...f.local]);
+  expect(r.code).toBe(0);
+  const put = (await putEventsReceived(f)).find((e) => `${e.EventId}\n` === r.stdout);
+  expect(put).toMatchObject({ Source: 'return.cloud' });
+  expect(r.stderr).toBe(
+    'warning: source "return.cloud" is not one this target fans out (the default sources are "returns.cloud"): the event will not be delivered; fan-out parks it as of an unknown source (statushooks dlq list --queue fan-out)\n',
+  );
+});
+
+test('the warning names the sources the target was deployed with (output EventSources)', () => {
+  const target = (outputs: Record<string, string>) => ({ kind: 'stack' as const, label: 'stack S', endpoints: {}, outputs });
+  expect(sourceWarning('orders.cloud', target({ EventSources: 'returns.cloud,orders.cloud' }))).toBeUndefined();
+  expect(sourceWarning('returns.cloud', target({ EventSources: 'orders.cloud' }))).toContain('(the target accepts only "orders.cloud")');
+  // A stack deployed before that output: the default sources.
+  expect(sourceWarning('returns.cloud', target({}))).toBeUndefined();
 });

@@ -234,6 +234,16 @@ describe('a stage configured from the command line (string context)', () => {
     s.template.hasResourceProperties('AWS::Events::Archive', { EventPattern: rule.EventPattern, RetentionDays: 3 });
   });
 
+  it('parks events of any other source and unknown detail types of the configured ones, and tells fan-out and the CLI its sources', () => {
+    const rules = s.stack.eventBus.unroutedRules.map((r) => s.template.toJSON().Resources[s.idOf(r)].Properties.EventPattern);
+    expect(rules).toEqual([
+      { source: [{ 'anything-but': ['returns.cloud', 'returns.staging', 'statushooks'] }] },
+      { source: ['returns.cloud', 'returns.staging'], 'detail-type': [{ 'anything-but': [...EVENT_NAMES] }] },
+    ]);
+    expect(s.template.toJSON().Resources[s.idOf(s.stack.fanOut.function)].Properties.Environment.Variables.EVENT_SOURCES).toBe('returns.cloud,returns.staging');
+    expect((s.template.toJSON().Outputs as Record<string, { Value: unknown }>).EventSources?.Value).toBe('returns.cloud,returns.staging');
+  });
+
   it('flows maxAttempts into the redrive policy and the function', () => {
     s.template.hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: { maxReceiveCount: 7 } });
     const fn = s.template.toJSON().Resources[s.idOf(s.stack.delivery.function)].Properties;

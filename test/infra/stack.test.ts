@@ -5,6 +5,7 @@ import { EVENT_NAMES } from '../../lambdas/core/catalog';
 import { DEFAULTS, ENV } from '../../lambdas/core/config';
 import { FUNCTION_BUNDLE } from '../../lib/bundle-options';
 import { INFRA_DEFAULTS } from '../../lib/defaults';
+import { compilePattern } from '../../local/patterns';
 import { actionsOf, getAtt, ref, roleIdOf, statementsOf, synth, type Synthesized } from './synth';
 
 // The default stage, as `npx cdk synth` builds it with no context.
@@ -87,6 +88,36 @@ describe('event bus and rule (producer contract)', () => {
         ]),
       },
     });
+  });
+
+  it('hands fan-out every other event on its bus, through exactly one rule, except the stack\'s own operational events', () => {
+    const rules = Object.entries(s.template.findResources('AWS::Events::Rule')).map(([id, r]) => ({ id, props: r.Properties }));
+    const toFanOut = rules.filter((r) => JSON.stringify(r.props.Targets.map((t: { Arn: unknown }) => t.Arn)) === JSON.stringify([getAtt(ids.fanOutFn)]));
+    const matchers = toFanOut.map((r) => ({ id: r.id, matches: compilePattern(r.props.EventPattern, r.id) }));
+    const rulesFor = (source: string, detailType: string) =>
+      matchers.filter((m) => m.matches({ version: '0', id: 'e', source, 'detail-type': detailType, account: '1', time: 't', region: 'r', resources: [], detail: {} })).map((m) => m.id);
+    const [source] = DEFAULTS.sources;
+    for (const event of EVENT_NAMES) expect(rulesFor(source!, event)).toEqual([ids.rule]);
+    // A producer's typo, in the detail type or the source, or both: fan-out gets it and parks it.
+    for (const [src, type] of [[source!, 'return_order.status_changed'], [source!, 'Return_Order.Status.Changed'], ['return.cloud', 'return_order.status.changed'], ['someone.else', 'order.created'], ['', 'x']]) {
+      const found = rulesFor(src!, type!);
+      expect(found).toHaveLength(1);
+      expect(found[0]).not.toBe(ids.rule);
+    }
+    // The operational events on the same bus go to the alarm topic only (when one is set).
+    for (const type of ['statushooks.endpoint.failing', 'statushooks.subscription.disabled', 'statushooks.something.new']) expect(rulesFor('statushooks', type)).toEqual([]);
+    for (const r of toFanOut) {
+      expect(r.props.EventBusName).toEqual(ref(ids.bus));
+      expect(r.props.Targets[0]).toMatchObject({ RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 7200 }, DeadLetterConfig: { Arn: getAtt(ids.fanOutDlq) } });
+      // EventBridge may invoke fan-out and park in its DLQ from each of them.
+      s.template.hasResourceProperties('AWS::Lambda::Permission', { FunctionName: getAtt(ids.fanOutFn), Principal: 'events.amazonaws.com', SourceArn: getAtt(r.id) });
+      s.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [ref(ids.fanOutDlq)],
+        PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'events.amazonaws.com' }, Condition: { ArnEquals: { 'aws:SourceArn': getAtt(r.id) } } })]) },
+      });
+    }
+    // Fan-out knows the accepted sources, so it can say what is wrong with another.
+    expect(resourceProps(ids.fanOutFn).Environment.Variables.EVENT_SOURCES).toBe(DEFAULTS.sources.join(','));
   });
 
   it('archives the same events as the rule for the default retention', () => {
@@ -278,8 +309,9 @@ describe('endpoint isolation (stack defaults)', () => {
   });
 
   it('without alarmTopicArn: no rule forwards operational events and alarms notify nobody', () => {
-    const rules = Object.values(s.template.findResources('AWS::Events::Rule')).map((r) => r.Properties);
-    expect(rules.filter((r) => JSON.stringify(r.EventPattern?.source ?? []).includes('"statushooks"'))).toEqual([]);
+    const rules = Object.entries(s.template.findResources('AWS::Events::Rule')).map(([id, r]) => ({ id, matches: compilePattern(r.Properties.EventPattern, id) }));
+    const operational = { version: '0', id: 'e', source: 'statushooks', 'detail-type': 'statushooks.endpoint.failing', account: '1', time: 't', region: 'r', resources: [], detail: {} };
+    expect(rules.filter((r) => r.matches(operational)).map((r) => r.id)).toEqual([]);
     // Nor is there a dead-letter queue for those events, or its output.
     expect(Object.keys(s.template.toJSON().Outputs)).not.toContain('OperationalEventsDlqUrl');
     for (const alarm of Object.values(s.template.findResources('AWS::CloudWatch::Alarm'))) expect(alarm.Properties.AlarmActions).toBeUndefined();

@@ -1,6 +1,7 @@
 /**
  * The producer side: PutEvents answers like AWS (per-entry errors, event ids), events that break
- * the producer contract are parked with their reason while valid ones are delivered, and a rule
+ * the producer contract (another source, an unknown detail type, a bad detail) are parked with
+ * their reason while valid ones are delivered, and a rule
  * pattern the local runtime cannot match faithfully stops it at start-up.
  */
 import fs from 'node:fs';
@@ -150,25 +151,51 @@ test('a valid event with a 10,000-deep extra field is delivered (the local Lambd
   expect(r.requests).toHaveLength(1);
 });
 
-test('events the rule does not match are accepted but neither delivered nor parked', async () => {
+test('an event of another source or an unknown detail type on the bus is parked with the reason, never delivered nor lost', async () => {
   const tenantId = 'unmatched-shop';
   const r = await Receiver.start();
   receivers.push(r);
   await subscribe(h, { tenantId, url: r.url });
+  await drain(h, h.runtime.outputs.FanOutDlqUrl!);
   const detail = JSON.stringify({ tenantId, oldStatus: 'a', newStatus: 'b', returnOrder: { uuid: 'x' } });
+  const bus = h.runtime.outputs.EventBusName;
   const results = await putEntries(h, [
-    { EventBusName: h.runtime.outputs.EventBusName, Source: 'someone.else', DetailType: 'return_order.status.changed', Detail: detail },
-    { EventBusName: h.runtime.outputs.EventBusName, Source: SOURCE, DetailType: 'return_order.created', Detail: detail },
-    { Source: SOURCE, DetailType: 'return_order.status.changed', Detail: detail }, // the default bus has no rule
+    { EventBusName: bus, Source: 'return.cloud', DetailType: 'return_order.status.changed', Detail: detail },
+    { EventBusName: bus, Source: SOURCE, DetailType: 'return_order.status_changed', Detail: detail },
+    { EventBusName: bus, Source: 'someone.else', DetailType: 'order.created', Detail: detail },
+    // The stack's own operational events share the bus: they are not a producer's mistake.
+    { EventBusName: bus, Source: 'statushooks', DetailType: 'statushooks.endpoint.failing', Detail: JSON.stringify({ tenantId }) },
+    { Source: SOURCE, DetailType: 'return_order.status.changed', Detail: detail }, // the default bus is not statushooks'
   ]);
   expect(results.every((x) => x.EventId)).toBe(true);
-  // A matching event put afterwards is the barrier: once it is delivered, the unmatched ones
-  // would have been too, had the rule matched them.
-  await putEntries(h, [{ EventBusName: h.runtime.outputs.EventBusName, Source: SOURCE, DetailType: 'return_order.status.changed', Detail: detail }]);
+  const [wrongSource, typo, foreign, operational, defaultBus] = results.map((x) => x.EventId!);
+
+  const parked: Array<{ kind: string; reason: string; event: { id: string; source: string; 'detail-type': string } }> = [];
+  await waitFor(
+    async () => {
+      parked.push(...(await drain(h, h.runtime.outputs.FanOutDlqUrl!, 100)).map((m) => JSON.parse(m.Body!)));
+      return parked.length >= 3;
+    },
+    { timeoutMs: 20_000, describe: () => `parked ${parked.length}/3\n${h.logs.slice(-8).join('\n')}` },
+  );
+  // A valid event put afterwards is the barrier: once it is delivered, the others were handled.
+  await putEntries(h, [{ EventBusName: bus, Source: SOURCE, DetailType: 'return_order.status.changed', Detail: detail }]);
   await waitFor(() => r.requests.length >= 1, { timeoutMs: 20_000, describe: () => 'the matching barrier event was not delivered' });
+  parked.push(...(await drain(h, h.runtime.outputs.FanOutDlqUrl!, 100)).map((m) => JSON.parse(m.Body!)));
+
+  const byId = new Map(parked.map((p) => [p.event.id, p]));
+  expect([...byId.keys()].sort()).toEqual([wrongSource, typo, foreign].sort());
+  expect(byId.has(operational!)).toBe(false);
+  expect(byId.has(defaultBus!)).toBe(false);
+  for (const p of parked) expect(p.kind).toBe('rejected-event');
+  expect(byId.get(wrongSource!)!.reason).toBe(`unknown source "return.cloud" (did you mean "${SOURCE}"?); this stack accepts "${SOURCE}"`);
+  expect(byId.get(typo!)!.reason).toMatch(/^unknown event type "return_order\.status_changed" \(did you mean "return_order\.status\.changed"\?\)/);
+  // Both wrong: both are said, so one look tells the producer what to fix.
+  expect(byId.get(foreign!)!.reason).toMatch(/^unknown source "someone\.else" .*; unknown event type "order\.created"/);
+  // The parked event is the original, whole.
+  expect(byId.get(typo!)!.event).toMatchObject({ source: SOURCE, 'detail-type': 'return_order.status_changed' });
   expect(r.requests).toHaveLength(1);
   expect(JSON.parse(r.requests[0]!.body)).toMatchObject({ event: 'return_order.status.changed' });
-  expect(await drain(h, h.runtime.outputs.FanOutDlqUrl!, 100)).toHaveLength(0);
 });
 
 test('a rule pattern operator the local runtime does not implement is refused at start-up, by name', async () => {

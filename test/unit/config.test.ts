@@ -61,8 +61,8 @@ describe('one declaration per setting: context, environment and dev flags read a
     expect(problems).toEqual([]);
     const delivery = settingsFromEnv(settingsEnvironment(settings, 'delivery'));
     expect(delivery).toMatchObject(stage);
-    // Fan-out gets only its own settings: the cache TTL and the delivery log's retention, nothing about delivery.
-    expect(settingsEnvironment(settings, 'fan-out')).toEqual({ SUBSCRIPTION_CACHE_TTL_MS: '0', DELIVERY_LOG_RETENTION_DAYS: '30', DELIVERY_LOG: 'all' });
+    // Fan-out gets only its own settings: the cache TTL, the delivery log's, the accepted sources; nothing about delivery.
+    expect(settingsEnvironment(settings, 'fan-out')).toEqual({ SUBSCRIPTION_CACHE_TTL_MS: '0', DELIVERY_LOG_RETENTION_DAYS: '30', DELIVERY_LOG: 'all', EVENT_SOURCES: 'returns.cloud' });
   });
 
   it('reads a command-line string the same way from context, environment and dev flag', () => {

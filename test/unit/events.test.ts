@@ -58,6 +58,20 @@ describe('event schema', () => {
     expect(rejection(() => parseBusEvent(null))).toContain('not an EventBridge event');
   });
 
+  it('refuses an event of a source the stack does not accept, naming the nearest accepted one', () => {
+    const valid = { tenantId: 'acme', oldStatus: 'a', newStatus: 'b', returnOrder: { uuid: 'u-1' } };
+    const sources = ['returns.cloud', 'orders.cloud'];
+    const fromSource = (source: string, detailType = 'return_order.status.changed') => ({ ...busEvent(detailType, valid), source });
+    expect(parseBusEvent(fromSource('orders.cloud'), sources).tenantId).toBe('acme');
+    expect(rejection(() => parseBusEvent(fromSource('order.cloud'), sources))).toBe('unknown source "order.cloud" (did you mean "orders.cloud"?); this stack accepts "returns.cloud", "orders.cloud"');
+    // Source and detail type both wrong: both are said.
+    expect(rejection(() => parseBusEvent(fromSource('Returns.Cloud', 'return.created'), sources))).toMatch(
+      /^unknown source "Returns\.Cloud" \(did you mean "returns\.cloud"\?\); .*; unknown event type "return\.created" \(did you mean "return_order\.status\.changed"\?\)/,
+    );
+    // Without the setting (a handler run outside the stack) the source is not checked.
+    expect(parseBusEvent(fromSource('anything')).tenantId).toBe('acme');
+  });
+
   it('suggests names for typos', () => {
     expect(closestEventName('payment.status.changed')).toBe('payment_operation.status.changed');
     expect(closestEventName('SALES_ORDER_PARCEL.status.changed')).toBe('sales_order_parcel.status.changed');
