@@ -80,24 +80,48 @@ export interface Listing<V> {
   /** Messages in the queue (approximate); more than items when --limit cut the list. */
   readonly total: number | null;
   readonly unreleased: number;
+  /** With a filter: how many messages were read to find the items, and whether that was all of them. */
+  readonly scanned?: number;
+  readonly scanComplete?: boolean;
 }
 
-/** Reads up to `limit` messages and puts every one of them back: nothing is consumed. */
-async function list<V>(sqs: SQSClient, queueUrl: string, limit: number, read: (m: Message) => V): Promise<Listing<V>> {
+/** A filtered listing reads at most this many messages (each stays hidden until the scan ends). */
+export const FILTERED_SCAN_MAX = 2_000;
+
+/**
+ * Reads up to `limit` messages and puts every one of them back: nothing is consumed. With
+ * `select`, reads on (up to FILTERED_SCAN_MAX) until `limit` messages match it.
+ */
+async function list<V>(sqs: SQSClient, queueUrl: string, limit: number, read: (m: Message) => V, select?: (view: V) => boolean): Promise<Listing<V>> {
   const held: Message[] = [];
+  const items: V[] = [];
   let unreleased = 0;
+  let ended = true;
   try {
-    for await (const batch of scan(sqs, queueUrl, LIST_VISIBILITY_SECONDS, limit)) held.push(...batch);
+    const max = select ? Math.max(limit, FILTERED_SCAN_MAX) : limit;
+    for await (const batch of scan(sqs, queueUrl, LIST_VISIBILITY_SECONDS, max)) {
+      held.push(...batch);
+      for (const message of batch) {
+        const view = read(message);
+        if (select === undefined || select(view)) items.push(view);
+      }
+      if (items.length >= limit || held.length >= max) {
+        ended = false;
+        break;
+      }
+    }
   } finally {
     unreleased = await release(sqs, queueUrl, held);
   }
-  return { items: held.map(read), total: await queueDepth(sqs, queueUrl), unreleased };
+  const total = await queueDepth(sqs, queueUrl);
+  if (select === undefined) return { items, total, unreleased };
+  return { items: items.slice(0, limit), total, unreleased, scanned: held.length, scanComplete: ended };
 }
 
-export function listParkedJobs(sqs: SQSClient, queueUrl: string, limit: number, now = new Date()): Promise<Listing<ParkedJob>> {
-  return list(sqs, queueUrl, limit, (m) => readParkedJob(m, now).view);
+export function listParkedJobs(sqs: SQSClient, queueUrl: string, limit: number, now = new Date(), select?: (job: ParkedJob) => boolean): Promise<Listing<ParkedJob>> {
+  return list(sqs, queueUrl, limit, (m) => readParkedJob(m, now).view, select);
 }
 
-export function listParkedEvents(sqs: SQSClient, queueUrl: string, limit: number, now = new Date()): Promise<Listing<ParkedEvent>> {
-  return list(sqs, queueUrl, limit, (m) => readParkedEvent(m, now).view);
+export function listParkedEvents(sqs: SQSClient, queueUrl: string, limit: number, now = new Date(), select?: (event: ParkedEvent) => boolean): Promise<Listing<ParkedEvent>> {
+  return list(sqs, queueUrl, limit, (m) => readParkedEvent(m, now).view, select);
 }

@@ -25,8 +25,19 @@ export function healthView(item: HealthItem | undefined, now = Date.now()): Heal
   };
 }
 
-/** One column: `healthy`, `slow`, `failing (2)`, `open (7)`, `half-open (7)`. */
-export function healthColumn(h: HealthView): string {
+/** What a subscription item says about why it is disabled (its endpoint answered 410 Gone). */
+export interface DisabledBy {
+  readonly state: string;
+  readonly disabledReason?: string;
+}
+
+/**
+ * One column: `healthy`, `slow`, `failing (2)`, `open (7)`, `half-open (7)`; `gone (410)` for a
+ * subscription disabled because its endpoint answered 410 Gone (the endpoint's health says nothing
+ * about that: a 410 is an answer, not a failure).
+ */
+export function healthColumn(h: HealthView, subscription?: DisabledBy): string {
+  if (subscription?.state === 'disabled' && subscription.disabledReason?.includes('410 Gone')) return 'gone (410)';
   if (h.circuit !== 'closed') return `${h.circuit} (${h.consecutiveFailures})`;
   if (h.consecutiveFailures > 0) return `failing (${h.consecutiveFailures})`;
   return h.slowUntil ? 'slow' : 'healthy';

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { LIST_VISIBILITY_SECONDS, listParkedEvents, listParkedJobs, type Listing } from '../dlq-queue';
+import { FILTERED_SCAN_MAX, LIST_VISIBILITY_SECONDS, listParkedEvents, listParkedJobs, type Listing } from '../dlq-queue';
 import { fanOutTarget, REDRIVE_VISIBILITY_SECONDS, redriveDeliveryDlq, redriveFanOutDlq, subscriptionStates, type RedriveReport, type RedriveSelection } from '../redrive';
 import { UsageError } from '../cli-errors';
 import { discardParked, type DiscardCandidate, type DiscardReport, type DiscardSelection } from '../discard';
@@ -57,17 +57,33 @@ interface ParkedCommon {
   readonly reason: string;
 }
 
-function printListing<V extends ParkedCommon>(options: Options, key: 'jobs' | 'events', listing: Listing<V>, idColumns: string[], ids: (item: V) => string[]): void {
+function printListing<V extends ParkedCommon>(options: ListOptions, key: 'jobs' | 'events', listing: Listing<V>, idColumns: string[], ids: (item: V) => string[]): void {
   releaseWarning(listing.unreleased, LIST_VISIBILITY_SECONDS);
-  if (options.json) return printJson({ queue: options.queue, total: listing.total, [key]: listing.items });
-  if (listing.items.length === 0) return printLines(`the ${options.queue} DLQ is empty`);
+  const filter = filterWords(options);
+  if (options.json) {
+    const scan = listing.scanned === undefined ? {} : { scanned: listing.scanned, scanComplete: listing.scanComplete };
+    return printJson({ queue: options.queue, total: listing.total, ...scan, [key]: listing.items });
+  }
+  // With a filter: how much of the queue was read, so "nothing for this tenant" is not mistaken for "nothing parked".
+  const read =
+    listing.scanned === undefined
+      ? ''
+      : `${plural(listing.scanned, 'message')} read${listing.total !== null ? ` of about ${listing.total} in the queue` : ''}${listing.scanComplete ? '' : listing.items.length >= options.limit ? '; --limit reached, there may be more' : `; the scan stops after ${FILTERED_SCAN_MAX}`}`;
+  if (listing.items.length === 0) return printLines(filter === '' ? `the ${options.queue} DLQ is empty` : `nothing parked in the ${options.queue} DLQ for ${filter} (${read})`);
   printLines(
     table(
       [...idColumns, 'ATTEMPTS', 'AGE', 'REASON'],
       listing.items.map((item) => [...ids(item), item.attempts === null ? '-' : String(item.attempts), formatAge(item.ageSeconds ?? undefined), truncateText(item.reason, 120)]),
     ),
-    `${listing.items.length} shown${listing.total !== null && listing.total > listing.items.length ? ` of ${listing.total}` : ''}`,
+    filter === ''
+      ? `${listing.items.length} shown${listing.total !== null && listing.total > listing.items.length ? ` of ${listing.total}` : ''}`
+      : `${listing.items.length} shown for ${filter} (${read})`,
   );
+}
+
+/** `tenant acme-shop, subscription sub_1`: the filters given, for messages. */
+function filterWords(options: ListOptions): string {
+  return [options.tenant !== undefined ? `tenant ${options.tenant}` : '', options.subscription !== undefined ? `subscription ${options.subscription}` : ''].filter(Boolean).join(', ');
 }
 
 export function registerDlq(program: Command): void {
@@ -84,17 +100,32 @@ function registerList(dlq: Command): void {
       .command('list')
       .description('show what is parked, without consuming it (messages are read and made visible again)')
       .addOption(queueOption())
-      .option('--limit <n>', 'show at most n messages', positiveInt, 100),
+      .option('--limit <n>', 'show at most n messages', positiveInt, 100)
+      .option('--tenant <id>', "only this tenant's messages")
+      .option('--subscription <id>', "only this subscription's jobs (delivery queue only)"),
   )
-    .addHelpText('after', '\nExamples:\n  statushooks dlq list\n  statushooks dlq list --queue fan-out --json')
+    .addHelpText(
+      'after',
+      `\nWith --tenant or --subscription the scan reads on (at most ${FILTERED_SCAN_MAX} messages) until --limit messages match.\n\nExamples:\n  statushooks dlq list\n  statushooks dlq list --tenant acme-shop\n  statushooks dlq list --queue fan-out --json`,
+    )
     .action(listDlq);
 }
 
-async function listDlq(options: Options & { limit: number }): Promise<void> {
+type ListOptions = Options & { limit: number; tenant?: string; subscription?: string };
+
+async function listDlq(options: ListOptions): Promise<void> {
   targetKind(options);
   const now = new Date();
+  const tenant = options.tenant === undefined ? undefined : parseTenant('--tenant', options.tenant);
+  const subscription = options.subscription === undefined ? undefined : nonEmpty('--subscription', options.subscription);
+  if (options.queue === 'fan-out' && subscription !== undefined) {
+    throw new UsageError('--subscription applies to the delivery DLQ only: fan-out DLQ messages are events, not yet per subscription');
+  }
+  const filtered = tenant !== undefined || subscription !== undefined;
+  const matches = (view: { tenantId: string | null; subscriptionId?: string | null }) =>
+    (tenant === undefined || view.tenantId === tenant) && (subscription === undefined || view.subscriptionId === subscription);
   if (options.queue === 'delivery') {
-    const listing = await withClients(options, (c) => listParkedJobs(c.sqs, outputOf(c.target, 'DeliveryDlqUrl'), options.limit, now));
+    const listing = await withClients(options, (c) => listParkedJobs(c.sqs, outputOf(c.target, 'DeliveryDlqUrl'), options.limit, now, filtered ? matches : undefined));
     return printListing(options, 'jobs', listing, ['DELIVERY ID', 'TENANT', 'SUBSCRIPTION', 'EVENT'], (j) => [
       j.deliveryId ?? `(message ${j.messageId})`,
       j.tenantId ?? '-',
@@ -102,7 +133,7 @@ async function listDlq(options: Options & { limit: number }): Promise<void> {
       j.event ?? '-',
     ]);
   }
-  const listing = await withClients(options, (c) => listParkedEvents(c.sqs, outputOf(c.target, 'FanOutDlqUrl'), options.limit, now));
+  const listing = await withClients(options, (c) => listParkedEvents(c.sqs, outputOf(c.target, 'FanOutDlqUrl'), options.limit, now, filtered ? matches : undefined));
   return printListing(options, 'events', listing, ['EVENT ID', 'TENANT', 'DETAIL-TYPE', 'KIND'], (e) => [e.eventId ?? `(message ${e.messageId})`, e.tenantId ?? '-', e.detailType ?? '-', e.kind]);
 }
 

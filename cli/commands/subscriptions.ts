@@ -295,7 +295,7 @@ function registerList(subs: Command): void {
           ['SUBSCRIPTION', 'STATE', 'HEALTH', 'EVENTS', 'STATUS FILTER', 'URL', 'DESCRIPTION'],
           subscriptions.map((s) => {
             const h = health(s.subscriptionId);
-            return [s.subscriptionId, s.state, h ? healthColumn(h) : '?', s.events.join(','), s.statusFilter?.join(',') || '*', redactUrl(s.url), s.description ?? ''];
+            return [s.subscriptionId, s.state, h ? healthColumn(h, s) : '?', s.events.join(','), s.statusFilter?.join(',') || '*', redactUrl(s.url), s.description ?? ''];
           }),
         ),
       );

@@ -304,7 +304,7 @@ ${
 ${listed.subscriptions.map((s) => {
   const h = listed.health(s.subscriptionId);
   return html`<tr><td class="subscription"><a class="mono" href="${subscriptionHref(tenantId, s.subscriptionId)}">${s.subscriptionId}</a>${s.description ? html`<br><small>${printable(s.description)}</small>` : ''}</td>
-<td>${badge(s.state)}</td><td>${healthBadge(h)}</td><td>${s.events.join(', ')}</td><td>${s.statusFilter?.join(', ') || '*'}</td><td class="url">${redactUrl(s.url)}</td><td>${lastSuccessCell(lastSuccessOf(s.subscriptionId))}</td>
+<td>${badge(s.state)}</td><td>${healthBadge(h, s)}</td><td>${s.events.join(', ')}</td><td>${s.statusFilter?.join(', ') || '*'}</td><td class="url">${redactUrl(s.url)}</td><td>${lastSuccessCell(lastSuccessOf(s.subscriptionId))}</td>
 <td class="manage">${stateButton(ctx, tenantId, s)}<a href="${subscriptionHref(tenantId, s.subscriptionId)}#actions-h">Update, rotate, delete</a></td></tr>`;
 })}</tbody></table>`
 }
@@ -397,7 +397,7 @@ ${advice.map((a) => html`<p class="advice">${a}</p>`)}
 ${definitionList(Object.entries(publicItem(stored.item)).map(([k, val]) => [k, typeof val === 'string' ? val : JSON.stringify(val)] as [string, string]))}`;
     const healthBox = health
       ? definitionList([
-          ['Health', healthBadge(health)],
+          ['Health', healthBadge(health, s)],
           ['Circuit breaker', badge(health.circuit)],
           ['Consecutive failures', String(health.consecutiveFailures)],
           ['Last success', lastSuccessCell([health.lastSuccessAt, lastSuccesses(recent).get(subscriptionId)].filter((t): t is string => typeof t === 'string').sort().pop())],

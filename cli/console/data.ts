@@ -59,7 +59,7 @@ export async function tenantSummary(c: Clients, tenantId: string, now: number): 
     states[s.state] = (states[s.state] ?? 0) + 1;
     const h = listed.health(s.subscriptionId);
     if (h) {
-      const word = healthColumn(h).split(' ')[0]!;
+      const word = healthColumn(h, s).split(' ')[0]!;
       health[word] = (health[word] ?? 0) + 1;
     }
   }

@@ -1,7 +1,7 @@
 import { html, raw } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
 import type { DeliveryRecord } from '../../lambdas/core/delivery-log';
-import { healthColumn, type HealthView } from '../health-view';
+import { healthColumn, type DisabledBy, type HealthView } from '../health-view';
 import { CSRF_FIELD } from './security';
 
 /**
@@ -130,12 +130,12 @@ export function badge(text: string, tone?: string): Html {
 function toneOf(text: string): string {
   if (/^(delivered|active|healthy|closed)/.test(text)) return 'good';
   if (/^(retrying|pending|slow|failing|half-open|paused)/.test(text)) return 'warn';
-  if (/^(parked|disabled|open|rejected)/.test(text)) return 'bad';
+  if (/^(parked|disabled|open|rejected|gone)/.test(text)) return 'bad';
   return 'muted';
 }
 
-export function healthBadge(h: HealthView | undefined): Html {
-  return h ? badge(healthColumn(h)) : badge('?', 'muted');
+export function healthBadge(h: HealthView | undefined, subscription?: DisabledBy): Html {
+  return h ? badge(healthColumn(h, subscription)) : badge('?', 'muted');
 }
 
 /** The date and time in UTC, `2026-12-04 21:41:31Z`, with the whole ISO time as a tooltip. */

@@ -106,6 +106,33 @@ describe('delivery DLQ', () => {
     expect(await peek(f, f.state.DeliveryDlqUrl)).toHaveLength(6);
   });
 
+  test('dlq list --tenant / --subscription show only those jobs, read past --limit, and say how much of the queue was read', async () => {
+    // One at a time: a listing hides what it has read until it ends, so two at once see parts each.
+    const tenant = await cli(['dlq', 'list', '--tenant', 'globex', ...f.local]);
+    const sub = await cli(['dlq', 'list', '--tenant', 'acme-shop', '--subscription', 'sub_a', ...f.local]);
+    const limited = await cli(['dlq', 'list', '--tenant', 'acme-shop', '--limit', '1', ...f.local]);
+    const none = await cli(['dlq', 'list', '--tenant', 'initech', ...f.local]);
+    const usage = await cli(['dlq', 'list', '--queue', 'fan-out', '--subscription', 'sub_a', ...f.local]);
+    const asJson = await cli(['dlq', 'list', '--subscription', 'sub_b', '--json', ...f.local]);
+
+    expect(tenant.code).toBe(0);
+    const rows = (r: { stdout: string }) => r.stdout.split('\n').slice(1, -2);
+    expect(rows(tenant).map((l) => l.split(/\s+/)[0]).sort()).toEqual([c4.deliveryId, c5.deliveryId].sort());
+    expect(tenant.stdout).toMatch(/\n2 shown for tenant globex \(6 messages read of about 6 in the queue\)\n$/);
+    expect(rows(sub).map((l) => l.split(/\s+/)[0]).sort()).toEqual([a1.deliveryId, a2.deliveryId].sort());
+    expect(sub.stdout).toContain('2 shown for tenant acme-shop, subscription sub_a (');
+    expect(rows(limited)).toHaveLength(1);
+    expect(limited.stdout).toContain('; --limit reached, there may be more)');
+    expect(none).toMatchObject({ code: 0, stdout: 'nothing parked in the delivery DLQ for tenant initech (6 messages read of about 6 in the queue)\n' });
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('--subscription applies to the delivery DLQ only');
+    const listed = json<{ scanned: number; scanComplete: boolean; jobs: { deliveryId: string }[] }>(asJson);
+    expect(listed).toMatchObject({ scanned: 6, scanComplete: true });
+    expect(listed.jobs.map((j) => j.deliveryId)).toEqual([b3.deliveryId]);
+    // Nothing consumed.
+    expect(await peek(f, f.state.DeliveryDlqUrl)).toHaveLength(6);
+  });
+
   test('redrive --subscription moves only that subscription\'s jobs, with their delivery ids, and leaves the others parked', async () => {
     const r = await cli(['dlq', 'redrive', '--subscription', 'sub_a', '--tenant', 'acme-shop', ...f.local]);
 

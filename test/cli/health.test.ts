@@ -7,7 +7,7 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoHealthStore } from '../../lambdas/adapters/health-store';
 import { OperationalEvents } from '../../lambdas/adapters/operational-events';
 import type { Subscription } from '../../lambdas/core/subscriptions';
-import { cli, getItem, json, type Fixture, useFixture } from './helpers';
+import { cli, getItem, json, putItem, type Fixture, useFixture } from './helpers';
 
 jest.setTimeout(60_000);
 
@@ -93,6 +93,21 @@ describe('endpoint health', () => {
     expect(list.stdout.split('\n').find((l) => l.startsWith(fine.subscriptionId))).toMatch(/\sactive\s+healthy\s/);
     const listed = json<{ subscriptions: { subscriptionId: string; health: { circuit: string } }[] }>(await cli(['subscriptions', 'list', '--tenant', TENANT, '--json', ...f.local]));
     expect(listed.subscriptions.find((s) => s.subscriptionId === failing.subscriptionId)?.health.circuit).toBe('open');
+  });
+
+  test('a subscription disabled by a 410 Gone shows gone (410) as its health, not healthy', async () => {
+    const gone = await create();
+    const failedOut = await create();
+    const item = (await getItem(f, TENANT, gone.subscriptionId))!;
+    // What the delivery function writes on 410 Gone, and after failing for disableAfterHours.
+    await putItem(f, { ...item, state: 'disabled', disabledReason: `endpoint answered 410 Gone on 2026-12-01T10:00:00.000Z (delivery msg_1)` });
+    await putItem(f, { ...(await getItem(f, TENANT, failedOut.subscriptionId))!, state: 'disabled', disabledReason: 'failing since 2026-11-30T10:00:00.000Z without one success for 24 h' });
+    await putHealth(failedOut.subscriptionId, { circuit: 'open', consecutiveFailures: 40, lastFailureAt: '2026-12-01T10:00:00.000Z', lastError: 'HTTP 503' });
+
+    const list = await cli(['subscriptions', 'list', '--tenant', TENANT, ...f.local]);
+
+    expect(list.stdout.split('\n').find((l) => l.startsWith(gone.subscriptionId))).toMatch(/\sdisabled\s+gone \(410\)\s/);
+    expect(list.stdout.split('\n').find((l) => l.startsWith(failedOut.subscriptionId))).toMatch(/\sdisabled\s+open \(40\)\s/);
   });
 
   test('resume and a new URL reset the breaker; other updates leave it alone', async () => {
