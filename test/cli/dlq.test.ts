@@ -114,6 +114,7 @@ describe('delivery DLQ', () => {
     const none = await cli(['dlq', 'list', '--tenant', 'initech', ...f.local]);
     const usage = await cli(['dlq', 'list', '--queue', 'fan-out', '--subscription', 'sub_a', ...f.local]);
     const asJson = await cli(['dlq', 'list', '--subscription', 'sub_b', '--json', ...f.local]);
+    const emptyQueue = await cli(['dlq', 'list', '--queue', 'fan-out', '--tenant', 'globex', ...f.local]);
 
     expect(tenant.code).toBe(0);
     const rows = (r: { stdout: string }) => r.stdout.split('\n').slice(1, -2);
@@ -124,6 +125,7 @@ describe('delivery DLQ', () => {
     expect(rows(limited)).toHaveLength(1);
     expect(limited.stdout).toContain('; --limit reached, there may be more)');
     expect(none).toMatchObject({ code: 0, stdout: 'nothing parked in the delivery DLQ for tenant initech (6 messages read of about 6 in the queue)\n' });
+    expect(emptyQueue).toMatchObject({ code: 0, stdout: 'the fan-out DLQ is empty\n' });
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('--subscription applies to the delivery DLQ only');
     const listed = json<{ scanned: number; scanComplete: boolean; jobs: { deliveryId: string }[] }>(asJson);
@@ -373,6 +375,7 @@ describe('fan-out DLQ', () => {
     ]);
 
     // Assess
+    expect(emptyQueue).toMatchObject({ code: 0, stdout: 'the fan-out DLQ is empty\n' });
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('--subscription applies to the delivery DLQ only');
     expect(r.code).toBe(0);
