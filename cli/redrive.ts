@@ -284,7 +284,7 @@ export function redriveDeliveryDlq(
         // failure is a warning, and a job that could not be sent gets its parked state back.
         const mark = async (c: C, state: 'pending' | 'parked', reason?: string) => {
           try {
-            await deliveryLog!.mark(c.tenantId!, c.id!, state, reason, new Date());
+            await deliveryLog!.mark(c.tenantId!, c.id!, state, reason, new Date(), state === 'pending' ? 'redrive' : undefined);
           } catch (error) {
             logWarnings.push(`delivery ${c.id}: its delivery-log record could not be marked ${state} (${errorMessage(error)})`);
           }

@@ -3,7 +3,7 @@ import { InvalidCursorError, type DeliveryPage, type DeliveryQuery } from '../..
 import { deliveryIdFor } from '../../lambdas/core/subscriptions';
 import { SqsJobQueue } from '../../lambdas/adapters/job-queue';
 import { DEFAULTS } from '../../lambdas/core/config';
-import { DELIVERY_STATES, isDeliveryState, type AttemptRecord, type DeliveryLogMode, type DeliveryRecord, type DeliveryState } from '../../lambdas/core/delivery-log';
+import { DELIVERY_STATES, isDeliveryState, requeueBefore, requeueWords, waitingRequeue, type AttemptRecord, type DeliveryLogMode, type DeliveryRecord, type DeliveryState, type RequeueRecord } from '../../lambdas/core/delivery-log';
 import type { DeliveryJob } from '../../lambdas/core/job';
 import { CliError, UsageError } from '../cli-errors';
 import { nonEmpty, parseSince, parseTenant, positiveInt } from '../inputs';
@@ -67,6 +67,7 @@ export function recordView(r: DeliveryRecord) {
     lastStatusCode: r.lastStatusCode,
     body: r.body,
     attempts: r.attempts.map((a) => ({ attempt: a.attempt, at: a.at, statusCode: a.statusCode, durationMs: a.durationMs, error: a.error, response: a.response, lane: a.lane ?? null })),
+    requeues: r.requeues ?? [],
   };
 }
 
@@ -270,15 +271,20 @@ export function describeRecord(r: DeliveryRecord): string[] {
     '',
   ];
   if (r.attempts.length === 0) lines.push('no attempts yet');
-  let previous: AttemptRecord | undefined;
-  for (const a of r.attempts) {
-    // Attempts count again from 1 when the delivery was queued again (same webhook-id): say so, so
-    // two "attempt 1" lines read as the two sends they were.
-    if (previous !== undefined && a.attempt <= previous.attempt) lines.push('-- queued again here (a resend, a redrive or a replay): same body, same webhook-id; attempts count from 1 again');
+  r.attempts.forEach((a, i) => {
+    // Attempts count again from 1 when the delivery was queued again (same webhook-id): say so, and
+    // by what, so two "attempt 1" lines read as the two sends they were.
+    if (i > 0 && a.attempt <= r.attempts[i - 1]!.attempt) lines.push(`-- ${requeuedLine(requeueBefore(r, i))}; attempts count from 1 again`);
     lines.push(...describeAttempt(a));
-    previous = a;
-  }
+  });
+  const waiting = waitingRequeue(r);
+  if (waiting !== undefined && r.attempts.length > 0) lines.push(`-- queued again by ${requeueWords(waiting)}: no attempt since`);
   return lines;
+}
+
+/** The line that marks where a delivery was queued again, with what did it when that is recorded. */
+export function requeuedLine(requeue: RequeueRecord | undefined): string {
+  return `queued again here ${requeue ? `by ${requeueWords(requeue)}` : '(a resend, a redrive or a replay)'}: same body, same webhook-id`;
 }
 
 function describeAttempt(a: AttemptRecord): string[] {
@@ -320,7 +326,7 @@ export async function resendIn(c: Clients, tenantId: string, id: string): Promis
   // after it (attempts stay). A failure to mark does not stop the resend.
   let marked: string | undefined;
   try {
-    await log.mark(tenantId, id, 'pending', undefined, now);
+    await log.mark(tenantId, id, 'pending', undefined, now, 'resend');
   } catch (error) {
     marked = (error as Error).message;
   }

@@ -7,7 +7,7 @@ import { html } from 'hono/html';
 import { redactUrl } from '../../lambdas/core/endpoint-guard';
 import { DEFAULTS } from '../../lambdas/core/config';
 import { EVENT_NAMES } from '../../lambdas/core/catalog';
-import type { DeliveryRecord } from '../../lambdas/core/delivery-log';
+import { requeueBefore, requeueWords, waitingRequeue, type DeliveryRecord } from '../../lambdas/core/delivery-log';
 import type { Subscription } from '../../lambdas/core/subscriptions';
 import { CliError, UsageError, errorLine } from '../cli-errors';
 import { healthLine } from '../health-view';
@@ -32,7 +32,7 @@ import {
   updateSubscriptionIn,
 } from '../commands/subscriptions';
 import { checkEvent, sendEventIn } from '../commands/events';
-import { notFound, recordView, resendIn } from '../commands/deliveries';
+import { notFound, recordView, requeuedLine, resendIn } from '../commands/deliveries';
 import { discardIn, discardLines, redriveIn, redriveLines, type Queue } from '../commands/dlq';
 import { CHART_RANGES, MAX_TENANTS_SHOWN, SHOWN_STATES, chartData, inBatches, isChartRange, tenantIds, tenantSummary } from './data';
 import { CSRF_FIELD, Session, guard, securityHeaders } from './security';
@@ -557,6 +557,7 @@ ${postForm(ctx, subscriptionHref(tenantId, subscriptionId) + '/delete', html`<in
     });
     if (!record) throw new CliError(notFound(deliveryId, tenantId, log));
     const r = recordView(record);
+    const waiting = waitingRequeue(record);
     const body = html`<p class="crumbs"><a href="/">Overview</a> › <a href="${tenantHref(tenantId)}">${tenantId}</a> › <a href="${subscriptionHref(tenantId, r.subscriptionId)}">${r.subscriptionId}</a> › delivery</p>
 <h1>Delivery <span class="mono">${r.deliveryId}</span></h1>
 <div class="two">
@@ -581,10 +582,10 @@ ${
     ? html`<p class="empty">No attempts yet.</p>`
     : html`<table aria-label="Attempts"><thead><tr><th class="num">#</th><th>At</th><th>Lane</th><th>Status</th><th class="num">Duration</th><th>Error</th><th>Response</th></tr></thead><tbody>
 ${r.attempts.map(
-  (a, i) => html`${i > 0 && a.attempt <= r.attempts[i - 1]!.attempt ? html`<tr class="requeued"><td colspan="7">queued again here (a resend, a redrive or a replay): same body, same webhook-id; attempts count from 1 again</td></tr>` : ''}<tr><td class="num">${a.attempt}</td><td>${time(a.at)}</td><td>${a.lane ?? '-'}</td>
+  (a, i) => html`${i > 0 && a.attempt <= r.attempts[i - 1]!.attempt ? html`<tr class="requeued"><td colspan="7">${requeuedLine(requeueBefore(record, i))}; attempts count from 1 again</td></tr>` : ''}<tr><td class="num">${a.attempt}</td><td>${time(a.at)}</td><td>${a.lane ?? '-'}</td>
 <td>${a.statusCode !== null ? badge(`HTTP ${a.statusCode}`, a.statusCode >= 200 && a.statusCode < 300 ? 'good' : 'bad') : badge('no response', 'bad')}</td>
 <td class="num">${a.durationMs} ms</td><td>${a.error ?? '-'}</td><td>${a.response !== null ? html`<pre class="snippet">${a.response}</pre>` : html`<span class="muted">-</span>`}</td></tr>`,
-)}</tbody></table>`
+)}${waiting !== undefined ? html`<tr class="requeued"><td colspan="7">queued again by ${requeueWords(waiting)}: no attempt since</td></tr>` : ''}</tbody></table>`
 }
 </section>`;
     return page(c, `Delivery ${deliveryId}`, '', body, notices, status);

@@ -99,7 +99,7 @@ export class DynamoDeliveryLog implements DeliveryLogPort {
     const left = new Map<string, DeliveryState>();
     const fresh: DeliveryFacts[] = [];
     const again: DeliveryFacts[] = [];
-    const { queuedBy } = options;
+    const { queuedBy, requeuedBy } = options;
     for (const f of facts) {
       if (!existing.has(f.deliveryId)) fresh.push(f);
       else {
@@ -108,7 +108,7 @@ export class DynamoDeliveryLog implements DeliveryLogPort {
         else again.push(f);
       }
     }
-    await Promise.all([this.putPending(fresh, at, queuedBy), ...again.map((f) => this.logUpdate({ facts: f, state: 'pending', at, ...(queuedBy !== undefined ? { queuedBy } : {}) }))]);
+    await Promise.all([this.putPending(fresh, at, queuedBy), ...again.map((f) => this.logUpdate({ facts: f, state: 'pending', at, ...(queuedBy !== undefined ? { queuedBy } : {}), ...(requeuedBy !== undefined ? { requeuedBy } : {}) }))]);
     return left;
   }
 
@@ -204,6 +204,10 @@ export class DynamoDeliveryLog implements DeliveryLogPort {
       values[':queuedBy'] = update.queuedBy;
       set.push('queuedBy = :queuedBy');
     }
+    if (update.requeuedBy !== undefined) {
+      values[':requeue'] = [{ at, by: update.requeuedBy }];
+      set.push('requeues = list_append(if_not_exists(requeues, :none), :requeue)');
+    }
     if (INDEXED_STATES.includes(state)) {
       values[':stateKey'] = stateKey(facts.tenantId, state);
       set.push('stateKey = :stateKey');
@@ -236,9 +240,15 @@ export class DynamoDeliveryLog implements DeliveryLogPort {
    * Sets the state of an existing record (an operator's action: discard, resend); false when there
    * is no record (never logged, or expired). Attempts are kept: the record is the whole history.
    */
-  async mark(tenantId: string, deliveryId: string, state: DeliveryState, reason: string | undefined, at: Date): Promise<boolean> {
+  async mark(tenantId: string, deliveryId: string, state: DeliveryState, reason: string | undefined, at: Date, requeuedBy?: string): Promise<boolean> {
     const values: Record<string, unknown> = { ':state': state, ':at': at.toISOString(), ':exp': expiresAt(at, this.retentionDays) };
     const set = ['#state = :state', 'stateAt = :at', 'updatedAt = :at', 'expiresAt = :exp'];
+    // Queued again by an operator (resend, redrive): noted, so the attempts that follow are explained.
+    if (requeuedBy !== undefined) {
+      values[':requeue'] = [{ at: at.toISOString(), by: requeuedBy }];
+      values[':none'] = [];
+      set.push('requeues = list_append(if_not_exists(requeues, :none), :requeue)');
+    }
     const remove: string[] = [];
     if (reason !== undefined) {
       values[':reason'] = reason;
@@ -451,6 +461,7 @@ export function toRecord(item: Record<string, unknown>): DeliveryRecord {
     ...(typeof item.reason === 'string' ? { reason: item.reason } : {}),
     ...(typeof item.url === 'string' ? { url: item.url } : {}),
     ...(typeof item.queuedBy === 'string' ? { queuedBy: item.queuedBy } : {}),
+    ...(Array.isArray(item.requeues) ? { requeues: (item.requeues as Array<Record<string, unknown>>).filter((r) => typeof r?.at === 'string' && typeof r.by === 'string').map((r) => ({ at: r.at as string, by: r.by as string })) } : {}),
     expiresAt: num(item.expiresAt) ?? 0,
   };
 }

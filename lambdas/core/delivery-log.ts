@@ -92,6 +92,48 @@ export interface DeliveryRecord extends DeliveryFacts {
   readonly expiresAt: number;
   /** The last replay (its name) whose fan-out queued this delivery, if a replay did. */
   readonly queuedBy?: string;
+  /** Each time an operator queued it again (resend, redrive, replay), in the order written. */
+  readonly requeues?: readonly RequeueRecord[];
+}
+
+/** An operator's act that queued a delivery again: its attempts count from 1 again after it. */
+export interface RequeueRecord {
+  readonly at: string;
+  /** `resend`, `redrive` (delivery DLQ), `fan-out redrive`, or `replay <name>`. */
+  readonly by: string;
+}
+
+/** How far apart the operator's clock and the functions' may be when a requeue is matched to attempts. */
+const REQUEUE_CLOCK_SLACK_MS = 5_000;
+
+/**
+ * The requeue that explains why attempt `index` counts from 1 again: the last one written after the
+ * attempt before it and before this one (with some slack for clocks). Undefined when none is
+ * recorded (a record written before requeues were, or one whose note failed).
+ */
+export function requeueBefore(record: Pick<DeliveryRecord, 'attempts' | 'requeues'>, index: number): RequeueRecord | undefined {
+  const attempt = record.attempts[index];
+  const previous = record.attempts[index - 1];
+  if (attempt === undefined || previous === undefined) return undefined;
+  const after = Date.parse(previous.at);
+  const before = Date.parse(attempt.at) + REQUEUE_CLOCK_SLACK_MS;
+  const candidates = (record.requeues ?? []).filter((r) => Date.parse(r.at) > after && Date.parse(r.at) <= before);
+  return candidates[candidates.length - 1];
+}
+
+/** The requeue a `pending` record waits on: written after its last attempt (or with none yet). */
+export function waitingRequeue(record: Pick<DeliveryRecord, 'attempts' | 'requeues' | 'state'>): RequeueRecord | undefined {
+  if (record.state !== 'pending') return undefined;
+  const last = record.attempts[record.attempts.length - 1];
+  const since = last === undefined ? Number.NEGATIVE_INFINITY : Date.parse(last.at);
+  const later = (record.requeues ?? []).filter((r) => Date.parse(r.at) > since);
+  return later[later.length - 1];
+}
+
+/** `a resend on 2026-…`: a requeue in words. */
+export function requeueWords(r: RequeueRecord): string {
+  const act = r.by === 'resend' ? 'a resend' : r.by === 'redrive' ? 'a redrive of the delivery DLQ' : r.by === 'fan-out redrive' ? 'a redrive of the fan-out DLQ' : r.by;
+  return `${act} on ${r.at}`;
 }
 
 /** A change the delivery functions (or the CLI) make to a record. */
@@ -111,6 +153,8 @@ export interface DeliveryLogUpdate {
   readonly url?: string;
   /** A `pending` written by a replay's fan-out: the replay's name (see DeliveryLogPort.logQueued). */
   readonly queuedBy?: string;
+  /** A `pending` written because an operator queued it again: what did (RequeueRecord.by). */
+  readonly requeuedBy?: string;
 }
 
 /** Where the delivery log is written; every call may throw (the callers below never let it matter). */
@@ -133,6 +177,8 @@ export interface QueuedOptions {
   readonly leave?: (state: DeliveryState, queuedBy?: string) => boolean;
   /** The replay whose fan-out queues these deliveries (EventBridge's `replay-name`). */
   readonly queuedBy?: string;
+  /** An operator's act (a replay, a fan-out DLQ redrive): noted on each existing record queued again. */
+  readonly requeuedBy?: string;
 }
 
 export const noDeliveryLog: DeliveryLogPort = { logQueued: async () => new Map(), logUpdate: async () => {} };

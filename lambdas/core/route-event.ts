@@ -130,7 +130,9 @@ export async function fanOut(input: unknown, ports: FanOutPorts): Promise<FanOut
         : replay !== undefined
           ? (state: DeliveryState, queuedBy?: string) => queuedBy === replay && state !== 'pending'
           : (state: DeliveryState) => state !== 'pending';
-    const options = { leave, ...(replay !== undefined && ports.operatorRedrive !== true ? { queuedBy: replay } : {}) };
+    // An operator's act is noted on the records it queues again (a Lambda retry of the original is not one).
+    const requeuedBy = ports.operatorRedrive === true ? 'fan-out redrive' : replay !== undefined ? `replay ${replay}` : undefined;
+    const options = { leave, ...(replay !== undefined && ports.operatorRedrive !== true ? { queuedBy: replay } : {}), ...(requeuedBy !== undefined ? { requeuedBy } : {}) };
     await writeLog('queued', async () => void (underWay = await log.logQueued(facts, queuedAt.toISOString(), options)), ports, { ...context, deliveries: jobs.length });
   }
   const queue = underWay.size === 0 ? jobs : jobs.filter((job) => !underWay.has(job.deliveryId));

@@ -249,11 +249,18 @@ test('resend queues the same body with the same webhook-id again; the record kee
   // The text says where the second send began, so two "attempt 1" lines read as the two sends they were.
   const text = (await cli(['deliveries', 'get', record!.deliveryId, '--tenant', 'resend-shop', ...local])).stdout.split('\n');
   const attemptLines = text.filter((l) => /^attempt |^-- /.test(l));
+  // …and what queued it again, when.
+  const [requeue] = after.requeues ?? [];
+  expect(requeue).toEqual({ at: expect.any(String), by: 'resend' });
+  expect(Date.parse(requeue!.at)).toBeGreaterThan(Date.parse(after.attempts[0]!.at));
+  expect(Date.parse(requeue!.at)).toBeLessThanOrEqual(Date.parse(after.attempts[1]!.at));
   expect(attemptLines.map((l) => l.replace(/^(attempt \d+) .*$/, '$1'))).toEqual([
     'attempt 1',
-    '-- queued again here (a resend, a redrive or a replay): same body, same webhook-id; attempts count from 1 again',
+    `-- queued again here by a resend on ${requeue!.at}: same body, same webhook-id; attempts count from 1 again`,
     'attempt 1',
   ]);
+  const asJson = json<{ requeues: unknown[] }>(await cli(['deliveries', 'get', record!.deliveryId, '--tenant', 'resend-shop', '--json', ...local]));
+  expect(asJson.requeues).toEqual([requeue]);
 });
 
 test('resend refuses a paused subscription, naming it and its state; an unknown delivery is not found', async () => {

@@ -14,6 +14,7 @@ import { Webhook } from 'standardwebhooks';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDeliveryLog } from '../../lambdas/adapters/delivery-log-store';
+import { requeueBefore } from '../../lambdas/core/delivery-log';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
 import { cli, json, stopLocalRuntime } from './helpers';
 
@@ -131,6 +132,9 @@ test('a failed delivery is parked, then redriven after the receiver recovers and
     return r?.state === 'delivered' ? r : undefined;
   });
   expect(record.attempts.map((a) => [a.attempt, a.statusCode])).toEqual([[1, 500], [2, 500], [1, 204]]);
+  // …and what queued it again: the redrive, between the parked attempt and the new one.
+  expect(record.requeues).toEqual([{ at: expect.any(String), by: 'redrive' }]);
+  expect(requeueBefore(record, 2)).toEqual(record.requeues![0]);
 });
 
 test("a failed fan-out of an event Lambda's failure record could not carry (U+FFFF in an ignored field) is parked at once, listed with its reason, and redriven", async () => {

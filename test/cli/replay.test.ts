@@ -128,7 +128,7 @@ test('a replay re-delivers exactly the archived events of its window, with their
   // The text names the replay that queued it again, and where its send began.
   const text = (await cli(['deliveries', 'get', idOf(e2, subA), '--tenant', 'replay-a', ...local])).stdout;
   expect(text).toMatch(new RegExp(`^replayed by +${result.replayName} \\(the last replay that queued it again\\)$`, 'm'));
-  expect(text).toContain('-- queued again here (a resend, a redrive or a replay)');
+  expect(text).toContain(`-- queued again here by replay ${result.replayName} on `);
 
   // Only tenant replay-a, only sales orders: e3 alone.
   const narrow = await cli(['events', 'replay', '--since', since, '--until', untilTime, '--tenant', 'replay-a', '--event', 'sales_order.status.changed', '--wait', ...local]);

@@ -7,7 +7,7 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDeliveryLogTable, type Dynalite, startDynalite } from '../dynalite';
 import { DynamoDeliveryLog } from '../../lambdas/adapters/delivery-log-store';
-import { attemptRecord, factsFromJob, type DeliveryState } from '../../lambdas/core/delivery-log';
+import { attemptRecord, factsFromJob, waitingRequeue, type DeliveryState } from '../../lambdas/core/delivery-log';
 import type { DeliveryJob } from '../../lambdas/core/job';
 import { silentLog, type MetricName } from '../../lambdas/core/ports';
 import { fanOut, type FanOutPorts, type FanOutResult } from '../../lambdas/core/route-event';
@@ -93,6 +93,8 @@ test('a Lambda retry after a partly failed fan-out keeps every attempt made and 
 
   const retry = await fanOut(s.event, s.ports());
   const notUnderWay = [...accepted.slice(15), ...all.slice(20)];
+  // A Lambda retry is no operator's act: nothing is noted as queued again.
+  for (const job of all) expect((await log.get(s.tenantId, job.deliveryId))!.requeues).toBeUndefined();
   // Queued again: the five never accepted, and the five accepted but not tried (their fate is unknown).
   expect(s.queued.map(ids)).toEqual([ids(notUnderWay)]);
   expect(queuedIds(retry)).toEqual(ids(notUnderWay));
@@ -123,10 +125,10 @@ test('a repeated fan-out with nothing under way yet queues every job again (at l
   expect(s.queued.map(ids)).toEqual([queuedIds(first), queuedIds(first)]);
 });
 
-test.each<[string, object, Partial<FanOutPorts>]>([
-  ["an operator's fan-out DLQ redrive", {}, { operatorRedrive: true }],
-  ['an archive replay', { 'replay-name': 'statushooks-2026-12-04' }, {}],
-])('%s queues every delivery again, and each record turns pending with its earlier attempts kept', async (_what, envelope, extra) => {
+test.each<[string, object, Partial<FanOutPorts>, string]>([
+  ["an operator's fan-out DLQ redrive", {}, { operatorRedrive: true }, 'fan-out redrive'],
+  ['an archive replay', { 'replay-name': 'statushooks-2026-12-04' }, {}, 'replay statushooks-2026-12-04'],
+])('%s queues every delivery again, and each record turns pending with its earlier attempts kept and the act noted', async (_what, envelope, extra, by) => {
   const s = scenario(2);
   await fanOut(s.event, s.ports());
   const [delivered, parked] = s.queued[0]!;
@@ -141,6 +143,11 @@ test.each<[string, object, Partial<FanOutPorts>]>([
   expect([first.state, first.attempts.map((a) => [a.attempt, a.statusCode])]).toEqual(['pending', [[1, 500], [2, 200]]]);
   const second = (await log.get(s.tenantId, parked!.deliveryId))!;
   expect([second.state, second.attempts.map((a) => a.statusCode)]).toEqual(['pending', [410]]);
+  // What queued them again is on each record, for `deliveries get`; the first fan-out noted nothing.
+  for (const record of [first, second]) {
+    expect(record.requeues).toEqual([{ at: expect.any(String), by }]);
+    expect(waitingRequeue(record)).toEqual(record.requeues![0]);
+  }
   // No longer listed as parked.
   expect((await log.list({ tenantId: s.tenantId, state: 'parked', limit: 10 })).records).toEqual([]);
 });

@@ -3,7 +3,7 @@ import { BatchWriteCommand, DynamoDBDocumentClient, QueryCommand, BatchGetComman
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DEFAULT_BREAKER_POLICY } from '../../lambdas/core/breaker';
 import { deliver, type DeliveryConfig, type DeliveryPorts } from '../../lambdas/core/delivery';
-import { attemptRecord, factsFromJob, responseSnippet, type DeliveryFacts, type DeliveryLogUpdate } from '../../lambdas/core/delivery-log';
+import { attemptRecord, factsFromJob, requeueBefore, requeueWords, responseSnippet, waitingRequeue, type AttemptRecord, type DeliveryFacts, type DeliveryLogUpdate } from '../../lambdas/core/delivery-log';
 import { buildJob, type DeliveryJob } from '../../lambdas/core/job';
 import type { AttemptResult } from '../../lambdas/core/outcome';
 import { silentLog, type MetricName } from '../../lambdas/core/ports';
@@ -353,5 +353,38 @@ describe('DynamoDeliveryLog (adapter)', () => {
     expect(byEntity).toMatchObject({ IndexName: 'byEntity', KeyConditionExpression: '#pk = :pk AND #lk >= :since', ExpressionAttributeValues: { ':pk': 'acme#u-1', ':since': '2026-12-04T00:00:00.000Z' } });
     // Another tenant may share the entity's key (tenant ids and uuids may contain '#').
     expect(byEntity).toMatchObject({ FilterExpression: '#tenant = :tenant', ExpressionAttributeNames: { '#tenant': 'tenantId' }, ExpressionAttributeValues: { ':tenant': 'acme' } });
+  });
+});
+
+describe('what queued a delivery again', () => {
+  const attempt = (n: number, at: string): AttemptRecord => ({ attempt: n, at, statusCode: 500, durationMs: 3, error: null, response: null });
+  const attempts = [attempt(1, '2026-12-01T10:00:00.000Z'), attempt(2, '2026-12-01T10:01:00.000Z'), attempt(1, '2026-12-01T11:00:00.000Z'), attempt(1, '2026-12-01T12:00:00.000Z')];
+
+  it('names the requeue between the attempt before and the one that counts from 1 again; the latest when there are several', () => {
+    const requeues = [
+      { at: '2026-12-01T10:30:00.000Z', by: 'resend' },
+      { at: '2026-12-01T10:59:00.000Z', by: 'redrive' },
+      // The operator's clock 2 s ahead of the function's: still before this attempt.
+      { at: '2026-12-01T12:00:02.000Z', by: 'replay statushooks-20261201T115900-abcdef' },
+    ];
+    expect(requeueBefore({ attempts, requeues }, 2)).toEqual(requeues[1]);
+    expect(requeueBefore({ attempts, requeues }, 3)).toEqual(requeues[2]);
+    expect(requeueWords(requeues[1]!)).toBe('a redrive of the delivery DLQ on 2026-12-01T10:59:00.000Z');
+    expect(requeueWords(requeues[2]!)).toBe('replay statushooks-20261201T115900-abcdef on 2026-12-01T12:00:02.000Z');
+  });
+
+  it('says nothing it does not know: no requeue recorded in the gap, or none at all', () => {
+    expect(requeueBefore({ attempts, requeues: [{ at: '2026-12-01T09:00:00.000Z', by: 'resend' }] }, 2)).toBeUndefined();
+    expect(requeueBefore({ attempts }, 2)).toBeUndefined();
+    expect(requeueBefore({ attempts }, 0)).toBeUndefined();
+  });
+
+  it('a pending record waits on the requeue written after its last attempt; a resend that was undone is not one', () => {
+    const requeues = [{ at: '2026-12-01T12:30:00.000Z', by: 'resend' }];
+    expect(waitingRequeue({ state: 'pending', attempts, requeues })).toEqual(requeues[0]);
+    expect(waitingRequeue({ state: 'pending', attempts: [], requeues })).toEqual(requeues[0]);
+    // The resend could not queue the job and the record got its state back.
+    expect(waitingRequeue({ state: 'parked', attempts, requeues })).toBeUndefined();
+    expect(waitingRequeue({ state: 'pending', attempts, requeues: [{ at: '2026-12-01T11:30:00.000Z', by: 'resend' }] })).toBeUndefined();
   });
 });
