@@ -106,7 +106,7 @@ function registerList(dlq: Command): void {
   )
     .addHelpText(
       'after',
-      `\nWith --tenant or --subscription the scan reads on (at most ${FILTERED_SCAN_MAX} messages) until --limit messages match.\n\nExamples:\n  statushooks dlq list\n  statushooks dlq list --tenant acme-shop\n  statushooks dlq list --queue fan-out --json`,
+      `\nWith --tenant or --subscription the scan reads on (at most ${FILTERED_SCAN_MAX}\nmessages) until --limit messages match.\n\nExamples:\n  statushooks dlq list\n  statushooks dlq list --tenant acme-shop\n  statushooks dlq list --queue fan-out --json`,
     )
     .action(listDlq);
 }
