@@ -12,6 +12,7 @@ import type { Subscription } from '../../lambdas/core/subscriptions';
 import { CliError, UsageError, errorLine } from '../cli-errors';
 import { healthLine } from '../health-view';
 import { nonEmpty, parseTenant } from '../inputs';
+import { plural } from '../../lambdas/core/text';
 import { formatAge, printable } from '../output';
 import { onTarget } from '../run';
 import { Clients, type Target, type TargetOptions } from '../target';
@@ -326,7 +327,7 @@ ${field({ name: 'description', label: 'Description', value: str(v, 'description'
 </section>
 <section aria-labelledby="del-h"><h2 id="del-h">Recent deliveries <small class="live">live</small></h2>
 ${deliveryTable(recent, `/live/deliveries?tenant=${encodeURIComponent(tenantId)}`, true, failuresOnly)}
-<p><a href="/send?tenant=${encodeURIComponent(tenantId)}">Send a test event to this tenant</a></p>
+<p><a href="/send?tenant=${encodeURIComponent(tenantId)}">Send a test event to this tenant</a> · <a href="/dlq?tenant=${encodeURIComponent(tenantId)}">Dead letters of this tenant</a></p>
 </section>`;
     return page(c, `Tenant ${tenantId}`, '', body, form.notices ?? [], form.status ?? 200);
   };
@@ -611,24 +612,41 @@ ${r.attempts.map(
   // ---- Dead letters ---------------------------------------------------------------------
   const dlqPage = async (c: Context, notices: Notice[] = [], status: 200 | 409 | 422 = 200) => {
     const now = new Date();
+    // `?tenant=`: only that tenant's messages (as `dlq list --tenant`); the scan reads on to find them.
+    const tenantQuery = c.req.query('tenant');
+    let tenant: string | undefined;
+    try {
+      tenant = tenantQuery === undefined || tenantQuery === '' ? undefined : parseTenant('tenant', tenantQuery);
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      return page(c, 'Dead letters', '/dlq', html`<h1>Dead letters</h1><p><a href="/dlq">All dead letters</a></p>`, [errorNotice(error)], 422);
+    }
+    const select = tenant === undefined ? undefined : (view: { tenantId: string | null }) => view.tenantId === tenant;
     const { jobs, events } = await run(async (cl) => ({
-      jobs: await listParkedJobs(cl.sqs, cl.target.outputs.DeliveryDlqUrl ?? '', DLQ_SHOWN, now),
-      events: await listParkedEvents(cl.sqs, cl.target.outputs.FanOutDlqUrl ?? '', DLQ_SHOWN, now),
+      jobs: await listParkedJobs(cl.sqs, cl.target.outputs.DeliveryDlqUrl ?? '', DLQ_SHOWN, now, select),
+      events: await listParkedEvents(cl.sqs, cl.target.outputs.FanOutDlqUrl ?? '', DLQ_SHOWN, now, select),
     }));
+    const query = tenant === undefined ? '' : `?tenant=${encodeURIComponent(tenant)}`;
     const unreleased = jobs.unreleased + events.unreleased;
     const warn: Notice[] = unreleased > 0 ? [{ kind: 'warning', lines: [`${unreleased} message(s) could not be made visible again; they reappear by themselves within ${LIST_VISIBILITY_SECONDS}s`] }] : [];
     const selectBox = (messageId: string, shown: string) =>
       html`<input type="checkbox" name="id" value="${messageId}" id="m-${messageId}"><label for="m-${messageId}" class="sr-only">Select ${shown}</label>`;
-    const total = (n: number | null, shown: number) => (n !== null && n > shown ? `${shown} shown of ${n}` : `${shown}`);
-    const body = html`<h1>Dead letters</h1>
-<section aria-labelledby="dq-h"><h2 id="dq-h">Delivery DLQ <span class="count">${total(jobs.total, jobs.items.length)}</span></h2>
+    const total = (listing: { total: number | null; items: unknown[]; scanned?: number }) => {
+      const shown = listing.items.length;
+      if (tenant !== undefined) return `${shown} of tenant ${tenant}, ${plural(listing.scanned ?? 0, 'message')} read${listing.total !== null ? ` of about ${listing.total}` : ''}`;
+      return listing.total !== null && listing.total > shown ? `${shown} shown of ${listing.total}` : `${shown}`;
+    };
+    const emptyText = (queue: string) => (tenant === undefined ? `the ${queue} DLQ is empty` : `nothing parked in the ${queue} DLQ for tenant ${tenant}`);
+    const body = html`<h1>Dead letters${tenant !== undefined ? html` of tenant <a href="${tenantHref(tenant)}">${tenant}</a>` : ''}</h1>
+${tenant !== undefined ? html`<p><a href="/dlq">All tenants' dead letters</a></p>` : ''}
+<section aria-labelledby="dq-h"><h2 id="dq-h">Delivery DLQ <span class="count">${total(jobs)}</span></h2>
 <p class="muted">Jobs parked after their last attempt (or refused at once, e.g. 410 Gone). Redrive puts them back on the delivery queue with the same webhook-id; attempts start again.</p>
 ${
   jobs.items.length === 0
-    ? html`<p class="empty">the delivery DLQ is empty</p>`
+    ? html`<p class="empty">${emptyText('delivery')}</p>`
     : postForm(
         ctx,
-        '/dlq/delivery',
+        `/dlq/delivery${query}`,
         html`<table aria-label="Delivery DLQ"><thead><tr><th><span class="sr-only">Select</span></th><th>Delivery (webhook-id)</th><th>Tenant</th><th>Subscription</th><th>Event</th><th class="num">Attempts</th><th>Age</th><th>Reason</th></tr></thead><tbody>
 ${jobs.items.map(
   (j) => html`<tr><td>${selectBox(j.messageId, j.deliveryId ?? `message ${j.messageId}`)}</td>
@@ -643,14 +661,14 @@ ${jobs.items.map(
       )
 }
 </section>
-<section aria-labelledby="fq-h"><h2 id="fq-h">Fan-out DLQ <span class="count">${total(events.total, events.items.length)}</span></h2>
+<section aria-labelledby="fq-h"><h2 id="fq-h">Fan-out DLQ <span class="count">${total(events)}</span></h2>
 <p class="muted">Events fan-out rejected as invalid or could not handle. Redrive runs them through fan-out again with their original event ids.</p>
 ${
   events.items.length === 0
-    ? html`<p class="empty">the fan-out DLQ is empty</p>`
+    ? html`<p class="empty">${emptyText('fan-out')}</p>`
     : postForm(
         ctx,
-        '/dlq/fan-out',
+        `/dlq/fan-out${query}`,
         html`<table aria-label="Fan-out DLQ"><thead><tr><th><span class="sr-only">Select</span></th><th>Event id</th><th>Tenant</th><th>Detail-type</th><th>Kind</th><th class="num">Attempts</th><th>Age</th><th>Reason</th></tr></thead><tbody>
 ${events.items.map(
   (e) => html`<tr><td>${selectBox(e.messageId, e.eventId ?? `message ${e.messageId}`)}</td><td class="mono">${e.eventId ?? `(message ${e.messageId})`}</td>
@@ -699,8 +717,11 @@ ${events.items.map(
 
   const confirmDlq = (c: Context, queue: Queue, action: 'redrive' | 'discard', ids: string[], flags: { force: boolean; includeRejected: boolean }) => {
     const n = ids.length;
-    const what = `${n} message${n === 1 ? '' : 's'}`;
-    const body = html`<p class="crumbs"><a href="/dlq">Dead letters</a> › confirm</p>
+    const what = plural(n, 'message');
+    // Back to the list it came from (all tenants, or one).
+    const tenantQuery = c.req.query('tenant');
+    const back = tenantQuery ? `/dlq?tenant=${encodeURIComponent(tenantQuery)}` : '/dlq';
+    const body = html`<p class="crumbs"><a href="${back}">Dead letters</a> › confirm</p>
 <h1>${action === 'redrive' ? `Redrive ${what} from the ${queue} DLQ?` : `Discard ${what} from the ${queue} DLQ for good?`}</h1>
 <p>${
       action === 'redrive'
@@ -713,10 +734,10 @@ ${events.items.map(
 <ul class="ids">${ids.map((id) => html`<li class="mono">${id}</li>`)}</ul>
 ${postForm(
   ctx,
-  `/dlq/${queue}`,
+  `/dlq/${queue}${tenantQuery ? `?tenant=${encodeURIComponent(tenantQuery)}` : ''}`,
   html`${ids.map((id) => html`<input type="hidden" name="id" value="${id}">`)}<input type="hidden" name="action" value="${action}"><input type="hidden" name="confirm" value="yes">
 ${flags.force ? html`<input type="hidden" name="force" value="yes">` : ''}${flags.includeRejected ? html`<input type="hidden" name="include-rejected" value="yes">` : ''}
-<button type="submit"${action === 'discard' ? html` class="danger"` : ''}>${action === 'redrive' ? `Yes, redrive ${what}` : `Yes, discard ${what}`}</button> <a href="/dlq">Cancel</a>`,
+<button type="submit"${action === 'discard' ? html` class="danger"` : ''}>${action === 'redrive' ? `Yes, redrive ${what}` : `Yes, discard ${what}`}</button> <a href="${back}">Cancel</a>`,
   { label: `Confirm ${action}` },
 )}`;
     return page(c, `Confirm ${action}`, '/dlq', body);

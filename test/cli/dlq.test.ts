@@ -6,6 +6,9 @@ import { buildPayload, parseBusEvent } from '../../lambdas/core/events';
 import { buildJob, PARKED_ATTRIBUTES, type DeliveryJob } from '../../lambdas/core/job';
 import { deliveryIdFor, newSecret } from '../../lambdas/core/subscriptions';
 import { discardParked } from '../../cli/discard';
+import { consoleApp } from '../../cli/console/app';
+import { Session } from '../../cli/console/security';
+import { resolveTarget } from '../../cli/target';
 import { cli, json, peek, purge, putEventsReceived, putItem, send, type Fixture, useFixture } from './helpers';
 
 jest.setTimeout(60_000);
@@ -133,6 +136,37 @@ describe('delivery DLQ', () => {
     expect(listed.jobs.map((j) => j.deliveryId)).toEqual([b3.deliveryId]);
     // Nothing consumed.
     expect(await peek(f, f.state.DeliveryDlqUrl)).toHaveLength(6);
+  });
+
+  test('the console\'s Dead letters page of one tenant shows only its jobs, and redrive forms come back to it', async () => {
+    const target = await resolveTarget({ local: f.devFile });
+    const session = new Session(4556);
+    const app = consoleApp({ target, options: {}, session });
+    try {
+      const host = '127.0.0.1:4556';
+      const get = async (p: string) => {
+        const res = await app.app.request(`http://${host}${p}`, { headers: { host, cookie: `${session.cookieName}=${session.token}` } });
+        return { status: res.status, page: await res.text() };
+      };
+      const globex = await get('/dlq?tenant=globex');
+      expect(globex.status).toBe(200);
+      expect(globex.page).toContain('Dead letters of tenant <a href="/tenants/globex">globex</a>');
+      for (const id of [c4.deliveryId, c5.deliveryId]) expect(globex.page).toContain(id);
+      for (const id of [a1.deliveryId, a2.deliveryId, b3.deliveryId]) expect(globex.page).not.toContain(id);
+      expect(globex.page).toContain('2 of tenant globex, 6 messages read of about 6');
+      expect(globex.page).toContain('action="/dlq/delivery?tenant=globex"');
+      expect(globex.page).toContain('nothing parked in the fan-out DLQ for tenant globex');
+      // The tenant page links to it.
+      expect((await get('/tenants/globex')).page).toContain('<a href="/dlq?tenant=globex">Dead letters of this tenant</a>');
+      // A tenant id the CLI would refuse is refused here too, with the CLI's words.
+      const bad = await get(`/dlq?tenant=${encodeURIComponent('a'.repeat(300))}`);
+      expect(bad.status).toBe(422);
+      expect(bad.page).toContain('tenant');
+      // Nothing consumed.
+      expect(await peek(f, f.state.DeliveryDlqUrl)).toHaveLength(6);
+    } finally {
+      app.close();
+    }
   });
 
   test('redrive --subscription moves only that subscription\'s jobs, with their delivery ids, and leaves the others parked', async () => {
