@@ -51,6 +51,13 @@ export interface DeliveryQuery {
   readonly tenantId: string;
   readonly subscriptionId?: string;
   readonly entityUuid?: string;
+  /**
+   * Only records about the entity of this number. No index carries it: it is checked on the records
+   * read (the tenant's records of the window, newest first), so a page stops after reading about
+   * `maxRecordsRead` of them and its `next` continues the search further back.
+   */
+  readonly entityNumber?: string;
+  readonly maxRecordsRead?: number;
   readonly state?: DeliveryState;
   /** Only records created at or after this time. */
   readonly since?: Date;
@@ -67,6 +74,8 @@ export interface DeliveryPage {
   readonly next: string | null;
   /** Items DynamoDB read for this page (index items plus records), for the README's cost table. */
   readonly itemsRead: number;
+  /** The page stopped at `maxRecordsRead` before `limit` matches: `next` searches on. */
+  readonly readLimitReached?: boolean;
 }
 
 export class InvalidCursorError extends Error {
@@ -328,8 +337,9 @@ export class DynamoDeliveryLog implements DeliveryLogPort {
     // Checked on the records even with the state's own index: an index is eventually consistent and
     // may still list a record that has moved on.
     const checkState = query.state;
-    // Without a state to check on the records, (nearly) every index item returned is a match.
-    const mostlyMatch = !checkState || index === DELIVERY_LOG_INDEX.byState;
+    const checkNumber = query.entityNumber;
+    // Without a state or number to check on the records, (nearly) every index item returned is a match.
+    const mostlyMatch = (!checkState || index === DELIVERY_LOG_INDEX.byState) && checkNumber === undefined;
     let start = query.cursor === undefined ? undefined : decodeCursor(query.cursor, query.tenantId, partition, partitionValue);
     const records: DeliveryRecord[] = [];
     let itemsRead = 0;
@@ -349,7 +359,8 @@ export class DynamoDeliveryLog implements DeliveryLogPort {
           ExclusiveStartKey: start,
           // Limit counts the index items evaluated, before the filter: with a filter, at least 25 a
           // call (small index items), though only the records needed are read below.
-          Limit: !mostlyMatch ? Math.max(want * 2, 25) : filters.length ? Math.max(want, 25) : want,
+          // A search by entity number reads every record of the window: 100 at a time (one BatchGetItem).
+          Limit: checkNumber !== undefined ? BATCH_GET_MAX : !mostlyMatch ? Math.max(want * 2, 25) : filters.length ? Math.max(want, 25) : want,
         }),
       );
       itemsRead += out.ScannedCount ?? 0;
@@ -362,7 +373,7 @@ export class DynamoDeliveryLog implements DeliveryLogPort {
         itemsRead += read.size;
         for (const key of chunk) {
           const record = read.get(key.deliveryId as string);
-          if (!record || (checkState && record.state !== checkState)) continue;
+          if (!record || (checkState && record.state !== checkState) || (checkNumber !== undefined && record.entityNumber !== checkNumber)) continue;
           // A match after a full page: more follow, and the next page starts after the page's last record.
           if (records.length === query.limit) return { records, next: encodeCursor(lastKey!), itemsRead };
           records.push(record);
@@ -370,6 +381,10 @@ export class DynamoDeliveryLog implements DeliveryLogPort {
         }
       }
       if (!out.LastEvaluatedKey) return { records, next: null, itemsRead };
+      // A search on the records (the entity number) read its share: the next page goes on from here.
+      if (checkNumber !== undefined && query.maxRecordsRead !== undefined && itemsRead >= query.maxRecordsRead) {
+        return { records, next: encodeCursor(out.LastEvaluatedKey), itemsRead, readLimitReached: true };
+      }
       start = out.LastEvaluatedKey;
     }
   }

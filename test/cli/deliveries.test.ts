@@ -183,17 +183,22 @@ test('list returns exactly the records matching tenant, subscription, entity and
   expect(text.stdout).toMatch(/\nmore: add --cursor \S+\n$/);
 });
 
-test('an empty list says what else it can mean: the entity number is not searched, and an event no subscription took was never queued', async () => {
+test('an empty list says what else it can mean: a number given as --entity (use --entity-number), and an event no subscription took was never queued', async () => {
   const byNumber = await cli(['deliveries', 'list', '--tenant', 'list-shop', '--entity', '100004', ...local]);
   expect(byNumber.code).toBe(0);
   expect(byNumber.stdout.split('\n')).toEqual([
     'no deliveries for tenant list-shop match',
-    'note: --entity takes the entity\'s uuid (the number, e.g. 100004, is not searched); "100004" does not look like a uuid',
+    'note: --entity takes the entity\'s uuid; "100004" does not look like one: to search by the entity\'s number, use --entity-number 100004',
     expect.stringMatching(/^note: an event none of the tenant's subscriptions took \(paused, disabled, another event, its status filter\) was never queued: fan-out logs it as "no matching subscriptions"/),
     '',
   ]);
   const byUuid = await cli(['deliveries', 'list', '--tenant', 'nobody-shop', '--entity', '90aabf83-d23c-4792-b483-2546b8041379', ...local]);
-  expect(byUuid.stdout).not.toContain('does not look like a uuid');
+  expect(byUuid.stdout).not.toContain('does not look like one');
+  // As suggested: by number, the deliveries of that entity (every list-shop event has number 100004).
+  const suggested = await cli(['deliveries', 'list', '--tenant', 'list-shop', '--entity-number', '100004', '--json', ...local]);
+  expect(json<ListJson>(suggested).deliveries).toHaveLength(7);
+  const otherNumber = await cli(['deliveries', 'list', '--tenant', 'list-shop', '--entity-number', '100005', ...local]);
+  expect(otherNumber.stdout.split('\n')[0]).toBe('no deliveries for tenant list-shop match');
   expect(byUuid.stdout).toContain('no deliveries for tenant nobody-shop match\nnote: an event none');
 });
 

@@ -31,6 +31,7 @@ let serial = 0;
 interface Spec {
   readonly subscriptionId?: string;
   readonly entityUuid?: string;
+  readonly entityNumber?: string;
   readonly state?: DeliveryState;
 }
 
@@ -46,7 +47,7 @@ async function seed(tenantId: string, specs: readonly Spec[]): Promise<string[]>
       event: 'return_order.status.changed',
       eventId: `evt-${n}`,
       entityUuid: spec.entityUuid ?? `entity-${n}`,
-      entityNumber: null,
+      entityNumber: spec.entityNumber ?? null,
       body: '{}',
       occurredAt: new Date(clock).toISOString(),
     };
@@ -216,5 +217,42 @@ describe('a page has a cursor only when more records match', () => {
       expect(last.records.map((r) => r.deliveryId)).toEqual(matches);
       expect(last.next).toBeNull();
     });
+  });
+});
+
+describe('search by entity number (on the records: no index holds it)', () => {
+  it('finds exactly the records of that number, newest first, with the other filters; a read limit pages the search on', async () => {
+    const specs: Spec[] = Array.from({ length: 240 }, (_, i) => ({ entityNumber: i % 60 === 7 ? '100004' : `R-${i}`, subscriptionId: i % 2 === 0 ? 'sub_a' : 'sub_b' }));
+    const ids = await seed('number-shop', specs);
+    // seed returns newest first; specs are oldest first.
+    const numberOf = new Map(ids.map((id, i) => [id, specs[specs.length - 1 - i]!]));
+    const wanted = ids.filter((id) => numberOf.get(id)!.entityNumber === '100004');
+    expect(wanted).toHaveLength(4);
+
+    // Without a read limit: one page with every match.
+    const all = await log.list({ tenantId: 'number-shop', entityNumber: '100004', limit: 10 });
+    expect(all.records.map((r) => r.deliveryId)).toEqual(wanted);
+    expect(all.next).toBeNull();
+    expect(all.readLimitReached).toBeUndefined();
+    // With a subscription filter (on the index) as well.
+    const subA = await log.list({ tenantId: 'number-shop', entityNumber: '100004', subscriptionId: 'sub_b', limit: 10 });
+    expect(subA.records.map((r) => r.deliveryId)).toEqual(wanted.filter((id) => numberOf.get(id)!.subscriptionId === 'sub_b'));
+    // Another tenant's records of the same number are not found.
+    await seed('other-number-shop', [{ entityNumber: '100004' }]);
+    expect((await log.list({ tenantId: 'number-shop', entityNumber: '100004', limit: 10 })).records.map((r) => r.deliveryId)).toEqual(wanted);
+
+    // A read limit of about 100 records a page: the search stops, says so, and its cursor goes on from there.
+    const found: string[] = [];
+    let cursor: string | undefined;
+    let stops = 0;
+    for (let pages = 0; pages < 10; pages++) {
+      const page = await log.list({ tenantId: 'number-shop', entityNumber: '100004', limit: 10, maxRecordsRead: 100, cursor });
+      found.push(...page.records.map((r) => r.deliveryId));
+      if (page.readLimitReached) stops++;
+      if (page.next === null) break;
+      cursor = page.next;
+    }
+    expect(found).toEqual(wanted);
+    expect(stops).toBeGreaterThanOrEqual(2);
   });
 });
