@@ -13,6 +13,7 @@ import { CliError, UsageError, errorLine } from '../cli-errors';
 import { healthLine } from '../health-view';
 import { nonEmpty, parseTenant } from '../inputs';
 import { plural } from '../../lambdas/core/text';
+import { InvalidCursorError, type DeliveryPage } from '../../lambdas/adapters/delivery-log-store';
 import { formatAge, printable } from '../output';
 import { onTarget } from '../run';
 import { Clients, type Target, type TargetOptions } from '../target';
@@ -33,7 +34,7 @@ import {
   updateSubscriptionIn,
 } from '../commands/subscriptions';
 import { checkEvent, sendEventIn } from '../commands/events';
-import { notFound, recordView, requeuedLine, resendIn } from '../commands/deliveries';
+import { NUMBER_SEARCH_READS, UUID_SHAPE, notFound, recordView, requeuedLine, resendIn } from '../commands/deliveries';
 import { discardIn, discardLines, redriveIn, redriveLines, type Queue } from '../commands/dlq';
 import { CHART_RANGES, MAX_TENANTS_SHOWN, SHOWN_STATES, chartData, inBatches, isChartRange, tenantIds, tenantSummary } from './data';
 import { CSRF_FIELD, Session, guard, securityHeaders } from './security';
@@ -60,6 +61,8 @@ import {
 
 /** Deliveries a page lists (and the live list keeps showing). */
 const RECENT = 25;
+/** Deliveries a search page shows. */
+const SEARCH_SHOWN = 50;
 /** Deliveries the tenant page reads to find each subscription's last success. */
 const LAST_SUCCESS_WINDOW = 200;
 /** Parked messages a Dead letters page shows per queue. */
@@ -327,7 +330,7 @@ ${field({ name: 'description', label: 'Description', value: str(v, 'description'
 </section>
 <section aria-labelledby="del-h"><h2 id="del-h">Recent deliveries <small class="live">live</small></h2>
 ${deliveryTable(recent, `/live/deliveries?tenant=${encodeURIComponent(tenantId)}`, true, failuresOnly)}
-<p><a href="/send?tenant=${encodeURIComponent(tenantId)}">Send a test event to this tenant</a> · <a href="/dlq?tenant=${encodeURIComponent(tenantId)}">Dead letters of this tenant</a></p>
+<p><a href="${tenantHref(tenantId)}/deliveries">Find deliveries of an order, parcel or payment</a> · <a href="/send?tenant=${encodeURIComponent(tenantId)}">Send a test event to this tenant</a> · <a href="/dlq?tenant=${encodeURIComponent(tenantId)}">Dead letters of this tenant</a></p>
 </section>`;
     return page(c, `Tenant ${tenantId}`, '', body, form.notices ?? [], form.status ?? 200);
   };
@@ -593,6 +596,50 @@ ${r.attempts.map(
   };
 
   app.get('/tenants/:tenant/deliveries/:id', (c) => deliveryPage(c, tenantParam(c), c.req.param('id')));
+
+  // Support's question, "what happened to order 100004?": by the entity's uuid (its index), else by
+  // its number (read on the records, as `deliveries list --entity-number`), newest first.
+  app.get('/tenants/:tenant/deliveries', async (c) => {
+    const tenantId = tenantParam(c);
+    const entity = (c.req.query('entity') ?? '').trim();
+    const base = `${tenantHref(tenantId)}/deliveries`;
+    const crumbs = html`<p class="crumbs"><a href="/">Overview</a> › <a href="${tenantHref(tenantId)}">${tenantId}</a> › find deliveries</p>`;
+    const form = html`<form method="get" action="${base}" class="search" role="search" aria-label="Find deliveries"><label for="entity">Order, parcel or payment: its uuid or number</label> <input id="entity" name="entity" value="${entity}" required maxlength="256"> <button type="submit">Find deliveries</button></form>`;
+    if (entity === '') return page(c, `Find deliveries of ${tenantId}`, '', html`${crumbs}<h1>Find deliveries of tenant ${tenantId}</h1>${form}`);
+    const by = c.req.query('by') === 'number' ? 'number' : c.req.query('by') === 'uuid' ? 'uuid' : undefined;
+    const cursor = c.req.query('cursor') || undefined;
+    const search = async (how: 'uuid' | 'number') =>
+      run((cl) => cl.deliveryLog().list({ tenantId, limit: SEARCH_SHOWN, cursor, ...(how === 'uuid' ? { entityUuid: entity } : { entityNumber: entity, maxRecordsRead: NUMBER_SEARCH_READS }) }));
+    let how: 'uuid' | 'number' = by ?? (UUID_SHAPE.test(entity) ? 'uuid' : 'number');
+    let result: DeliveryPage;
+    try {
+      result = await search(how);
+      // A uuid that does not look like one (the platform's uuids are free text): try it as such first, then as a number.
+      if (by === undefined && how === 'uuid' && result.records.length === 0) {
+        how = 'number';
+        result = await search(how);
+      } else if (by === undefined && how === 'number') {
+        const asUuid = await search('uuid');
+        if (asUuid.records.length > 0) {
+          how = 'uuid';
+          result = asUuid;
+        }
+      }
+    } catch (error) {
+      if (error instanceof InvalidCursorError) return page(c, 'Find deliveries', '', html`${crumbs}<h1>Find deliveries of tenant ${tenantId}</h1>${form}`, [{ kind: 'error', lines: [`error: ${error.message}`] }], 422);
+      throw error;
+    }
+    const more = result.next ? `${base}?entity=${encodeURIComponent(entity)}&by=${how}&cursor=${encodeURIComponent(result.next)}` : undefined;
+    const searched = result.readLimitReached
+      ? html`<div class="notice warning" role="status"><p>Searched ${result.itemsRead} items of the delivery log so far (the number is on the records, not in an index): older deliveries are not searched yet. <a href="${more}">Search further back</a></p></div>`
+      : '';
+    const body = html`${crumbs}<h1>Deliveries of ${how === 'uuid' ? 'entity' : 'entity number'} <span class="mono">${entity}</span></h1>
+${form}${searched}
+<table class="deliveries" aria-label="Deliveries found"><thead><tr><th>Created</th><th>Delivery (webhook-id)</th><th>Subscription</th><th>Event</th><th>State</th><th class="num">Attempts</th><th>Last result</th></tr></thead>
+<tbody>${result.records.length === 0 ? html`<tr><td colspan="7" class="empty">${failuresOnly ? 'no failed deliveries of it (this stack records failed deliveries only)' : 'no deliveries of it'}${result.readLimitReached ? ' so far' : ''}</td></tr>` : deliveryRows(result.records, true, failuresOnly)}</tbody></table>
+${more && !result.readLimitReached ? html`<p><a href="${more}">Older deliveries</a></p>` : ''}`;
+    return page(c, `Deliveries of ${entity}`, '', body);
+  });
 
   app.post('/tenants/:tenant/deliveries/:id/resend', async (c) => {
     const tenantId = tenantParam(c);

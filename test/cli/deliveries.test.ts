@@ -13,6 +13,9 @@ import { DynamoDeliveryLog } from '../../lambdas/adapters/delivery-log-store';
 import type { DeliveryRecord } from '../../lambdas/core/delivery-log';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
 import { cli, json, stopLocalRuntime } from './helpers';
+import { consoleApp } from '../../cli/console/app';
+import { Session } from '../../cli/console/security';
+import { resolveTarget } from '../../cli/target';
 
 jest.setTimeout(120_000);
 
@@ -200,6 +203,42 @@ test('an empty list says what else it can mean: a number given as --entity (use 
   const otherNumber = await cli(['deliveries', 'list', '--tenant', 'list-shop', '--entity-number', '100005', ...local]);
   expect(otherNumber.stdout.split('\n')[0]).toBe('no deliveries for tenant list-shop match');
   expect(byUuid.stdout).toContain('no deliveries for tenant nobody-shop match\nnote: an event none');
+});
+
+test('the console finds the deliveries of an order by its number or its uuid, from the tenant page', async () => {
+  const session = new Session(4557);
+  const ui = consoleApp({ target: await resolveTarget({ local: local[1] }), options: {}, session });
+  try {
+    const host = '127.0.0.1:4557';
+    const get = async (p: string) => {
+      const res = await ui.app.request(`http://${host}${p}`, { headers: { host, cookie: `${session.cookieName}=${session.token}` } });
+      return { status: res.status, page: await res.text() };
+    };
+    const records = await log.list({ tenantId: 'list-shop', limit: 100 });
+    const rowsOf = (page: string) => [...page.matchAll(/<tr data-delivery="([^"]+)"/g)].map((m) => m[1]).sort();
+    expect((await get('/tenants/list-shop')).page).toContain('<a href="/tenants/list-shop/deliveries">Find deliveries of an order, parcel or payment</a>');
+    const form = await get('/tenants/list-shop/deliveries');
+    expect(form.status).toBe(200);
+    expect(form.page).toContain('<form method="get" action="/tenants/list-shop/deliveries"');
+
+    // Every list-shop event has number 100004: all its deliveries.
+    const byNumber = await get('/tenants/list-shop/deliveries?entity=100004');
+    expect(byNumber.status).toBe(200);
+    expect(byNumber.page).toContain('Deliveries of entity number <span class="mono">100004</span>');
+    expect(rowsOf(byNumber.page)).toEqual(records.records.map((r) => r.deliveryId).sort());
+    // By uuid: that entity's deliveries only (its index).
+    const uuid = '22222222-0000-4000-8000-000000000002';
+    const byUuid = await get(`/tenants/list-shop/deliveries?entity=${uuid}`);
+    expect(byUuid.page).toContain(`Deliveries of entity <span class="mono">${uuid}</span>`);
+    expect(rowsOf(byUuid.page)).toEqual(records.records.filter((r) => r.entityUuid === uuid).map((r) => r.deliveryId).sort());
+    // Nothing of another tenant, and a plain answer when nothing matches.
+    const none = await get('/tenants/nobody-shop/deliveries?entity=100004');
+    expect(rowsOf(none.page)).toEqual([]);
+    expect(none.page).toContain('no deliveries of it');
+    expect((await get('/tenants/list-shop/deliveries?entity=100004&by=number&cursor=not-a-cursor')).status).toBe(422);
+  } finally {
+    ui.close();
+  }
 });
 
 test('get of a delivery still under way says what holds it back now: the subscription paused, the endpoint\'s open circuit, its rate limit', async () => {
