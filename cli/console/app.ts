@@ -604,8 +604,8 @@ ${r.attempts.map(
     const entity = (c.req.query('entity') ?? '').trim();
     const base = `${tenantHref(tenantId)}/deliveries`;
     const crumbs = html`<p class="crumbs"><a href="/">Overview</a> › <a href="${tenantHref(tenantId)}">${tenantId}</a> › find deliveries</p>`;
-    const form = html`<form method="get" action="${base}" class="search" role="search" aria-label="Find deliveries"><label for="entity">Order, parcel or payment: its uuid or number</label> <input id="entity" name="entity" value="${entity}" required maxlength="256"> <button type="submit">Find deliveries</button></form>`;
-    if (entity === '') return page(c, `Find deliveries of ${tenantId}`, '', html`${crumbs}<h1>Find deliveries of tenant ${tenantId}</h1>${form}`);
+    const form = html`<form method="get" action="${base}" class="inline" role="search" aria-label="Find deliveries"><div class="field"><label for="entity">Order, parcel or payment: its uuid or number</label><input id="entity" name="entity" value="${entity}" required maxlength="256"></div><button type="submit">Find deliveries</button></form>`;
+    if (entity === '') return page(c, `Find deliveries of ${tenantId}`, '', html`${crumbs}<h1>Find deliveries of tenant ${tenantId}</h1><section aria-labelledby="find-h"><h2 id="find-h" class="sr-only">Find</h2>${form}</section>`);
     const by = c.req.query('by') === 'number' ? 'number' : c.req.query('by') === 'uuid' ? 'uuid' : undefined;
     const cursor = c.req.query('cursor') || undefined;
     const search = async (how: 'uuid' | 'number') =>
@@ -634,10 +634,11 @@ ${r.attempts.map(
       ? html`<div class="notice warning" role="status"><p>Searched ${result.itemsRead} items of the delivery log so far (the number is on the records, not in an index): older deliveries are not searched yet. <a href="${more}">Search further back</a></p></div>`
       : '';
     const body = html`${crumbs}<h1>Deliveries of ${how === 'uuid' ? 'entity' : 'entity number'} <span class="mono">${entity}</span></h1>
-${form}${searched}
+<section aria-labelledby="find-h"><h2 id="find-h" class="sr-only">Find</h2>${form}</section>${searched}
+<section aria-labelledby="found-h"><h2 id="found-h">Deliveries <span class="count">${result.records.length}${more ? '+' : ''}</span></h2>
 <table class="deliveries" aria-label="Deliveries found"><thead><tr><th>Created</th><th>Delivery (webhook-id)</th><th>Subscription</th><th>Event</th><th>State</th><th class="num">Attempts</th><th>Last result</th></tr></thead>
 <tbody>${result.records.length === 0 ? html`<tr><td colspan="7" class="empty">${failuresOnly ? 'no failed deliveries of it (this stack records failed deliveries only)' : 'no deliveries of it'}${result.readLimitReached ? ' so far' : ''}</td></tr>` : deliveryRows(result.records, true, failuresOnly)}</tbody></table>
-${more && !result.readLimitReached ? html`<p><a href="${more}">Older deliveries</a></p>` : ''}`;
+${more && !result.readLimitReached ? html`<p><a href="${more}">Older deliveries</a></p>` : ''}</section>`;
     return page(c, `Deliveries of ${entity}`, '', body);
   });
 
@@ -680,17 +681,18 @@ ${more && !result.readLimitReached ? html`<p><a href="${more}">Older deliveries<
       html`<input type="checkbox" name="id" value="${messageId}" id="m-${messageId}"><label for="m-${messageId}" class="sr-only">Select ${shown}</label>`;
     const total = (listing: { total: number | null; items: unknown[]; scanned?: number }) => {
       const shown = listing.items.length;
+      if (tenant !== undefined && listing.scanned === 0) return '0';
       if (tenant !== undefined) return `${shown} of tenant ${tenant}, ${plural(listing.scanned ?? 0, 'message')} read${listing.total !== null ? ` of about ${listing.total}` : ''}`;
       return listing.total !== null && listing.total > shown ? `${shown} shown of ${listing.total}` : `${shown}`;
     };
-    const emptyText = (queue: string) => (tenant === undefined ? `the ${queue} DLQ is empty` : `nothing parked in the ${queue} DLQ for tenant ${tenant}`);
+    const emptyText = (queue: string, scanned?: number) => (tenant === undefined || scanned === 0 ? `the ${queue} DLQ is empty` : `nothing parked in the ${queue} DLQ for tenant ${tenant}`);
     const body = html`<h1>Dead letters${tenant !== undefined ? html` of tenant <a href="${tenantHref(tenant)}">${tenant}</a>` : ''}</h1>
 ${tenant !== undefined ? html`<p><a href="/dlq">All tenants' dead letters</a></p>` : ''}
 <section aria-labelledby="dq-h"><h2 id="dq-h">Delivery DLQ <span class="count">${total(jobs)}</span></h2>
 <p class="muted">Jobs parked after their last attempt (or refused at once, e.g. 410 Gone). Redrive puts them back on the delivery queue with the same webhook-id; attempts start again.</p>
 ${
   jobs.items.length === 0
-    ? html`<p class="empty">${emptyText('delivery')}</p>`
+    ? html`<p class="empty">${emptyText('delivery', jobs.scanned)}</p>`
     : postForm(
         ctx,
         `/dlq/delivery${query}`,
@@ -712,7 +714,7 @@ ${jobs.items.map(
 <p class="muted">Events fan-out rejected as invalid or could not handle. Redrive runs them through fan-out again with their original event ids.</p>
 ${
   events.items.length === 0
-    ? html`<p class="empty">${emptyText('fan-out')}</p>`
+    ? html`<p class="empty">${emptyText('fan-out', events.scanned)}</p>`
     : postForm(
         ctx,
         `/dlq/fan-out${query}`,
