@@ -610,20 +610,15 @@ ${r.attempts.map(
     const cursor = c.req.query('cursor') || undefined;
     const search = async (how: 'uuid' | 'number') =>
       run((cl) => cl.deliveryLog().list({ tenantId, limit: SEARCH_SHOWN, cursor, ...(how === 'uuid' ? { entityUuid: entity } : { entityNumber: entity, maxRecordsRead: NUMBER_SEARCH_READS }) }));
-    let how: 'uuid' | 'number' = by ?? (UUID_SHAPE.test(entity) ? 'uuid' : 'number');
+    let how: 'uuid' | 'number' = by ?? 'uuid';
     let result: DeliveryPage;
     try {
+      // The uuid first (its own index, a few reads; the platform's uuids are free text, so any value
+      // may be one), then, for a value that is not shaped like a uuid, the number (read on the records).
       result = await search(how);
-      // A uuid that does not look like one (the platform's uuids are free text): try it as such first, then as a number.
-      if (by === undefined && how === 'uuid' && result.records.length === 0) {
+      if (by === undefined && result.records.length === 0 && !UUID_SHAPE.test(entity)) {
         how = 'number';
         result = await search(how);
-      } else if (by === undefined && how === 'number') {
-        const asUuid = await search('uuid');
-        if (asUuid.records.length > 0) {
-          how = 'uuid';
-          result = asUuid;
-        }
       }
     } catch (error) {
       if (error instanceof InvalidCursorError) return page(c, 'Find deliveries', '', html`${crumbs}<h1>Find deliveries of tenant ${tenantId}</h1>${form}`, [{ kind: 'error', lines: [`error: ${error.message}`] }], 422);
