@@ -7,11 +7,32 @@
  * `index.js.map`; without it the map is ~1.45× the minified bundle, mostly mappings of
  * dependencies nobody debugs from a Lambda stack trace.
  *
+ * The file names in `sources` are rewritten relative to the project's root (`lambdas/…`,
+ * `node_modules/…`) instead of to wherever the bundle was built (cdk.out, a temporary folder, the
+ * local runtime's cache): the map, and so the asset's hash, are then the same bytes whatever the
+ * checkout's path, and a stack trace on Lambda names `/var/task/lambdas/…/handler.ts:line`.
+ *
  * Usage: node scripts/trim-source-map.cjs <file.js.map>
  */
 'use strict';
 const fs = require('node:fs');
+const path = require('node:path');
 const { decode, encode } = require('@jridgewell/sourcemap-codec');
+
+/** The project's root: this script sits in its scripts/ folder. */
+const ROOT = path.resolve(__dirname, '..');
+
+/**
+ * `sources` relative to `root` instead of to `mapDir` (the map file's folder), with forward
+ * slashes; a source outside the root, or not a file path (`<stdin>`), is left as it is.
+ */
+function relativeToRoot(sources, mapDir, root = ROOT) {
+  return sources.map((source) => {
+    if (source.startsWith('<')) return source;
+    const relative = path.relative(root, path.resolve(mapDir, source));
+    return relative.startsWith('..') || path.isAbsolute(relative) ? source : relative.split(path.sep).join('/');
+  });
+}
 
 function trimSourceMap(map) {
   const thirdParty = map.sources.map((source) => /(^|\/)node_modules\//.test(source));
@@ -47,7 +68,7 @@ function trimSourceMap(map) {
   return { ...map, names, mappings: encode(lines) };
 }
 
-module.exports = { trimSourceMap };
+module.exports = { trimSourceMap, relativeToRoot };
 
 if (require.main === module) {
   const file = process.argv[2];
@@ -56,6 +77,10 @@ if (require.main === module) {
     process.exit(2);
   }
   const before = fs.statSync(file).size;
-  fs.writeFileSync(file, JSON.stringify(trimSourceMap(JSON.parse(fs.readFileSync(file, 'utf8')))));
+  const map = JSON.parse(fs.readFileSync(file, 'utf8'));
+  // Paths first: a dependency's file must read as node_modules/… wherever the bundle was built
+  // (the local runtime builds inside node_modules/.cache, where relative paths hide that).
+  map.sources = relativeToRoot(map.sources, path.dirname(path.resolve(file)));
+  fs.writeFileSync(file, JSON.stringify(trimSourceMap(map)));
   if (process.env.STATUSHOOKS_TRIM_VERBOSE) console.error(`${file}: ${before} → ${fs.statSync(file).size} bytes`);
 }
