@@ -2,7 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import { statushooksTable } from './table';
-import { DELIVERY_LOG_INDEX, DELIVERY_LOG_INDEX_KEYS, DELIVERY_LOG_PROJECTED } from '../lambdas/adapters/delivery-log-store';
+import { DELIVERY_LOG_INDEX, DELIVERY_LOG_INDEX_KEYS, DELIVERY_LOG_PROJECTED } from '../lambdas/adapters/delivery-log-writer';
 
 /**
  * The delivery log (docs/architecture.md §8): partition key `tenantId`, sort key `deliveryId`, one

@@ -2,7 +2,7 @@
  * The delivery log (docs/architecture.md §8): one record per delivery (a `webhook-id`), written by
  * fan-out when it queues the job and by the delivery functions on every attempt and on parking or
  * dropping; read by `statushooks deliveries`. Pure: record shapes, keys and what an attempt looks
- * like in the log. The DynamoDB side is adapters/delivery-log-store.ts.
+ * like in the log. The DynamoDB side is adapters/delivery-log-writer.ts (the functions) and delivery-log-store.ts (reading).
  *
  * The log is a record, never a gate: a failure to write it is counted (`DeliveryLogWriteFailures`)
  * and logged, and the delivery goes on.

@@ -1,5 +1,5 @@
 import { deliveryLogClient, documentClient, eventBridgeClient, sqsClient } from '../adapters/aws-clients';
-import { DynamoDeliveryLog } from '../adapters/delivery-log-store';
+import { DeliveryLogWriter } from '../adapters/delivery-log-writer';
 import {
   breakerPolicyFromEnv,
   cacheTtlFromEnv,
@@ -40,7 +40,7 @@ const parking = new SqsParkingLot(sqs, requiredEnv(env, ENV.deliveryDlqUrl));
 const endpoints = endpointPolicyFromEnv(env);
 const sender = new HttpSender({ policy: endpoints, timeoutMs, connectTimeoutMs });
 const retry = retryPolicyFromEnv(env);
-const deliveryLog = new DynamoDeliveryLog(deliveryLogClient(), requiredEnv(env, ENV.deliveryLogTable), deliveryLogRetentionDaysFromEnv(env));
+const deliveryLog = new DeliveryLogWriter(deliveryLogClient(), requiredEnv(env, ENV.deliveryLogTable), deliveryLogRetentionDaysFromEnv(env));
 const config: DeliveryConfig = {
   lane,
   retry,

@@ -1,6 +1,6 @@
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { deliveryLogClient, documentClient, eventBridgeClient, sqsClient } from '../adapters/aws-clients';
-import { DynamoDeliveryLog } from '../adapters/delivery-log-store';
+import { DeliveryLogWriter } from '../adapters/delivery-log-writer';
 import { ReplayFilters } from '../adapters/replay-filters';
 import { outsideItsReplay, replayNameOf } from '../core/replay';
 import { cacheTtlFromEnv, deliveryLogModeFromEnv, deliveryLogRetentionDaysFromEnv, requiredEnv, sourcesFromEnv } from '../adapters/env';
@@ -22,7 +22,7 @@ const queue = new SqsJobQueue(sqs, requiredEnv(env, ENV.deliveryQueueUrl), { ret
 const parking = new SqsParkingLot(sqs, requiredEnv(env, ENV.fanOutDlqUrl));
 const cache = new TtlCache<SubscriptionLookup>(cacheTtlFromEnv(env));
 const replays = new ReplayFilters(eventBridgeClient());
-const deliveryLog = new DynamoDeliveryLog(deliveryLogClient({ failFast: true }), requiredEnv(env, ENV.deliveryLogTable), deliveryLogRetentionDaysFromEnv(env));
+const deliveryLog = new DeliveryLogWriter(deliveryLogClient({ failFast: true }), requiredEnv(env, ENV.deliveryLogTable), deliveryLogRetentionDaysFromEnv(env));
 const deliveryLogMode = deliveryLogModeFromEnv(env);
 const sources = sourcesFromEnv(env);
 
