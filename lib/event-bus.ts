@@ -77,7 +77,8 @@ export class StatusEventBus extends Construct {
     });
 
     // The bus is statushooks' own, so every other event on it is a producer's mistake (a typo in
-    // the source or the detail type): without these rules it would match nothing and vanish.
+    // the source or the detail type, or the stack's own source): without these rules it would
+    // match nothing and vanish.
     // Fan-out refuses such an event and parks it with its reason in the fan-out DLQ, like any
     // event that breaks the contract (docs/architecture.md §1). The stack's own operational
     // events (source `statushooks`) are left out. Neither rule is archived or replayed.
@@ -92,6 +93,14 @@ export class StatusEventBus extends Construct {
         eventBus: this.bus,
         eventPattern: { source: [...props.sources], detailType: events.Match.anythingBut(...EVENT_NAMES) },
         description: 'statushooks: events of an unknown detail type → fan-out, which parks them with the reason',
+        targets: [fanOutTarget()],
+      }),
+      // The stack's own source with anything but its operational events: a producer that took
+      // `statushooks` for its source (the delivery functions may publish only those three types).
+      new events.Rule(this, 'ForeignStatushooksEventRule', {
+        eventBus: this.bus,
+        eventPattern: { source: [OPERATIONAL_SOURCE], detailType: events.Match.anythingBut(...OPERATIONAL_DETAIL_TYPE_LIST) },
+        description: 'statushooks: events with the source statushooks that are not its operational events → fan-out, which parks them with the reason',
         targets: [fanOutTarget()],
       }),
     ];

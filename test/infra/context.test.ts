@@ -14,6 +14,13 @@ const propsOf = (context: Record<string, unknown>) => {
   return propsFromContext(root.node);
 };
 
+
+/** The rule that sends the stack's operational events on (its source, and their detail types listed). */
+function isOperationalRule(rule: { EventPattern?: { source?: unknown; 'detail-type'?: unknown } }): boolean {
+  const types = rule.EventPattern?.['detail-type'];
+  return JSON.stringify(rule.EventPattern?.source) === JSON.stringify([OPERATIONAL_SOURCE]) && Array.isArray(types) && types.every((t) => typeof t === 'string');
+}
+
 describe('propsFromContext', () => {
   it('leaves everything to the stack defaults when no context is given', () => {
     expect(propsOf({})).toEqual({ stackName: DEFAULTS.stackName });
@@ -156,7 +163,7 @@ describe('a stage configured from the command line (string context)', () => {
   it('sends the operational events of its own bus, and every alarm, to the alarm topic', () => {
     const topic = 'arn:aws:sns:eu-west-1:123456789012:statushooks-ops';
     const rules = Object.values(s.template.findResources('AWS::Events::Rule')).map((r) => r.Properties);
-    const operational = rules.filter((r) => JSON.stringify(r.EventPattern?.source) === JSON.stringify([OPERATIONAL_SOURCE]));
+    const operational = rules.filter((r) => isOperationalRule(r));
     expect(operational).toHaveLength(1);
     expect(operational[0].EventBusName).toEqual({ Ref: s.idOf(s.stack.eventBus.bus) });
     expect(new Set(operational[0].EventPattern['detail-type'])).toEqual(new Set(['statushooks.endpoint.failing', 'statushooks.endpoint.recovered', 'statushooks.subscription.disabled']));
@@ -173,7 +180,7 @@ describe('a stage configured from the command line (string context)', () => {
   /** Logical id of the queue where the operational-events rule target keeps what SNS refused. */
   const operationalDlqId = (): string => {
     const rules = Object.values(s.template.findResources('AWS::Events::Rule')).map((r) => r.Properties);
-    const operational = rules.find((r) => JSON.stringify(r.EventPattern?.source) === JSON.stringify([OPERATIONAL_SOURCE]));
+    const operational = rules.find((r) => isOperationalRule(r));
     return (operational?.Targets[0].DeadLetterConfig?.Arn as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
   };
 
@@ -239,6 +246,7 @@ describe('a stage configured from the command line (string context)', () => {
     expect(rules).toEqual([
       { source: [{ 'anything-but': ['returns.cloud', 'returns.staging', 'statushooks'] }] },
       { source: ['returns.cloud', 'returns.staging'], 'detail-type': [{ 'anything-but': [...EVENT_NAMES] }] },
+      { source: ['statushooks'], 'detail-type': [{ 'anything-but': ['statushooks.endpoint.failing', 'statushooks.endpoint.recovered', 'statushooks.subscription.disabled'] }] },
     ]);
     expect(s.template.toJSON().Resources[s.idOf(s.stack.fanOut.function)].Properties.Environment.Variables.EVENT_SOURCES).toBe('returns.cloud,returns.staging');
     expect((s.template.toJSON().Outputs as Record<string, { Value: unknown }>).EventSources?.Value).toBe('returns.cloud,returns.staging');

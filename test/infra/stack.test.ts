@@ -99,13 +99,13 @@ describe('event bus and rule (producer contract)', () => {
     const [source] = DEFAULTS.sources;
     for (const event of EVENT_NAMES) expect(rulesFor(source!, event)).toEqual([ids.rule]);
     // A producer's typo, in the detail type or the source, or both: fan-out gets it and parks it.
-    for (const [src, type] of [[source!, 'return_order.status_changed'], [source!, 'Return_Order.Status.Changed'], ['return.cloud', 'return_order.status.changed'], ['someone.else', 'order.created'], ['', 'x']]) {
+    for (const [src, type] of [[source!, 'return_order.status_changed'], [source!, 'Return_Order.Status.Changed'], ['return.cloud', 'return_order.status.changed'], ['someone.else', 'order.created'], ['', 'x'], ['statushooks', 'return_order.status.changed'], ['statushooks', 'statushooks.something.new']]) {
       const found = rulesFor(src!, type!);
       expect(found).toHaveLength(1);
       expect(found[0]).not.toBe(ids.rule);
     }
     // The operational events on the same bus go to the alarm topic only (when one is set).
-    for (const type of ['statushooks.endpoint.failing', 'statushooks.subscription.disabled', 'statushooks.something.new']) expect(rulesFor('statushooks', type)).toEqual([]);
+    for (const type of ['statushooks.endpoint.failing', 'statushooks.endpoint.recovered', 'statushooks.subscription.disabled']) expect(rulesFor('statushooks', type)).toEqual([]);
     for (const r of toFanOut) {
       expect(r.props.EventBusName).toEqual(ref(ids.bus));
       expect(r.props.Targets[0]).toMatchObject({ RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 7200 }, DeadLetterConfig: { Arn: getAtt(ids.fanOutDlq) } });

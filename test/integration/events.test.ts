@@ -166,17 +166,19 @@ test('an event of another source or an unknown detail type on the bus is parked 
     // The stack's own operational events share the bus: they are not a producer's mistake.
     { EventBusName: bus, Source: 'statushooks', DetailType: 'statushooks.endpoint.failing', Detail: JSON.stringify({ tenantId }) },
     { Source: SOURCE, DetailType: 'return_order.status.changed', Detail: detail }, // the default bus is not statushooks'
+    // …but a status change under the stack's own source is.
+    { EventBusName: bus, Source: 'statushooks', DetailType: 'return_order.status.changed', Detail: detail },
   ]);
   expect(results.every((x) => x.EventId)).toBe(true);
-  const [wrongSource, typo, foreign, operational, defaultBus] = results.map((x) => x.EventId!);
+  const [wrongSource, typo, foreign, operational, defaultBus, ownSource] = results.map((x) => x.EventId!);
 
   const parked: Array<{ kind: string; reason: string; event: { id: string; source: string; 'detail-type': string } }> = [];
   await waitFor(
     async () => {
       parked.push(...(await drain(h, h.runtime.outputs.FanOutDlqUrl!, 100)).map((m) => JSON.parse(m.Body!)));
-      return parked.length >= 3;
+      return parked.length >= 4;
     },
-    { timeoutMs: 20_000, describe: () => `parked ${parked.length}/3\n${h.logs.slice(-8).join('\n')}` },
+    { timeoutMs: 20_000, describe: () => `parked ${parked.length}/4\n${h.logs.slice(-8).join('\n')}` },
   );
   // A valid event put afterwards is the barrier: once it is delivered, the others were handled.
   await putEntries(h, [{ EventBusName: bus, Source: SOURCE, DetailType: 'return_order.status.changed', Detail: detail }]);
@@ -184,7 +186,8 @@ test('an event of another source or an unknown detail type on the bus is parked 
   parked.push(...(await drain(h, h.runtime.outputs.FanOutDlqUrl!, 100)).map((m) => JSON.parse(m.Body!)));
 
   const byId = new Map(parked.map((p) => [p.event.id, p]));
-  expect([...byId.keys()].sort()).toEqual([wrongSource, typo, foreign].sort());
+  expect([...byId.keys()].sort()).toEqual([wrongSource, typo, foreign, ownSource].sort());
+  expect(byId.get(ownSource!)!.reason).toBe(`unknown source "statushooks" (did you mean "${SOURCE}"?); this stack accepts "${SOURCE}"`);
   expect(byId.has(operational!)).toBe(false);
   expect(byId.has(defaultBus!)).toBe(false);
   for (const p of parked) expect(p.kind).toBe('rejected-event');
