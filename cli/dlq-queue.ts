@@ -11,20 +11,47 @@ const BATCH = 10;
 /** How long `dlq list` hides what it has read, so one scan sees each message once. */
 export const LIST_VISIBILITY_SECONDS = 30;
 
+/** What a scan saw of its own end: `stoppedEarly` when it stopped before the queue was empty. */
+export interface ScanProgress {
+  stoppedEarly: boolean;
+}
+
+/** A scan stops this long before the first messages it holds would become visible again. */
+const HOLD_MARGIN_MS = 5_000;
+
 /**
  * Receives distinct messages without consuming them: each stays hidden for `visibilitySeconds`
- * (so the scan does not see it twice) until released. Ends on an empty long poll or at `max`.
+ * (so the scan does not see it twice) until released. Ends on an empty long poll or at `max`, and
+ * early (`progress.stoppedEarly`) when the first messages it holds are about to become visible
+ * again, or already have (a receive returned only messages it has seen): past that point it would
+ * go round the queue again instead of finding new ones.
  */
-export async function* scan(sqs: SQSClient, queueUrl: string, visibilitySeconds: number, max: number): AsyncGenerator<Message[]> {
+export async function* scan(
+  sqs: SQSClient,
+  queueUrl: string,
+  visibilitySeconds: number,
+  max: number,
+  progress: ScanProgress = { stoppedEarly: false },
+  now: () => number = Date.now,
+): AsyncGenerator<Message[]> {
   const seen = new Set<string>();
+  const deadline = now() + Math.max(visibilitySeconds * 1000 - HOLD_MARGIN_MS, visibilitySeconds * 500);
   while (seen.size < max) {
+    if (now() >= deadline) {
+      progress.stoppedEarly = true;
+      return;
+    }
     let messages = await receive(sqs, queueUrl, visibilitySeconds, Math.min(BATCH, max - seen.size), 0);
     // A short poll may miss messages on some SQS hosts: confirm "empty" with a long poll.
     if (messages.length === 0) messages = await receive(sqs, queueUrl, visibilitySeconds, Math.min(BATCH, max - seen.size), 1);
     if (messages.length === 0) return;
     const fresh = messages.filter((m) => m.MessageId && !seen.has(m.MessageId));
+    if (fresh.length === 0) {
+      progress.stoppedEarly = true;
+      return;
+    }
     for (const m of fresh) seen.add(m.MessageId!);
-    if (fresh.length) yield fresh;
+    yield fresh;
   }
 }
 
@@ -97,9 +124,10 @@ async function list<V>(sqs: SQSClient, queueUrl: string, limit: number, read: (m
   const items: V[] = [];
   let unreleased = 0;
   let ended = true;
+  const progress: ScanProgress = { stoppedEarly: false };
   try {
     const max = select ? Math.max(limit, FILTERED_SCAN_MAX) : limit;
-    for await (const batch of scan(sqs, queueUrl, LIST_VISIBILITY_SECONDS, max)) {
+    for await (const batch of scan(sqs, queueUrl, LIST_VISIBILITY_SECONDS, max, progress)) {
       held.push(...batch);
       for (const message of batch) {
         const view = read(message);
@@ -115,7 +143,7 @@ async function list<V>(sqs: SQSClient, queueUrl: string, limit: number, read: (m
   }
   const total = await queueDepth(sqs, queueUrl);
   if (select === undefined) return { items, total, unreleased };
-  return { items: items.slice(0, limit), total, unreleased, scanned: held.length, scanComplete: ended };
+  return { items: items.slice(0, limit), total, unreleased, scanned: held.length, scanComplete: ended && !progress.stoppedEarly };
 }
 
 export function listParkedJobs(sqs: SQSClient, queueUrl: string, limit: number, now = new Date(), select?: (job: ParkedJob) => boolean): Promise<Listing<ParkedJob>> {

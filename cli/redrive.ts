@@ -13,7 +13,7 @@ import type { DynamoDeliveryLog } from '../lambdas/adapters/delivery-log-store';
 import { outsideItsReplay, type ReplayFilter } from '../lambdas/core/replay';
 import { fanOut, type FanOutPorts } from '../lambdas/core/route-event';
 import { noMetrics, silentLog } from '../lambdas/core/ports';
-import { queueDepth, release, scan } from './dlq-queue';
+import { queueDepth, release, scan, type ScanProgress } from './dlq-queue';
 import { readParkedEvent, readParkedJob, type BusEvent, type ParkedEventKind } from './dlq-view';
 
 /**
@@ -117,8 +117,9 @@ async function redrive<C extends Candidate>(sqs: SQSClient, dlqUrl: string, move
   let selectedCount = 0;
   let scanComplete = true;
   let unreleased = 0;
+  const progress: ScanProgress = { stoppedEarly: false };
   try {
-    for await (const batch of scan(sqs, dlqUrl, REDRIVE_VISIBILITY_SECONDS, MAX_SCAN)) {
+    for await (const batch of scan(sqs, dlqUrl, REDRIVE_VISIBILITY_SECONDS, MAX_SCAN, progress)) {
       let candidates: C[] = [];
       for (const message of batch) {
         const decision = mover.select(message);
@@ -165,6 +166,7 @@ async function redrive<C extends Candidate>(sqs: SQSClient, dlqUrl: string, move
     unreleased = await release(sqs, dlqUrl, held);
   }
   if (selectedCount < max && held.length + report.moved.length >= MAX_SCAN) scanComplete = false;
+  if (progress.stoppedEarly) scanComplete = false;
   return { ...report, unreleased, scanComplete, remaining: await queueDepth(sqs, dlqUrl), dryRun: selection.dryRun === true };
 }
 

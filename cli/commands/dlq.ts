@@ -68,7 +68,7 @@ function printListing<V extends ParkedCommon>(options: ListOptions, key: 'jobs' 
   const read =
     listing.scanned === undefined
       ? ''
-      : `${plural(listing.scanned, 'message')} read${listing.total !== null ? ` of about ${listing.total} in the queue` : ''}${listing.scanComplete ? '' : listing.items.length >= options.limit ? '; --limit reached, there may be more' : `; the scan stops after ${FILTERED_SCAN_MAX}`}`;
+      : `${plural(listing.scanned, 'message')} read${listing.total !== null ? ` of about ${listing.total} in the queue` : ''}${listing.scanComplete ? '' : listing.items.length >= options.limit ? '; --limit reached, there may be more' : `; the scan stopped before the end of the queue (it reads at most ${FILTERED_SCAN_MAX} messages, while the first ones stay hidden): there may be more`}`;
   if (listing.items.length === 0) return printLines(filter === '' || listing.scanned === 0 ? `the ${options.queue} DLQ is empty` : `nothing parked in the ${options.queue} DLQ for ${filter} (${read})`);
   printLines(
     table(

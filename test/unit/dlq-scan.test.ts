@@ -1,0 +1,53 @@
+/**
+ * How a DLQ scan ends (cli/dlq-queue.ts): at an empty queue; early, said so, when the messages it
+ * holds come back (it would go round the queue again) or are about to. SQS is mocked here; the
+ * listings and redrives over a real SQS emulator are in test/cli/dlq.test.ts.
+ */
+import { mockClient } from 'aws-sdk-client-mock';
+import { ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
+import { scan, type ScanProgress } from '../../cli/dlq-queue';
+
+const sqs = mockClient(SQSClient);
+afterEach(() => sqs.reset());
+
+const message = (n: number): Message => ({ MessageId: `m-${n}`, ReceiptHandle: `r-${n}-${Math.random()}`, Body: '{}' });
+
+async function collect(progress: ScanProgress, now?: () => number, visibilitySeconds = 30): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const batch of scan(new SQSClient({ region: 'us-east-1' }), 'https://sqs/q', visibilitySeconds, 1000, progress, now)) ids.push(...batch.map((m) => m.MessageId!));
+  return ids;
+}
+
+test('ends at an empty queue (a short poll, then a long poll to confirm), not early', async () => {
+  sqs.on(ReceiveMessageCommand).resolvesOnce({ Messages: [message(1), message(2)] }).resolvesOnce({ Messages: [message(3)] }).resolves({ Messages: [] });
+  const progress = { stoppedEarly: false };
+  expect(await collect(progress)).toEqual(['m-1', 'm-2', 'm-3']);
+  expect(progress.stoppedEarly).toBe(false);
+  const waits = sqs.commandCalls(ReceiveMessageCommand).map((c) => c.args[0].input.WaitTimeSeconds);
+  expect(waits.slice(-2)).toEqual([0, 1]);
+});
+
+test('messages it holds that come back (the scan outlived their hold) end it, said to be early, instead of going round again', async () => {
+  // SQS hands back the same two messages for ever, as a queue does whose holds ran out.
+  sqs.on(ReceiveMessageCommand).callsFake(() => ({ Messages: [message(1), message(2)] }));
+  const progress = { stoppedEarly: false };
+  expect(await collect(progress)).toEqual(['m-1', 'm-2']);
+  expect(progress.stoppedEarly).toBe(true);
+  expect(sqs.commandCalls(ReceiveMessageCommand)).toHaveLength(2);
+});
+
+test('stops before the first messages it holds become visible again, and says so', async () => {
+  let n = 0;
+  sqs.on(ReceiveMessageCommand).callsFake(() => ({ Messages: [message(++n)] }));
+  // Each receive takes 10 s of this clock: a 30 s hold allows two more before the 5 s margin.
+  let clock = 0;
+  const now = () => clock;
+  const progress = { stoppedEarly: false };
+  const ids: string[] = [];
+  for await (const batch of scan(new SQSClient({ region: 'us-east-1' }), 'https://sqs/q', 30, 1000, progress, now)) {
+    ids.push(...batch.map((m) => m.MessageId!));
+    clock += 10_000;
+  }
+  expect(ids).toEqual(['m-1', 'm-2', 'm-3']);
+  expect(progress.stoppedEarly).toBe(true);
+});
