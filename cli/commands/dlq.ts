@@ -81,6 +81,16 @@ function printListing<V extends ParkedCommon>(options: ListOptions, key: 'jobs' 
   );
 }
 
+/** --tenant and --subscription of `dlq list` and `dlq redrive`, checked (the fan-out DLQ holds events, not jobs). */
+function messageFilter(options: Options & { tenant?: string; subscription?: string }): { tenant?: string; subscription?: string } {
+  const tenant = options.tenant === undefined ? undefined : parseTenant('--tenant', options.tenant);
+  const subscription = options.subscription === undefined ? undefined : nonEmpty('--subscription', options.subscription);
+  if (options.queue === 'fan-out' && subscription !== undefined) {
+    throw new UsageError('--subscription applies to the delivery DLQ only: fan-out DLQ messages are events, not yet per subscription');
+  }
+  return { tenant, subscription };
+}
+
 /** `tenant acme-shop, subscription sub_1`: the filters given, for messages. */
 function filterWords(options: ListOptions): string {
   return [options.tenant !== undefined ? `tenant ${options.tenant}` : '', options.subscription !== undefined ? `subscription ${options.subscription}` : ''].filter(Boolean).join(', ');
@@ -116,11 +126,7 @@ type ListOptions = Options & { limit: number; tenant?: string; subscription?: st
 async function listDlq(options: ListOptions): Promise<void> {
   targetKind(options);
   const now = new Date();
-  const tenant = options.tenant === undefined ? undefined : parseTenant('--tenant', options.tenant);
-  const subscription = options.subscription === undefined ? undefined : nonEmpty('--subscription', options.subscription);
-  if (options.queue === 'fan-out' && subscription !== undefined) {
-    throw new UsageError('--subscription applies to the delivery DLQ only: fan-out DLQ messages are events, not yet per subscription');
-  }
+  const { tenant, subscription } = messageFilter(options);
   const filtered = tenant !== undefined || subscription !== undefined;
   const matches = (view: { tenantId: string | null; subscriptionId?: string | null }) =>
     (tenant === undefined || view.tenantId === tenant) && (subscription === undefined || view.subscriptionId === subscription);
@@ -177,11 +183,7 @@ type RedriveOptions = Options & { tenant?: string; subscription?: string; id?: s
 
 async function redriveDlq(options: RedriveOptions): Promise<void> {
   targetKind(options);
-  const tenant = options.tenant === undefined ? undefined : parseTenant('--tenant', options.tenant);
-  const subscription = options.subscription === undefined ? undefined : nonEmpty('--subscription', options.subscription);
-  if (options.queue === 'fan-out' && subscription !== undefined) {
-    throw new UsageError('--subscription applies to the delivery DLQ only: fan-out DLQ messages are events, not yet per subscription');
-  }
+  const { tenant, subscription } = messageFilter(options);
   if (options.queue === 'delivery' && options.includeRejected) throw new UsageError('--include-rejected applies to --queue fan-out only');
   if (options.queue === 'fan-out' && options.force) throw new UsageError('--force applies to --queue delivery only: fan-out redrive queues jobs for active subscriptions only');
   const ids = options.id?.map((id) => nonEmpty('--id', id));

@@ -12,9 +12,9 @@ afterEach(() => sqs.reset());
 
 const message = (n: number): Message => ({ MessageId: `m-${n}`, ReceiptHandle: `r-${n}-${Math.random()}`, Body: '{}' });
 
-async function collect(progress: ScanProgress, now?: () => number, visibilitySeconds = 30): Promise<string[]> {
+async function collect(progress: ScanProgress): Promise<string[]> {
   const ids: string[] = [];
-  for await (const batch of scan(new SQSClient({ region: 'us-east-1' }), 'https://sqs/q', visibilitySeconds, 1000, progress, now)) ids.push(...batch.map((m) => m.MessageId!));
+  for await (const batch of scan(new SQSClient({ region: 'us-east-1' }), 'https://sqs/q', 30, 1000, progress)) ids.push(...batch.map((m) => m.MessageId!));
   return ids;
 }
 
