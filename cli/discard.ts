@@ -1,6 +1,6 @@
 import { DeleteMessageBatchCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import { errorMessage } from '../lambdas/core/errors';
-import { queueDepth, release, scan } from './dlq-queue';
+import { queueDepth, release, scan, type ScanProgress } from './dlq-queue';
 import { readParkedEvent, readParkedJob } from './dlq-view';
 import { MAX_SCAN, REDRIVE_VISIBILITY_SECONDS } from './redrive';
 
@@ -39,6 +39,12 @@ export interface DiscardReport {
   readonly remaining: number | null;
   /** The operator said no: nothing was deleted. */
   readonly cancelled: boolean;
+  /**
+   * The scan read to the end of the queue, or found every id asked for. False when it stopped
+   * early (MAX_SCAN read, or the messages it holds were about to come back): with `all`, more may
+   * be left to discard; an id in `notFound` may be further on.
+   */
+  readonly scanComplete: boolean;
 }
 
 function describe(kind: DlqKind, message: Message, now: Date): DiscardCandidate {
@@ -70,8 +76,12 @@ export async function discardParked(
   const failed: DiscardReport['failed'] = [];
   let cancelled = false;
   let unreleased = 0;
+  const progress: ScanProgress = { stoppedEarly: false };
+  let read = 0;
+  let foundAll = false;
   try {
-    for await (const batch of scan(sqs, queueUrl, REDRIVE_VISIBILITY_SECONDS, MAX_SCAN)) {
+    for await (const batch of scan(sqs, queueUrl, REDRIVE_VISIBILITY_SECONDS, MAX_SCAN, progress)) {
+      read += batch.length;
       for (const message of batch) {
         const candidate = describe(kind, message, now);
         const match = selection.all ? 'all' : [candidate.messageId, candidate.id].find((x): x is string => x !== null && wanted.has(x));
@@ -81,7 +91,10 @@ export async function discardParked(
           chosen.push({ message, candidate });
         }
       }
-      if (!selection.all && found.size === wanted.size) break;
+      if (!selection.all && found.size === wanted.size) {
+        foundAll = true;
+        break;
+      }
     }
     let yes = true;
     try {
@@ -119,5 +132,6 @@ export async function discardParked(
     unreleased = await release(sqs, queueUrl, held);
   }
   const notFound = selection.all ? [] : [...wanted].filter((id) => !found.has(id));
-  return { discarded, failed, notFound, unreleased, remaining: await queueDepth(sqs, queueUrl), cancelled };
+  const scanComplete = foundAll || (!progress.stoppedEarly && read < MAX_SCAN);
+  return { discarded, failed, notFound, unreleased, remaining: await queueDepth(sqs, queueUrl), cancelled, scanComplete };
 }

@@ -33,6 +33,9 @@ export function printRedrive(queue: Queue, report: RedriveReport): void {
   printLines(...redriveLines(queue, report));
 }
 
+/** Said of a redrive or discard whose scan did not reach the end of the queue. */
+const SCAN_STOPPED = 'the scan stopped early: run again for more';
+
 /** The text of a redrive report: what moved, what stayed and why, what is left. */
 export function redriveLines(queue: Queue, report: RedriveReport): string[] {
   const verb = report.dryRun ? 'would move' : 'moved';
@@ -46,7 +49,7 @@ export function redriveLines(queue: Queue, report: RedriveReport): string[] {
   for (const f of report.failed) lines.push(`failed ${f.id ?? f.messageId}: ${f.reason} (left parked)`);
   for (const n of report.notDeleted) lines.push(`warning: ${n.id ?? n.messageId} was sent but could not be deleted from the DLQ (${n.reason}); it stays there too`);
   const left = report.remaining === null ? `${report.notSelected + report.skipped.length + report.failed.length} seen and` : `${report.remaining}`;
-  lines.push(`${left} left in the ${queue} DLQ${report.scanComplete ? '' : ' (the scan stopped early: run again for more)'}`);
+  lines.push(`${left} left in the ${queue} DLQ${report.scanComplete ? '' : ` (${SCAN_STOPPED})`}`);
   return lines;
 }
 
@@ -254,7 +257,7 @@ async function discardDlq(options: DiscardOptions): Promise<void> {
   if (!options.yes && !process.stdin.isTTY) throw new UsageError('nobody to confirm (stdin is not a terminal): pass --yes to discard without asking');
   const warn = (line: string) => process.stderr.write(`warning: ${line}\n`);
   const { report, logMarked } = await withClients(options, (c) => discardIn(c, options.queue, { ids, all: options.all }, (candidates) => confirmDiscard(options, candidates), warn));
-  for (const id of report.notFound) process.stderr.write(`warning: ${id} is not in the ${options.queue} DLQ\n`);
+  for (const line of discardWarnings(options.queue, report)) process.stderr.write(`warning: ${line}\n`);
   releaseWarning(report.unreleased, REDRIVE_VISIBILITY_SECONDS);
   if (options.json) printJson({ queue: options.queue, ...report, ...(options.queue === 'delivery' ? { logMarked } : {}) });
   else printDiscard(options.queue, report, logMarked);
@@ -326,6 +329,14 @@ export function discardLines(queue: Queue, report: DiscardReport, logMarked: num
     : [`discarded ${plural(report.discarded.length, 'message')} from the ${queue} DLQ`, ...candidateLines(report.discarded)];
   if (!report.cancelled && queue === 'delivery' && report.discarded.length > 0) lines.push(`${plural(logMarked, 'delivery-log record')} marked discarded`);
   for (const f of report.failed) lines.push(`failed ${f.id ?? f.messageId}: ${f.reason} (still parked)`);
-  if (report.remaining !== null) lines.push(`${report.remaining} left in the ${queue} DLQ`);
+  if (report.remaining !== null) lines.push(`${report.remaining} left in the ${queue} DLQ${report.scanComplete ? '' : ` (${SCAN_STOPPED})`}`);
+  else if (!report.scanComplete) lines.push(SCAN_STOPPED);
   return lines;
+}
+
+/** What a discard warns of: ids it did not find, and whether that is because its scan stopped early. */
+export function discardWarnings(queue: Queue, report: DiscardReport): string[] {
+  return report.notFound.map((id) =>
+    report.scanComplete ? `${id} is not in the ${queue} DLQ` : `${id} was not found in the part of the ${queue} DLQ read (the scan stopped early: run again to look further)`,
+  );
 }

@@ -35,7 +35,7 @@ import {
 } from '../commands/subscriptions';
 import { checkEvent, sendEventIn } from '../commands/events';
 import { NUMBER_SEARCH_READS, UUID_SHAPE, notFound, recordView, requeuedLine, resendIn } from '../commands/deliveries';
-import { discardIn, discardLines, redriveIn, redriveLines, type Queue } from '../commands/dlq';
+import { discardIn, discardLines, discardWarnings, redriveIn, redriveLines, type Queue } from '../commands/dlq';
 import { CHART_RANGES, MAX_TENANTS_SHOWN, SHOWN_STATES, chartData, inBatches, isChartRange, tenantIds, tenantSummary } from './data';
 import { CSRF_FIELD, Session, guard, securityHeaders } from './security';
 import {
@@ -754,7 +754,7 @@ ${events.items.map(
     const warned: string[] = [];
     const { report, logMarked } = await run((cl) => discardIn(cl, queue, { ids }, async () => true, (line) => void warned.push(line)));
     const notices: Notice[] = [{ kind: report.failed.length > 0 || report.discarded.length === 0 ? 'error' : 'ok', lines: discardLines(queue, report, logMarked) }];
-    const warnings = [...report.notFound.map((id) => `${id} is not in the ${queue} DLQ`), ...warned];
+    const warnings = [...discardWarnings(queue, report), ...warned];
     if (warnings.length) notices.push({ kind: 'warning', lines: warnings.map((w) => `warning: ${w}`) });
     return dlqPage(c, notices);
   });
