@@ -17,7 +17,8 @@ import { InvalidCursorError, type DeliveryPage } from '../../lambdas/adapters/de
 import { formatAge, printable } from '../output';
 import { onTarget } from '../run';
 import { Clients, type Target, type TargetOptions } from '../target';
-import { LIST_VISIBILITY_SECONDS, listParkedEvents, listParkedJobs, queueDepth } from '../dlq-queue';
+import { LIST_VISIBILITY_SECONDS, listParkedEvents, listParkedJobs, queueDepth, type Listing } from '../dlq-queue';
+import type { ParkedEvent } from '../dlq-view';
 import { REDRIVE_VISIBILITY_SECONDS } from '../redrive';
 import {
   createInput,
@@ -330,7 +331,7 @@ ${field({ name: 'description', label: 'Description', value: str(v, 'description'
 </section>
 <section aria-labelledby="del-h"><h2 id="del-h">Recent deliveries <small class="live">live</small></h2>
 ${deliveryTable(recent, `/live/deliveries?tenant=${encodeURIComponent(tenantId)}`, true, failuresOnly)}
-<p><a href="${tenantHref(tenantId)}/deliveries">Find deliveries of an order, parcel or payment</a> · <a href="/send?tenant=${encodeURIComponent(tenantId)}">Send a test event to this tenant</a> · <a href="/dlq?tenant=${encodeURIComponent(tenantId)}">Dead letters of this tenant</a></p>
+<p><a href="${tenantHref(tenantId)}/deliveries">Find deliveries of an order, parcel or payment</a> · <a href="/send?tenant=${encodeURIComponent(tenantId)}">Send a test event to this tenant</a> · <a href="/dlq${dlqQuery(tenantId)}">Dead letters of this tenant</a></p>
 </section>`;
     return page(c, `Tenant ${tenantId}`, '', body, form.notices ?? [], form.status ?? 200);
   };
@@ -421,6 +422,7 @@ ${definitionList(Object.entries(publicItem(stored.item)).map(([k, val]) => [k, t
     };
     const body = html`<p class="crumbs"><a href="/">Overview</a> › <a href="${tenantHref(tenantId)}">${tenantId}</a> › subscription</p>
 <h1>Subscription <span class="mono">${subscriptionId}</span></h1>
+<p><a href="/dlq${dlqQuery(tenantId, subscriptionId)}">Dead letters of this subscription</a></p>
 <div class="two">
 <section aria-labelledby="facts-h"><h2 id="facts-h">Settings</h2>${facts}</section>
 <section aria-labelledby="health-h"><h2 id="health-h">Endpoint health</h2>${healthBox}</section>
@@ -655,34 +657,50 @@ ${more && !result.readLimitReached ? html`<p><a href="${more}">Older deliveries<
   // ---- Dead letters ---------------------------------------------------------------------
   const dlqPage = async (c: Context, notices: Notice[] = [], status: 200 | 409 | 422 = 200) => {
     const now = new Date();
-    // `?tenant=`: only that tenant's messages (as `dlq list --tenant`); the scan reads on to find them.
-    const tenantQuery = c.req.query('tenant');
+    // `?tenant=`, `?subscription=`: only those messages (as `dlq list --tenant --subscription`); the scan reads on to find them.
     let tenant: string | undefined;
+    let subscription: string | undefined;
     try {
-      tenant = tenantQuery === undefined || tenantQuery === '' ? undefined : parseTenant('tenant', tenantQuery);
+      const t = c.req.query('tenant');
+      const s = c.req.query('subscription');
+      tenant = t === undefined || t === '' ? undefined : parseTenant('tenant', t);
+      subscription = s === undefined || s === '' ? undefined : nonEmpty('subscription', s);
     } catch (error) {
       if (!(error instanceof UsageError)) throw error;
       return page(c, 'Dead letters', '/dlq', html`<h1>Dead letters</h1><p><a href="/dlq">All dead letters</a></p>`, [errorNotice(error)], 422);
     }
-    const select = tenant === undefined ? undefined : (view: { tenantId: string | null }) => view.tenantId === tenant;
+    const filtered = tenant !== undefined || subscription !== undefined;
+    const select = filtered
+      ? (view: { tenantId: string | null; subscriptionId?: string | null }) => (tenant === undefined || view.tenantId === tenant) && (subscription === undefined || view.subscriptionId === subscription)
+      : undefined;
+    const none: Listing<ParkedEvent> = { items: [], total: null, unreleased: 0 };
     const { jobs, events } = await run(async (cl) => ({
       jobs: await listParkedJobs(cl.sqs, cl.target.outputs.DeliveryDlqUrl ?? '', DLQ_SHOWN, now, select),
-      events: await listParkedEvents(cl.sqs, cl.target.outputs.FanOutDlqUrl ?? '', DLQ_SHOWN, now, select),
+      // Fan-out DLQ messages are events, not yet jobs of a subscription: nothing of one subscription is there.
+      events: subscription === undefined ? await listParkedEvents(cl.sqs, cl.target.outputs.FanOutDlqUrl ?? '', DLQ_SHOWN, now, select) : none,
     }));
-    const query = tenant === undefined ? '' : `?tenant=${encodeURIComponent(tenant)}`;
+    const query = dlqQuery(tenant, subscription);
+    const words = subscription === undefined ? `tenant ${tenant}` : `subscription ${subscription}${tenant === undefined ? '' : ` of tenant ${tenant}`}`;
     const unreleased = jobs.unreleased + events.unreleased;
     const warn: Notice[] = unreleased > 0 ? [{ kind: 'warning', lines: [`${unreleased} message(s) could not be made visible again; they reappear by themselves within ${LIST_VISIBILITY_SECONDS}s`] }] : [];
     const selectBox = (messageId: string, shown: string) =>
       html`<input type="checkbox" name="id" value="${messageId}" id="m-${messageId}"><label for="m-${messageId}" class="sr-only">Select ${shown}</label>`;
     const total = (listing: { total: number | null; items: unknown[]; scanned?: number }) => {
       const shown = listing.items.length;
-      if (tenant !== undefined && listing.scanned === 0) return '0';
-      if (tenant !== undefined) return `${shown} of tenant ${tenant}, ${plural(listing.scanned ?? 0, 'message')} read${listing.total !== null ? ` of about ${listing.total}` : ''}`;
+      if (filtered && listing.scanned === 0) return '0';
+      if (filtered) return `${shown} of ${words}, ${plural(listing.scanned ?? 0, 'message')} read${listing.total !== null ? ` of about ${listing.total}` : ''}`;
       return listing.total !== null && listing.total > shown ? `${shown} shown of ${listing.total}` : `${shown}`;
     };
-    const emptyText = (queue: string, scanned?: number) => (tenant === undefined || scanned === 0 ? `the ${queue} DLQ is empty` : `nothing parked in the ${queue} DLQ for tenant ${tenant}`);
-    const body = html`<h1>Dead letters${tenant !== undefined ? html` of tenant <a href="${tenantHref(tenant)}">${tenant}</a>` : ''}</h1>
-${tenant !== undefined ? html`<p><a href="/dlq">All tenants' dead letters</a></p>` : ''}
+    const emptyText = (queue: string, scanned?: number) => (!filtered || scanned === 0 ? `the ${queue} DLQ is empty` : `nothing parked in the ${queue} DLQ for ${words}`);
+    const tenantLink = (t: string) => html`<a href="${tenantHref(t)}">${t}</a>`;
+    const heading =
+      subscription !== undefined
+        ? html` of subscription ${tenant !== undefined ? html`<a class="mono" href="${subscriptionHref(tenant, subscription)}">${subscription}</a> (tenant ${tenantLink(tenant)})` : html`<span class="mono">${subscription}</span>`}`
+        : tenant !== undefined
+          ? html` of tenant ${tenantLink(tenant)}`
+          : '';
+    const body = html`<h1>Dead letters${heading}</h1>
+${filtered ? html`<p>${subscription !== undefined && tenant !== undefined ? html`<a href="/dlq${dlqQuery(tenant)}">All dead letters of tenant ${tenant}</a> · ` : ''}<a href="/dlq">All tenants' dead letters</a></p>` : ''}
 <section aria-labelledby="dq-h"><h2 id="dq-h">Delivery DLQ <span class="count">${total(jobs)}</span></h2>
 <p class="muted">Jobs parked after their last attempt (or refused at once, e.g. 410 Gone). Redrive puts them back on the delivery queue with the same webhook-id; attempts start again.</p>
 ${
@@ -705,10 +723,12 @@ ${jobs.items.map(
       )
 }
 </section>
-<section aria-labelledby="fq-h"><h2 id="fq-h">Fan-out DLQ <span class="count">${total(events)}</span></h2>
+<section aria-labelledby="fq-h"><h2 id="fq-h">Fan-out DLQ${subscription === undefined ? html` <span class="count">${total(events)}</span>` : ''}</h2>
 <p class="muted">Events fan-out rejected as invalid or could not handle. Redrive runs them through fan-out again with their original event ids.</p>
 ${
-  events.items.length === 0
+  subscription !== undefined
+    ? html`<p class="empty">Not filtered by subscription: these are events, not yet jobs of one subscription. <a href="/dlq${dlqQuery(tenant)}">${tenant !== undefined ? `The fan-out DLQ of tenant ${tenant}` : 'The whole fan-out DLQ'}</a></p>`
+    : events.items.length === 0
     ? html`<p class="empty">${emptyText('fan-out', events.scanned)}</p>`
     : postForm(
         ctx,
@@ -762,9 +782,9 @@ ${events.items.map(
   const confirmDlq = (c: Context, queue: Queue, action: 'redrive' | 'discard', ids: string[], flags: { force: boolean; includeRejected: boolean }) => {
     const n = ids.length;
     const what = plural(n, 'message');
-    // Back to the list it came from (all tenants, or one).
-    const tenantQuery = c.req.query('tenant');
-    const back = tenantQuery ? `/dlq?tenant=${encodeURIComponent(tenantQuery)}` : '/dlq';
+    // Back to the list it came from (all, one tenant's, one subscription's).
+    const query = dlqQuery(c.req.query('tenant'), c.req.query('subscription'));
+    const back = `/dlq${query}`;
     const body = html`<p class="crumbs"><a href="${back}">Dead letters</a> › confirm</p>
 <h1>${action === 'redrive' ? `Redrive ${what} from the ${queue} DLQ?` : `Discard ${what} from the ${queue} DLQ for good?`}</h1>
 <p>${
@@ -778,7 +798,7 @@ ${events.items.map(
 <ul class="ids">${ids.map((id) => html`<li class="mono">${id}</li>`)}</ul>
 ${postForm(
   ctx,
-  `/dlq/${queue}${tenantQuery ? `?tenant=${encodeURIComponent(tenantQuery)}` : ''}`,
+  `/dlq/${queue}${query}`,
   html`${ids.map((id) => html`<input type="hidden" name="id" value="${id}">`)}<input type="hidden" name="action" value="${action}"><input type="hidden" name="confirm" value="yes">
 ${flags.force ? html`<input type="hidden" name="force" value="yes">` : ''}${flags.includeRejected ? html`<input type="hidden" name="include-rejected" value="yes">` : ''}
 <button type="submit"${action === 'discard' ? html` class="danger"` : ''}>${action === 'redrive' ? `Yes, redrive ${what}` : `Yes, discard ${what}`}</button> <a href="${back}">Cancel</a>`,
@@ -841,6 +861,15 @@ ${field({ name: 'source', label: 'Source', value: str(values, 'source') ?? DEFAU
   });
 
   return { app, close: () => clients.destroy() };
+}
+
+/** `?tenant=…&subscription=…` of the dead-letter page: the filters given, or nothing. */
+function dlqQuery(tenant?: string, subscription?: string): string {
+  const params = new URLSearchParams();
+  if (tenant) params.set('tenant', tenant);
+  if (subscription) params.set('subscription', subscription);
+  const query = params.toString();
+  return query === '' ? '' : `?${query}`;
 }
 
 function stateButton(ctx: PageContext, tenantId: string, s: Subscription): Html {

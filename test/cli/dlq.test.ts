@@ -7,7 +7,7 @@ import { buildJob, PARKED_ATTRIBUTES, type DeliveryJob } from '../../lambdas/cor
 import { deliveryIdFor, newSecret } from '../../lambdas/core/subscriptions';
 import { discardParked } from '../../cli/discard';
 import { consoleApp } from '../../cli/console/app';
-import { Session } from '../../cli/console/security';
+import { CSRF_FIELD, Session } from '../../cli/console/security';
 import { resolveTarget } from '../../cli/target';
 import { cli, json, peek, purge, putEventsReceived, putItem, send, type Fixture, useFixture } from './helpers';
 
@@ -138,7 +138,7 @@ describe('delivery DLQ', () => {
     expect(await peek(f, f.state.DeliveryDlqUrl)).toHaveLength(6);
   });
 
-  test('the console\'s Dead letters page of one tenant shows only its jobs, and redrive forms come back to it', async () => {
+  test('the console\'s Dead letters page of one tenant, or of one subscription, shows only its jobs, and its forms come back to it', async () => {
     const target = await resolveTarget({ local: f.devFile });
     const session = new Session(4556);
     const app = consoleApp({ target, options: {}, session });
@@ -158,6 +158,28 @@ describe('delivery DLQ', () => {
       expect(globex.page).toContain('the fan-out DLQ is empty');
       // The tenant page links to it.
       expect((await get('/tenants/globex')).page).toContain('<a href="/dlq?tenant=globex">Dead letters of this tenant</a>');
+      // One subscription's: only its jobs; the fan-out DLQ (events, not jobs) is not filtered by it, and says so.
+      const subA = await get('/dlq?tenant=acme-shop&subscription=sub_a');
+      expect(subA.status).toBe(200);
+      expect(subA.page).toContain('Dead letters of subscription <a class="mono" href="/tenants/acme-shop/subscriptions/sub_a">sub_a</a> (tenant <a href="/tenants/acme-shop">acme-shop</a>)');
+      for (const id of [a1.deliveryId, a2.deliveryId]) expect(subA.page).toContain(id);
+      for (const id of [b3.deliveryId, c4.deliveryId, c5.deliveryId]) expect(subA.page).not.toContain(id);
+      expect(subA.page).toContain('2 of subscription sub_a of tenant acme-shop, 6 messages read of about 6');
+      expect(subA.page).toContain('action="/dlq/delivery?tenant=acme-shop&amp;subscription=sub_a"');
+      expect(subA.page).toContain('Not filtered by subscription: these are events, not yet jobs of one subscription.');
+      expect(subA.page).toContain('<a href="/dlq?tenant=acme-shop">All dead letters of tenant acme-shop</a>');
+      expect((await get('/dlq?tenant=acme-shop&subscription=sub_nobody')).page).toContain('nothing parked in the delivery DLQ for subscription sub_nobody of tenant acme-shop');
+      // The subscription page links to it; a confirmation goes back to it.
+      expect((await get('/tenants/acme-shop/subscriptions/sub_a')).page).toContain('<a href="/dlq?tenant=acme-shop&amp;subscription=sub_a">Dead letters of this subscription</a>');
+      const asked = await app.app.request(`http://${host}/dlq/delivery?tenant=acme-shop&subscription=sub_a`, {
+        method: 'POST',
+        headers: { host, cookie: `${session.cookieName}=${session.token}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ [CSRF_FIELD]: session.csrfToken, id: a1.deliveryId, action: 'discard' }).toString(),
+      });
+      const confirmation = await asked.text();
+      expect(confirmation).toContain('Discard 1 message from the delivery DLQ for good?');
+      expect(confirmation).toContain('<a href="/dlq?tenant=acme-shop&amp;subscription=sub_a">Cancel</a>');
+      expect(confirmation).toContain('action="/dlq/delivery?tenant=acme-shop&amp;subscription=sub_a"');
       // A tenant id the CLI would refuse is refused here too, with the CLI's words.
       const bad = await get(`/dlq?tenant=${encodeURIComponent('a'.repeat(300))}`);
       expect(bad.status).toBe(422);
