@@ -325,7 +325,8 @@ function stackFacts(template: CfnTemplate): StackFacts {
     archiveRetentionDays: Number(archive?.RetentionDays ?? 0),
     logRetentionDays: Number(logGroups[0]?.RetentionInDays ?? 30),
     deliveryLogRetentionDays: Number(DEFAULTS.deliveryLogRetentionDays ?? 30),
-    alarms: props('AWS::CloudWatch::Alarm').length,
+    // CloudWatch bills an alarm per metric it reads: a metric-math alarm over three metrics is three.
+    alarms: props('AWS::CloudWatch::Alarm').reduce((n, a) => n + (Array.isArray(a.Metrics) ? (a.Metrics as { MetricStat?: unknown }[]).filter((m) => m.MetricStat !== undefined).length : 1), 0),
     eventSourceMappings: props('AWS::Lambda::EventSourceMapping').length,
     functions: fns.length,
     systemLogLevel: `${logging.LogFormat ?? 'Text'} format, system log level ${logging.SystemLogLevel ?? 'INFO'}`,
@@ -560,7 +561,7 @@ function report(results: Measured[], o: CostOptions, facts: StackFacts, command:
       [
         ['CloudWatch custom metrics (EMF)', usd(metricsMonth), `${series.size} metric series seen in the runs (name × dimension values) × $${PRICES.cloudWatchMetricMonth.usd}`],
         ['per-tenant failure metrics', `+${usd(2 * PRICES.cloudWatchMetricMonth.usd)} per tenant`, 'DeliveriesFailed and DeliveriesDeadLettered with TenantId, for each tenant with a failure that month (none in these runs: every delivery succeeded)'],
-        ['CloudWatch alarms', usd(alarmsMonth), `${facts.alarms} alarms in the template × $${PRICES.cloudWatchAlarmMonth.usd}`],
+        ['CloudWatch alarms', usd(alarmsMonth), `${facts.alarms} alarm metrics in the template × $${PRICES.cloudWatchAlarmMonth.usd}`],
         ['SQS idle polling (event source mappings)', usd(idleMonth), `modeled: ${facts.eventSourceMappings} mappings × ${ESM_IDLE_POLLERS} pollers × one ${ESM_LONG_POLL_S} s long poll each, all month`],
         facts.tracing === 'Active'
           ? ['X-Ray reservoir', `up to ${usd(reservoirMonth)}`, `Lambda's default sampling records the first request each second per function (${facts.functions} functions) before 5 % of the rest: ≤ 1 trace/s each while traffic lasts`]

@@ -46,7 +46,7 @@ export const PRICES = {
   cloudWatchLogsStorageGbMonth: { usd: 0.03, per: 'GB-month of logs stored', source: CLOUDWATCH },
   /** EMF metrics: no PutMetricData charge, only the metrics themselves (first 10,000 metrics). */
   cloudWatchMetricMonth: { usd: 0.3, per: 'custom metric-month', source: CLOUDWATCH },
-  cloudWatchAlarmMonth: { usd: 0.1, per: 'standard-resolution alarm-month', source: CLOUDWATCH },
+  cloudWatchAlarmMonth: { usd: 0.1, per: 'standard-resolution alarm metric-month (a metric-math alarm counts each metric it reads)', source: CLOUDWATCH },
   xrayTraceRecorded: { usd: 5.0 / 1e6, per: 'trace recorded', source: XRAY },
   /** Not counted: only an operator looking at traces retrieves them. */
   xrayTraceRetrieved: { usd: 0.5 / 1e6, per: 'trace retrieved or scanned', source: XRAY },

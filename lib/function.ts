@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -8,7 +9,8 @@ import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-n
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DEFAULTS, ENV } from '../lambdas/core/config';
+import { ENV } from '../lambdas/core/config';
+import type { MetricName } from '../lambdas/core/ports';
 import { FUNCTION_BUNDLE } from './bundle-options';
 import { INFRA_DEFAULTS } from './defaults';
 
@@ -52,6 +54,17 @@ export interface FunctionObservability {
   readonly systemLogLevel: string;
 }
 
+/**
+ * The CloudWatch namespace of the functions' own metrics: the stack's name (default
+ * `StatusHooks`), so two stacks (stages) in one account and region never add up each other's
+ * counts, and an alarm on one stack's metrics hears only that stack.
+ */
+export function metricsNamespace(scope: Construct): string {
+  const name = Stack.of(scope).stackName;
+  if (Token.isUnresolved(name)) throw new Error('the stack needs a literal stackName: it names the metrics namespace');
+  return name;
+}
+
 const TRACING: Record<string, lambda.Tracing> = { off: lambda.Tracing.DISABLED, passthrough: lambda.Tracing.PASS_THROUGH, active: lambda.Tracing.ACTIVE };
 
 /** What a function may do with a table: the exact DynamoDB actions it is granted, nothing broader. */
@@ -67,6 +80,9 @@ export type QueueAccess = 'send' | 'consume';
  * so a handler can never get a resource name without the permission or vice versa.
  */
 export class StatusHooksFunction extends NodejsFunction {
+  /** Powertools' `service`: the dimension of this function's own metrics, and a field of its log lines. */
+  readonly serviceName: string;
+
   constructor(scope: Construct, id: string, props: StatusHooksFunctionProps) {
     // Created before super() because the function needs them at construction time. The explicit
     // log group gives retention (no log-retention custom resource); the explicit role keeps the
@@ -108,7 +124,7 @@ export class StatusHooksFunction extends NodejsFunction {
       role,
       environment: {
         POWERTOOLS_SERVICE_NAME: props.serviceName,
-        POWERTOOLS_METRICS_NAMESPACE: DEFAULTS.metricsNamespace,
+        POWERTOOLS_METRICS_NAMESPACE: metricsNamespace(scope),
         // Powertools filters too (the local runtime has no Lambda log filter of its own).
         POWERTOOLS_LOG_LEVEL: props.observability.logLevel,
         NODE_OPTIONS: '--enable-source-maps',
@@ -141,6 +157,8 @@ export class StatusHooksFunction extends NodejsFunction {
       },
     });
 
+    this.serviceName = props.serviceName;
+
     // Tracing (active or pass-through) makes CDK add xray:PutTraceSegments/PutTelemetryRecords,
     // which X-Ray only supports on Resource '*'. Acknowledged for exactly that finding on this role.
     if (props.observability.tracing !== 'off') Validations.of(role).acknowledge(
@@ -158,6 +176,11 @@ export class StatusHooksFunction extends NodejsFunction {
         reason: `Tracing is "${props.observability.tracing}" by the stage's tracing setting (default passthrough): active tracing records invocations at Lambda's sampling (the first each second, 5 % of the rest) at $5 per million traces: up to $10 per million events with trickle traffic, several times what the rest of a delivery costs. Failures stay diagnosable from the JSON logs (every id), the delivery log and the metrics; set tracing=active to trace sampled invocations.`,
       });
     }
+  }
+
+  /** One of the metrics this function's code writes (EMF through Powertools: its namespace, dimension `service`). */
+  metricOf(name: MetricName, options: { readonly period: Duration; readonly statistic: string }): cloudwatch.Metric {
+    return new cloudwatch.Metric({ namespace: metricsNamespace(this), metricName: name, dimensionsMap: { service: this.serviceName }, ...options });
   }
 
   /**

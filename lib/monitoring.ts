@@ -1,11 +1,12 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { METRIC } from '../lambdas/core/ports';
 import { LIMITS } from '../lambdas/core/settings';
+import type { StatusHooksFunction } from './function';
 
 export interface MonitoringProps {
   readonly deliveryQueue: sqs.IQueue;
@@ -16,9 +17,9 @@ export interface MonitoringProps {
    * @default none: the stack forwards operational events only with an alarm topic
    */
   readonly operationalEventsDeadLetterQueue?: sqs.IQueue;
-  readonly fanOutFunction: lambda.IFunction;
-  readonly deliveryFunction: lambda.IFunction;
-  readonly retryFunction: lambda.IFunction;
+  readonly fanOutFunction: StatusHooksFunction;
+  readonly deliveryFunction: StatusHooksFunction;
+  readonly retryFunction: StatusHooksFunction;
   /** Alarm when the oldest job in the delivery queue is older than this (setting deliveryQueueAgeAlarmSeconds). */
   readonly deliveryQueueMaxAge: Duration;
   /**
@@ -32,7 +33,9 @@ export interface MonitoringProps {
  * The alarms an operator needs: anything in a dead-letter queue is a webhook or an event someone
  * did not get, so one message is already an alarm; an old job in the delivery queue means
  * delivery is falling behind; a function error means a fault rather than a failing endpoint
- * (endpoint failures are batch item failures, not errors).
+ * (endpoint failures are batch item failures, not errors). Two more watch what fails without
+ * stopping anything: a delivery-log write (support can no longer see those deliveries) and a
+ * subscription item fan-out has to skip (its endpoint gets nothing until the item is fixed).
  */
 export class Monitoring extends Construct {
   readonly deliveryDlqAlarm: cloudwatch.Alarm;
@@ -44,6 +47,8 @@ export class Monitoring extends Construct {
   readonly deliveryErrorsAlarm: cloudwatch.Alarm;
   readonly retryErrorsAlarm: cloudwatch.Alarm;
   readonly fanOutThrottlesAlarm: cloudwatch.Alarm;
+  readonly deliveryLogWriteFailuresAlarm: cloudwatch.Alarm;
+  readonly invalidSubscriptionsAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
@@ -84,9 +89,48 @@ export class Monitoring extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
+    // The functions' own counts (namespace: the stack's name). All three functions write the log.
+    const fiveMinutes = { period: Duration.minutes(5), statistic: 'Sum' };
+    const writers = { f: props.fanOutFunction, d: props.deliveryFunction, r: props.retryFunction };
+    this.deliveryLogWriteFailuresAlarm = new cloudwatch.Alarm(this, 'DeliveryLogWriteFailures', {
+      alarmDescription:
+        "statushooks: the delivery log could not be written (the deliveries went on, but statushooks deliveries and the console do not show them as they are); the functions' logs say why: 'delivery log could not be written'",
+      // A function that wrote no count has no datapoint: FILL makes it 0 rather than hiding the others' sum.
+      metric: new cloudwatch.MathExpression({
+        expression: Object.keys(writers).map((k) => `FILL(${k}, 0)`).join(' + '),
+        usingMetrics: Object.fromEntries(Object.entries(writers).map(([k, fn]) => [k, fn.metricOf(METRIC.deliveryLogWriteFailures, fiveMinutes)])),
+        period: fiveMinutes.period,
+        label: 'DeliveryLogWriteFailures, all functions',
+      }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.invalidSubscriptionsAlarm = new cloudwatch.Alarm(this, 'InvalidSubscriptions', {
+      alarmDescription:
+        "statushooks: fan-out skipped a subscription item that breaks the schema: its endpoint gets no webhooks until the item is fixed; fan-out's log names it ('subscription item is invalid and was skipped'), statushooks subscriptions list --tenant shows why",
+      metric: props.fanOutFunction.metricOf(METRIC.invalidSubscriptions, fiveMinutes),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
     if (props.alarmTopic) {
       const action = new cloudwatchActions.SnsAction(props.alarmTopic);
-      const alarms = [this.deliveryDlqAlarm, this.fanOutDlqAlarm, this.operationalEventsDlqAlarm, this.deliveryQueueAgeAlarm, this.fanOutErrorsAlarm, this.deliveryErrorsAlarm, this.retryErrorsAlarm, this.fanOutThrottlesAlarm];
+      const alarms = [
+        this.deliveryDlqAlarm,
+        this.fanOutDlqAlarm,
+        this.operationalEventsDlqAlarm,
+        this.deliveryQueueAgeAlarm,
+        this.fanOutErrorsAlarm,
+        this.deliveryErrorsAlarm,
+        this.retryErrorsAlarm,
+        this.fanOutThrottlesAlarm,
+        this.deliveryLogWriteFailuresAlarm,
+        this.invalidSubscriptionsAlarm,
+      ];
       for (const alarm of alarms.filter((a) => a !== undefined)) {
         alarm.addAlarmAction(action);
         alarm.addOkAction(action);
@@ -106,7 +150,7 @@ export class Monitoring extends Construct {
     });
   }
 
-  private functionErrors(id: string, fn: lambda.IFunction, name: string): cloudwatch.Alarm {
+  private functionErrors(id: string, fn: StatusHooksFunction, name: string): cloudwatch.Alarm {
     return new cloudwatch.Alarm(this, id, {
       alarmDescription: `statushooks: the ${name} function threw (a fault, not a failing endpoint)`,
       metric: fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),

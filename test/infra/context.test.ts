@@ -235,6 +235,19 @@ describe('a stage configured from the command line (string context)', () => {
     s.template.hasResourceProperties('AWS::Events::EventBus', { Name: 'statushooks-staging' });
   });
 
+  it("writes its functions' metrics under its own name, and alarms on those only: a second stage in the account never adds to them", () => {
+    for (const fn of [s.stack.fanOut.function, s.stack.delivery.function, s.stack.delivery.retryFunction]) {
+      expect(s.template.toJSON().Resources[s.idOf(fn)].Properties.Environment.Variables.POWERTOOLS_METRICS_NAMESPACE).toBe('StatusHooksStaging');
+    }
+    const namespaces = Object.values(s.template.findResources('AWS::CloudWatch::Alarm')).flatMap((a) => [
+      a.Properties.Namespace as string | undefined,
+      ...((a.Properties.Metrics ?? []) as { MetricStat?: { Metric: { Namespace: string } } }[]).map((m) => m.MetricStat?.Metric.Namespace),
+    ]);
+    const own = namespaces.filter((n): n is string => n !== undefined && !n.startsWith('AWS/'));
+    expect(own.length).toBeGreaterThanOrEqual(4);
+    expect(new Set(own)).toEqual(new Set(['StatusHooksStaging']));
+  });
+
   it('accepts every configured source, still only the five event names', () => {
     const rule = s.template.toJSON().Resources[s.idOf(s.stack.eventBus.rule)].Properties;
     expect(rule.EventPattern).toEqual({ source: ['returns.cloud', 'returns.staging'], 'detail-type': [...EVENT_NAMES] });

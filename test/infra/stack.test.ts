@@ -3,6 +3,8 @@ import * as path from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { EVENT_NAMES } from '../../lambdas/core/catalog';
 import { DEFAULTS, ENV } from '../../lambdas/core/config';
+import { observability } from '../../lambdas/adapters/observability';
+import { METRIC, type MetricName } from '../../lambdas/core/ports';
 import { FUNCTION_BUNDLE } from '../../lib/bundle-options';
 import { INFRA_DEFAULTS } from '../../lib/defaults';
 import { compilePattern } from '../../local/patterns';
@@ -232,7 +234,8 @@ describe('functions', () => {
     const logGroupId = (fn.LoggingConfig.LogGroup as { Ref: string }).Ref;
     expect(resourceProps(logGroupId).RetentionInDays).toBe(30);
     expect(fn.Environment.Variables).toMatchObject({
-      POWERTOOLS_METRICS_NAMESPACE: DEFAULTS.metricsNamespace,
+      // The stack's name: each stage's metrics apart (test/infra/context.test.ts has another name).
+      POWERTOOLS_METRICS_NAMESPACE: DEFAULTS.stackName,
       POWERTOOLS_SERVICE_NAME: expect.stringMatching(/^statushooks-/),
       NODE_OPTIONS: '--enable-source-maps',
       [ENV.userAgentVersion]: packageVersion,
@@ -477,6 +480,49 @@ describe('monitoring', () => {
       ComparisonOperator: 'GreaterThanThreshold',
       Threshold: 3600,
     });
+  });
+
+  it("alarms on a delivery-log write failure in any function, and on a subscription item fan-out skipped, by the metrics the functions' code writes", async () => {
+    const alarms = Object.values(s.template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
+    type Stat = { Metric: { Namespace: string; MetricName: string; Dimensions: { Name: string; Value: string }[] }; Period: number; Stat: string };
+    const logAlarm = alarms.find((a) => (a.Metrics ?? []).some((m: { MetricStat?: Stat }) => m.MetricStat?.Metric.MetricName === 'DeliveryLogWriteFailures'));
+    const skipAlarm = alarms.find((a) => a.MetricName === 'InvalidSubscriptions');
+    expect(logAlarm).toMatchObject({ ComparisonOperator: 'GreaterThanOrEqualToThreshold', Threshold: 1, EvaluationPeriods: 1, TreatMissingData: 'notBreaching' });
+    expect(skipAlarm).toMatchObject({ ComparisonOperator: 'GreaterThanOrEqualToThreshold', Threshold: 1, Statistic: 'Sum', Period: 300, TreatMissingData: 'notBreaching' });
+    // The expression adds up all three functions, each read as 0 when it wrote nothing.
+    const queries = logAlarm.Metrics as { Id: string; Expression?: string; MetricStat?: Stat; ReturnData?: boolean }[];
+    const expression = queries.find((q) => q.Expression !== undefined)!;
+    const stats = queries.filter((q) => q.MetricStat !== undefined);
+    expect(stats).toHaveLength(3);
+    for (const q of stats) {
+      expect(expression.Expression).toContain(`FILL(${q.Id}, 0)`);
+      expect(q.MetricStat).toMatchObject({ Period: 300, Stat: 'Sum' });
+    }
+    // What each function's code writes, with the environment the template gives it, is what its alarm reads.
+    const emitted = (fnId: string, name: MetricName) => {
+      const env = resourceProps(fnId).Environment.Variables as Record<string, string>;
+      const saved = process.env.POWERTOOLS_METRICS_NAMESPACE;
+      const lines: string[] = [];
+      const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => (lines.push(String(chunk)), true));
+      try {
+        process.env.POWERTOOLS_METRICS_NAMESPACE = env.POWERTOOLS_METRICS_NAMESPACE;
+        const o = observability(env.POWERTOOLS_SERVICE_NAME!);
+        o.metrics.count(name);
+        o.publish();
+      } finally {
+        spy.mockRestore();
+        if (saved === undefined) delete process.env.POWERTOOLS_METRICS_NAMESPACE;
+        else process.env.POWERTOOLS_METRICS_NAMESPACE = saved;
+      }
+      const emf = JSON.parse(lines.join('').trim()) as Record<string, string> & { _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][] }[] } };
+      const [directive] = emf._aws.CloudWatchMetrics;
+      return { Namespace: directive!.Namespace, MetricName: name, Dimensions: directive!.Dimensions[0]!.map((d) => ({ Name: d, Value: emf[d]! })) };
+    };
+    expect(stats.map((q) => q.MetricStat!.Metric)).toEqual(
+      expect.arrayContaining([ids.fanOutFn, ids.deliveryFn, ids.retryFn].map((id) => emitted(id, METRIC.deliveryLogWriteFailures))),
+    );
+    expect({ Namespace: skipAlarm.Namespace, MetricName: skipAlarm.MetricName, Dimensions: skipAlarm.Dimensions }).toEqual(emitted(ids.fanOutFn, METRIC.invalidSubscriptions));
+    expect(skipAlarm.Namespace).toBe(s.stack.stackName);
   });
 
   it('has no alarm actions unless a topic is configured', () => {
