@@ -4,7 +4,7 @@ import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRIC } from '../lambdas/core/ports';
+import { METRIC, type MetricName } from '../lambdas/core/ports';
 import { LIMITS } from '../lambdas/core/settings';
 import type { StatusHooksFunction } from './function';
 
@@ -29,13 +29,17 @@ export interface MonitoringProps {
   readonly alarmTopic?: sns.ITopic;
 }
 
+/** The functions' own counts are alarmed on as sums over 5 minutes. */
+const FIVE_MINUTES_SUM = { period: Duration.minutes(5), statistic: 'Sum' };
+
 /**
  * The alarms an operator needs: anything in a dead-letter queue is a webhook or an event someone
  * did not get, so one message is already an alarm; an old job in the delivery queue means
  * delivery is falling behind; a function error means a fault rather than a failing endpoint
- * (endpoint failures are batch item failures, not errors). Two more watch what fails without
- * stopping anything: a delivery-log write (support can no longer see those deliveries) and a
- * subscription item fan-out has to skip (its endpoint gets nothing until the item is fixed).
+ * (endpoint failures are batch item failures, not errors). Three more watch what fails without
+ * stopping anything: a delivery-log write (support can no longer see those deliveries), a
+ * subscription item fan-out has to skip (its endpoint gets nothing until the item is fixed), and
+ * an operational event nobody received (an endpoint failing, a subscription disabled).
  */
 export class Monitoring extends Construct {
   readonly deliveryDlqAlarm: cloudwatch.Alarm;
@@ -49,6 +53,7 @@ export class Monitoring extends Construct {
   readonly fanOutThrottlesAlarm: cloudwatch.Alarm;
   readonly deliveryLogWriteFailuresAlarm: cloudwatch.Alarm;
   readonly invalidSubscriptionsAlarm: cloudwatch.Alarm;
+  readonly operationalEventFailuresAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
@@ -89,28 +94,23 @@ export class Monitoring extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
-    // The functions' own counts (namespace: the stack's name). All three functions write the log.
-    const fiveMinutes = { period: Duration.minutes(5), statistic: 'Sum' };
-    const writers = { f: props.fanOutFunction, d: props.deliveryFunction, r: props.retryFunction };
-    this.deliveryLogWriteFailuresAlarm = new cloudwatch.Alarm(this, 'DeliveryLogWriteFailures', {
-      alarmDescription:
-        "statushooks: the delivery log could not be written (the deliveries went on, but statushooks deliveries and the console do not show them as they are); the functions' logs say why: 'delivery log could not be written'",
-      // A function that wrote no count has no datapoint: FILL makes it 0 rather than hiding the others' sum.
-      metric: new cloudwatch.MathExpression({
-        expression: Object.keys(writers).map((k) => `FILL(${k}, 0)`).join(' + '),
-        usingMetrics: Object.fromEntries(Object.entries(writers).map(([k, fn]) => [k, fn.metricOf(METRIC.deliveryLogWriteFailures, fiveMinutes)])),
-        period: fiveMinutes.period,
-        label: 'DeliveryLogWriteFailures, all functions',
-      }),
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
+    // The functions' own counts (namespace: the stack's name): what fails without stopping anything.
+    this.deliveryLogWriteFailuresAlarm = this.anyCounted(
+      'DeliveryLogWriteFailures',
+      METRIC.deliveryLogWriteFailures,
+      { f: props.fanOutFunction, d: props.deliveryFunction, r: props.retryFunction },
+      "statushooks: the delivery log could not be written (the deliveries went on, but statushooks deliveries and the console do not show them as they are); the functions' logs say why: 'delivery log could not be written'",
+    );
+    this.operationalEventFailuresAlarm = this.anyCounted(
+      'OperationalEventFailures',
+      METRIC.operationalEventFailures,
+      { d: props.deliveryFunction, r: props.retryFunction },
+      "statushooks: an operational event (endpoint failing or recovered, subscription disabled) could not be put on the bus or kept in the health table, so nobody was told; the delivery functions' logs name it: 'operational event could not be published'",
+    );
     this.invalidSubscriptionsAlarm = new cloudwatch.Alarm(this, 'InvalidSubscriptions', {
       alarmDescription:
         "statushooks: fan-out skipped a subscription item that breaks the schema: its endpoint gets no webhooks until the item is fixed; fan-out's log names it ('subscription item is invalid and was skipped'), statushooks subscriptions list --tenant shows why",
-      metric: props.fanOutFunction.metricOf(METRIC.invalidSubscriptions, fiveMinutes),
+      metric: props.fanOutFunction.metricOf(METRIC.invalidSubscriptions, FIVE_MINUTES_SUM),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,
@@ -130,6 +130,7 @@ export class Monitoring extends Construct {
         this.fanOutThrottlesAlarm,
         this.deliveryLogWriteFailuresAlarm,
         this.invalidSubscriptionsAlarm,
+        this.operationalEventFailuresAlarm,
       ];
       for (const alarm of alarms.filter((a) => a !== undefined)) {
         alarm.addAlarmAction(action);
@@ -146,6 +147,24 @@ export class Monitoring extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,
       // An empty, idle queue may publish no datapoints at all: that is the healthy state.
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+  }
+
+  /** Fires when any of `functions` counted `name` in 5 minutes (the sum over all of them ≥ 1). */
+  private anyCounted(id: string, name: MetricName, functions: Record<string, StatusHooksFunction>, description: string): cloudwatch.Alarm {
+    return new cloudwatch.Alarm(this, id, {
+      alarmDescription: description,
+      // A function that counted nothing has no datapoint: FILL makes it 0 rather than hiding the others' sum.
+      metric: new cloudwatch.MathExpression({
+        expression: Object.keys(functions).map((k) => `FILL(${k}, 0)`).join(' + '),
+        usingMetrics: Object.fromEntries(Object.entries(functions).map(([k, fn]) => [k, fn.metricOf(name, FIVE_MINUTES_SUM)])),
+        period: FIVE_MINUTES_SUM.period,
+        label: `${name}, ${Object.values(functions).map((fn) => fn.serviceName).join(' + ')}`,
+      }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
   }

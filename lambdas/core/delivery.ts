@@ -422,6 +422,7 @@ async function announce(detailType: OperationalDetailType, job: DeliveryJob, sub
       detail: { tenantId: job.tenantId, subscriptionId: job.subscriptionId, url: redactUrl(subscription.url), reason, since },
     });
   } catch (error) {
+    ports.metrics.count(METRIC.operationalEventFailures);
     ports.log.error('operational event could not be published', { detailType, tenantId: job.tenantId, subscriptionId: job.subscriptionId, reason: errorMessage(error) });
   }
 }

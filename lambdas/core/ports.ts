@@ -32,6 +32,8 @@ export const METRIC = {
   deliveriesDeferred: 'DeliveriesDeferred',
   /** a job waited because its subscription's maxRequestsPerSecond was reached */
   deliveriesRateLimited: 'DeliveriesRateLimited',
+  /** an operational event (endpoint failing or recovered, subscription disabled) could not be published or kept; the delivery went on */
+  operationalEventFailures: 'OperationalEventFailures',
   /** an endpoint's circuit breaker opened */
   circuitsOpened: 'CircuitsOpened',
   invalidSubscriptions: 'InvalidSubscriptions',

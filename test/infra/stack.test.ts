@@ -482,22 +482,26 @@ describe('monitoring', () => {
     });
   });
 
-  it("alarms on a delivery-log write failure in any function, and on a subscription item fan-out skipped, by the metrics the functions' code writes", async () => {
+  it("alarms on a failed delivery-log write in any function, a subscription item fan-out skipped, and an operational event nobody got, by the metrics the functions' code writes", async () => {
     const alarms = Object.values(s.template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
     type Stat = { Metric: { Namespace: string; MetricName: string; Dimensions: { Name: string; Value: string }[] }; Period: number; Stat: string };
-    const logAlarm = alarms.find((a) => (a.Metrics ?? []).some((m: { MetricStat?: Stat }) => m.MetricStat?.Metric.MetricName === 'DeliveryLogWriteFailures'));
+    type Query = { Id: string; Expression?: string; MetricStat?: Stat };
+    /** The metrics a sum-of-functions alarm on `name` reads; the expression adds them all, each read as 0 when it wrote nothing. */
+    const summed = (name: MetricName) => {
+      const alarm = alarms.find((a) => ((a.Metrics ?? []) as Query[]).some((m) => m.MetricStat?.Metric.MetricName === name));
+      expect(alarm).toMatchObject({ ComparisonOperator: 'GreaterThanOrEqualToThreshold', Threshold: 1, EvaluationPeriods: 1, TreatMissingData: 'notBreaching' });
+      const queries = alarm.Metrics as Query[];
+      const expression = queries.filter((q) => q.Expression !== undefined);
+      expect(expression).toHaveLength(1);
+      const stats = queries.filter((q) => q.MetricStat !== undefined);
+      for (const q of stats) {
+        expect(expression[0]!.Expression).toContain(`FILL(${q.Id}, 0)`);
+        expect(q.MetricStat).toMatchObject({ Period: 300, Stat: 'Sum' });
+      }
+      return stats.map((q) => q.MetricStat!.Metric);
+    };
     const skipAlarm = alarms.find((a) => a.MetricName === 'InvalidSubscriptions');
-    expect(logAlarm).toMatchObject({ ComparisonOperator: 'GreaterThanOrEqualToThreshold', Threshold: 1, EvaluationPeriods: 1, TreatMissingData: 'notBreaching' });
     expect(skipAlarm).toMatchObject({ ComparisonOperator: 'GreaterThanOrEqualToThreshold', Threshold: 1, Statistic: 'Sum', Period: 300, TreatMissingData: 'notBreaching' });
-    // The expression adds up all three functions, each read as 0 when it wrote nothing.
-    const queries = logAlarm.Metrics as { Id: string; Expression?: string; MetricStat?: Stat; ReturnData?: boolean }[];
-    const expression = queries.find((q) => q.Expression !== undefined)!;
-    const stats = queries.filter((q) => q.MetricStat !== undefined);
-    expect(stats).toHaveLength(3);
-    for (const q of stats) {
-      expect(expression.Expression).toContain(`FILL(${q.Id}, 0)`);
-      expect(q.MetricStat).toMatchObject({ Period: 300, Stat: 'Sum' });
-    }
     // What each function's code writes, with the environment the template gives it, is what its alarm reads.
     const emitted = (fnId: string, name: MetricName) => {
       const env = resourceProps(fnId).Environment.Variables as Record<string, string>;
@@ -518,9 +522,10 @@ describe('monitoring', () => {
       const [directive] = emf._aws.CloudWatchMetrics;
       return { Namespace: directive!.Namespace, MetricName: name, Dimensions: directive!.Dimensions[0]!.map((d) => ({ Name: d, Value: emf[d]! })) };
     };
-    expect(stats.map((q) => q.MetricStat!.Metric)).toEqual(
-      expect.arrayContaining([ids.fanOutFn, ids.deliveryFn, ids.retryFn].map((id) => emitted(id, METRIC.deliveryLogWriteFailures))),
-    );
+    const sorted = <T>(xs: T[]) => [...xs].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+    expect(sorted(summed(METRIC.deliveryLogWriteFailures))).toEqual(sorted([ids.fanOutFn, ids.deliveryFn, ids.retryFn].map((id) => emitted(id, METRIC.deliveryLogWriteFailures))));
+    // Only the delivery functions publish operational events.
+    expect(sorted(summed(METRIC.operationalEventFailures))).toEqual(sorted([ids.deliveryFn, ids.retryFn].map((id) => emitted(id, METRIC.operationalEventFailures))));
     expect({ Namespace: skipAlarm.Namespace, MetricName: skipAlarm.MetricName, Dimensions: skipAlarm.Dimensions }).toEqual(emitted(ids.fanOutFn, METRIC.invalidSubscriptions));
     expect(skipAlarm.Namespace).toBe(s.stack.stackName);
   });

@@ -444,6 +444,8 @@ describe('delivery: health and operational events never hold up a delivery', () 
     const u = setup(active, fail500, { publishOperational: async () => Promise.reject(new Error('PutEvents failed')) }, { circuit: 'closed', consecutiveFailures: 2, firstFailureAt: '2026-11-28T09:58:00.000Z' });
     await expect(deliver(attemptMessage(3), 1, u.ports, retryLane)).resolves.toMatchObject({ result: 'rescheduled' });
     expect(u.state.health?.circuit).toBe('open');
+    // Nobody was told the circuit opened: counted (the stack alarms on it), besides the error line.
+    expect(u.counts).toMatchObject({ OperationalEventFailures: 1, CircuitsOpened: 1 });
   });
 });
 
