@@ -10,7 +10,7 @@ import { parseBusEvent } from '../lambdas/core/events';
 import { freshJobBody } from '../lambdas/core/job';
 import type { DeliveryLogMode, DeliveryLogPort } from '../lambdas/core/delivery-log';
 import type { DynamoDeliveryLog } from '../lambdas/adapters/delivery-log-store';
-import { outsideItsReplay, type ReplayFilter } from '../lambdas/core/replay';
+import { replayScope, type ReplayFilter } from '../lambdas/core/replay';
 import { fanOut, type FanOutPorts } from '../lambdas/core/route-event';
 import { noMetrics, silentLog } from '../lambdas/core/ports';
 import { queueDepth, release, scan, type ScanProgress } from './dlq-queue';
@@ -413,13 +413,14 @@ export function redriveFanOutDlq(sqs: SQSClient, dlqUrl: string, target: FanOutT
             metrics: noMetrics,
           };
           try {
-            // A replayed event its replay's filter leaves out: the function would skip it, so does the redrive.
-            const outside = await outsideItsReplay(event, target.replayFilterOf);
-            if (outside !== undefined) {
-              results.push({ ok: 'skip', reason: `${outside}: fan-out skips it (left parked; discard it)` });
+            // A replayed event its replay's filter leaves out: the function would skip it, so does the
+            // redrive; one whose replay names a subscription goes to that one only, as in the function.
+            const scope = await replayScope(event, target.replayFilterOf);
+            if (scope.outside !== undefined) {
+              results.push({ ok: 'skip', reason: `${scope.outside}: fan-out skips it (left parked; discard it)` });
               continue;
             }
-            const result = await fanOut(event, ports);
+            const result = await fanOut(event, scope.onlySubscription !== undefined ? { ...ports, onlySubscription: scope.onlySubscription } : ports);
             if (result.status === 'queued') {
               for (const bad of result.invalidSubscriptions) warnings.add(`tenant ${String(tenantId)}: subscription item is invalid and was skipped: ${bad.subscriptionId}: ${bad.reason}`);
             }

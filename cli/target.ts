@@ -32,7 +32,8 @@ export type OutputKey =
   | 'FanOutDlqUrl'
   | 'AllowPrivateEndpoints'
   | 'AllowHttpEndpoints'
-  | 'EventSources';
+  | 'EventSources'
+  | 'ReplayFilterKeys';
 
 export interface TargetOptions {
   readonly stack?: string;

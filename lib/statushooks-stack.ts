@@ -10,6 +10,7 @@ import {
   type PartialSettings,
   type Settings,
 } from '../lambdas/core/settings';
+import { REPLAY_FILTER_KEYS } from '../lambdas/core/replay';
 import { Delivery } from './delivery';
 import { DeliveryLogTable } from './delivery-log-table';
 import { EndpointHealthTable } from './endpoint-health-table';
@@ -135,6 +136,7 @@ export class StatusHooksStack extends Stack {
     new CfnOutput(this, 'EventBusArn', { value: this.eventBus.bus.eventBusArn });
     new CfnOutput(this, 'ArchiveArn', { value: this.eventBus.archive.archiveArn, description: 'The archive of accepted events (statushooks events replay)' });
     new CfnOutput(this, 'FanOutRuleArn', { value: this.eventBus.rule.ruleArn, description: 'The rule replays go through (statushooks events replay)' });
+    new CfnOutput(this, 'ReplayFilterKeys', { value: REPLAY_FILTER_KEYS.join(','), description: "The filters of statushooks events replay this stack's fan-out applies" });
     new CfnOutput(this, 'SubscriptionsTableName', { value: table.tableName, description: 'Subscription items (tenantId, subscriptionId)' });
     new CfnOutput(this, 'DeliveryQueueUrl', { value: this.delivery.queue.queueUrl, description: 'The fast lane: first attempts to healthy endpoints' });
     new CfnOutput(this, 'RetryQueueUrl', { value: this.delivery.retryQueue.queueUrl, description: 'The retry lane: retries, slow and failing endpoints' });

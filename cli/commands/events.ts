@@ -182,6 +182,7 @@ interface ReplayOptions extends TargetOptions, JsonOption {
   since: string;
   until?: string;
   tenant?: string;
+  subscription?: string;
   event?: string;
   wait?: boolean;
 }
@@ -198,6 +199,7 @@ function registerReplay(events: Command): void {
       .requiredOption('--since <time>', 'start of the window: a duration back from now (30m, 24h, 7d) or an ISO time')
       .option('--until <time>', 'end of the window (exclusive): a duration back from now or an ISO time; default now')
       .option('--tenant <id>', "only this tenant's events")
+      .option('--subscription <id>', 'queue them for this subscription of the tenant only (with --tenant)')
       .option('--event <name>', 'only events of this type, e.g. return_order.status.changed')
       .option('--wait', 'print progress until the replay completes (exit 1 if it fails or is cancelled)'),
   )
@@ -208,10 +210,12 @@ function registerReplay(events: Command): void {
         'On a deployed stack the archive receives events some minutes after they were',
         'put on the bus, and a replay takes minutes to start: a window ending in the',
         'last minutes may miss events. Receivers that dedupe by webhook-id see replayed',
-        'deliveries as repeats.',
+        'deliveries as repeats. With --subscription only that subscription gets them',
+        "(what it missed while paused or disabled); the tenant's others get nothing.",
         '',
         'Examples:',
         '  statushooks events replay --since 2026-12-03T10:00:00Z --until 2026-12-03T11:00:00Z --tenant acme-shop --wait',
+        '  statushooks events replay --since 2d --tenant acme-shop --subscription sub_5ddc88da8e8fc213efd404ec',
         '  statushooks events replay --since 2h --event sales_order.status.changed --json',
       ].join('\n'),
     )
@@ -224,19 +228,36 @@ async function replayEvents(options: ReplayOptions): Promise<void> {
   const since = parseSince('--since', options.since, now);
   const until = options.until === undefined ? now : parseSince('--until', options.until, now);
   if (until <= since) throw new UsageError(`--until (${new Date(until).toISOString()}) must be after --since (${new Date(since).toISOString()})`);
+  if (options.subscription !== undefined && options.tenant === undefined) throw new UsageError('--subscription needs --tenant: a subscription belongs to one tenant');
   const filter = {
     ...(options.tenant !== undefined ? { tenantId: parseTenant('--tenant', options.tenant) } : {}),
+    ...(options.subscription !== undefined ? { subscriptionId: nonEmpty('--subscription', options.subscription) } : {}),
     ...(options.event !== undefined ? { event: parseEventName('--event', options.event) } : {}),
   };
   const description = replayDescription(filter);
-  if (description.length > MAX_REPLAY_DESCRIPTION) throw new UsageError(`--tenant is too long to carry in the replay's description (${description.length} of ${MAX_REPLAY_DESCRIPTION} characters)`);
+  if (description.length > MAX_REPLAY_DESCRIPTION) {
+    throw new UsageError(`--tenant${filter.subscriptionId !== undefined ? ' and --subscription are' : ' is'} too long to carry in the replay's description (${description.length} of ${MAX_REPLAY_DESCRIPTION} characters)`);
+  }
   const name = newReplayName(new Date(now), randomBytes(3).toString('hex'));
   await withClients(options, async (c) => {
+    // A stack whose fan-out predates a filter would replay more than was asked: refused.
+    if (filter.subscriptionId !== undefined && !(c.target.outputs.ReplayFilterKeys ?? '').split(',').includes('subscriptionId')) {
+      throw new CliError(`${c.target.label} was deployed before replays could name a subscription: its fan-out would replay to every subscription of tenant ${filter.tenantId}. Deploy the current version first, or replay without --subscription`);
+    }
     // A replay queues deliveries for active subscriptions only (fan-out's rule): say which of the
     // tenant's would take none, before the operator waits for deliveries that cannot come.
     if (filter.tenantId !== undefined) {
-      const { subscriptions } = await c.store().listByTenant(filter.tenantId);
-      for (const s of subscriptions.filter((x) => x.state !== 'active')) {
+      const { subscriptions, invalid } = await c.store().listByTenant(filter.tenantId);
+      const named = filter.subscriptionId === undefined ? subscriptions : subscriptions.filter((s) => s.subscriptionId === filter.subscriptionId);
+      if (filter.subscriptionId !== undefined && named.length === 0) {
+        const broken = invalid.find((s) => s.subscriptionId === filter.subscriptionId);
+        throw new CliError(
+          broken
+            ? `subscription ${filter.subscriptionId} of tenant ${filter.tenantId} breaks the schema (${broken.reason}): fan-out skips it; fix the item first. Nothing replayed`
+            : `tenant ${filter.tenantId} has no subscription ${filter.subscriptionId} (statushooks subscriptions list --tenant ${filter.tenantId}); nothing replayed`,
+        );
+      }
+      for (const s of named.filter((x) => x.state !== 'active')) {
         process.stderr.write(`warning: subscription ${s.subscriptionId} of tenant ${filter.tenantId} is ${s.state}: this replay queues no deliveries for it (resume it first if it should get them)\n`);
       }
       if (subscriptions.length === 0) process.stderr.write(`warning: tenant ${filter.tenantId} has no subscriptions: this replay queues nothing\n`);
@@ -252,7 +273,11 @@ async function replayEvents(options: ReplayOptions): Promise<void> {
       }),
     );
     const window = `${new Date(since).toISOString()} – ${new Date(until).toISOString()}`;
-    const scope = [filter.tenantId ? `tenant ${filter.tenantId}` : 'every tenant', filter.event ?? 'every event type'].join(', ');
+    const scope = [
+      filter.tenantId ? `tenant ${filter.tenantId}` : 'every tenant',
+      ...(filter.subscriptionId !== undefined ? [`subscription ${filter.subscriptionId} only`] : []),
+      filter.event ?? 'every event type',
+    ].join(', ');
     if (!options.wait) {
       if (options.json) return printJson({ replayName: name, state: started.State ?? 'STARTING', since: new Date(since).toISOString(), until: new Date(until).toISOString(), ...filter });
       return printLines(`replay ${name} started: ${window}, ${scope}`, '(with --wait the command follows it until it completes)');

@@ -5,12 +5,20 @@
  * description and applied by fan-out to the events marked with the replay's name. Pure.
  */
 
-/** What a replay re-delivers: every event of its window, or only a tenant's, or only one type. */
+/** What a replay re-delivers: every event of its window, or only a tenant's, or only one type; to one subscription only, or to each that takes it. */
 export interface ReplayFilter {
   readonly tenantId?: string;
   /** An event name; one this fan-out does not know (a newer CLI) matches nothing, never everything. */
   readonly event?: string;
+  /** Fan-out queues the replayed events for this subscription only (the CLI gives it with tenantId). */
+  readonly subscriptionId?: string;
 }
+
+/**
+ * The filter keys this fan-out applies (stack output `ReplayFilterKeys`): the CLI refuses a filter
+ * the target's fan-out would not apply, rather than replay more than the operator asked for.
+ */
+export const REPLAY_FILTER_KEYS: readonly (keyof ReplayFilter)[] = ['tenantId', 'event', 'subscriptionId'];
 
 /**
  * Names of the replays `statushooks events replay` starts. Only these carry a filter (fan-out may
@@ -29,7 +37,7 @@ export const MAX_REPLAY_DESCRIPTION = 512;
 
 /** The description that carries the filter (JSON; EventBridge keeps it as text). */
 export function replayDescription(filter: ReplayFilter): string {
-  return JSON.stringify({ statushooks: { ...(filter.tenantId !== undefined ? { tenantId: filter.tenantId } : {}), ...(filter.event !== undefined ? { event: filter.event } : {}) } });
+  return JSON.stringify({ statushooks: Object.fromEntries(REPLAY_FILTER_KEYS.flatMap((key) => (filter[key] !== undefined ? [[key, filter[key]]] : []))) });
 }
 
 /**
@@ -44,12 +52,9 @@ export function replayFilterOf(description: string | undefined): ReplayFilter {
   } catch {
     return {};
   }
-  const own = (parsed as { statushooks?: { tenantId?: unknown; event?: unknown } } | null)?.statushooks;
+  const own = (parsed as { statushooks?: Record<string, unknown> } | null)?.statushooks;
   if (typeof own !== 'object' || own === null) return {};
-  return {
-    ...(typeof own.tenantId === 'string' ? { tenantId: own.tenantId } : {}),
-    ...(typeof own.event === 'string' ? { event: own.event } : {}),
-  };
+  return Object.fromEntries(REPLAY_FILTER_KEYS.flatMap((key) => (typeof own[key] === 'string' ? [[key, own[key]]] : []))) as ReplayFilter;
 }
 
 /** Whether a replayed bus event is one the replay asked for (by its detail-type and detail.tenantId). */
@@ -70,12 +75,16 @@ export function replayNameOf(event: unknown): string | undefined {
 }
 
 /**
- * Why fan-out skips this event: a replayed event outside the tenant or event type its replay asked
- * for; undefined for any other event. The filter is read with `filterOf`, whose failure is thrown
- * (the event is not dropped on a guess). Used by the fan-out function and by `dlq redrive`.
+ * What fan-out does with an event of a statushooks replay: skips it (`outside`: not the tenant or
+ * event type the replay asked for), or fans it out, to `onlySubscription` alone when the replay
+ * names one. Any other event: `{}`, fanned out as usual. The filter is read with `filterOf`,
+ * whose failure is thrown (the event is not dropped on a guess). Used by the fan-out function and
+ * by `dlq redrive`.
  */
-export async function outsideItsReplay(event: unknown, filterOf: (replayName: string) => Promise<ReplayFilter>): Promise<string | undefined> {
+export async function replayScope(event: unknown, filterOf: (replayName: string) => Promise<ReplayFilter>): Promise<{ readonly outside?: string; readonly onlySubscription?: string }> {
   const replayName = replayNameOf(event);
-  if (replayName === undefined || replayMatches(await filterOf(replayName), event)) return undefined;
-  return `outside the filter of replay ${replayName}`;
+  if (replayName === undefined) return {};
+  const filter = await filterOf(replayName);
+  if (!replayMatches(filter, event)) return { outside: `outside the filter of replay ${replayName}` };
+  return filter.subscriptionId !== undefined ? { onlySubscription: filter.subscriptionId } : {};
 }

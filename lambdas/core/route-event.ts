@@ -24,6 +24,8 @@ export interface FanOutPorts {
   operatorRedrive?: boolean;
   /** The stack's `sources` setting: an event of another source is refused and parked (§1). Unset: not checked. */
   sources?: readonly string[];
+  /** A replay that names a subscription (`events replay --subscription`): only it gets a job. */
+  onlySubscription?: string;
   now(): Date;
   log: Log;
   metrics: Metrics;
@@ -79,12 +81,13 @@ export async function fanOut(input: unknown, ports: FanOutPorts): Promise<FanOut
     ports.metrics.count(METRIC.invalidSubscriptions);
   }
   const invalidSubscriptions = lookup.invalid.map(({ subscriptionId, reason }) => ({ subscriptionId, reason }));
-  const targets = lookup.subscriptions.filter((s) => matches(s, change));
+  const candidates = ports.onlySubscription === undefined ? lookup.subscriptions : lookup.subscriptions.filter((s) => s.subscriptionId === ports.onlySubscription);
+  const targets = candidates.filter((s) => matches(s, change));
   if (targets.length === 0) {
-    if (lookup.subscriptions.length === 0) ports.log.debug('no matching subscriptions', context);
+    if (candidates.length === 0) ports.log.debug('no matching subscriptions', { ...context, ...(ports.onlySubscription !== undefined ? { onlySubscription: ports.onlySubscription } : {}) });
     // The tenant has subscriptions and none takes this event: support's "we never got it". One
     // line per such event (never per delivery), with each subscription's reason and the entity.
-    else ports.log.info('no matching subscriptions', { ...context, ...notTakenBy(lookup.subscriptions, change) });
+    else ports.log.info('no matching subscriptions', { ...context, ...notTakenBy(candidates, change) });
     return { status: 'queued', eventId: change.eventId, deliveryIds: [], invalidSubscriptions };
   }
   const body = buildPayload(change);

@@ -2,7 +2,7 @@ import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { deliveryLogClient, documentClient, eventBridgeClient, sqsClient } from '../adapters/aws-clients';
 import { DeliveryLogWriter } from '../adapters/delivery-log-writer';
 import { ReplayFilters } from '../adapters/replay-filters';
-import { outsideItsReplay, replayNameOf } from '../core/replay';
+import { replayNameOf, replayScope } from '../core/replay';
 import { cacheTtlFromEnv, deliveryLogModeFromEnv, deliveryLogRetentionDaysFromEnv, requiredEnv, sourcesFromEnv } from '../adapters/env';
 import { SqsJobQueue, SqsParkingLot } from '../adapters/job-queue';
 import { observability } from '../adapters/observability';
@@ -32,13 +32,15 @@ export type FanOutHandlerResult = FanOutResult | { readonly status: 'skipped'; r
 export async function handler(event: EventBridgeEvent<string, unknown>, context?: Context): Promise<FanOutHandlerResult> {
   if (context) logger.addContext(context);
   try {
-    // A replayed event outside the tenant or event type its replay asked for (statushooks events replay).
-    const outside = await outsideItsReplay(event, (replayName) => replays.filterOf(replayName));
-    if (outside !== undefined) {
+    // A replayed event outside the tenant or event type its replay asked for (statushooks events
+    // replay) is skipped; one whose replay names a subscription goes to that one only.
+    const scope = await replayScope(event, (replayName) => replays.filterOf(replayName));
+    if (scope.outside !== undefined) {
       log.debug('replayed event outside its replay filter: skipped', { eventId: event.id, replayName: replayNameOf(event) });
-      return { status: 'skipped', reason: outside };
+      return { status: 'skipped', reason: scope.outside };
     }
     return await fanOut(event, {
+      ...(scope.onlySubscription !== undefined ? { onlySubscription: scope.onlySubscription } : {}),
       subscriptionsOf: (tenantId) => cache.get(tenantId, () => store.listByTenant(tenantId)),
       enqueue: (jobs) => queue.enqueue(jobs),
       park: (record) => parking.parkEvent(record),
