@@ -5,7 +5,7 @@ import { DEFAULTS } from '../../lambdas/core/config';
 import { InvalidEventError } from '../../lambdas/core/errors';
 import { entityKeyOf } from '../../lambdas/core/catalog';
 import { exampleDetail, parseDetail } from '../../lambdas/core/events';
-import { MAX_REPLAY_DESCRIPTION, newReplayName, replayDescription } from '../../lambdas/core/replay';
+import { MAX_REPLAY_DESCRIPTION, newReplayName, replayDescription, type ReplayFilter } from '../../lambdas/core/replay';
 import { CliError, UsageError } from '../cli-errors';
 import { putEvents } from '../put-events';
 import { nonEmpty, parseEventName, parseSince, parseTenant, readInput } from '../inputs';
@@ -222,9 +222,18 @@ function registerReplay(events: Command): void {
     .action(replayEvents);
 }
 
-async function replayEvents(options: ReplayOptions): Promise<void> {
-  const kind = targetKind(options);
-  const now = Date.now();
+/** A replay asked for: its window (ms, end exclusive) and statushooks' own filter. */
+export interface ReplayRequest {
+  readonly since: number;
+  readonly until: number;
+  readonly filter: ReplayFilter;
+}
+
+/**
+ * Checks the options of a replay (`events replay`, the console's "Replay what it missed") before
+ * anything is read: the window, and a filter its description can carry. Throws UsageError.
+ */
+export function replayRequest(options: { since: string; until?: string; tenant?: string; subscription?: string; event?: string }, now: number): ReplayRequest {
   const since = parseSince('--since', options.since, now);
   const until = options.until === undefined ? now : parseSince('--until', options.until, now);
   if (until <= since) throw new UsageError(`--until (${new Date(until).toISOString()}) must be after --since (${new Date(since).toISOString()})`);
@@ -238,48 +247,79 @@ async function replayEvents(options: ReplayOptions): Promise<void> {
   if (description.length > MAX_REPLAY_DESCRIPTION) {
     throw new UsageError(`--tenant${filter.subscriptionId !== undefined ? ' and --subscription are' : ' is'} too long to carry in the replay's description (${description.length} of ${MAX_REPLAY_DESCRIPTION} characters)`);
   }
+  return { since, until, filter };
+}
+
+/** A replay started: its name, EventBridge's state, and what it covers in words. */
+export interface StartedReplay {
+  readonly name: string;
+  readonly state: string;
+  /** `2026-12-05T03:07:10.428Z – 2026-12-05T03:22:10.428Z` */
+  readonly window: string;
+  /** `tenant acme-shop, subscription sub_… only, every event type` */
+  readonly scope: string;
+}
+
+/**
+ * Starts a replay on the target, after checking it against the target: a filter its fan-out would
+ * not apply, or a subscription the tenant does not have, is refused (CliError). `warn` hears what
+ * it queues nothing for (a subscription that is not active, a tenant without subscriptions).
+ */
+export async function startReplayIn(c: Clients, request: ReplayRequest, now: number, warn: (line: string) => void): Promise<StartedReplay> {
+  const { since, until, filter } = request;
   const name = newReplayName(new Date(now), randomBytes(3).toString('hex'));
-  await withClients(options, async (c) => {
-    // A stack whose fan-out predates a filter would replay more than was asked: refused.
-    if (filter.subscriptionId !== undefined && !(c.target.outputs.ReplayFilterKeys ?? '').split(',').includes('subscriptionId')) {
-      throw new CliError(`${c.target.label} was deployed before replays could name a subscription: its fan-out would replay to every subscription of tenant ${filter.tenantId}. Deploy the current version first, or replay without --subscription`);
+  // A stack whose fan-out predates a filter would replay more than was asked: refused.
+  if (filter.subscriptionId !== undefined && !(c.target.outputs.ReplayFilterKeys ?? '').split(',').includes('subscriptionId')) {
+    throw new CliError(`${c.target.label} was deployed before replays could name a subscription: its fan-out would replay to every subscription of tenant ${filter.tenantId}. Deploy the current version first, or replay without --subscription`);
+  }
+  // A replay queues deliveries for active subscriptions only (fan-out's rule): say which of the
+  // tenant's would take none, before the operator waits for deliveries that cannot come.
+  if (filter.tenantId !== undefined) {
+    const { subscriptions, invalid } = await c.store().listByTenant(filter.tenantId);
+    const named = filter.subscriptionId === undefined ? subscriptions : subscriptions.filter((s) => s.subscriptionId === filter.subscriptionId);
+    if (filter.subscriptionId !== undefined && named.length === 0) {
+      const broken = invalid.find((s) => s.subscriptionId === filter.subscriptionId);
+      throw new CliError(
+        broken
+          ? `subscription ${filter.subscriptionId} of tenant ${filter.tenantId} breaks the schema (${broken.reason}): fan-out skips it; fix the item first. Nothing replayed`
+          : `tenant ${filter.tenantId} has no subscription ${filter.subscriptionId} (statushooks subscriptions list --tenant ${filter.tenantId}); nothing replayed`,
+      );
     }
-    // A replay queues deliveries for active subscriptions only (fan-out's rule): say which of the
-    // tenant's would take none, before the operator waits for deliveries that cannot come.
-    if (filter.tenantId !== undefined) {
-      const { subscriptions, invalid } = await c.store().listByTenant(filter.tenantId);
-      const named = filter.subscriptionId === undefined ? subscriptions : subscriptions.filter((s) => s.subscriptionId === filter.subscriptionId);
-      if (filter.subscriptionId !== undefined && named.length === 0) {
-        const broken = invalid.find((s) => s.subscriptionId === filter.subscriptionId);
-        throw new CliError(
-          broken
-            ? `subscription ${filter.subscriptionId} of tenant ${filter.tenantId} breaks the schema (${broken.reason}): fan-out skips it; fix the item first. Nothing replayed`
-            : `tenant ${filter.tenantId} has no subscription ${filter.subscriptionId} (statushooks subscriptions list --tenant ${filter.tenantId}); nothing replayed`,
-        );
-      }
-      for (const s of named.filter((x) => x.state !== 'active')) {
-        process.stderr.write(`warning: subscription ${s.subscriptionId} of tenant ${filter.tenantId} is ${s.state}: this replay queues no deliveries for it (resume it first if it should get them)\n`);
-      }
-      if (subscriptions.length === 0) process.stderr.write(`warning: tenant ${filter.tenantId} has no subscriptions: this replay queues nothing\n`);
+    for (const s of named.filter((x) => x.state !== 'active')) {
+      warn(`subscription ${s.subscriptionId} of tenant ${filter.tenantId} is ${s.state}: this replay queues no deliveries for it (resume it first if it should get them)`);
     }
-    const started = await c.eventBridge.send(
-      new StartReplayCommand({
-        ReplayName: name,
-        Description: description,
-        EventSourceArn: outputOf(c.target, 'ArchiveArn'),
-        EventStartTime: new Date(since),
-        EventEndTime: new Date(until),
-        Destination: { Arn: outputOf(c.target, 'EventBusArn'), FilterArns: [outputOf(c.target, 'FanOutRuleArn')] },
-      }),
-    );
-    const window = `${new Date(since).toISOString()} – ${new Date(until).toISOString()}`;
-    const scope = [
+    if (subscriptions.length === 0) warn(`tenant ${filter.tenantId} has no subscriptions: this replay queues nothing`);
+  }
+  const started = await c.eventBridge.send(
+    new StartReplayCommand({
+      ReplayName: name,
+      Description: replayDescription(filter),
+      EventSourceArn: outputOf(c.target, 'ArchiveArn'),
+      EventStartTime: new Date(since),
+      EventEndTime: new Date(until),
+      Destination: { Arn: outputOf(c.target, 'EventBusArn'), FilterArns: [outputOf(c.target, 'FanOutRuleArn')] },
+    }),
+  );
+  return {
+    name,
+    state: started.State ?? 'STARTING',
+    window: `${new Date(since).toISOString()} – ${new Date(until).toISOString()}`,
+    scope: [
       filter.tenantId ? `tenant ${filter.tenantId}` : 'every tenant',
       ...(filter.subscriptionId !== undefined ? [`subscription ${filter.subscriptionId} only`] : []),
       filter.event ?? 'every event type',
-    ].join(', ');
+    ].join(', '),
+  };
+}
+
+async function replayEvents(options: ReplayOptions): Promise<void> {
+  const kind = targetKind(options);
+  const now = Date.now();
+  const { since, until, filter } = replayRequest(options, now);
+  await withClients(options, async (c) => {
+    const { name, state: startState, window, scope } = await startReplayIn(c, { since, until, filter }, now, (line) => process.stderr.write(`warning: ${line}\n`));
     if (!options.wait) {
-      if (options.json) return printJson({ replayName: name, state: started.State ?? 'STARTING', since: new Date(since).toISOString(), until: new Date(until).toISOString(), ...filter });
+      if (options.json) return printJson({ replayName: name, state: startState, since: new Date(since).toISOString(), until: new Date(until).toISOString(), ...filter });
       return printLines(`replay ${name} started: ${window}, ${scope}`, '(with --wait the command follows it until it completes)');
     }
     if (!options.json) printLines(`replay ${name} started: ${window}, ${scope}`);

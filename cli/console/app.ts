@@ -34,7 +34,7 @@ import {
   updateChanges,
   updateSubscriptionIn,
 } from '../commands/subscriptions';
-import { checkEvent, sendEventIn } from '../commands/events';
+import { checkEvent, replayRequest, sendEventIn, startReplayIn } from '../commands/events';
 import { NUMBER_SEARCH_READS, UUID_SHAPE, notFound, recordView, requeuedLine, resendIn } from '../commands/deliveries';
 import { discardIn, discardLines, discardWarnings, redriveIn, redriveLines, type Queue } from '../commands/dlq';
 import { CHART_RANGES, MAX_TENANTS_SHOWN, SHOWN_STATES, chartData, inBatches, isChartRange, tenantIds, tenantSummary } from './data';
@@ -79,7 +79,7 @@ type FormValues = Record<string, string | string[]>;
 type FieldErrors = Record<string, string>;
 
 /** The form fields named after the CLI's options; an error naming the option belongs next to its field. */
-const OPTION_FIELDS = ['--url', '--events', '--status-filter', '--max-rps', '--description', '--tenant', '--grace', '--source', '--type', '--old', '--new', '--uuid', '--number', '--external-id'];
+const OPTION_FIELDS = ['--url', '--events', '--status-filter', '--max-rps', '--description', '--tenant', '--grace', '--source', '--type', '--old', '--new', '--uuid', '--number', '--external-id', '--since', '--until'];
 const DETAIL_FIELDS: readonly [RegExp, string][] = [
   [/^detail\.tenantId$/, 'tenant'],
   [/^detail\.oldStatus$/, 'old'],
@@ -441,6 +441,18 @@ ${postForm(ctx, `${base}/rotate-secret`, html`${field({ name: 'grace', label: 'G
 ${postForm(ctx, `${base}/delete`, html`<button type="submit" class="danger">Delete subscription</button>`)}
 </div>
 </section>
+<section aria-labelledby="replay-h"><h2 id="replay-h">Replay what it missed</h2>
+<p class="muted">Sends the tenant's archived events of a time window to this subscription alone, with their original webhook-ids (receivers dedupe by them), like <code>statushooks events replay --tenant … --subscription …</code>. The tenant's other subscriptions get nothing. Resume the subscription first: a paused or disabled one gets nothing.</p>
+${postForm(
+  ctx,
+  `${base}/replay`,
+  html`<div class="grid">
+${field({ name: 'since', label: 'Since', value: str(v, 'since') ?? '24h', error: e.since, help: '30m, 24h, 7d … or an ISO time; as far back as the archive keeps events' })}
+${field({ name: 'until', label: 'Until', value: str(v, 'until') ?? '', error: e.until, help: 'empty: now' })}
+</div><button type="submit">Replay to this subscription</button>`,
+  { label: 'Replay what it missed' },
+)}
+</section>
 <section aria-labelledby="update-h"><h2 id="update-h">Update</h2>
 ${postForm(
   ctx,
@@ -511,6 +523,17 @@ ${field({ name: 'description', label: 'Description', value: str(v, 'description'
       const stored = await run((cl) => updateSubscriptionIn(cl, tenantId, subscriptionId, changes, url, options, note));
       const warning = stored.subscription ? [] : [`written, but the item still breaks the schema; fan-out skips it until that is fixed (${fixHint(stored.problems)})`];
       return back(c, subscriptionHref(tenantId, subscriptionId), ['saved', ...lines, ...warning].join('. '));
+    }),
+  );
+
+  app.post('/tenants/:tenant/subscriptions/:id/replay', (c) =>
+    subscriptionAction(c, async (tenantId, subscriptionId, values) => {
+      const now = Date.now();
+      const request = replayRequest({ since: str(values, 'since') ?? '', until: given(values, 'until'), tenant: tenantId, subscription: subscriptionId }, now);
+      const warnings: string[] = [];
+      const started = await run((cl) => startReplayIn(cl, request, now, (line) => void warnings.push(line)));
+      const lines = [`replay ${started.name} started: ${started.window}, ${started.scope}; its deliveries appear below as they are made`, ...warnings.map((w) => `warning: ${w}`)];
+      return back(c, subscriptionHref(tenantId, subscriptionId), lines.join('. '));
     }),
   );
 

@@ -12,6 +12,9 @@ import path from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DEFAULTS } from '../../lambdas/core/config';
 import { deliveryIdFor } from '../../lambdas/core/subscriptions';
+import { consoleApp } from '../../cli/console/app';
+import { CSRF_FIELD, Session } from '../../cli/console/security';
+import { resolveTarget } from '../../cli/target';
 import { startLocalRuntime, type LocalRuntime } from '../../local/runtime';
 import { cli, json, stopLocalRuntime } from './helpers';
 
@@ -178,6 +181,45 @@ test("--subscription re-delivers the window's events to that subscription only (
   expect(json(asJson)).toMatchObject({ tenantId: 'replay-one', subscriptionId: subMissed, event: 'payment_operation.status.changed' });
   await until('the narrowed replay', () => (missed.got.length === 3 ? true : undefined));
   expect(missed.got[2]!.webhookId).toBe(deliveryIdFor(e2, subMissed));
+});
+
+test("the console's \"Replay what it missed\" on a subscription page replays to that subscription only, and refuses a window it cannot read", async () => {
+  const missed = await receiver();
+  const other = await receiver();
+  const subMissed = await subscribe('replay-console', missed.url);
+  await subscribe('replay-console', other.url);
+  const e1 = await put('replay-console', 'sales_order.status.changed', 'salesOrder', 'c-1', new Date(Date.now() - 3_600_000));
+  await until('the first deliveries', () => (missed.got.length === 1 && other.got.length === 1 ? true : undefined));
+
+  const target = await resolveTarget({ local: local[1]! });
+  const session = new Session(4557);
+  const app = consoleApp({ target, options: {}, session });
+  try {
+    const host = '127.0.0.1:4557';
+    const headers = { host, cookie: `${session.cookieName}=${session.token}` };
+    const pagePath = `/tenants/replay-console/subscriptions/${subMissed}`;
+    expect(await (await app.app.request(`http://${host}${pagePath}`, { headers })).text()).toContain(`action="${pagePath}/replay"`);
+    const post = (form: Record<string, string>) =>
+      app.app.request(`http://${host}${pagePath}/replay`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ [CSRF_FIELD]: session.csrfToken, ...form }).toString(),
+      });
+    const started = await post({ since: '2h', until: '' });
+    expect(started.status).toBe(303);
+    const notice = decodeURIComponent(new URL(started.headers.get('location')!, `http://${host}`).searchParams.get('notice') ?? '');
+    expect(notice).toMatch(new RegExp(`^replay statushooks-\\S+ started: .+, tenant replay-console, subscription ${subMissed} only, every event type; its deliveries appear below as they are made$`));
+    await until('the replayed delivery', () => (missed.got.length === 2 ? true : undefined));
+    expect(missed.got[1]!.webhookId).toBe(deliveryIdFor(e1, subMissed));
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(other.got).toHaveLength(1);
+    // A window the CLI would refuse is refused here, next to its field, in the CLI's words; nothing starts.
+    const refused = await post({ since: 'yesterday', until: '' });
+    expect(refused.status).toBe(422);
+    expect(await refused.text()).toContain('--since: expected a duration such as 30m, 24h, 7d or an ISO time');
+  } finally {
+    app.close();
+  }
 });
 
 test('--subscription is refused without --tenant, for a subscription the tenant does not have, and against a stack whose fan-out would replay to all', async () => {
