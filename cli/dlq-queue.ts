@@ -112,6 +112,17 @@ export interface Listing<V> {
   readonly scanComplete?: boolean;
 }
 
+/**
+ * The selection of `dlq list --tenant --subscription` and of the console's filtered dead-letter
+ * page: a parked message of that tenant and subscription (either may be left out); undefined
+ * without a filter, so the listing reads only `limit` messages.
+ */
+export function parkedSelection(filter: { readonly tenant?: string; readonly subscription?: string }): ((view: { tenantId: string | null; subscriptionId?: string | null }) => boolean) | undefined {
+  const { tenant, subscription } = filter;
+  if (tenant === undefined && subscription === undefined) return undefined;
+  return (view) => (tenant === undefined || view.tenantId === tenant) && (subscription === undefined || view.subscriptionId === subscription);
+}
+
 /** A filtered listing reads at most this many messages (each stays hidden until the scan ends). */
 export const FILTERED_SCAN_MAX = 2_000;
 

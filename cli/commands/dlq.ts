@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { FILTERED_SCAN_MAX, LIST_VISIBILITY_SECONDS, listParkedEvents, listParkedJobs, type Listing } from '../dlq-queue';
+import { FILTERED_SCAN_MAX, LIST_VISIBILITY_SECONDS, listParkedEvents, listParkedJobs, parkedSelection, type Listing } from '../dlq-queue';
 import { fanOutTarget, REDRIVE_VISIBILITY_SECONDS, redriveDeliveryDlq, redriveFanOutDlq, subscriptionStates, type RedriveReport, type RedriveSelection } from '../redrive';
 import { UsageError } from '../cli-errors';
 import { discardParked, type DiscardCandidate, type DiscardReport, type DiscardSelection } from '../discard';
@@ -129,12 +129,9 @@ type ListOptions = Options & { limit: number; tenant?: string; subscription?: st
 async function listDlq(options: ListOptions): Promise<void> {
   targetKind(options);
   const now = new Date();
-  const { tenant, subscription } = messageFilter(options);
-  const filtered = tenant !== undefined || subscription !== undefined;
-  const matches = (view: { tenantId: string | null; subscriptionId?: string | null }) =>
-    (tenant === undefined || view.tenantId === tenant) && (subscription === undefined || view.subscriptionId === subscription);
+  const select = parkedSelection(messageFilter(options));
   if (options.queue === 'delivery') {
-    const listing = await withClients(options, (c) => listParkedJobs(c.sqs, outputOf(c.target, 'DeliveryDlqUrl'), options.limit, now, filtered ? matches : undefined));
+    const listing = await withClients(options, (c) => listParkedJobs(c.sqs, outputOf(c.target, 'DeliveryDlqUrl'), options.limit, now, select));
     return printListing(options, 'jobs', listing, ['DELIVERY ID', 'TENANT', 'SUBSCRIPTION', 'EVENT'], (j) => [
       j.deliveryId ?? `(message ${j.messageId})`,
       j.tenantId ?? '-',
@@ -142,7 +139,7 @@ async function listDlq(options: ListOptions): Promise<void> {
       j.event ?? '-',
     ]);
   }
-  const listing = await withClients(options, (c) => listParkedEvents(c.sqs, outputOf(c.target, 'FanOutDlqUrl'), options.limit, now, filtered ? matches : undefined));
+  const listing = await withClients(options, (c) => listParkedEvents(c.sqs, outputOf(c.target, 'FanOutDlqUrl'), options.limit, now, select));
   return printListing(options, 'events', listing, ['EVENT ID', 'TENANT', 'DETAIL-TYPE', 'KIND'], (e) => [e.eventId ?? `(message ${e.messageId})`, e.tenantId ?? '-', e.detailType ?? '-', e.kind]);
 }
 

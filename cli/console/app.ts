@@ -17,7 +17,7 @@ import { InvalidCursorError, type DeliveryPage } from '../../lambdas/adapters/de
 import { formatAge, printable } from '../output';
 import { onTarget } from '../run';
 import { Clients, type Target, type TargetOptions } from '../target';
-import { LIST_VISIBILITY_SECONDS, listParkedEvents, listParkedJobs, queueDepth, type Listing } from '../dlq-queue';
+import { LIST_VISIBILITY_SECONDS, listParkedEvents, listParkedJobs, parkedSelection, queueDepth, type Listing } from '../dlq-queue';
 import type { ParkedEvent } from '../dlq-view';
 import { REDRIVE_VISIBILITY_SECONDS } from '../redrive';
 import {
@@ -692,10 +692,8 @@ ${more && !result.readLimitReached ? html`<p><a href="${more}">Older deliveries<
       if (!(error instanceof UsageError)) throw error;
       return page(c, 'Dead letters', '/dlq', html`<h1>Dead letters</h1><p><a href="/dlq">All dead letters</a></p>`, [errorNotice(error)], 422);
     }
-    const filtered = tenant !== undefined || subscription !== undefined;
-    const select = filtered
-      ? (view: { tenantId: string | null; subscriptionId?: string | null }) => (tenant === undefined || view.tenantId === tenant) && (subscription === undefined || view.subscriptionId === subscription)
-      : undefined;
+    const select = parkedSelection({ tenant, subscription });
+    const filtered = select !== undefined;
     const none: Listing<ParkedEvent> = { items: [], total: null, unreleased: 0 };
     const { jobs, events } = await run(async (cl) => ({
       jobs: await listParkedJobs(cl.sqs, cl.target.outputs.DeliveryDlqUrl ?? '', DLQ_SHOWN, now, select),
